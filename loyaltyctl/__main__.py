@@ -1,0 +1,3 @@
+from loyaltyctl.cli.main import main
+
+main()

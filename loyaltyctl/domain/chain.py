@@ -1,0 +1,57 @@
+"""The audit hash chain: each record's hash covers its content and the previous hash.
+
+Chains are per member (ledger entries) and per subject (other changes), so
+unrelated writers never wait on one global head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timezone
+
+GENESIS = "0" * 64
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime):
+        if value.utcoffset() is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.isoformat(timespec="microseconds")
+    return value
+
+
+def record_hash(prev_hash: str, content: dict) -> str:
+    """sha256 over the previous hash and the canonical JSON of the content."""
+    canonical = json.dumps(
+        {k: _plain(v) for k, v in content.items()},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+LEDGER_FIELDS = (
+    "member_id",
+    "seq",
+    "at",
+    "kind",
+    "amount",
+    "pending_amount",
+    "balance_after",
+    "reason",
+    "operator",
+    "idem_key",
+    "expires_at",
+    "pending_until",
+    "rule",
+    "event_id",
+    "order_id",
+    "claim_id",
+)
+
+
+def ledger_content(row: dict) -> dict:
+    """The fields of a ledger entry that its hash covers."""
+    return {name: row.get(name) for name in LEDGER_FIELDS}

@@ -1,0 +1,142 @@
+"""Typed errors with a stable code; the CLI maps them to exit codes and hints.
+
+Exit codes (spec §3): 1 business refusal, 2 usage, 3 bad input file, 4 environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class LoyaltyError(Exception):
+    """Base of every error a user may see. ``code`` is stable for scripts."""
+
+    code = "error"
+    exit_code = 1
+    hint = ""
+
+    def __init__(self, message: str, *, hint: str | None = None, **details: object) -> None:
+        super().__init__(message)
+        self.message = message
+        if hint is not None:
+            self.hint = hint
+        self.details = details
+
+
+# --- 1: refused by a business rule -------------------------------------------------
+
+
+class Refused(LoyaltyError):
+    exit_code = 1
+
+
+class UnknownMember(Refused):
+    code = "unknown_member"
+    hint = "Check the id with `loyaltyctl member find`."
+
+
+class MemberExists(Refused):
+    code = "member_exists"
+    hint = "Use `loyaltyctl member update` to change an existing member."
+
+
+class InsufficientBalance(Refused):
+    code = "insufficient_balance"
+    hint = "Check the balance with `loyaltyctl points balance`."
+
+
+class KeyConflict(Refused):
+    code = "idempotency_conflict"
+    hint = "Use a new --key for a different change, or repeat the original one exactly."
+
+
+class NotFound(Refused):
+    code = "not_found"
+
+
+class AuditFailure(Refused):
+    code = "audit_failed"
+    hint = "Restore the database from a backup or investigate the row named above."
+
+
+class MaintenanceRunning(Refused):
+    code = "maintenance_running"
+    hint = "Another `maintain run` holds the lock; try again when it has finished."
+
+
+# --- 2: usage --------------------------------------------------------------------
+
+
+class UsageProblem(LoyaltyError):
+    code = "usage"
+    exit_code = 2
+    hint = "See the command's --help."
+
+
+# --- 3: bad input file -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in an input file: where it is and what is wrong."""
+
+    file: str
+    line: int
+    field: str | None
+    message: str
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}"
+        if self.column is not None:
+            where += f":{self.column}"
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
+
+
+class BadInputFile(LoyaltyError):
+    code = "bad_input_file"
+    exit_code = 3
+    hint = "Fix the rows listed above and run the command again; nothing was applied."
+
+    def __init__(self, problems: list[Problem], *, total: int | None = None) -> None:
+        self.problems = problems
+        count = total if total is not None else len(problems)
+        first = problems[0] if problems else None
+        noun = "problem" if count == 1 else "problems"
+        message = f"{first.file if first else 'input'}: {count} {noun} found"
+        super().__init__(message)
+
+
+# --- 4: environment --------------------------------------------------------------
+
+
+class EnvironmentProblem(LoyaltyError):
+    code = "environment"
+    exit_code = 4
+
+
+class SchemaOutdated(EnvironmentProblem):
+    code = "schema_outdated"
+    hint = "Run `loyaltyctl db upgrade`."
+
+
+class SchemaMissing(EnvironmentProblem):
+    code = "schema_missing"
+    hint = "Run `loyaltyctl init` to create it."
+
+
+class DatabaseUnavailable(EnvironmentProblem):
+    code = "database_unavailable"
+    hint = "Check --database-url / LOYALTYCTL_DATABASE_URL and that the server is running."
+
+
+class DatabaseBusy(EnvironmentProblem):
+    code = "database_busy"
+    hint = "Other writers held the database too long; try again."
+
+
+class ConfigProblem(EnvironmentProblem):
+    code = "config"
+    hint = "Fix the config file or the LOYALTYCTL_* variable named above."

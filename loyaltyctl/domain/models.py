@@ -1,0 +1,132 @@
+"""What services return: frozen dataclasses, independent of the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Ledger entry kinds. `amount` is the signed effect on the balance and
+# `pending_amount` the signed effect on pending points.
+CREDIT = "credit"  # manual or imported credit (pending when pending_amount != 0)
+WRITE_OFF = "write_off"  # manual or imported write-off
+EXPIRE = "expire"  # maintain run: an expiring lot reached its date
+MATURE = "mature"  # maintain run: pending points became spendable
+CREDIT_KINDS = (CREDIT,)
+
+
+@dataclass(frozen=True)
+class Member:
+    external_id: str
+    name: str
+    phone: str | None
+    email: str | None
+    birthday: str | None
+    plan: str | None
+    tier: str | None
+    tier_manual: bool
+    groups: tuple[str, ...]
+    tags: tuple[str, ...]
+    balance: int
+    pending: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    id: int
+    member: str
+    at: datetime
+    kind: str
+    amount: int
+    pending_amount: int
+    balance_after: int
+    reason: str | None
+    operator: str
+    key: str | None
+    expires_at: datetime | None
+    pending_until: datetime | None
+    rule: str | None = None
+    event_id: str | None = None
+    order_id: str | None = None
+    claim_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpiringPoints:
+    amount: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Balance:
+    member: str
+    balance: int
+    pending: int
+    expiring: tuple[ExpiringPoints, ...]
+
+
+@dataclass(frozen=True)
+class PointsChange:
+    entry_id: int
+    member: str
+    amount: int
+    balance: int
+    pending: int
+    replayed: bool
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    member: Member
+    balance: Balance
+    recent: tuple[LedgerEntry, ...]
+    claims: tuple = ()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    file: str
+    rows: int
+    applied: int
+    replayed: int
+    dry_run: bool
+    created: int = 0
+    updated: int = 0
+    derived_keys: bool = False
+
+
+@dataclass(frozen=True)
+class MaintenanceResult:
+    now: datetime
+    dry_run: bool
+    matured_lots: int = 0
+    matured_points: int = 0
+    expired_lots: int = 0
+    expired_points: int = 0
+    skipped: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.matured_lots or self.expired_lots)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    ref: str  # "ledger:123" or "event:45"
+    at: datetime
+    operator: str
+    action: str
+    subject: str
+    reason: str | None
+    amount: int | None = None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    ledger_entries: int
+    audit_events: int
+    members: int
+    problems: tuple[str, ...]

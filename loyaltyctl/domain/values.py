@@ -1,0 +1,172 @@
+"""Parsing and validating the values users type: amounts, dates, durations, phones."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+MAX_AMOUNT = 1_000_000_000
+UTC = timezone.utc
+
+_AMOUNT_RE = re.compile(r"[0-9]+")
+_SIGNED_AMOUNT_RE = re.compile(r"-?[0-9]+")
+_DURATION_RE = re.compile(r"([0-9]+)\s*([hdw])")
+_EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
+_BIRTHDAY_FULL_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_BIRTHDAY_SHORT_RE = re.compile(r"[0-9]{2}-[0-9]{2}")
+
+
+class ValueProblem(ValueError):
+    """A value that does not parse; the message says what a good one looks like."""
+
+
+def parse_amount(text: str) -> int:
+    """A positive whole number of points, at most 1,000,000,000 (no sign, no decimals)."""
+    text = text.strip().replace("_", "") if isinstance(text, str) else str(text)
+    if not _AMOUNT_RE.fullmatch(text):
+        raise ValueProblem(f"{text!r} is not a whole number of points (use digits only, e.g. 250)")
+    value = int(text)
+    if value <= 0:
+        raise ValueProblem("the amount must be at least 1")
+    if value > MAX_AMOUNT:
+        raise ValueProblem(f"the amount must be at most {MAX_AMOUNT:,}")
+    return value
+
+
+def parse_signed_amount(text: str) -> int:
+    """A non-zero whole number; negative means a write-off (CSV imports)."""
+    text = text.strip()
+    if not _SIGNED_AMOUNT_RE.fullmatch(text):
+        raise ValueProblem(f"{text!r} is not a whole number of points")
+    value = int(text)
+    if value == 0:
+        raise ValueProblem("the amount must not be 0")
+    if abs(value) > MAX_AMOUNT:
+        raise ValueProblem(f"the amount must be at most {MAX_AMOUNT:,} either way")
+    return value
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90d``, ``2w`` or ``12h``."""
+    match = _DURATION_RE.fullmatch(text.strip().lower())
+    if not match or int(match.group(1)) == 0:
+        raise ValueProblem(f"{text!r} is not a duration; use e.g. 90d, 2w or 12h")
+    number, unit = int(match.group(1)), match.group(2)
+    return {"h": timedelta(hours=number), "d": timedelta(days=number), "w": timedelta(weeks=number)}[
+        unit
+    ]
+
+
+def _as_utc(moment: datetime, tz: ZoneInfo) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=tz)
+    return moment.astimezone(UTC)
+
+
+def parse_moment(text: str, tz: ZoneInfo, *, end_of_day: bool) -> datetime:
+    """A date or timestamp as an aware UTC datetime.
+
+    A bare date is the start of that day, or its end (the last microsecond) when it
+    closes a window; a timestamp without an offset is read in the program time zone.
+    """
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            local = datetime.combine(day, time.max if end_of_day else time.min)
+            return _as_utc(local, tz)
+        return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
+    except ValueError:
+        raise ValueProblem(
+            f"{text!r} is not a date; use YYYY-MM-DD or an ISO timestamp"
+        ) from None
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware in UTC: the form every timestamp has inside the program."""
+    return datetime.now(UTC)
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """A timestamp as ISO 8601 in UTC with a Z, for JSON."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+
+
+def phone_digits(phone: str | None) -> str | None:
+    """The digits of a phone number, used to find a member by its last digits."""
+    if not phone:
+        return None
+    digits = re.sub(r"[^0-9]", "", phone)
+    return digits or None
+
+
+def validate_phone(phone: str) -> str:
+    digits = phone_digits(phone) or ""
+    if not 4 <= len(digits) <= 20 or re.search(r"[^0-9+()\-.\s]", phone):
+        raise ValueProblem(f"{phone!r} is not a phone number")
+    return phone.strip()
+
+
+def validate_email(email: str) -> str:
+    email = email.strip()
+    if not _EMAIL_RE.fullmatch(email):
+        raise ValueProblem(f"{email!r} is not an email address")
+    return email.lower()
+
+
+def validate_external_id(external_id: str) -> str:
+    external_id = external_id.strip()
+    if not _EXTERNAL_ID_RE.fullmatch(external_id):
+        raise ValueProblem(
+            f"{external_id!r} is not a member id (letters, digits and . _ : @ / -, up to 64)"
+        )
+    return external_id
+
+
+def validate_birthday(text: str) -> str:
+    """``YYYY-MM-DD``, or ``MM-DD`` when the year is not known."""
+    text = text.strip()
+    try:
+        if _BIRTHDAY_FULL_RE.fullmatch(text):
+            date.fromisoformat(text)
+            return text
+        if _BIRTHDAY_SHORT_RE.fullmatch(text):
+            date.fromisoformat(f"2000-{text}")  # a leap year, so 02-29 is accepted
+            return text
+    except ValueError:
+        pass
+    raise ValueProblem(f"{text!r} is not a birthday; use YYYY-MM-DD or MM-DD")
+
+
+def validate_label(text: str, what: str = "label") -> str:
+    text = text.strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}", text):
+        raise ValueProblem(f"{text!r} is not a valid {what} (letters, digits, space . _ -)")
+    return text
+
+
+def validate_reason(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueProblem("a reason is required")
+    if len(text) > 500:
+        raise ValueProblem("the reason is longer than 500 characters")
+    return text
+
+
+def validate_key(text: str) -> str:
+    text = text.strip()
+    if not 1 <= len(text) <= 200:
+        raise ValueProblem("an idempotency key has 1 to 200 characters")
+    return text
+
+
+def split_list(text: str | None) -> list[str]:
+    """``a;b;c`` as used by the CSV groups and tags columns."""
+    if not text:
+        return []
+    return [part.strip() for part in text.split(";") if part.strip()]

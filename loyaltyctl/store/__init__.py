@@ -1,0 +1,1 @@
+"""Tables, engine, sessions, queries and migrations. Never imports services or cli."""

@@ -1,0 +1,215 @@
+"""Engine, sessions and the one-transaction-per-command runner.
+
+SQLite: WAL, a busy timeout, foreign keys, and the write lock taken at BEGIN
+(``BEGIN IMMEDIATE``) for every write transaction. PostgreSQL: psycopg 3, READ
+COMMITTED with conditional updates and row locks. On both, a transaction that
+lost a race (serialization failure, deadlock, busy database, a unique key taken
+by a concurrent writer) is retried from the start with jittered backoff, so users
+never see those errors.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlmodel import Session
+
+from loyaltyctl.domain.errors import (
+    DatabaseBusy,
+    DatabaseUnavailable,
+    SchemaMissing,
+    SchemaOutdated,
+)
+
+T = TypeVar("T")
+
+# The newest migration; a test checks it equals Alembic's head.
+SCHEMA_HEAD = "0001"
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+RETRY_BUDGET_SECONDS = 60.0
+
+
+def normalize_url(url: str) -> str:
+    """Accept the spec's ``postgresql://`` form and use psycopg 3 for it."""
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True  # a concurrent writer took the key first: the rerun sees it
+    if isinstance(exc, OperationalError | DBAPIError):
+        orig = getattr(exc, "orig", None)
+        sqlstate = getattr(orig, "sqlstate", None)
+        if sqlstate in ("40001", "40P01", "55P03"):
+            return True
+        message = str(orig or exc).lower()
+        return "database is locked" in message or "database is busy" in message
+    return False
+
+
+def _is_unreachable(exc: BaseException) -> bool:
+    if not isinstance(exc, OperationalError):
+        return False
+    message = str(getattr(exc, "orig", exc)).lower()
+    return any(
+        phrase in message
+        for phrase in (
+            "connection refused",
+            "could not connect",
+            "unable to open database",
+            "does not exist",
+            "connection failed",
+            "timeout expired",
+            "could not translate host",
+            "no such host",
+        )
+    )
+
+
+class Database:
+    """One database URL: its engine and a runner for whole-command transactions."""
+
+    def __init__(self, url: str, *, check_schema: bool = True) -> None:
+        self.url = normalize_url(url)
+        self.check_schema = check_schema
+        self._engine: Engine | None = None
+        self._schema_checked = False
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = self._create_engine()
+        return self._engine
+
+    def _create_engine(self) -> Engine:
+        if self.is_sqlite:
+            path = self.url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                self.url,
+                connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
+            )
+
+            @event.listens_for(engine, "connect")
+            def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                cur.close()
+
+            @event.listens_for(engine, "begin")
+            def _begin(conn: Connection):
+                mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+                conn.exec_driver_sql(f"BEGIN {mode}")
+
+            return engine
+        return create_engine(
+            self.url,
+            connect_args={"connect_timeout": 5, "application_name": "loyaltyctl"},
+            pool_pre_ping=False,
+        )
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except (OperationalError, DBAPIError) as exc:
+            raise DatabaseUnavailable(
+                f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
+            ) from exc
+
+    def safe_url(self) -> str:
+        """The URL without a password, for messages."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Session]:
+        """One transaction; on SQLite a write transaction holds the write lock from BEGIN."""
+        with self.connect() as conn:
+            if self.is_sqlite:
+                conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
+            elif not write:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            with conn.begin():
+                if self.check_schema and not self._schema_checked:
+                    self._verify_schema(conn)
+                with Session(bind=conn, expire_on_commit=False) as session:
+                    yield session
+                    session.flush()
+
+    def run(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+        """Run ``work`` in one transaction, retrying lost races from the start."""
+        deadline = time.monotonic() + RETRY_BUDGET_SECONDS
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.transaction(write=write) as session:
+                    return work(session)
+            except (OperationalError, DBAPIError) as exc:
+                if _is_unreachable(exc) and not _is_retryable(exc):
+                    raise DatabaseUnavailable(
+                        f"Cannot use the database at {self.safe_url()}: {_first_line(exc)}."
+                    ) from exc
+                if not _is_retryable(exc):
+                    raise
+                if time.monotonic() > deadline or (
+                    isinstance(exc, IntegrityError) and attempt >= 5
+                ):
+                    if isinstance(exc, IntegrityError):
+                        raise
+                    raise DatabaseBusy(
+                        "The database stayed busy for a minute and the change was not made."
+                    ) from exc
+                # jittered exponential backoff: keeps SQLite writers from starving
+                time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
+
+    def _verify_schema(self, conn: Connection) -> None:
+        version = schema_version(conn)
+        if version is None:
+            raise SchemaMissing(f"The database at {self.safe_url()} has no loyaltyctl schema.")
+        if version != SCHEMA_HEAD:
+            raise SchemaOutdated(
+                f"The database schema is at revision {version} but this loyaltyctl needs "
+                f"{SCHEMA_HEAD}; run `loyaltyctl db upgrade`."
+            )
+        self._schema_checked = True
+
+
+def schema_version(conn: Connection) -> str | None:
+    """The Alembic revision of the database, or None when it has no schema."""
+    from sqlalchemy import inspect
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0].rstrip(".") if str(orig).strip() else type(orig).__name__

@@ -1,0 +1,57 @@
+"""Schema migrations through Alembic, with the scripts shipped inside the package."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from loyaltyctl.store.db import Database, schema_version
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _config(connection=None):
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | None]:
+    """Apply migrations; returns (before, after) revisions. Seeds fixed rows."""
+    from alembic import command
+
+    with db.connect() as conn:
+        if db.is_sqlite:
+            conn.execution_options(sqlite_begin="IMMEDIATE")
+        with conn.begin():
+            before = schema_version(conn)
+            command.upgrade(_config(conn), revision)
+            after = schema_version(conn)
+    return before, after
+
+
+def current(db: Database) -> str | None:
+    with db.connect() as conn, conn.begin():
+        return schema_version(conn)
+
+
+def pending_differences(db: Database) -> list:
+    """What autogenerate would change: empty when models and migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from loyaltyctl.store.tables import metadata
+
+    with db.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "render_as_batch": True}
+        )
+        return compare_metadata(context, metadata)

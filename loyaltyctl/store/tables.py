@@ -1,0 +1,215 @@
+"""SQLModel tables. Every invariant that matters is also a constraint here.
+
+Room is left for what comes next (perks and claims, campaigns and codes,
+earning rules and tiers, discount grants): ledger entries already carry
+`rule`, `event_id`, `order_id` and `claim_id`, and kinds are open strings.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
+metadata = SQLModel.metadata
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite and PostgreSQL.
+
+    SQLite keeps them as text without an offset (always UTC); PostgreSQL as timestamptz.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("timestamps must be timezone-aware")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def sqlite_timestamp(value: datetime | None) -> str | None:
+    """How a timestamp is stored in SQLite, for bulk inserts through the raw driver."""
+    if value is None:
+        return None
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _ts(nullable: bool = True) -> Field:
+    return Field(default=None, sa_type=UtcDateTime, nullable=nullable)
+
+
+# 64-bit ids on PostgreSQL; on SQLite an INTEGER primary key is the rowid.
+BIG_ID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Member(SQLModel, table=True):
+    __tablename__ = "member"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("pending >= 0", name="pending_not_negative"),
+        Index(None, "phone_rev"),
+        Index(None, "email"),
+        Index(None, "balance"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    external_id: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+    # the phone's digits reversed, so "last 4-6 digits" is an indexed prefix range
+    phone_rev: str | None = Field(default=None, max_length=40)
+    email: str | None = Field(default=None, max_length=254)
+    birthday: str | None = Field(default=None, max_length=10)
+    plan: str | None = Field(default=None, max_length=64)
+    tier: str | None = Field(default=None, max_length=64)
+    tier_manual: bool = Field(default=False)
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+    # cached sums of the ledger, kept in the same transaction as every entry
+    balance: int = Field(default=0, sa_type=BigInteger)
+    pending: int = Field(default=0, sa_type=BigInteger)
+    # head of this member's ledger hash chain
+    ledger_seq: int = Field(default=0)
+    ledger_head: str = Field(default="0" * 64, max_length=64)
+
+
+class MemberLabel(SQLModel, table=True):
+    """A member's groups and tags (kind = 'group' | 'tag')."""
+
+    __tablename__ = "member_label"
+    __table_args__ = (Index(None, "kind", "value"),)
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    kind: str = Field(max_length=8, primary_key=True)
+    value: str = Field(max_length=64, primary_key=True)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """Append-only: never updated or deleted. A correction is a new entry."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        UniqueConstraint("member_id", "seq"),
+        CheckConstraint("balance_after >= 0", name="balance_after_not_negative"),
+        Index(None, "at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_type=BIG_ID,
+        primary_key=True,
+    )
+    member_id: int = Field(foreign_key="member.id")
+    seq: int
+    at: datetime = _ts(False)
+    kind: str = Field(max_length=24)
+    amount: int = Field(sa_type=BigInteger)  # signed effect on the balance
+    pending_amount: int = Field(default=0, sa_type=BigInteger)  # signed effect on pending
+    balance_after: int = Field(sa_type=BigInteger)
+    reason: str | None = Field(default=None, max_length=500)
+    operator: str = Field(max_length=100)
+    idem_key: str | None = Field(default=None, max_length=200, unique=True)
+    request_hash: str | None = Field(default=None, max_length=64)
+    expires_at: datetime | None = _ts()
+    pending_until: datetime | None = _ts()
+    rule: str | None = Field(default=None, max_length=64)
+    event_id: str | None = Field(default=None, max_length=200)
+    order_id: str | None = Field(default=None, max_length=200)
+    claim_id: str | None = Field(default=None, max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class PointLot(SQLModel, table=True):
+    """A credit that expires or matures later. Credits that do neither need no lot:
+    they are the part of the balance spent last."""
+
+    __tablename__ = "point_lot"
+    __table_args__ = (
+        CheckConstraint("remaining >= 0 AND remaining <= amount", name="remaining_in_range"),
+        Index(None, "member_id", "expires_at"),
+        Index(None, "expires_at"),
+        Index(None, "matures_at"),
+    )
+
+    id: int | None = Field(
+        default=None,
+        sa_type=BIG_ID,
+        primary_key=True,
+    )
+    member_id: int = Field(foreign_key="member.id")
+    entry_id: int = Field(sa_type=BigInteger, foreign_key="ledger_entry.id")
+    amount: int = Field(sa_type=BigInteger)
+    remaining: int = Field(sa_type=BigInteger)
+    expires_at: datetime | None = _ts()
+    matures_at: datetime | None = _ts()
+    matured: bool = Field(default=True)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Every change that is not a ledger entry, hash-chained per subject."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("subject", "seq"), Index(None, "at"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    subject: str = Field(max_length=120)  # e.g. "member:C-1001"
+    seq: int
+    at: datetime = _ts(False)
+    operator: str = Field(max_length=100)
+    action: str = Field(max_length=40)
+    reason: str | None = Field(default=None, max_length=500)
+    details: str = Field(default="{}")  # canonical JSON of what changed
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class AuditChain(SQLModel, table=True):
+    """The head of each subject's chain, so a removed tail is noticed."""
+
+    __tablename__ = "audit_chain"
+
+    subject: str = Field(max_length=120, primary_key=True)
+    seq: int
+    head: str = Field(max_length=64)
+
+
+class JobLock(SQLModel, table=True):
+    """A leased lock so that two `maintain run` never work at once (both databases)."""
+
+    __tablename__ = "job_lock"
+
+    name: str = Field(max_length=40, primary_key=True)
+    holder: str | None = Field(default=None, max_length=120)
+    expires_at: datetime | None = _ts()
