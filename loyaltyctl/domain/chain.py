@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 GENESIS = "0" * 64
 
@@ -16,18 +16,19 @@ GENESIS = "0" * 64
 def _plain(value: object) -> object:
     if isinstance(value, datetime):
         if value.utcoffset() is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value.isoformat(timespec="microseconds")
     return value
 
 
 def record_hash(prev_hash: str, content: dict) -> str:
-    """sha256 over the previous hash and the canonical JSON of the content."""
+    """sha256 over the previous hash and the content's values as a JSON array.
+
+    The order of the dict's keys is fixed by its builder (``ledger_content`` or the
+    audit event fields), so the array is canonical and cheap to build.
+    """
     canonical = json.dumps(
-        {k: _plain(v) for k, v in content.items()},
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
+        [_plain(v) for v in content.values()], separators=(",", ":"), ensure_ascii=False
     )
     return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
 

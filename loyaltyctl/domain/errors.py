@@ -106,7 +106,7 @@ class BadInputFile(LoyaltyError):
         first = problems[0] if problems else None
         noun = "problem" if count == 1 else "problems"
         message = f"{first.file if first else 'input'}: {count} {noun} found"
-        super().__init__(message)
+        super().__init__(message, total=count)
 
 
 # --- 4: environment --------------------------------------------------------------

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 MAX_AMOUNT = 1_000_000_000
-UTC = timezone.utc
+UTC = UTC
 
 _AMOUNT_RE = re.compile(r"[0-9]+")
 _SIGNED_AMOUNT_RE = re.compile(r"-?[0-9]+")
@@ -54,9 +54,11 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) == 0:
         raise ValueProblem(f"{text!r} is not a duration; use e.g. 90d, 2w or 12h")
     number, unit = int(match.group(1)), match.group(2)
-    return {"h": timedelta(hours=number), "d": timedelta(days=number), "w": timedelta(weeks=number)}[
-        unit
-    ]
+    return {
+        "h": timedelta(hours=number),
+        "d": timedelta(days=number),
+        "w": timedelta(weeks=number),
+    }[unit]
 
 
 def _as_utc(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -79,9 +81,7 @@ def parse_moment(text: str, tz: ZoneInfo, *, end_of_day: bool) -> datetime:
             return _as_utc(local, tz)
         return _as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")), tz)
     except ValueError:
-        raise ValueProblem(
-            f"{text!r} is not a date; use YYYY-MM-DD or an ISO timestamp"
-        ) from None
+        raise ValueProblem(f"{text!r} is not a date; use YYYY-MM-DD or an ISO timestamp") from None
 
 
 def utcnow() -> datetime:

@@ -38,6 +38,10 @@ SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
 
 
+class ConcurrentChange(RuntimeError):
+    """A conditional write found a row not as it was read: the transaction is retried."""
+
+
 def normalize_url(url: str) -> str:
     """Accept the spec's ``postgresql://`` form and use psycopg 3 for it."""
     for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
@@ -47,6 +51,8 @@ def normalize_url(url: str) -> str:
 
 
 def _is_retryable(exc: BaseException) -> bool:
+    if isinstance(exc, ConcurrentChange):
+        return True
     if isinstance(exc, IntegrityError):
         return True  # a concurrent writer took the key first: the rerun sees it
     if isinstance(exc, OperationalError | DBAPIError):
@@ -148,30 +154,35 @@ class Database:
         return make_url(self.url).render_as_string(hide_password=True)
 
     @contextmanager
-    def transaction(self, *, write: bool = True) -> Iterator[Session]:
-        """One transaction; on SQLite a write transaction holds the write lock from BEGIN."""
+    def transaction(self, *, write: bool = True, rollback: bool = False) -> Iterator[Session]:
+        """One transaction; on SQLite a write transaction holds the write lock from BEGIN.
+
+        ``rollback=True`` undoes everything at the end (dry runs see the real outcome).
+        """
         with self.connect() as conn:
             if self.is_sqlite:
                 conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
             elif not write:
                 conn.execution_options(isolation_level="REPEATABLE READ")
-            with conn.begin():
+            with conn.begin() as tx:
                 if self.check_schema and not self._schema_checked:
                     self._verify_schema(conn)
                 with Session(bind=conn, expire_on_commit=False) as session:
                     yield session
                     session.flush()
+                if rollback:
+                    tx.rollback()
 
-    def run(self, work: Callable[[Session], T], *, write: bool = True) -> T:
+    def run(self, work: Callable[[Session], T], *, write: bool = True, rollback: bool = False) -> T:
         """Run ``work`` in one transaction, retrying lost races from the start."""
         deadline = time.monotonic() + RETRY_BUDGET_SECONDS
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self.transaction(write=write) as session:
+                with self.transaction(write=write, rollback=rollback) as session:
                     return work(session)
-            except (OperationalError, DBAPIError) as exc:
+            except (OperationalError, DBAPIError, ConcurrentChange) as exc:
                 if _is_unreachable(exc) and not _is_retryable(exc):
                     raise DatabaseUnavailable(
                         f"Cannot use the database at {self.safe_url()}: {_first_line(exc)}."
@@ -212,4 +223,6 @@ def schema_version(conn: Connection) -> str | None:
 
 def _first_line(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0].rstrip(".") if str(orig).strip() else type(orig).__name__
+    return (
+        str(orig).strip().splitlines()[0].rstrip(".") if str(orig).strip() else type(orig).__name__
+    )

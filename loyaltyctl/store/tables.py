@@ -7,7 +7,7 @@ earning rules and tiers, discount grants): ledger entries already carry
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
@@ -47,22 +47,22 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.utcoffset() is None:
             raise ValueError("timestamps must be timezone-aware")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.utcoffset() is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def sqlite_timestamp(value: datetime | None) -> str | None:
     """How a timestamp is stored in SQLite, for bulk inserts through the raw driver."""
     if value is None:
         return None
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _ts(nullable: bool = True) -> Field:

@@ -1,0 +1,69 @@
+"""Per-invocation state: the global flags, settings and the database, made lazily."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from loyaltyctl.config import Settings
+    from loyaltyctl.store.db import Database
+
+T = TypeVar("T")
+
+
+@dataclass
+class AppContext:
+    database_url: str | None = None
+    config: str | None = None
+    operator_flag: str | None = None
+    _db: Any = field(default=None, repr=False)
+
+    @cached_property
+    def settings(self) -> Settings:
+        from loyaltyctl.config import load_settings
+
+        return load_settings(
+            database_url=self.database_url, config=self.config, operator=self.operator_flag
+        )
+
+    @property
+    def operator(self) -> str:
+        return self.settings.operator
+
+    def database(self, *, check_schema: bool = True) -> Database:
+        from loyaltyctl.store.db import Database
+
+        if self._db is None or self._db.check_schema != check_schema:
+            self.close()
+            self._db = Database(self.settings.database_url, check_schema=check_schema)
+        return self._db
+
+    def write(self, work: Callable[[Any], T], *, dry_run: bool = False) -> T:
+        """Run a service in one write transaction (rolled back for a dry run)."""
+        return self.database().run(work, write=True, rollback=dry_run)
+
+    def read(self, work: Callable[[Any], T]) -> T:
+        """Run a service in one read-only snapshot."""
+        return self.database().run(work, write=False, rollback=True)
+
+    def close(self) -> None:
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
+
+_current = AppContext()
+
+
+def activate(state: AppContext) -> AppContext:
+    """Make this invocation's state current (the root callback does, for every command)."""
+    global _current
+    _current = state
+    return state
+
+
+def current() -> AppContext:
+    return _current

@@ -1,0 +1,53 @@
+"""The only place that maps errors to exit codes and one-line messages with a hint."""
+
+from __future__ import annotations
+
+import os
+
+from loyaltyctl.cli._output import Output
+from loyaltyctl.domain.errors import BadInputFile, LoyaltyError
+
+INTERNAL = 1
+
+
+def debug() -> bool:
+    return os.environ.get("LOYALTYCTL_DEBUG") == "1"
+
+
+def report(error: LoyaltyError, *, json_mode: bool) -> int:
+    """Print the error (stderr, and the JSON document with --json); return the exit code."""
+    out = Output(json_mode=json_mode)
+    extra: dict = {}
+    if isinstance(error, BadInputFile):
+        for problem in error.problems:
+            out.err.print(str(problem), markup=False, highlight=False)
+        if error.details.get("total", len(error.problems)) > len(error.problems):
+            out.err.print(f"... and {error.details['total'] - len(error.problems)} more")
+        extra["problems"] = [
+            {
+                "file": p.file,
+                "line": p.line,
+                "column": p.column,
+                "field": p.field,
+                "message": p.message,
+            }
+            for p in error.problems
+        ]
+    elif error.details:
+        extra.update({k: v for k, v in error.details.items() if k != "total"})
+    out.error(error.code, error.message, error.hint, extra)
+    return error.exit_code
+
+
+def report_unexpected(exc: BaseException, *, json_mode: bool) -> int:
+    out = Output(json_mode=json_mode)
+    out.error(
+        "internal_error",
+        f"Unexpected {type(exc).__name__}: {exc}",
+        "Nothing was changed. Rerun with LOYALTYCTL_DEBUG=1 for the traceback and report it.",
+    )
+    return INTERNAL
+
+
+def wants_json(args: list[str]) -> bool:
+    return "--json" in args

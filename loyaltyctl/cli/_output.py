@@ -1,0 +1,207 @@
+"""The only place that prints: results to stdout (Rich, --json or --csv);
+messages, warnings, progress and errors to stderr.
+
+Rich honours NO_COLOR and uses colour only on a terminal; progress bars appear
+only when stderr is a terminal.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def jsonable(value: Any) -> Any:
+    """Domain objects to plain JSON values (timestamps as ISO 8601 UTC with Z)."""
+    from loyaltyctl.domain.values import iso_utc
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet will not run as a formula."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        value = ";".join(str(v) for v in value)
+    text = value if isinstance(value, str) else str(jsonable(value))
+    if text.startswith(FORMULA_PREFIXES) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    key: str
+    title: str
+    justify: str = "left"
+    fmt: Callable[[Any], str] | None = None
+
+
+class Output:
+    def __init__(self, *, json_mode: bool = False, csv_mode: bool = False) -> None:
+        if json_mode and csv_mode:
+            from loyaltyctl.domain.errors import UsageProblem
+
+            raise UsageProblem("Choose one of --json and --csv.")
+        self.json_mode = json_mode
+        self.csv_mode = csv_mode
+        self._out = None
+        self._err = None
+
+    @property
+    def console(self):
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(file=sys.stdout, highlight=False)
+        return self._out
+
+    @property
+    def err(self):
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(file=sys.stderr, highlight=False)
+        return self._err
+
+    # --- results ----------------------------------------------------------------
+
+    def json(self, data: Any) -> None:
+        sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
+
+    def result(self, data: Any, render: Callable[[], Any] | None = None) -> None:
+        """One result: JSON document, or the human rendering."""
+        if self.json_mode or render is None:
+            self.json(data)
+            return
+        rendered = render()
+        for item in rendered if isinstance(rendered, list) else [rendered]:
+            self.console.print(item)
+
+    def listing(
+        self,
+        rows: Sequence[dict],
+        columns: Sequence[Column],
+        *,
+        title: str | None = None,
+        json_doc: Any = None,
+        empty: str = "Nothing to show.",
+    ) -> None:
+        """A listing: a Rich table, CSV (the columns), or JSON (``json_doc`` or the rows)."""
+        if self.json_mode:
+            self.json(rows if json_doc is None else json_doc)
+            return
+        if self.csv_mode:
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow([c.key for c in columns])
+            for row in rows:
+                writer.writerow([csv_cell(row.get(c.key)) for c in columns])
+            sys.stdout.flush()
+            return
+        if not rows:
+            self.message(empty)
+            return
+        self.console.print(self.table(rows, columns, title=title))
+
+    def table(self, rows: Sequence[dict], columns: Sequence[Column], *, title: str | None = None):
+        from rich.table import Table
+
+        table = Table(title=title, title_justify="left", header_style="bold")
+        for c in columns:
+            table.add_column(c.title, justify=c.justify)
+        for row in rows:
+            table.add_row(*[self.cell(row.get(c.key), c) for c in columns])
+        return table
+
+    @staticmethod
+    def cell(value: Any, column: Column | None = None) -> str:
+        from rich.markup import escape
+
+        if column and column.fmt:
+            return column.fmt(value)
+        if value is None:
+            return "[dim]—[/]"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        if isinstance(value, int):
+            return f"{value:,}"
+        if isinstance(value, datetime):
+            return value.strftime("%Y-%m-%d %H:%M")
+        if isinstance(value, list | tuple):
+            return escape(", ".join(str(v) for v in value))
+        return escape(str(value))
+
+    # --- stderr -----------------------------------------------------------------
+
+    def message(self, text: str, *, style: str | None = None) -> None:
+        self.err.print(text, style=style)
+
+    def warn(self, text: str) -> None:
+        self.err.print(f"[yellow]warning:[/] {text}")
+
+    def error(self, code: str, message: str, hint: str = "", extra: dict | None = None) -> None:
+        from rich.markup import escape
+
+        line = f"[bold red]error:[/] {escape(message)}"
+        if hint:
+            line += f" {escape(hint)}"
+        self.err.print(line)
+        if self.json_mode:
+            self.json({"error": {"code": code, "message": message, "hint": hint, **(extra or {})}})
+
+    @contextmanager
+    def progress(
+        self, description: str, total: int | None = None
+    ) -> Iterator[Callable[[int], None]]:
+        """Yields ``advance_to(n)``; draws a bar on stderr only when it is a terminal."""
+        if not self.err.is_terminal:
+            yield lambda _n: None
+            return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("[progress.description]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task(description, total=total)
+            yield lambda n: bar.update(task, completed=n)

@@ -1,0 +1,77 @@
+"""`audit log` and `audit verify`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from loyaltyctl.cli import _options as opt
+from loyaltyctl.cli._context import current
+from loyaltyctl.cli._output import Column, Output
+
+app = typer.Typer(help="The audit trail: who changed what, when and why.", no_args_is_help=True)
+
+COLUMNS = [
+    Column("at", "When"),
+    Column("operator", "Operator"),
+    Column("action", "Action"),
+    Column("subject", "Subject"),
+    Column("amount", "Points", "right", fmt=lambda v: "" if v is None else f"{v:+,}"),
+    Column("reason", "Reason"),
+    Column("ref", "Record"),
+]
+
+
+@app.command("log")
+def log(
+    since: Annotated[str | None, typer.Option("--since", help="From this date or time.")] = None,
+    operator: Annotated[str | None, typer.Option("--operator", help="Only this operator.")] = None,
+    limit: opt.LimitOpt = 100,
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """Every change, newest first: ledger entries and member changes, with operator and reason.
+
+    Example: loyaltyctl audit log --since 2026-11-01 --operator alice
+    """
+    from loyaltyctl.cli._output import jsonable
+    from loyaltyctl.services.audit import audit_log
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    start = opt.when(since, option="--since", end_of_day=False)
+    records = current().read(
+        lambda s: audit_log(session=s, since=start, operator=operator, limit=limit)
+    )
+    rows = [{**jsonable(r), "at": r.at} for r in records]
+    out.listing(rows, COLUMNS, title="Audit log", json_doc=records, empty="No changes recorded.")
+
+
+@app.command("verify")
+def verify(json_: opt.JsonOpt = False) -> None:
+    """Recompute the hash chains and check every balance against its ledger.
+
+    Exits 1 and names the first bad row when anything was altered behind the tool's back.
+
+    Example: loyaltyctl audit verify
+    """
+    from loyaltyctl.domain.errors import AuditFailure
+    from loyaltyctl.services.audit import verify as run_verify
+
+    out = Output(json_mode=json_)
+    result = current().read(lambda s: run_verify(session=s))
+    if not result.ok:
+        for problem in result.problems[1:]:
+            out.message(f"  also: {problem}")
+        raise AuditFailure(
+            f"Audit verification failed: {result.problems[0]}.",
+            problems=list(result.problems),
+        )
+    out.result(
+        result,
+        lambda: (
+            f"[green]OK[/]: {result.ledger_entries:,} ledger entries and "
+            f"{result.audit_events:,} audit events verified; {result.members:,} balances match "
+            "their ledgers."
+        ),
+    )

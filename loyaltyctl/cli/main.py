@@ -1,0 +1,116 @@
+"""The root command: global options, sub-command wiring and the error wrapper."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from typer.core import TyperGroup
+
+from loyaltyctl import __version__
+from loyaltyctl.cli import audit, db, demo, maintain, members, points
+from loyaltyctl.cli._context import AppContext, activate
+
+
+class LoyaltyGroup(TyperGroup):
+    """Turns every error raised by a command into the spec's exit code and message."""
+
+    def invoke(self, ctx: typer.Context):
+        from loyaltyctl.cli import _errors
+        from loyaltyctl.domain.errors import LoyaltyError
+
+        protected = getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", [])
+        json_mode = _errors.wants_json(list(protected) + list(ctx.args))
+        try:
+            return super().invoke(ctx)
+        except LoyaltyError as error:
+            if _errors.debug():
+                raise
+            raise typer.Exit(_errors.report(error, json_mode=json_mode)) from None
+        except (typer.Exit, typer.Abort):
+            raise
+        except typer.exceptions.TyperException as error:
+            # usage errors (exit 2): Typer prints them; with --json also the error document
+            if json_mode and getattr(error, "exit_code", None) == 2:
+                from loyaltyctl.cli._output import Output
+
+                Output(json_mode=True).json(
+                    {"error": {"code": "usage", "message": error.format_message()}}
+                )
+            raise
+        except Exception as error:  # noqa: BLE001 - the one place that catches everything
+            if _errors.debug():
+                raise
+            raise typer.Exit(_errors.report_unexpected(error, json_mode=json_mode)) from None
+
+
+app = typer.Typer(
+    cls=LoyaltyGroup,
+    name="loyaltyctl",
+    help="Run a points-based loyalty program: members, points, perks, campaigns, statistics.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"loyaltyctl {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="sqlite:///path/file.db or postgresql://user@host/db "
+            "[env: LOYALTYCTL_DATABASE_URL]",
+            show_default=False,
+        ),
+    ] = None,
+    config: Annotated[
+        str | None,
+        typer.Option("--config", help="Config file [env: LOYALTYCTL_CONFIG]", show_default=False),
+    ] = None,
+    operator: Annotated[
+        str | None,
+        typer.Option(
+            "--operator",
+            help="Who runs this (recorded on every change) [env: LOYALTYCTL_OPERATOR]",
+            show_default=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Run a points-based loyalty program from the command line.
+
+    Example: loyaltyctl demo
+    """
+    state = activate(AppContext(database_url=database_url, config=config, operator_flag=operator))
+    ctx.call_on_close(state.close)
+
+
+app.command("init")(db.init)
+app.command("demo")(demo.demo)
+app.add_typer(db.app, name="db")
+app.add_typer(members.app, name="member")
+app.add_typer(points.app, name="points")
+app.add_typer(maintain.app, name="maintain")
+app.add_typer(audit.app, name="audit")
+
+
+def main() -> None:
+    """Console entry point."""
+    app(prog_name="loyaltyctl")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

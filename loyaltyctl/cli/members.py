@@ -1,0 +1,210 @@
+"""`member add | import | find | show | list | update`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from loyaltyctl.cli import _options as opt
+from loyaltyctl.cli import _views as views
+from loyaltyctl.cli._context import current
+from loyaltyctl.cli._output import Output
+
+app = typer.Typer(help="Members: add, import, find, show, list, update.", no_args_is_help=True)
+
+NameOpt = Annotated[str | None, typer.Option("--name", help="Full name.")]
+PhoneOpt = Annotated[str | None, typer.Option("--phone", parser=opt.phone, help="Phone number.")]
+EmailOpt = Annotated[str | None, typer.Option("--email", parser=opt.email, help="Email address.")]
+BirthdayOpt = Annotated[
+    str | None, typer.Option("--birthday", parser=opt.birthday, help="YYYY-MM-DD or MM-DD.")
+]
+PlanOpt = Annotated[str | None, typer.Option("--plan", parser=opt.label, help="Card plan.")]
+TierOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--tier", parser=opt.label, help="Tier set by hand (stays until changed by hand)."
+    ),
+]
+
+
+def _fields(name, phone, email, birthday, plan, tier):
+    from loyaltyctl.services.members import MemberFields
+
+    return MemberFields(
+        name=name, phone=phone, email=email, birthday=birthday, plan=plan, tier=tier
+    )
+
+
+@app.command("add")
+def add(
+    external_id: opt.MemberArg,
+    name: Annotated[str, typer.Option("--name", help="Full name (required).")],
+    phone: PhoneOpt = None,
+    email: EmailOpt = None,
+    birthday: BirthdayOpt = None,
+    plan: PlanOpt = None,
+    tier: TierOpt = None,
+    group: Annotated[
+        list[str] | None, typer.Option("--group", parser=opt.label, help="A group (repeatable).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", parser=opt.label, help="A tag (repeatable).")
+    ] = None,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Add one member.
+
+    Example: loyaltyctl member add C-1001 --name "Ada Lovelace" --phone "+44 20 7946 0321" --tag vip
+    """
+    from loyaltyctl.services.members import add_member
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    member = ctx.write(
+        lambda s: add_member(
+            session=s,
+            external_id=external_id,
+            fields=_fields(name, phone, email, birthday, plan, tier),
+            groups=group or [],
+            tags=tag or [],
+            operator=ctx.operator,
+        )
+    )
+    out.result(member, lambda: f"Added member {member.external_id} ({member.name}).")
+
+
+@app.command("update")
+def update(
+    external_id: opt.MemberArg,
+    name: NameOpt = None,
+    phone: PhoneOpt = None,
+    email: EmailOpt = None,
+    birthday: BirthdayOpt = None,
+    plan: PlanOpt = None,
+    tier: TierOpt = None,
+    add_group: Annotated[list[str] | None, typer.Option("--add-group", parser=opt.label)] = None,
+    remove_group: Annotated[
+        list[str] | None, typer.Option("--remove-group", parser=opt.label)
+    ] = None,
+    add_tag: Annotated[list[str] | None, typer.Option("--add-tag", parser=opt.label)] = None,
+    remove_tag: Annotated[list[str] | None, typer.Option("--remove-tag", parser=opt.label)] = None,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Change a member's profile, groups or tags.
+
+    Example: loyaltyctl member update C-1001 --email ada@example.org --add-tag vip
+    """
+    from loyaltyctl.services.members import update_member
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    member, changed = ctx.write(
+        lambda s: update_member(
+            session=s,
+            external_id=external_id,
+            fields=_fields(name, phone, email, birthday, plan, tier),
+            operator=ctx.operator,
+            add_groups=add_group or [],
+            remove_groups=remove_group or [],
+            add_tags=add_tag or [],
+            remove_tags=remove_tag or [],
+        )
+    )
+    out.result(
+        {"member": member, "changed": changed},
+        lambda: (
+            f"Updated {member.external_id}: {', '.join(changed)}."
+            if changed
+            else f"Nothing to change for {member.external_id}."
+        ),
+    )
+
+
+@app.command("import")
+def import_(
+    file: opt.CsvFileArg, dry_run: opt.DryRunOpt = False, json_: opt.JsonOpt = False
+) -> None:
+    """Add or update members from a CSV file, all or nothing.
+
+    Columns: external_id,name,phone,email,birthday,tier,groups,tags (plan optional;
+    groups and tags `;`-separated). Empty cells leave stored values unchanged.
+
+    Example: loyaltyctl member import members.csv --dry-run
+    """
+    from loyaltyctl.services.imports import import_members
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    result = ctx.write(
+        lambda s: import_members(session=s, path=file, operator=ctx.operator, dry_run=dry_run),
+        dry_run=dry_run,
+    )
+    out.result(result, lambda: views.import_result(result, "member"))
+
+
+@app.command("find")
+def find(
+    query: Annotated[
+        str, typer.Argument(help="Last 4-6 phone digits, an email, or part of the name.")
+    ],
+    limit: opt.LimitOpt = 20,
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """Find members by the last digits of their phone, their email, or part of their name.
+
+    Example: loyaltyctl member find 0321
+    """
+    from loyaltyctl.services.members import find_members
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    found = current().read(lambda s: find_members(session=s, query=query, limit=limit))
+    out.listing(
+        views.member_rows(found),
+        views.MEMBER_COLUMNS,
+        title=f"Members matching {query!r}",
+        empty=f"No member matches {query!r}.",
+    )
+
+
+@app.command("show")
+def show(external_id: opt.MemberArg, json_: opt.JsonOpt = False) -> None:
+    """A member's profile, balance, pending and expiring points, recent entries and claims.
+
+    Example: loyaltyctl member show C-1001
+    """
+    from loyaltyctl.services.members import show_member
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    profile = ctx.read(
+        lambda s: show_member(
+            session=s, external_id=external_id, soon_days=ctx.settings.expiring_soon_days
+        )
+    )
+    out.result(profile, lambda: views.profile(out, profile))
+
+
+@app.command("list")
+def list_(
+    tier: Annotated[str | None, typer.Option("--tier")] = None,
+    tag: Annotated[str | None, typer.Option("--tag")] = None,
+    group: Annotated[str | None, typer.Option("--group")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1)] = None,
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """List members, optionally of one tier, tag or group.
+
+    Example: loyaltyctl member list --tag vip --csv > vip.csv
+    """
+    from loyaltyctl.services.members import list_members
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    found = current().read(
+        lambda s: list_members(session=s, tier=tier, tag=tag, group=group, limit=limit)
+    )
+    out.listing(
+        views.member_rows(found), views.MEMBER_COLUMNS, title="Members", empty="No members."
+    )

@@ -1,0 +1,400 @@
+"""Bulk imports of members and points from CSV: streamed, validated, atomic.
+
+The file is read once, in chunks, inside one transaction. Every bad row is
+collected (up to a cap, with the total counted); if there is any, the
+transaction is rolled back and nothing is applied. Points go through the same
+ledger path as a single credit (member lock, chain hash, balance check, lots),
+but rows are written with the driver's bulk insert (sqlite3 executemany or
+psycopg COPY), never row by row through the ORM.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from loyaltyctl.domain import models
+from loyaltyctl.domain.errors import BadInputFile, InsufficientBalance, Problem
+from loyaltyctl.domain.values import (
+    ValueProblem,
+    parse_moment,
+    parse_signed_amount,
+    split_list,
+    utcnow,
+    validate_birthday,
+    validate_email,
+    validate_external_id,
+    validate_key,
+    validate_label,
+    validate_phone,
+    validate_reason,
+)
+from loyaltyctl.services.ledger import apply_change, lot_row, request_hash
+from loyaltyctl.services.members import MemberFields, add_member, update_member
+from loyaltyctl.store import ledger as store
+from loyaltyctl.store import members as member_store
+
+MAX_PROBLEMS = 1000
+CHUNK = 5000
+
+POINTS_REQUIRED = ("member", "amount", "reason")
+POINTS_OPTIONAL = ("key", "expires_at", "pending_until")
+MEMBER_REQUIRED = ("external_id", "name")
+MEMBER_OPTIONAL = ("phone", "email", "birthday", "plan", "tier", "groups", "tags")
+
+
+@dataclass
+class _Problems:
+    file: str
+    items: list[Problem] = field(default_factory=list)
+    total: int = 0
+    rows: int = 0  # data rows read, good or bad
+
+    def add(self, line: int, column: str | None, message: str) -> None:
+        self.total += 1
+        if len(self.items) < MAX_PROBLEMS:
+            self.items.append(Problem(self.file, line, column, message))
+
+    def raise_if_any(self) -> None:
+        if self.total:
+            raise BadInputFile(self.items, total=self.total)
+
+
+def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple[int, dict]]:
+    """(line number, row) for each data row; header problems are fatal at once."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        problems.add(1, None, f"cannot read the file: {exc.strerror}")
+        problems.raise_if_any()
+        return
+    with handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            problems.add(1, None, "the file is empty; expected a header row")
+            problems.raise_if_any()
+            return
+        except (csv.Error, UnicodeDecodeError) as exc:
+            problems.add(1, None, f"not a CSV file: {exc}")
+            problems.raise_if_any()
+            return
+        for missing in [c for c in required if c not in header]:
+            problems.add(1, missing, "required column is missing")
+        for unknown in [c for c in header if c not in required + optional]:
+            problems.add(1, unknown, f"unknown column (known: {', '.join(required + optional)})")
+        if len(set(header)) != len(header):
+            problems.add(1, None, "a column name is repeated")
+        problems.raise_if_any()
+        width = len(header)
+        try:
+            for values in reader:
+                line = reader.line_num
+                if not values or (len(values) == 1 and not values[0].strip()):
+                    continue
+                problems.rows += 1
+                if len(values) != width:
+                    problems.add(line, None, f"expected {width} fields, found {len(values)}")
+                    continue
+                yield line, dict(zip(header, values, strict=True))
+        except (csv.Error, UnicodeDecodeError) as exc:
+            problems.add(reader.line_num, None, f"unreadable CSV: {exc}")
+
+
+def _check(problems: _Problems, line: int, column: str, parse, value):
+    try:
+        return parse(value)
+    except ValueProblem as exc:
+        problems.add(line, column, str(exc))
+        return None
+
+
+# --- points ----------------------------------------------------------------------
+
+
+@dataclass
+class _PointsRow:
+    line: int
+    member: str
+    amount: int
+    reason: str
+    key: str
+    derived: bool
+    expires_at: datetime | None
+    pending_until: datetime | None
+
+
+def _parse_points_rows(path: Path, problems: _Problems, tz: ZoneInfo) -> Iterator[_PointsRow]:
+    occurrences: dict[int, int] = {}
+    for line, raw in _rows(path, problems, POINTS_REQUIRED, POINTS_OPTIONAL):
+        before = problems.total
+        member = _check(problems, line, "member", validate_external_id, raw["member"])
+        amount = _check(problems, line, "amount", parse_signed_amount, raw["amount"])
+        reason = _check(problems, line, "reason", validate_reason, raw["reason"])
+        expires_at = pending_until = None
+        if raw.get("expires_at", "").strip():
+            expires_at = _check(
+                problems,
+                line,
+                "expires_at",
+                lambda v: parse_moment(v, tz, end_of_day=True),
+                raw["expires_at"],
+            )
+        if raw.get("pending_until", "").strip():
+            pending_until = _check(
+                problems,
+                line,
+                "pending_until",
+                lambda v: parse_moment(v, tz, end_of_day=True),
+                raw["pending_until"],
+            )
+        if amount is not None and amount < 0:
+            for column in ("expires_at", "pending_until"):
+                if raw.get(column, "").strip():
+                    problems.add(line, column, "a write-off (negative amount) cannot have one")
+        key_text = raw.get("key", "").strip()
+        key = _check(problems, line, "key", validate_key, key_text) if key_text else None
+        if problems.total != before:
+            continue
+        derived = key is None
+        if derived:
+            # the row's content plus how many identical rows came before it in the file
+            content = "\x1f".join(
+                (
+                    member,
+                    str(amount),
+                    reason,
+                    raw.get("expires_at", "").strip(),
+                    raw.get("pending_until", "").strip(),
+                )
+            )
+            digest = hashlib.sha256(content.encode()).digest()
+            slot = int.from_bytes(digest[:12], "big")
+            count = occurrences.get(slot, 0)
+            occurrences[slot] = count + 1
+            key = f"csv:{digest[:16].hex()}:{count}"
+        yield _PointsRow(line, member, amount, reason, key, derived, expires_at, pending_until)
+
+
+def import_points(
+    *,
+    session: Session,
+    path: Path,
+    operator: str,
+    tz: ZoneInfo,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    progress=None,
+) -> models.ImportResult:
+    """Apply a points CSV (member,amount,reason[,key][,expires_at][,pending_until]).
+
+    Without a key column, each row's key is derived from its content and how many
+    identical rows came before it, so re-running the file applies nothing twice.
+    """
+    now = now or utcnow()
+    problems = _Problems(str(path))
+    states: dict[str, store.MemberState] = {}
+    unknown_members: set[str] = set()
+    seen_explicit: dict[str, str] = {}
+    counts = {"applied": 0, "replayed": 0}
+    derived_any = False
+    chunk: list[_PointsRow] = []
+
+    def flush() -> None:
+        keys = [r.key for r in chunk]
+        existing = store.entries_for_key(session, keys)
+        wanted = {r.member for r in chunk} - set(states) - unknown_members
+        ids = member_store.ids_by_external(session, wanted)
+        unknown_members.update(wanted - set(ids))
+        for state in store.lock_members(session, ids.values()).values():
+            states[state.external_id] = state
+        to_apply: list[tuple[_PointsRow, str]] = []
+        for r in chunk:
+            digest = request_hash(
+                member=r.member,
+                amount=r.amount,
+                reason=r.reason,
+                expires_at=r.expires_at,
+                pending_until=r.pending_until,
+            )
+            if r.member in unknown_members:
+                problems.add(r.line, "member", f"no member has the id {r.member!r}")
+                continue
+            previous = existing.get(r.key)
+            earlier_in_file = seen_explicit.get(r.key) if not r.derived else None
+            stored_digest = previous[1] if previous else earlier_in_file
+            if stored_digest is not None:
+                if stored_digest != digest:
+                    problems.add(
+                        r.line, "key", f"the key {r.key!r} was used for a different change"
+                    )
+                else:
+                    counts["replayed"] += 1
+                continue
+            if not r.derived:
+                seen_explicit[r.key] = digest
+            to_apply.append((r, digest))
+        entry_ids = store.reserve_ids(session, "ledger_entry", len(to_apply))
+        entries, lots = [], []
+        for (r, digest), entry_id in zip(to_apply, entry_ids, strict=True):
+            state = states[r.member]
+            try:
+                entry = apply_change(
+                    session,
+                    state,
+                    amount=r.amount,
+                    reason=r.reason,
+                    operator=operator,
+                    key=r.key,
+                    digest=digest,
+                    expires_at=r.expires_at,
+                    pending_until=r.pending_until,
+                    now=now,
+                    entry_id=entry_id,
+                )
+            except InsufficientBalance:
+                problems.add(
+                    r.line,
+                    "amount",
+                    f"member {r.member} has {state.balance:,} points at this row; "
+                    f"writing off {-r.amount:,} would go below zero",
+                )
+                continue
+            entries.append(entry)
+            if entry["expires_at"] is not None or entry["pending_amount"] > 0:
+                lots.append(lot_row(entry, entry_id=entry_id, now=now))
+            counts["applied"] += 1
+        if not problems.total:
+            store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
+            lot_ids = store.reserve_ids(session, "point_lot", len(lots))
+            for lot, lot_id in zip(lots, lot_ids, strict=True):
+                lot["id"] = lot_id
+            store.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
+        chunk.clear()
+
+    for row in _parse_points_rows(path, problems, tz):
+        derived_any = derived_any or row.derived
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            flush()
+            if progress:
+                progress(problems.rows)
+    flush()
+    problems.raise_if_any()
+    store.save_lot_changes(session, states.values())
+    store.save_member_states(session, states.values(), now)
+    return models.ImportResult(
+        file=str(path),
+        rows=problems.rows,
+        applied=counts["applied"],
+        replayed=counts["replayed"],
+        dry_run=dry_run,
+        derived_keys=derived_any,
+    )
+
+
+# --- members ---------------------------------------------------------------------
+
+
+def _parse_member_rows(
+    path: Path, problems: _Problems
+) -> Iterator[tuple[int, str, MemberFields, list, list]]:
+    seen: dict[str, int] = {}
+    for line, raw in _rows(path, problems, MEMBER_REQUIRED, MEMBER_OPTIONAL):
+        before = problems.total
+        external_id = _check(
+            problems, line, "external_id", validate_external_id, raw["external_id"]
+        )
+        name = raw["name"].strip()
+        if not name:
+            problems.add(line, "name", "a name is required")
+        values = {"name": name}
+        for column, parse in (
+            ("phone", validate_phone),
+            ("email", validate_email),
+            ("birthday", validate_birthday),
+            ("plan", lambda v: validate_label(v, "plan")),
+            ("tier", lambda v: validate_label(v, "tier")),
+        ):
+            text = raw.get(column, "").strip()
+            values[column] = _check(problems, line, column, parse, text) if text else None
+        labels: dict[str, list[str] | None] = {}
+        for column in ("groups", "tags"):
+            parts = split_list(raw.get(column))
+            labels[column] = [
+                _check(problems, line, column, lambda v, c=column: validate_label(v, c[:-1]), part)
+                for part in parts
+            ] or None  # an empty cell leaves the member's labels as they are
+        if external_id in seen:
+            problems.add(
+                line, "external_id", f"{external_id!r} is already on line {seen[external_id]}"
+            )
+        elif external_id:
+            seen[external_id] = line
+        if problems.total != before:
+            continue
+        yield line, external_id, MemberFields(**values), labels["groups"], labels["tags"]
+
+
+def import_members(
+    *,
+    session: Session,
+    path: Path,
+    operator: str,
+    dry_run: bool = False,
+    now: datetime | None = None,
+) -> models.ImportResult:
+    """Add or update members from a CSV; a row equal to what is stored changes nothing.
+
+    Empty cells leave stored values as they are; groups and tags given replace the
+    member's (the file is the source of truth for the labels it names).
+    """
+    now = now or utcnow()
+    problems = _Problems(str(path))
+    rows = list(_parse_member_rows(path, problems))
+    problems.raise_if_any()
+    created = updated = unchanged = 0
+    for _line, external_id, fields, groups, tags in rows:
+        existing = member_store.get_row(session, external_id)
+        if existing is None:
+            add_member(
+                session=session,
+                external_id=external_id,
+                fields=fields,
+                groups=groups or [],
+                tags=tags or [],
+                operator=operator,
+                now=now,
+            )
+            created += 1
+            continue
+        _member, changed = update_member(
+            session=session,
+            external_id=external_id,
+            fields=fields,
+            operator=operator,
+            groups=groups,
+            tags=tags,
+            now=now,
+        )
+        if changed:
+            updated += 1
+        else:
+            unchanged += 1
+    return models.ImportResult(
+        file=str(path),
+        rows=len(rows),
+        applied=created + updated,
+        replayed=unchanged,
+        dry_run=dry_run,
+        created=created,
+        updated=updated,
+    )

@@ -1,0 +1,243 @@
+"""Crediting and writing off points, balances and history."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from loyaltyctl.domain import models
+from loyaltyctl.domain.errors import InsufficientBalance, KeyConflict
+from loyaltyctl.domain.values import iso_utc, utcnow
+from loyaltyctl.store import ledger as store
+from loyaltyctl.store import members as member_store
+from loyaltyctl.store.tables import LedgerEntry, Member, PointLot
+
+
+def request_hash(
+    *,
+    member: str,
+    amount: int,
+    reason: str | None,
+    expires_at: datetime | None,
+    pending_until: datetime | None = None,
+) -> str:
+    """What "the same content" means for an idempotency key (spec §3)."""
+    content = {
+        "member": member,
+        "amount": amount,
+        "reason": reason,
+        "expires_at": iso_utc(expires_at),
+        "pending_until": iso_utc(pending_until),
+    }
+    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(session: Session, *, key: str, digest: str, member: str) -> models.PointsChange | None:
+    existing = store.entries_for_key(session, [key]).get(key)
+    if existing is None:
+        return None
+    entry_id, stored_hash, amount, balance_after = existing
+    if stored_hash != digest:
+        raise KeyConflict(
+            f"The key {key!r} was already used for a different change (entry {entry_id}); "
+            "nothing was changed."
+        )
+    entry = session.get(LedgerEntry, entry_id)
+    return models.PointsChange(
+        entry_id=entry_id,
+        member=member,
+        amount=amount or entry.pending_amount,
+        balance=balance_after,
+        pending=entry.pending_amount,
+        replayed=True,
+    )
+
+
+def change_points(
+    *,
+    session: Session,
+    member: str,
+    amount: int,
+    reason: str,
+    operator: str,
+    key: str | None = None,
+    expires_at: datetime | None = None,
+    pending_until: datetime | None = None,
+    now: datetime | None = None,
+) -> models.PointsChange:
+    """Credit (amount > 0) or write off (amount < 0) points for one member.
+
+    A credit may expire (a lot, spent first as it expires soonest) or mature later
+    (pending until then). A write-off spends the soonest-expiring lots first and is
+    refused when the balance would go below zero.
+    """
+    now = now or utcnow()
+    digest = request_hash(
+        member=member,
+        amount=amount,
+        reason=reason,
+        expires_at=expires_at,
+        pending_until=pending_until,
+    )
+    if key is not None:
+        replayed = _replay(session, key=key, digest=digest, member=member)
+        if replayed:
+            return replayed
+    row = member_store.require_row(session, member)
+    state = store.lock_members(session, [row.id])[row.id]
+    entry = apply_change(
+        session,
+        state,
+        amount=amount,
+        reason=reason,
+        operator=operator,
+        key=key,
+        digest=digest if key else None,
+        expires_at=expires_at,
+        pending_until=pending_until,
+        now=now,
+    )
+    entry_id = store.insert_entry(session, entry)
+    if expires_at is not None or (pending_until is not None and pending_until > now):
+        store.insert_lot(session, lot_row(entry, entry_id=entry_id, now=now))
+    store.save_lot_changes(session, [state])
+    store.save_member_states(session, [state], now)
+    return models.PointsChange(
+        entry_id=entry_id,
+        member=member,
+        amount=entry["amount"] or entry["pending_amount"],
+        balance=state.balance,
+        pending=state.pending,
+        replayed=False,
+    )
+
+
+def apply_change(
+    session: Session,
+    state: store.MemberState,
+    *,
+    amount: int,
+    reason: str | None,
+    operator: str,
+    key: str | None,
+    digest: str | None,
+    expires_at: datetime | None,
+    pending_until: datetime | None,
+    now: datetime,
+    entry_id: int | None = None,
+) -> dict:
+    """The entry for one credit or write-off against a locked member (shared with imports)."""
+    if amount < 0:
+        if state.balance + amount < 0:
+            raise InsufficientBalance(
+                f"Member {state.external_id} has {state.balance:,} points; "
+                f"writing off {-amount:,} would go below zero.",
+            )
+        store.take_from_lots(session, state, -amount)
+        kind = models.WRITE_OFF
+    else:
+        kind = models.CREDIT
+    pending = pending_until is not None and pending_until > now and amount > 0
+    return store.build_entry(
+        state,
+        entry_id=entry_id,
+        at=now,
+        kind=kind,
+        amount=0 if pending else amount,
+        pending_amount=amount if pending else 0,
+        reason=reason,
+        operator=operator,
+        idem_key=key,
+        request_hash=digest,
+        expires_at=expires_at if amount > 0 else None,
+        pending_until=pending_until if pending else None,
+    )
+
+
+def lot_row(entry: dict, *, entry_id: int, now: datetime, lot_id: int | None = None) -> dict:
+    points = entry["amount"] or entry["pending_amount"]
+    pending = entry["pending_amount"] > 0
+    return {
+        "id": lot_id,
+        "member_id": entry["member_id"],
+        "entry_id": entry_id,
+        "amount": points,
+        "remaining": points,
+        "expires_at": entry["expires_at"],
+        "matures_at": entry["pending_until"] if pending else None,
+        "matured": not pending,
+    }
+
+
+def expiring(
+    session: Session, member_id: int, *, until: datetime
+) -> tuple[models.ExpiringPoints, ...]:
+    rows = session.execute(
+        select(PointLot.expires_at, func.sum(PointLot.remaining))
+        .where(
+            PointLot.member_id == member_id,
+            PointLot.remaining > 0,
+            PointLot.expires_at.is_not(None),
+            PointLot.expires_at <= until,
+        )
+        .group_by(PointLot.expires_at)
+        .order_by(PointLot.expires_at)
+    )
+    return tuple(models.ExpiringPoints(amount=int(a), expires_at=e) for e, a in rows)
+
+
+def balance(
+    *, session: Session, member: str, soon_days: int = 30, now: datetime | None = None
+) -> models.Balance:
+    row = member_store.require_row(session, member)
+    return balance_of(session, row, soon_days=soon_days, now=now or utcnow())
+
+
+def balance_of(session: Session, row: Member, *, soon_days: int, now: datetime) -> models.Balance:
+    return models.Balance(
+        member=row.external_id,
+        balance=row.balance,
+        pending=row.pending,
+        expiring=expiring(session, row.id, until=now + timedelta(days=soon_days)),
+    )
+
+
+def entry_to_domain(row: LedgerEntry, member: str) -> models.LedgerEntry:
+    return models.LedgerEntry(
+        id=row.id,
+        member=member,
+        at=row.at,
+        kind=row.kind,
+        amount=row.amount,
+        pending_amount=row.pending_amount,
+        balance_after=row.balance_after,
+        reason=row.reason,
+        operator=row.operator,
+        key=row.idem_key,
+        expires_at=row.expires_at,
+        pending_until=row.pending_until,
+        rule=row.rule,
+        event_id=row.event_id,
+        order_id=row.order_id,
+        claim_id=row.claim_id,
+    )
+
+
+def history(*, session: Session, member: str, limit: int | None = 50) -> list[models.LedgerEntry]:
+    """Entries, newest first."""
+    row = member_store.require_row(session, member)
+    return recent_entries(session, row, limit=limit)
+
+
+def recent_entries(session: Session, row: Member, *, limit: int | None) -> list[models.LedgerEntry]:
+    stmt = (
+        select(LedgerEntry).where(LedgerEntry.member_id == row.id).order_by(LedgerEntry.seq.desc())
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return [entry_to_domain(e, row.external_id) for e in session.execute(stmt).scalars()]

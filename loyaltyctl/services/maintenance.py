@@ -1,0 +1,154 @@
+"""`maintain run`: mature pending points and expire due lots, safely from cron.
+
+Never two at once: a leased row in `job_lock` is taken with a conditional
+UPDATE in its own short transaction (works the same on SQLite and PostgreSQL);
+a run that finds it taken skips. A lease left by a killed run lapses after
+LEASE. The work itself is one transaction, so a crash leaves all or nothing,
+and running again finds nothing left to do (idempotent).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlmodel import Session
+
+from loyaltyctl.domain import models
+from loyaltyctl.store import ledger as store
+from loyaltyctl.store.db import ConcurrentChange, Database
+from loyaltyctl.store.tables import JobLock, PointLot
+
+LOCK_NAME = "maintain"
+LEASE = timedelta(minutes=15)
+
+
+def _holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def acquire_lock(*, session: Session, holder: str, now: datetime) -> bool:
+    result = session.execute(
+        update(JobLock)
+        .where(
+            JobLock.name == LOCK_NAME,
+            or_(JobLock.holder.is_(None), JobLock.expires_at < now),
+        )
+        .values(holder=holder, expires_at=now + LEASE)
+    )
+    return result.rowcount == 1
+
+
+def release_lock(*, session: Session, holder: str) -> None:
+    session.execute(
+        update(JobLock)
+        .where(JobLock.name == LOCK_NAME, JobLock.holder == holder)
+        .values(holder=None, expires_at=None)
+    )
+
+
+def run_due_work(
+    *, session: Session, now: datetime, operator: str, dry_run: bool = False
+) -> models.MaintenanceResult:
+    """Mature, then expire (a lot that matured and expired since the last run does both)."""
+    matured = session.execute(
+        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
+        .where(PointLot.matured.is_(False), PointLot.matures_at <= now)
+        .order_by(PointLot.member_id, PointLot.matures_at, PointLot.id)
+    ).all()
+    by_member: dict[int, list] = defaultdict(list)
+    for lot in matured:
+        by_member[lot.member_id].append(("mature", lot))
+    expired_rows = session.execute(
+        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
+        .where(
+            PointLot.expires_at <= now,
+            PointLot.remaining > 0,
+            or_(PointLot.matured.is_(True), PointLot.matures_at <= now),
+        )
+        .order_by(PointLot.member_id, PointLot.expires_at, PointLot.id)
+    ).all()
+    for lot in expired_rows:
+        by_member[lot.member_id].append(("expire", lot))
+    if not by_member:
+        return models.MaintenanceResult(now=now, dry_run=dry_run)
+
+    states = store.lock_members(session, by_member)
+    entries = []
+    lot_table = PointLot.__table__
+    for member_id in sorted(by_member):
+        state = states[member_id]
+        for action, lot in by_member[member_id]:
+            if action == "mature":
+                entries.append(
+                    store.build_entry(
+                        state,
+                        entry_id=None,
+                        at=now,
+                        kind=models.MATURE,
+                        amount=lot.remaining,
+                        pending_amount=-lot.remaining,
+                        reason="pending points matured",
+                        operator=operator,
+                    )
+                )
+                changed = session.execute(
+                    update(lot_table)
+                    .where(lot_table.c.id == lot.id, lot_table.c.matured.is_(False))
+                    .values(matured=True)
+                ).rowcount
+            else:
+                entries.append(
+                    store.build_entry(
+                        state,
+                        entry_id=None,
+                        at=now,
+                        kind=models.EXPIRE,
+                        amount=-lot.remaining,
+                        reason="points expired",
+                        operator=operator,
+                        expires_at=lot.expires_at,
+                    )
+                )
+                changed = session.execute(
+                    update(lot_table)
+                    .where(lot_table.c.id == lot.id, lot_table.c.remaining == lot.remaining)
+                    .values(remaining=0)
+                ).rowcount
+            if changed != 1:
+                raise ConcurrentChange(f"lot {lot.id} changed during maintenance")
+    for entry, entry_id in zip(
+        entries, store.reserve_ids(session, "ledger_entry", len(entries)), strict=True
+    ):
+        entry["id"] = entry_id
+    store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
+    store.save_member_states(session, states.values(), now)
+    return models.MaintenanceResult(
+        now=now,
+        dry_run=dry_run,
+        matured_lots=len(matured),
+        matured_points=sum(lot.remaining for lot in matured),
+        expired_lots=len(expired_rows),
+        expired_points=sum(lot.remaining for lot in expired_rows),
+    )
+
+
+def maintain(*, db: Database, now: datetime, operator: str, dry_run: bool = False):
+    """The whole cron job: take the lock, do the due work in one transaction, release.
+
+    Takes the database rather than a session because the lock must be visible to
+    other processes before the work starts.
+    """
+    holder = _holder()
+    if not db.run(lambda s: acquire_lock(session=s, holder=holder, now=now)):
+        return models.MaintenanceResult(now=now, dry_run=dry_run, skipped=True)
+    try:
+        return db.run(
+            lambda s: run_due_work(session=s, now=now, operator=operator, dry_run=dry_run),
+            rollback=dry_run,
+        )
+    finally:
+        db.run(lambda s: release_lock(session=s, holder=holder))

@@ -1,0 +1,313 @@
+"""Writing and reading the ledger: the one place that moves points.
+
+Every change follows the same path, for single commands and bulk imports:
+lock the member row, compute the entry (and its hash in the member's chain),
+move the cached balance with a conditional UPDATE that the database refuses
+if the balance would go below zero, insert the entry, adjust lots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, text, update
+from sqlmodel import Session
+
+from loyaltyctl.domain.chain import ledger_content, record_hash
+from loyaltyctl.store.db import ConcurrentChange
+from loyaltyctl.store.tables import LedgerEntry, Member, PointLot, sqlite_timestamp
+
+ENTRY_COLUMNS = (
+    "id",
+    "member_id",
+    "seq",
+    "at",
+    "kind",
+    "amount",
+    "pending_amount",
+    "balance_after",
+    "reason",
+    "operator",
+    "idem_key",
+    "request_hash",
+    "expires_at",
+    "pending_until",
+    "rule",
+    "event_id",
+    "order_id",
+    "claim_id",
+    "prev_hash",
+    "hash",
+)
+LOT_COLUMNS = (
+    "id",
+    "member_id",
+    "entry_id",
+    "amount",
+    "remaining",
+    "expires_at",
+    "matures_at",
+    "matured",
+)
+
+
+@dataclass
+class MemberState:
+    """A locked member's running figures while a transaction adds entries."""
+
+    id: int
+    external_id: str
+    balance: int
+    pending: int
+    seq: int
+    head: str
+    # expiring, spendable lots: [lot_id, remaining, expires_at], soonest first (loaded lazily)
+    lots: list[list] | None = None
+    dirty: bool = False
+    base_balance: int = 0
+    base_pending: int = 0
+    base_seq: int = 0
+    lot_changes: dict[int, int] = field(default_factory=dict)  # lot id -> points taken
+
+
+def is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, MemberState]:
+    """Lock member rows (PostgreSQL: FOR UPDATE in id order; SQLite holds the write lock)."""
+    ids = sorted(set(member_ids))
+    states: dict[int, MemberState] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        stmt = (
+            select(
+                Member.id,
+                Member.external_id,
+                Member.balance,
+                Member.pending,
+                Member.ledger_seq,
+                Member.ledger_head,
+            )
+            .where(Member.id.in_(chunk))
+            .order_by(Member.id)
+        )
+        if not is_sqlite(session):
+            stmt = stmt.with_for_update()
+        for row in session.execute(stmt):
+            state = MemberState(*row)
+            state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
+            states[row[0]] = state
+    return states
+
+
+def load_spendable_lots(session: Session, state: MemberState) -> list[list]:
+    if state.lots is None:
+        rows = session.execute(
+            select(PointLot.id, PointLot.remaining, PointLot.expires_at)
+            .where(
+                PointLot.member_id == state.id,
+                PointLot.remaining > 0,
+                PointLot.expires_at.is_not(None),
+                PointLot.matured.is_(True),
+            )
+            .order_by(PointLot.expires_at, PointLot.id)
+        ).all()
+        state.lots = [list(r) for r in rows]
+    return state.lots
+
+
+def build_entry(
+    state: MemberState,
+    *,
+    entry_id: int | None,
+    at: datetime,
+    kind: str,
+    amount: int,
+    pending_amount: int = 0,
+    reason: str | None,
+    operator: str,
+    idem_key: str | None = None,
+    request_hash: str | None = None,
+    expires_at: datetime | None = None,
+    pending_until: datetime | None = None,
+    rule: str | None = None,
+    event_id: str | None = None,
+    order_id: str | None = None,
+    claim_id: str | None = None,
+) -> dict:
+    """The next entry of this member's chain; advances the in-memory state.
+
+    The caller has checked that the balance allows it; the database checks again.
+    """
+    state.seq += 1
+    state.balance += amount
+    state.pending += pending_amount
+    row = {
+        "id": entry_id,
+        "member_id": state.id,
+        "seq": state.seq,
+        "at": at,
+        "kind": kind,
+        "amount": amount,
+        "pending_amount": pending_amount,
+        "balance_after": state.balance,
+        "reason": reason,
+        "operator": operator,
+        "idem_key": idem_key,
+        "request_hash": request_hash,
+        "expires_at": expires_at,
+        "pending_until": pending_until,
+        "rule": rule,
+        "event_id": event_id,
+        "order_id": order_id,
+        "claim_id": claim_id,
+        "prev_hash": state.head,
+    }
+    row["hash"] = record_hash(state.head, ledger_content(row))
+    state.head = row["hash"]
+    state.dirty = True
+    return row
+
+
+def take_from_lots(session: Session, state: MemberState, points: int) -> None:
+    """Spend from the lots that expire soonest; the rest comes from points that never expire."""
+    lots = load_spendable_lots(session, state)
+    while points > 0 and lots:
+        lot = lots[0]
+        used = min(points, lot[1])
+        lot[1] -= used
+        points -= used
+        state.lot_changes[lot[0]] = state.lot_changes.get(lot[0], 0) + used
+        if lot[1] == 0:
+            lots.pop(0)
+
+
+def save_member_states(session: Session, states: Iterable[MemberState], now: datetime) -> None:
+    """Write the moved figures back, one conditional UPDATE per member.
+
+    The database applies the change relative to what it holds and refuses it when
+    the balance would go below zero or the chain moved underneath us (besides the
+    CHECK constraints); a refused row aborts the whole transaction.
+    """
+    table = Member.__table__
+    for s in states:
+        if not s.dirty:
+            continue
+        d_balance, d_pending = s.balance - s.base_balance, s.pending - s.base_pending
+        result = session.execute(
+            update(table)
+            .where(
+                table.c.id == s.id,
+                table.c.ledger_seq == s.base_seq,
+                table.c.balance + d_balance >= 0,
+                table.c.pending + d_pending >= 0,
+            )
+            .values(
+                balance=table.c.balance + d_balance,
+                pending=table.c.pending + d_pending,
+                ledger_seq=s.seq,
+                ledger_head=s.head,
+                updated_at=now,
+            )
+        )
+        if result.rowcount != 1:
+            raise ConcurrentChange(f"member {s.external_id} changed during the transaction")
+        s.base_balance, s.base_pending, s.base_seq, s.dirty = s.balance, s.pending, s.seq, False
+
+
+def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
+    table = PointLot.__table__
+    for s in states:
+        for lot_id, used in s.lot_changes.items():
+            result = session.execute(
+                update(table)
+                .where(table.c.id == lot_id, table.c.remaining >= used)
+                .values(remaining=table.c.remaining - used)
+            )
+            if result.rowcount != 1:
+                raise ConcurrentChange(f"lot {lot_id} changed during the transaction")
+        s.lot_changes.clear()
+
+
+def insert_entry(session: Session, row: dict) -> int:
+    """Insert one entry; returns its id."""
+    values = {k: v for k, v in row.items() if not (k == "id" and v is None)}
+    return session.execute(
+        insert(LedgerEntry).values(**values).returning(LedgerEntry.id)
+    ).scalar_one()
+
+
+def insert_lot(session: Session, row: dict) -> None:
+    values = {k: v for k, v in row.items() if not (k == "id" and v is None)}
+    session.execute(insert(PointLot).values(**values))
+
+
+def reserve_ids(session: Session, table: str, count: int) -> list[int]:
+    """Ids for rows a bulk insert will write, so lots can point at their entries."""
+    if count == 0:
+        return []
+    if is_sqlite(session):
+        # the write lock is held since BEGIN IMMEDIATE: nobody else can take ids
+        top = session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
+        reserved = session.info.setdefault(f"reserved:{table}", top)
+        start = max(top, reserved)
+        session.info[f"reserved:{table}"] = start + count
+        return list(range(start + 1, start + count + 1))
+    rows = session.execute(
+        text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": count}
+    )
+    return [r[0] for r in rows]
+
+
+def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """The driver's fastest insert within the current transaction:
+    sqlite3 executemany, or psycopg COPY."""
+    if not rows:
+        return
+    raw = session.connection().connection.driver_connection
+    if is_sqlite(session):
+        placeholders = ",".join("?" for _ in columns)
+        data = [
+            tuple(
+                sqlite_timestamp(v) if isinstance(v, datetime) else v
+                for v in (r[c] for c in columns)
+            )
+            for r in rows
+        ]
+        raw.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders})", data)
+        return
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
+        for r in rows:
+            copy.write_row(tuple(r[c] for c in columns))
+
+
+def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, str, int, int]]:
+    """Entries holding these idempotency keys: key -> (id, request hash, amount, balance_after)."""
+    found: dict[str, tuple[int, str, int, int]] = {}
+    for start in range(0, len(keys), 900):
+        chunk = keys[start : start + 900]
+        rows = session.execute(
+            select(
+                LedgerEntry.idem_key,
+                LedgerEntry.id,
+                LedgerEntry.request_hash,
+                LedgerEntry.amount,
+                LedgerEntry.balance_after,
+            ).where(LedgerEntry.idem_key.in_(chunk))
+        )
+        for key, entry_id, request_hash, amount, balance_after in rows:
+            found[key] = (entry_id, request_hash, amount, balance_after)
+    return found
+
+
+def ledger_sums(session: Session, member_id: int) -> tuple[int, int]:
+    row = session.execute(
+        select(
+            func.coalesce(func.sum(LedgerEntry.amount), 0),
+            func.coalesce(func.sum(LedgerEntry.pending_amount), 0),
+        ).where(LedgerEntry.member_id == member_id)
+    ).one()
+    return int(row[0]), int(row[1])

@@ -1,0 +1,150 @@
+"""Member queries: lookups, labels (groups and tags), search and listing."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from sqlalchemy import delete, func, insert, or_, select
+from sqlmodel import Session
+
+from loyaltyctl.domain import models
+from loyaltyctl.domain.errors import UnknownMember
+from loyaltyctl.store.tables import Member, MemberLabel
+
+GROUP, TAG = "group", "tag"
+
+
+def get_row(session: Session, external_id: str) -> Member | None:
+    return session.execute(
+        select(Member).where(Member.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def suggestions(session: Session, external_id: str) -> list[str]:
+    """Close matches for a mistyped id, from ids that share its first characters."""
+    prefix = external_id[:2]
+    rows = session.execute(
+        select(Member.external_id)
+        .where(func.lower(Member.external_id).like(prefix.lower() + "%"))
+        .limit(5000)
+    ).scalars()
+    return difflib.get_close_matches(external_id, list(rows), n=3, cutoff=0.6)
+
+
+def require_row(session: Session, external_id: str) -> Member:
+    row = get_row(session, external_id)
+    if row is None:
+        close = suggestions(session, external_id)
+        hint = (
+            f"Did you mean {' or '.join(close)}?"
+            if close
+            else "Check the id with `loyaltyctl member find`."
+        )
+        raise UnknownMember(f"No member has the id {external_id!r}.", hint=hint)
+    return row
+
+
+def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        for ext, member_id in session.execute(
+            select(Member.external_id, Member.id).where(Member.external_id.in_(chunk))
+        ):
+            found[ext] = member_id
+    return found
+
+
+def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    result: dict[int, tuple[list[str], list[str]]] = {mid: ([], []) for mid in member_ids}
+    for start in range(0, len(member_ids), 900):
+        chunk = member_ids[start : start + 900]
+        rows = session.execute(
+            select(MemberLabel.member_id, MemberLabel.kind, MemberLabel.value)
+            .where(MemberLabel.member_id.in_(chunk))
+            .order_by(MemberLabel.kind, MemberLabel.value)
+        )
+        for member_id, kind, value in rows:
+            result[member_id][0 if kind == GROUP else 1].append(value)
+    return result
+
+
+def set_labels(session: Session, member_id: int, kind: str, values: Iterable[str]) -> None:
+    """Replace a member's groups or tags."""
+    session.execute(
+        delete(MemberLabel).where(MemberLabel.member_id == member_id, MemberLabel.kind == kind)
+    )
+    rows = [{"member_id": member_id, "kind": kind, "value": v} for v in sorted(set(values))]
+    if rows:
+        session.execute(insert(MemberLabel), rows)
+
+
+def to_domain(row: Member, groups: list[str], tags: list[str]) -> models.Member:
+    return models.Member(
+        external_id=row.external_id,
+        name=row.name,
+        phone=row.phone,
+        email=row.email,
+        birthday=row.birthday,
+        plan=row.plan,
+        tier=row.tier,
+        tier_manual=row.tier_manual,
+        groups=tuple(groups),
+        tags=tuple(tags),
+        balance=row.balance,
+        pending=row.pending,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def with_labels(session: Session, rows: list[Member]) -> list[models.Member]:
+    by_id = labels(session, [r.id for r in rows])
+    return [to_domain(r, *by_id[r.id]) for r in rows]
+
+
+def search(session: Session, query: str, *, limit: int) -> list[Member]:
+    """Last 4-6 phone digits, an email, or part of the name (case-insensitive)."""
+    query = query.strip()
+    digits = "".join(ch for ch in query if ch.isdigit())
+    conditions = []
+    if digits and len(digits) == len(query.replace(" ", "").replace("-", "").lstrip("+")):
+        # phone_rev holds the digits reversed: a suffix becomes an indexed prefix range
+        rev = digits[::-1]
+        conditions.append(Member.phone_rev.between(rev, rev + "\uffff"))
+    if "@" in query:
+        conditions.append(Member.email == query.lower())
+    else:
+        like = "%" + query.lower().replace("%", "").replace("_", "") + "%"
+        conditions.append(func.lower(Member.name).like(like))
+        conditions.append(func.lower(Member.external_id) == query.lower())
+    stmt = select(Member).where(or_(*conditions)).order_by(Member.name, Member.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def listing(
+    session: Session,
+    *,
+    tier: str | None,
+    tag: str | None,
+    group: str | None,
+    limit: int | None,
+) -> list[Member]:
+    stmt = select(Member)
+    if tier:
+        stmt = stmt.where(Member.tier == tier)
+    for kind, value in ((TAG, tag), (GROUP, group)):
+        if value:
+            stmt = stmt.where(
+                Member.id.in_(
+                    select(MemberLabel.member_id).where(
+                        MemberLabel.kind == kind, MemberLabel.value == value
+                    )
+                )
+            )
+    stmt = stmt.order_by(Member.external_id)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt).scalars())
