@@ -36,6 +36,8 @@ def report(error: LoyaltyError, *, json_mode: bool) -> int:
     elif error.details:
         extra.update({k: v for k, v in error.details.items() if k != "total"})
     out.error(error.code, error.message, error.hint, extra)
+    for problem in error.details.get("problems", [])[1:]:
+        out.err.print(f"  also: {problem}", markup=False, highlight=False)
     return error.exit_code
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -80,7 +81,11 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
-            self._out = Console(file=sys.stdout, highlight=False)
+            console = Console(file=sys.stdout, highlight=False)
+            if not console.is_terminal and "COLUMNS" not in os.environ:
+                # redirected to a file or a pipe: room for the whole table
+                console = Console(file=sys.stdout, highlight=False, width=160)
+            self._out = console
         return self._out
 
     @property

@@ -61,10 +61,7 @@ def balance_panel(balance):
 
 
 def points_change(change) -> str:
-    if change.replayed:
-        prefix = "[yellow]Already done[/] (same key): "
-    else:
-        prefix = ""
+    prefix = "[yellow]Already done[/] (same key): " if change.replayed else ""
     verb = "Credited" if change.amount > 0 else "Wrote off"
     pending = f", {change.pending:,} pending" if change.pending else ""
     return (

@@ -61,8 +61,6 @@ def verify(json_: opt.JsonOpt = False) -> None:
     out = Output(json_mode=json_)
     result = current().read(lambda s: run_verify(session=s))
     if not result.ok:
-        for problem in result.problems[1:]:
-            out.message(f"  also: {problem}")
         raise AuditFailure(
             f"Audit verification failed: {result.problems[0]}.",
             problems=list(result.problems),

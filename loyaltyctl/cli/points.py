@@ -58,7 +58,7 @@ def credit(
 ) -> None:
     """Credit points to a member.
 
-    Example: loyaltyctl points credit C-1001 500 --reason "Won the Friday tournament" --expires-in 90d
+    Example: loyaltyctl points credit C-1001 500 --reason "Tournament win" --expires-in 90d
     """
     from loyaltyctl.domain.errors import UsageProblem
     from loyaltyctl.domain.values import utcnow

@@ -134,7 +134,7 @@ def verify(*, session: Session) -> models.VerifyResult:
         if member.pending != pending:
             problem(f"{name}: pending is {member.pending}, its ledger sums to {pending}")
 
-    heads = {row.subject: row for row in session.execute(select(AuditChain))}
+    heads = {head.subject: head for head in session.execute(select(AuditChain)).scalars()}
     chains: dict[str, tuple[int, str]] = {}
     event_count = 0
     for (event,) in session.execute(
