@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from loyaltyctl.domain import models
+from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store.db import ConcurrentChange, Database
 from loyaltyctl.store.tables import JobLock, PointLot
@@ -143,7 +144,8 @@ def maintain(*, db: Database, now: datetime, operator: str, dry_run: bool = Fals
     other processes before the work starts.
     """
     holder = _holder()
-    if not db.run(lambda s: acquire_lock(session=s, holder=holder, now=now)):
+    # the lease runs on the wall clock, not on --now (which may be a back-fill)
+    if not db.run(lambda s: acquire_lock(session=s, holder=holder, now=utcnow())):
         return models.MaintenanceResult(now=now, dry_run=dry_run, skipped=True)
     try:
         return db.run(

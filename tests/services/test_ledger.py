@@ -10,8 +10,9 @@ from loyaltyctl.store.tables import LedgerEntry
 
 
 def credit(run, member="C-1", amount=100, reason="test", **kw):
-    return run(ledger.change_points, member=member, amount=amount, reason=reason,
-               operator="tester", **kw)
+    return run(
+        ledger.change_points, member=member, amount=amount, reason=reason, operator="tester", **kw
+    )
 
 
 def test_credit_and_write_off_move_the_balance(run, member):
