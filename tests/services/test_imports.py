@@ -1,0 +1,163 @@
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from loyaltyctl.domain.errors import BadInputFile
+from loyaltyctl.services import ledger
+from loyaltyctl.services.imports import import_members, import_points
+from loyaltyctl.services.members import find_members, list_members
+
+UTC = ZoneInfo("UTC")
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def points(run, path, **kw):
+    return run(import_points, path=path, operator="bulk", tz=UTC, **kw)
+
+
+def balances(run, *ids):
+    return [run(ledger.balance, member=i).balance for i in ids]
+
+
+def test_points_file_applies_credits_and_write_offs_in_order(run, member, tmp_path):
+    member("A")
+    member("B")
+    f = write(tmp_path, "p.csv", "member,amount,reason\nA,100,x\nA,-30,y\nB,5,z\n")
+    result = points(run, f)
+    assert (result.rows, result.applied, result.replayed, result.derived_keys) == (3, 3, 0, True)
+    assert balances(run, "A", "B") == [70, 5]
+
+
+def test_rerunning_a_file_applies_nothing_and_appended_rows_apply_once(run, member, tmp_path):
+    member("A")
+    body = "member,amount,reason\nA,10,same\nA,10,same\n"
+    f = write(tmp_path, "p.csv", body)
+    assert points(run, f).applied == 2  # identical rows in one file each count
+    again = points(run, f)
+    assert (again.applied, again.replayed) == (0, 2)
+    f.write_text(body + "A,10,same\nA,1,new\n")
+    more = points(run, f)
+    assert (more.applied, more.replayed) == (2, 2)
+    assert balances(run, "A") == [31]
+
+
+def test_a_bad_file_names_every_bad_row_and_changes_nothing(run, member, tmp_path):
+    member("A", phone="555 0100")
+    f = write(
+        tmp_path,
+        "p.csv",
+        "member,amount,reason,expires_at\n"
+        "A,100,fine,\n"
+        "A,1.5,decimal,\n"
+        "NOPE,5,unknown member,\n"
+        "A,5,,\n"
+        "A,5,bad date,2026-13-01\n"
+        "A,-500,too much,\n"
+        "A,0,zero,\n",
+    )
+    with pytest.raises(BadInputFile) as info:
+        points(run, f)
+    found = {(p.line, p.field) for p in info.value.problems}
+    assert found == {
+        (3, "amount"),
+        (4, "member"),
+        (5, "reason"),
+        (6, "expires_at"),
+        (7, "amount"),
+        (8, "amount"),
+    }
+    assert balances(run, "A") == [0]
+    assert run(ledger.history, member="A") == []
+
+
+def test_header_problems_are_reported_at_once(run, tmp_path):
+    f = write(tmp_path, "p.csv", "member,amout,reason\nA,1,x\n")
+    with pytest.raises(BadInputFile) as info:
+        points(run, f)
+    assert {(p.line, p.field) for p in info.value.problems} == {(1, "amount"), (1, "amout")}
+
+
+def test_explicit_keys_replay_and_conflict(run, member, tmp_path):
+    member("A")
+    run(ledger.change_points, member="A", amount=10, reason="x", operator="o", key="k1")
+    ok = write(tmp_path, "ok.csv", "member,amount,reason,key\nA,10,x,k1\nA,5,y,k2\nA,5,y,k2\n")
+    result = points(run, ok)
+    assert (result.applied, result.replayed) == (1, 2)
+    bad = write(tmp_path, "bad.csv", "member,amount,reason,key\nA,11,x,k1\nA,1,z,k3\nA,2,z,k3\n")
+    with pytest.raises(BadInputFile) as info:
+        points(run, bad)
+    assert {(p.line, p.field) for p in info.value.problems} == {(2, "key"), (4, "key")}
+    assert balances(run, "A") == [15]
+
+
+def test_dry_run_reports_the_outcome_and_rolls_back(db, member, tmp_path):
+    member("A")
+    f = write(tmp_path, "p.csv", "member,amount,reason\nA,10,x\n")
+    result = db.run(
+        lambda s: import_points(session=s, path=f, operator="o", tz=UTC, dry_run=True),
+        rollback=True,
+    )
+    assert (result.applied, result.dry_run) == (1, True)
+    assert db.run(lambda s: ledger.balance(session=s, member="A")).balance == 0
+
+
+def test_expiring_and_pending_rows_make_lots(run, member, tmp_path):
+    member("A")
+    f = write(
+        tmp_path,
+        "p.csv",
+        "member,amount,reason,expires_at,pending_until\nA,10,x,2099-01-01,\nA,7,y,,2099-01-01\n",
+    )
+    points(run, f)
+    bal = run(ledger.balance, member="A", soon_days=365 * 100)
+    assert (bal.balance, bal.pending) == (10, 7)
+    assert [e.amount for e in bal.expiring] == [10]
+
+
+def test_member_import_creates_updates_and_reports_unchanged(run, tmp_path):
+    header = "external_id,name,phone,email,birthday,tier,groups,tags\n"
+    f = write(
+        tmp_path,
+        "m.csv",
+        header + "C-1,Ada,+44 20 7946 0321,ADA@example.org,1815-12-10,gold,chess;students,vip\n"
+        "C-2,Alan,,,06-23,,,\n",
+    )
+    first = run(import_members, path=f, operator="o")
+    assert (first.created, first.updated, first.replayed) == (2, 0, 0)
+    again = run(import_members, path=f, operator="o")
+    assert (again.applied, again.replayed) == (0, 2)
+    f.write_text(header + "C-1,Ada King,,,,,chess,\nC-2,Alan,,,,,,\n")
+    third = run(import_members, path=f, operator="o")
+    assert (third.updated, third.replayed) == (1, 1)
+    ada = run(find_members, query="0321")[0]
+    assert (ada.name, ada.email, ada.groups, ada.tags) == (
+        "Ada King",
+        "ada@example.org",
+        ("chess",),
+        ("vip",),
+    )
+    assert [m.external_id for m in run(list_members, group="chess")] == ["C-1"]
+
+
+def test_member_import_bad_rows_are_all_named(run, tmp_path):
+    f = write(
+        tmp_path,
+        "m.csv",
+        "external_id,name,email,birthday\nC-1,Ada,not-an-email,\nC-2,,,\nC-3,X,,1990-02-30\n"
+        "C-1,Again,,\n",
+    )
+    with pytest.raises(BadInputFile) as info:
+        run(import_members, path=f, operator="o")
+    assert {(p.line, p.field) for p in info.value.problems} == {
+        (2, "email"),
+        (3, "name"),
+        (4, "birthday"),
+        (5, "external_id"),
+    }
+    assert run(list_members) == []
