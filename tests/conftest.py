@@ -161,3 +161,35 @@ def member(run):
         )
 
     return make
+
+
+@pytest.fixture
+def tamper(db_url):
+    """Run raw SQL behind the tool's back, as an intruder would: append-only triggers
+    dropped first. tamper("UPDATE ledger_entry SET amount = 1 WHERE id = 2")."""
+    from sqlalchemy import text
+
+    from loyaltyctl.store.db import Database
+
+    def execute(*statements: str) -> None:
+        db = Database(db_url, check_schema=False)
+        with db.transaction() as session:
+            if db.is_sqlite:
+                for name in (
+                    "ledger_entry_no_update",
+                    "ledger_entry_no_delete",
+                    "audit_event_no_update",
+                    "audit_event_no_delete",
+                ):
+                    session.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+            else:
+                for table in ("ledger_entry", "audit_event"):
+                    session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
+            for statement in statements:
+                session.execute(text(statement))
+            if not db.is_sqlite:
+                for table in ("ledger_entry", "audit_event"):
+                    session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
+        db.dispose()
+
+    return execute

@@ -1,4 +1,6 @@
-from sqlalchemy import delete, text, update
+import pytest
+from sqlalchemy import delete, update
+from sqlalchemy.exc import DBAPIError
 
 from loyaltyctl.services import ledger
 from loyaltyctl.services.audit import audit_log, verify
@@ -26,20 +28,31 @@ def test_an_untouched_program_verifies(run, member):
     assert result.audit_events == 3  # two adds and one update
 
 
-def test_an_altered_amount_is_named(run, member, db):
+def test_the_database_refuses_to_change_ledger_entries_and_audit_events(run, member, db):
     program(run, member)
-    with db.transaction() as s:
-        s.execute(update(LedgerEntry).where(LedgerEntry.id == 3).values(amount=-3))
+    for statement in (
+        update(LedgerEntry).values(amount=1),
+        delete(LedgerEntry),
+        update(AuditEvent).values(operator="x"),
+        delete(AuditEvent),
+    ):
+        with pytest.raises(DBAPIError), db.transaction() as s:
+            s.execute(statement)
+    assert check(run).ok
+
+
+def test_an_altered_amount_is_named(run, member, tamper):
+    program(run, member)
+    tamper("UPDATE ledger_entry SET amount = -3 WHERE id = 3")
     result = check(run)
     assert not result.ok
     assert result.problems[0].startswith("ledger entry 3 ")
     assert "altered" in result.problems[0]
 
 
-def test_a_removed_last_entry_is_noticed(run, member, db):
+def test_a_removed_last_entry_is_noticed(run, member, tamper):
     program(run, member)
-    with db.transaction() as s:
-        s.execute(delete(LedgerEntry).where(LedgerEntry.id == 4))
+    tamper("DELETE FROM ledger_entry WHERE id = 4")
     result = check(run)
     assert not result.ok
     assert any("member C-2" in p for p in result.problems)
@@ -53,18 +66,16 @@ def test_a_balance_changed_behind_the_tools_back_is_noticed(run, member, db):
     assert any("member C-1: balance is 1000, its ledger sums to 70" in p for p in problems)
 
 
-def test_an_altered_audit_event_is_noticed(run, member, db):
+def test_an_altered_audit_event_is_noticed(run, member, tamper):
     program(run, member)
-    with db.transaction() as s:
-        s.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(operator="mallory"))
+    tamper("UPDATE audit_event SET operator = 'mallory' WHERE seq = 2")
     problems = check(run).problems
     assert problems and "audit event" in problems[0] and "member:C-1" in problems[0]
 
 
-def test_a_removed_audit_event_is_noticed(run, member, db):
+def test_a_removed_audit_event_is_noticed(run, member, tamper):
     program(run, member)
-    with db.transaction() as s:
-        s.execute(text("DELETE FROM audit_event WHERE seq = 2"))
+    tamper("DELETE FROM audit_event WHERE seq = 2")
     assert any("audit chain member:C-1" in p for p in check(run).problems)
 
 
