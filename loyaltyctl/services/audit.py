@@ -18,6 +18,7 @@ from sqlmodel import Session
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_content, record_hash
 from loyaltyctl.store.audit import event_content
+from loyaltyctl.store.ledger import STATE_COLUMNS
 from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member
 
 MAX_PROBLEMS = 20
@@ -78,19 +79,7 @@ def verify(*, session: Session) -> models.VerifyResult:
         if len(problems) < MAX_PROBLEMS:
             problems.append(text)
 
-    members = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Member.id,
-                Member.external_id,
-                Member.balance,
-                Member.pending,
-                Member.ledger_seq,
-                Member.ledger_head,
-            )
-        )
-    }
+    members = {row.id: row for row in session.execute(select(*STATE_COLUMNS))}
     walked: dict[int, list] = {}  # member id -> [seq, head, balance, pending]
     entry_count = 0
     rows = session.execute(

@@ -139,23 +139,15 @@ def _parse_points_rows(path: Path, problems: _Problems, tz: ZoneInfo) -> Iterato
         member = _check(problems, line, "member", validate_external_id, raw["member"])
         amount = _check(problems, line, "amount", parse_signed_amount, raw["amount"])
         reason = _check(problems, line, "reason", validate_reason, raw["reason"])
-        expires_at = pending_until = None
-        if raw.get("expires_at", "").strip():
-            expires_at = _check(
-                problems,
-                line,
-                "expires_at",
-                lambda v: parse_moment(v, tz, end_of_day=True),
-                raw["expires_at"],
+        dates = {}
+        for column in ("expires_at", "pending_until"):
+            text = raw.get(column, "").strip()
+            dates[column] = (
+                _check(problems, line, column, lambda v: parse_moment(v, tz, end_of_day=True), text)
+                if text
+                else None
             )
-        if raw.get("pending_until", "").strip():
-            pending_until = _check(
-                problems,
-                line,
-                "pending_until",
-                lambda v: parse_moment(v, tz, end_of_day=True),
-                raw["pending_until"],
-            )
+        expires_at, pending_until = dates["expires_at"], dates["pending_until"]
         if amount is not None and amount < 0:
             for column in ("expires_at", "pending_until"):
                 if raw.get(column, "").strip():

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import (
+    ConfigProblem,
     DatabaseBusy,
     DatabaseUnavailable,
     SchemaMissing,
@@ -89,6 +90,11 @@ class Database:
 
     def __init__(self, url: str, *, check_schema: bool = True) -> None:
         self.url = normalize_url(url)
+        if not self.url.startswith(("sqlite:///", "postgresql+psycopg://")):
+            raise ConfigProblem(
+                f"Unsupported database URL {url!r}; use sqlite:///path/to/file.db or "
+                "postgresql://user@host/db."
+            )
         self.check_schema = check_schema
         self._engine: Engine | None = None
         self._schema_checked = False

@@ -19,37 +19,17 @@ from loyaltyctl.domain.chain import ledger_content, record_hash
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.tables import LedgerEntry, Member, PointLot, sqlite_timestamp
 
-ENTRY_COLUMNS = (
-    "id",
-    "member_id",
-    "seq",
-    "at",
-    "kind",
-    "amount",
-    "pending_amount",
-    "balance_after",
-    "reason",
-    "operator",
-    "idem_key",
-    "request_hash",
-    "expires_at",
-    "pending_until",
-    "rule",
-    "event_id",
-    "order_id",
-    "claim_id",
-    "prev_hash",
-    "hash",
-)
-LOT_COLUMNS = (
-    "id",
-    "member_id",
-    "entry_id",
-    "amount",
-    "remaining",
-    "expires_at",
-    "matures_at",
-    "matured",
+# column order of the bulk inserts (the driver's executemany or COPY)
+ENTRY_COLUMNS = tuple(c.name for c in LedgerEntry.__table__.columns)
+LOT_COLUMNS = tuple(c.name for c in PointLot.__table__.columns)
+# what a transaction needs of a member to add entries to its chain
+STATE_COLUMNS = (
+    Member.id,
+    Member.external_id,
+    Member.balance,
+    Member.pending,
+    Member.ledger_seq,
+    Member.ledger_head,
 )
 
 
@@ -82,18 +62,7 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Membe
     states: dict[int, MemberState] = {}
     for start in range(0, len(ids), 1000):
         chunk = ids[start : start + 1000]
-        stmt = (
-            select(
-                Member.id,
-                Member.external_id,
-                Member.balance,
-                Member.pending,
-                Member.ledger_seq,
-                Member.ledger_head,
-            )
-            .where(Member.id.in_(chunk))
-            .order_by(Member.id)
-        )
+        stmt = select(*STATE_COLUMNS).where(Member.id.in_(chunk)).order_by(Member.id)
         if not is_sqlite(session):
             stmt = stmt.with_for_update()
         for row in session.execute(stmt):
