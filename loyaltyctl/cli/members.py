@@ -136,10 +136,11 @@ def import_(
 
     out = Output(json_mode=json_)
     ctx = current()
-    result = ctx.write(
-        lambda s: import_members(session=s, path=file, operator=ctx.operator, dry_run=dry_run),
-        dry_run=dry_run,
-    )
+    with out.progress(f"Importing {file.name}"):
+        result = ctx.write(
+            lambda s: import_members(session=s, path=file, operator=ctx.operator, dry_run=dry_run),
+            dry_run=dry_run,
+        )
     out.result(result, lambda: views.import_result(result, "member"))
 
 

@@ -139,4 +139,4 @@ class DatabaseBusy(EnvironmentProblem):
 
 class ConfigProblem(EnvironmentProblem):
     code = "config"
-    hint = "Fix the config file or the LOYALTYCTL_* variable named above."
+    hint = "Fix that setting (its flag, LOYALTYCTL_* variable or config file)."

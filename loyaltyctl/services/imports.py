@@ -37,7 +37,7 @@ from loyaltyctl.domain.values import (
     validate_reason,
 )
 from loyaltyctl.services.ledger import apply_change, lot_row, request_hash
-from loyaltyctl.services.members import MemberFields, add_member, update_member
+from loyaltyctl.services.members import MemberChange, MemberFields, save_members
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
 
@@ -349,38 +349,17 @@ def import_members(
     Empty cells leave stored values as they are; groups and tags given replace the
     member's (the file is the source of truth for the labels it names).
     """
-    now = now or utcnow()
     problems = _Problems(str(path))
     rows = list(_parse_member_rows(path, problems))
     problems.raise_if_any()
-    created = updated = unchanged = 0
-    for _line, external_id, fields, groups, tags in rows:
-        existing = member_store.get_row(session, external_id)
-        if existing is None:
-            add_member(
-                session=session,
-                external_id=external_id,
-                fields=fields,
-                groups=groups or [],
-                tags=tags or [],
-                operator=operator,
-                now=now,
-            )
-            created += 1
-            continue
-        _member, changed = update_member(
-            session=session,
-            external_id=external_id,
-            fields=fields,
-            operator=operator,
-            groups=groups,
-            tags=tags,
-            now=now,
-        )
-        if changed:
-            updated += 1
-        else:
-            unchanged += 1
+    changes = [
+        MemberChange(external_id, fields, groups=groups, tags=tags)
+        for _line, external_id, fields, groups, tags in rows
+    ]
+    saved = save_members(session=session, changes=changes, operator=operator, create=None, now=now)
+    created = sum(1 for s in saved if s.action == "created")
+    updated = sum(1 for s in saved if s.action == "updated")
+    unchanged = len(saved) - created - updated
     return models.ImportResult(
         file=str(path),
         rows=len(rows),

@@ -31,9 +31,127 @@ class MemberFields:
     tier: str | None = None
 
 
+@dataclass(frozen=True)
+class MemberChange:
+    """What to do to one member: profile values, and labels replaced or edited."""
+
+    external_id: str
+    fields: MemberFields
+    groups: list[str] | None = None  # replaces the member's groups when given
+    tags: list[str] | None = None
+    add_groups: tuple[str, ...] = ()
+    remove_groups: tuple[str, ...] = ()
+    add_tags: tuple[str, ...] = ()
+    remove_tags: tuple[str, ...] = ()
+
+    def labels(self, current_groups: list[str], current_tags: list[str]):
+        groups = current_groups if self.groups is None else self.groups
+        tags = current_tags if self.tags is None else self.tags
+        return (
+            sorted((set(groups) | set(self.add_groups)) - set(self.remove_groups)),
+            sorted((set(tags) | set(self.add_tags)) - set(self.remove_tags)),
+        )
+
+
+@dataclass(frozen=True)
+class Saved:
+    external_id: str
+    action: str  # created | updated | unchanged
+    changed: tuple[str, ...]
+
+
 def _phone_rev(phone: str | None) -> str | None:
     digits = phone_digits(phone)
     return digits[::-1] if digits else None
+
+
+def _profile(row: dict) -> dict:
+    """The stored columns that follow from the profile values."""
+    return {
+        **{name: row[name] for name in PROFILE_FIELDS},
+        "phone_rev": _phone_rev(row["phone"]),
+        "tier_manual": row["tier_manual"],
+    }
+
+
+def save_members(
+    *,
+    session: Session,
+    changes: list[MemberChange],
+    operator: str,
+    create: bool | None,
+    now: datetime | None = None,
+) -> list[Saved]:
+    """Add and/or update members in bulk, each change audited on the member's chain.
+
+    ``create=True`` only adds (an existing id is refused), ``False`` only updates (an
+    unknown id is refused), ``None`` does either (imports). A value of None in the
+    fields leaves the stored one; a tier given by hand marks the tier as manual.
+    """
+    now = now or utcnow()
+    existing = store.rows_by_external(session, [c.external_id for c in changes])
+    current_labels = store.labels(session, [r["id"] for r in existing.values()])
+    new_rows, updated_rows, label_sets, events, saved = [], [], {}, [], []
+    for change in changes:
+        row = existing.get(change.external_id)
+        if row is None and create is False:
+            store.require_row(session, change.external_id)  # raises with suggestions
+        if row is not None and create is True:
+            raise MemberExists(f"A member with the id {change.external_id!r} already exists.")
+        given = {k: v for k in PROFILE_FIELDS if (v := getattr(change.fields, k)) is not None}
+        if row is None:
+            if not change.fields.name:
+                raise UsageProblem(f"Member {change.external_id} needs a name.")
+            groups, tags = change.labels([], [])
+            record = {name: given.get(name) for name in PROFILE_FIELDS}
+            record["tier_manual"] = "tier" in given
+            new_rows.append(
+                {
+                    "external_id": change.external_id,
+                    **_profile(record),
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            label_sets[change.external_id] = (groups, tags)
+            events.append(
+                ("member.add", change.external_id, {**given, "groups": groups, "tags": tags})
+            )
+            saved.append(Saved(change.external_id, "created", ()))
+            continue
+        old_groups, old_tags = current_labels[row["id"]]
+        groups, tags = change.labels(old_groups, old_tags)
+        diff = {k: v for k, v in given.items() if v != row[k]}
+        record = {**row, **diff}
+        if "tier" in given:
+            record["tier_manual"] = True  # a tier set by hand stays until changed by hand
+        if groups != old_groups:
+            diff["groups"] = groups
+        if tags != old_tags:
+            diff["tags"] = tags
+        if not diff and record["tier_manual"] == row["tier_manual"]:
+            saved.append(Saved(change.external_id, "unchanged", ()))
+            continue
+        updated_rows.append({"id": row["id"], **_profile(record), "updated_at": now})
+        if "groups" in diff or "tags" in diff:
+            label_sets[change.external_id] = (groups, tags)
+        events.append(("member.update", change.external_id, diff))
+        saved.append(Saved(change.external_id, "updated", tuple(sorted(diff))))
+    if new_rows:
+        session.execute(insert(Member), new_rows)
+    store.update_rows(session, updated_rows)
+    ids = store.ids_by_external(session, label_sets)
+    store.replace_labels(session, {ids[ext]: labels for ext, labels in label_sets.items()})
+    audit.append_events(
+        session,
+        [
+            audit.NewEvent(
+                subject=f"member:{ext}", action=action, operator=operator, at=now, details=details
+            )
+            for action, ext, details in events
+        ],
+    )
+    return saved
 
 
 def add_member(
@@ -46,40 +164,9 @@ def add_member(
     operator: str,
     now: datetime | None = None,
 ) -> models.Member:
-    now = now or utcnow()
-    if not fields.name:
-        raise UsageProblem("A member needs a name (--name).")
-    if store.get_row(session, external_id) is not None:
-        raise MemberExists(f"A member with the id {external_id!r} already exists.")
-    values = {name: getattr(fields, name) for name in PROFILE_FIELDS}
-    member_id = session.execute(
-        insert(Member)
-        .values(
-            external_id=external_id,
-            **values,
-            phone_rev=_phone_rev(fields.phone),
-            tier_manual=fields.tier is not None,
-            created_at=now,
-            updated_at=now,
-        )
-        .returning(Member.id)
-    ).scalar_one()
-    store.set_labels(session, member_id, store.GROUP, groups)
-    store.set_labels(session, member_id, store.TAG, tags)
-    audit.append_event(
-        session,
-        subject=f"member:{external_id}",
-        action="member.add",
-        operator=operator,
-        at=now,
-        details={
-            **{k: v for k, v in values.items() if v is not None},
-            "groups": sorted(set(groups)),
-            "tags": sorted(set(tags)),
-        },
-    )
-    row = store.require_row(session, external_id)
-    return store.to_domain(row, sorted(set(groups)), sorted(set(tags)))
+    change = MemberChange(external_id, fields, groups=groups, tags=tags)
+    save_members(session=session, changes=[change], operator=operator, create=True, now=now)
+    return store.with_labels(session, [store.require_row(session, external_id)])[0]
 
 
 def update_member(
@@ -92,52 +179,23 @@ def update_member(
     remove_groups: list[str] = (),
     add_tags: list[str] = (),
     remove_tags: list[str] = (),
-    groups: list[str] | None = None,
-    tags: list[str] | None = None,
     now: datetime | None = None,
 ) -> tuple[models.Member, list[str]]:
-    """Apply the given changes; returns the member and the names of changed fields.
-
-    ``groups``/``tags`` replace the member's labels; the add/remove lists edit them.
-    """
-    now = now or utcnow()
-    row = store.require_row(session, external_id)
-    current_groups, current_tags = store.labels(session, [row.id])[row.id]
-    changed: dict[str, object] = {}
-    for name in PROFILE_FIELDS:
-        value = getattr(fields, name)
-        if value is not None and value != getattr(row, name):
-            changed[name] = value
-    if "phone" in changed:
-        row.phone_rev = _phone_rev(fields.phone)
-    if fields.tier is not None:
-        row.tier_manual = True  # a tier set by hand stays until changed by hand
-    base_groups = current_groups if groups is None else groups
-    base_tags = current_tags if tags is None else tags
-    new_groups = sorted((set(base_groups) | set(add_groups)) - set(remove_groups))
-    new_tags = sorted((set(base_tags) | set(add_tags)) - set(remove_tags))
-    if new_groups != current_groups:
-        store.set_labels(session, row.id, store.GROUP, new_groups)
-        changed["groups"] = new_groups
-    if new_tags != current_tags:
-        store.set_labels(session, row.id, store.TAG, new_tags)
-        changed["tags"] = new_tags
-    if changed:
-        for name, value in changed.items():
-            if name in PROFILE_FIELDS:
-                setattr(row, name, value)
-        row.updated_at = now
-        session.add(row)
-        session.flush()
-        audit.append_event(
-            session,
-            subject=f"member:{external_id}",
-            action="member.update",
-            operator=operator,
-            at=now,
-            details=changed,
-        )
-    return store.to_domain(row, new_groups, new_tags), sorted(changed)
+    """Edit one member; returns the member and the names of the changed fields."""
+    change = MemberChange(
+        external_id,
+        fields,
+        add_groups=tuple(add_groups),
+        remove_groups=tuple(remove_groups),
+        add_tags=tuple(add_tags),
+        remove_tags=tuple(remove_tags),
+    )
+    (saved,) = save_members(
+        session=session, changes=[change], operator=operator, create=False, now=now
+    )
+    session.expire_all()
+    member = store.with_labels(session, [store.require_row(session, external_id)])[0]
+    return member, list(saved.changed)
 
 
 def find_members(*, session: Session, query: str, limit: int = 20) -> list[models.Member]:

@@ -8,6 +8,7 @@ removed tail. Ledger entries are chained per member in the member row itself.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -32,42 +33,65 @@ def event_content(
     }
 
 
-def append_event(
-    session: Session,
-    *,
-    subject: str,
-    action: str,
-    operator: str,
-    at: datetime,
-    reason: str | None = None,
-    details: dict | None = None,
-) -> None:
-    stmt = select(AuditChain.seq, AuditChain.head).where(AuditChain.subject == subject)
-    if session.get_bind().dialect.name != "sqlite":
-        stmt = stmt.with_for_update()
-    head_row = session.execute(stmt).one_or_none()
-    seq, prev = (head_row[0], head_row[1]) if head_row else (0, GENESIS)
-    seq += 1
-    detail_text = json.dumps(details or {}, sort_keys=True, separators=(",", ":"), default=str)
-    content = event_content(
-        subject=subject,
-        seq=seq,
-        at=at,
-        operator=operator,
-        action=action,
-        reason=reason,
-        details=detail_text,
-    )
-    digest = record_hash(prev, content)
-    session.execute(insert(AuditEvent).values(**content, prev_hash=prev, hash=digest))
-    if head_row is None:
-        # a concurrent first event for the subject violates the primary key: retried
-        session.execute(insert(AuditChain).values(subject=subject, seq=seq, head=digest))
-    else:
-        result = session.execute(
-            update(AuditChain)
-            .where(AuditChain.subject == subject, AuditChain.seq == seq - 1)
-            .values(seq=seq, head=digest)
+@dataclass(frozen=True)
+class NewEvent:
+    subject: str
+    action: str
+    operator: str
+    at: datetime
+    reason: str | None = None
+    details: dict | None = None
+
+
+def append_event(session: Session, **event) -> None:
+    append_events(session, [NewEvent(**event)])
+
+
+def append_events(session: Session, events: list[NewEvent]) -> None:
+    """Append events to their subjects' chains: heads locked, rows written in bulk."""
+    if not events:
+        return
+    subjects = sorted({e.subject for e in events})
+    heads: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(subjects), 900):
+        stmt = (
+            select(AuditChain.subject, AuditChain.seq, AuditChain.head)
+            .where(AuditChain.subject.in_(subjects[start : start + 900]))
+            .order_by(AuditChain.subject)
         )
-        if result.rowcount != 1:
+        if session.get_bind().dialect.name != "sqlite":
+            stmt = stmt.with_for_update()
+        for subject, seq, head in session.execute(stmt):
+            heads[subject] = (seq, head)
+    known = dict(heads)
+    rows = []
+    for e in events:
+        seq, prev = heads.get(e.subject, (0, GENESIS))
+        details = json.dumps(e.details or {}, sort_keys=True, separators=(",", ":"), default=str)
+        content = event_content(
+            subject=e.subject,
+            seq=seq + 1,
+            at=e.at,
+            operator=e.operator,
+            action=e.action,
+            reason=e.reason,
+            details=details,
+        )
+        digest = record_hash(prev, content)
+        rows.append({**content, "prev_hash": prev, "hash": digest})
+        heads[e.subject] = (seq + 1, digest)
+    session.execute(insert(AuditEvent), rows)
+    fresh = [{"subject": s, "seq": q, "head": h} for s, (q, h) in heads.items() if s not in known]
+    if fresh:
+        # a concurrent first event for a subject violates the primary key: retried
+        session.execute(insert(AuditChain), fresh)
+    table = AuditChain.__table__
+    for subject, (old_seq, _old) in known.items():
+        seq, head = heads[subject]
+        moved = session.execute(
+            update(table)
+            .where(table.c.subject == subject, table.c.seq == old_seq)
+            .values(seq=seq, head=head)
+        ).rowcount
+        if moved != 1:
             raise ConcurrentChange(f"audit chain {subject} moved")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import bindparam, delete, func, insert, or_, select, update
 from sqlmodel import Session
 
 from loyaltyctl.domain import models
@@ -45,6 +45,33 @@ def require_row(session: Session, external_id: str) -> Member:
     return row
 
 
+def rows_by_external(session: Session, external_ids: list[str]) -> dict[str, dict]:
+    """Member rows as plain dicts, by external id."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, dict] = {}
+    for start in range(0, len(wanted), 900):
+        chunk = wanted[start : start + 900]
+        for row in session.execute(
+            select(Member.__table__).where(Member.external_id.in_(chunk))
+        ).mappings():
+            found[row["external_id"]] = dict(row)
+    return found
+
+
+def update_rows(session: Session, rows: list[dict]) -> None:
+    """Write member columns in bulk; every dict has the same keys, one of them ``id``."""
+    if not rows:
+        return
+    table = Member.__table__
+    columns = [k for k in rows[0] if k != "id"]
+    stmt = (
+        update(table)
+        .where(table.c.id == bindparam("_id"))
+        .values({c: bindparam(f"_{c}") for c in columns})
+    )
+    session.execute(stmt, [{f"_{k}": v for k, v in row.items()} for row in rows])
+
+
 def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
     wanted = sorted(set(external_ids))
     found: dict[str, int] = {}
@@ -71,12 +98,19 @@ def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str]
     return result
 
 
-def set_labels(session: Session, member_id: int, kind: str, values: Iterable[str]) -> None:
-    """Replace a member's groups or tags."""
-    session.execute(
-        delete(MemberLabel).where(MemberLabel.member_id == member_id, MemberLabel.kind == kind)
-    )
-    rows = [{"member_id": member_id, "kind": kind, "value": v} for v in sorted(set(values))]
+def replace_labels(session: Session, labels: dict[int, tuple[list[str], list[str]]]) -> None:
+    """Set members' groups and tags: {member id: (groups, tags)}."""
+    ids = sorted(labels)
+    for start in range(0, len(ids), 900):
+        session.execute(
+            delete(MemberLabel).where(MemberLabel.member_id.in_(ids[start : start + 900]))
+        )
+    rows = [
+        {"member_id": member_id, "kind": kind, "value": value}
+        for member_id, (groups, tags) in labels.items()
+        for kind, values in ((GROUP, groups), (TAG, tags))
+        for value in sorted(set(values))
+    ]
     if rows:
         session.execute(insert(MemberLabel), rows)
 
