@@ -57,6 +57,18 @@ def _is_number(text: str) -> bool:
         return False
 
 
+def local_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
+    """A timestamp for people: in the program time zone (JSON and CSV stay in UTC)."""
+    from loyaltyctl.cli._context import current
+    from loyaltyctl.domain.errors import LoyaltyError
+
+    try:
+        zone = current().settings.tz
+    except LoyaltyError:
+        return moment.strftime(fmt)
+    return moment.astimezone(zone).strftime(fmt)
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
     key: str
@@ -159,7 +171,7 @@ class Output:
         if isinstance(value, int):
             return f"{value:,}"
         if isinstance(value, datetime):
-            return value.strftime("%Y-%m-%d %H:%M")
+            return local_time(value)
         if isinstance(value, list | tuple):
             return escape(", ".join(str(v) for v in value))
         return escape(str(value))

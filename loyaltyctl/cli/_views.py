@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loyaltyctl.cli._output import Column, Output
+from loyaltyctl.cli._output import Column, Output, local_time
 
 MEMBER_COLUMNS = [
     Column("external_id", "Member"),
@@ -50,7 +50,7 @@ def balance_lines(balance) -> list[str]:
         + (f"  ([cyan]{balance.pending:,}[/] pending)" if balance.pending else "")
     ]
     for lot in balance.expiring:
-        lines.append(f"  [yellow]{lot.amount:,}[/] expire on {lot.expires_at:%Y-%m-%d %H:%M} UTC")
+        lines.append(f"  [yellow]{lot.amount:,}[/] expire on {local_time(lot.expires_at)}")
     return lines
 
 
@@ -88,7 +88,7 @@ def profile(out: Output, p) -> list:
         ("Tier", (m.tier or "") + (" (set by hand)" if m.tier and m.tier_manual else "")),
         ("Groups", ", ".join(m.groups)),
         ("Tags", ", ".join(m.tags)),
-        ("Member since", f"{m.created_at:%Y-%m-%d}"),
+        ("Member since", local_time(m.created_at, "%Y-%m-%d")),
     ):
         grid.add_row(label, escape(value) if value else "[dim]—[/]")
     grid.add_row("Points", "\n".join(balance_lines(p.balance)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -30,6 +31,10 @@ class LoyaltyGroup(TyperGroup):
             raise typer.Exit(_errors.report(error, json_mode=json_mode)) from None
         except (typer.Exit, typer.Abort):
             raise
+        except BrokenPipeError:
+            # the reader went away (`| head`): stop quietly, as Unix tools do
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(1) from None
         except typer.exceptions.TyperException as error:
             # usage errors (exit 2): Typer prints them; with --json also the error document
             if json_mode and getattr(error, "exit_code", None) == 2:
