@@ -132,7 +132,9 @@ class _PointsRow:
     pending_until: datetime | None
 
 
-def _parse_points_rows(path: Path, problems: _Problems, tz: ZoneInfo) -> Iterator[_PointsRow]:
+def _parse_points_rows(
+    path: Path, problems: _Problems, tz: ZoneInfo, now: datetime
+) -> Iterator[_PointsRow]:
     occurrences: dict[int, int] = {}
     for line, raw in _rows(path, problems, POINTS_REQUIRED, POINTS_OPTIONAL):
         before = problems.total
@@ -148,6 +150,10 @@ def _parse_points_rows(path: Path, problems: _Problems, tz: ZoneInfo) -> Iterato
                 else None
             )
         expires_at, pending_until = dates["expires_at"], dates["pending_until"]
+        if expires_at is not None and expires_at <= now:
+            problems.add(line, "expires_at", "is in the past: the points would expire at once")
+        elif expires_at is not None and pending_until is not None and expires_at <= pending_until:
+            problems.add(line, "expires_at", "must be after pending_until")
         if amount is not None and amount < 0:
             for column in ("expires_at", "pending_until"):
                 if raw.get(column, "").strip():
@@ -199,6 +205,7 @@ def import_points(
     counts = {"applied": 0, "replayed": 0}
     derived_any = False
     chunk: list[_PointsRow] = []
+    lot_ids = store.IdBlock(session, "point_lot")
 
     def flush() -> None:
         keys = [r.key for r in chunk]
@@ -234,6 +241,15 @@ def import_points(
             if not r.derived:
                 seen_explicit[r.key] = digest
             to_apply.append((r, digest))
+        # lots spent by the chunk's write-offs, or joined by its expiring credits
+        store.prefetch_lots(
+            session,
+            {
+                states[r.member].id: states[r.member]
+                for r, _ in to_apply
+                if r.amount < 0 or r.expires_at is not None
+            }.values(),
+        )
         entry_ids = store.reserve_ids(session, "ledger_entry", len(to_apply))
         entries, lots = [], []
         for (r, digest), entry_id in zip(to_apply, entry_ids, strict=True):
@@ -262,17 +278,17 @@ def import_points(
                 continue
             entries.append(entry)
             if entry["expires_at"] is not None or entry["pending_amount"] > 0:
-                lots.append(lot_row(entry, entry_id=entry_id, now=now))
+                lot = lot_row(entry, entry_id=entry_id, lot_id=lot_ids.take())
+                lots.append(lot)
+                if lot["matured"]:
+                    store.track_new_lot(state, lot["id"], lot["remaining"], lot["expires_at"])
             counts["applied"] += 1
         if not problems.total:
             store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
-            lot_ids = store.reserve_ids(session, "point_lot", len(lots))
-            for lot, lot_id in zip(lots, lot_ids, strict=True):
-                lot["id"] = lot_id
             store.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
         chunk.clear()
 
-    for row in _parse_points_rows(path, problems, tz):
+    for row in _parse_points_rows(path, problems, tz, now):
         derived_any = derived_any or row.derived
         chunk.append(row)
         if len(chunk) >= CHUNK:

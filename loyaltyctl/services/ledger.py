@@ -104,7 +104,7 @@ def change_points(
     )
     entry_id = store.insert_entry(session, entry)
     if expires_at is not None or (pending_until is not None and pending_until > now):
-        store.insert_lot(session, lot_row(entry, entry_id=entry_id, now=now))
+        store.insert_lot(session, lot_row(entry, entry_id=entry_id))
     store.save_lot_changes(session, [state])
     store.save_member_states(session, [state], now)
     return models.PointsChange(
@@ -159,7 +159,8 @@ def apply_change(
     )
 
 
-def lot_row(entry: dict, *, entry_id: int, now: datetime, lot_id: int | None = None) -> dict:
+def lot_row(entry: dict, *, entry_id: int, lot_id: int | None = None) -> dict:
+    """The lot of a credit that expires or matures later."""
     points = entry["amount"] or entry["pending_amount"]
     pending = entry["pending_amount"] > 0
     return {

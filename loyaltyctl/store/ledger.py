@@ -8,6 +8,7 @@ if the balance would go below zero, insert the entry, adjust lots.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -72,20 +73,54 @@ def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, Membe
     return states
 
 
+def _spendable_lots_query(member_ids: list[int]):
+    return (
+        select(PointLot.member_id, PointLot.id, PointLot.remaining, PointLot.expires_at)
+        .where(
+            PointLot.member_id.in_(member_ids),
+            PointLot.remaining > 0,
+            PointLot.expires_at.is_not(None),
+            PointLot.matured.is_(True),
+        )
+        .order_by(PointLot.member_id, PointLot.expires_at, PointLot.id)
+    )
+
+
+def prefetch_lots(session: Session, states: Iterable[MemberState]) -> None:
+    """Load the spendable, expiring lots of every member that has none loaded yet
+    (one query per 900 members): [lot id, remaining, expires_at], soonest first."""
+    missing = {s.id: s for s in states if s.lots is None}
+    ids = sorted(missing)
+    for state in missing.values():
+        state.lots = []
+    for start in range(0, len(ids), 900):
+        for member_id, lot_id, remaining, expires_at in session.execute(
+            _spendable_lots_query(ids[start : start + 900])
+        ):
+            missing[member_id].lots.append([lot_id, remaining, expires_at])
+
+
 def load_spendable_lots(session: Session, state: MemberState) -> list[list]:
-    if state.lots is None:
-        rows = session.execute(
-            select(PointLot.id, PointLot.remaining, PointLot.expires_at)
-            .where(
-                PointLot.member_id == state.id,
-                PointLot.remaining > 0,
-                PointLot.expires_at.is_not(None),
-                PointLot.matured.is_(True),
-            )
-            .order_by(PointLot.expires_at, PointLot.id)
-        ).all()
-        state.lots = [list(r) for r in rows]
+    prefetch_lots(session, [state])
     return state.lots
+
+
+def track_new_lot(state: MemberState, lot_id: int, remaining: int, expires_at: datetime) -> None:
+    """A lot created in this transaction becomes spendable at once (its place by expiry)."""
+    insort(state.lots, [lot_id, remaining, expires_at], key=lambda lot: (lot[2], lot[0]))
+
+
+class IdBlock:
+    """Hands out ids reserved in blocks, for rows written later by a bulk insert."""
+
+    def __init__(self, session: Session, table: str, size: int = 1000) -> None:
+        self.session, self.table, self.size = session, table, size
+        self.free: list[int] = []
+
+    def take(self) -> int:
+        if not self.free:
+            self.free = reserve_ids(self.session, self.table, self.size)[::-1]
+        return self.free.pop()
 
 
 def build_entry(

@@ -161,3 +161,28 @@ def test_member_import_bad_rows_are_all_named(run, tmp_path):
         (5, "external_id"),
     }
     assert run(list_members) == []
+
+
+def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(run, member, db,
+                                                                             tmp_path):
+    from datetime import datetime, timezone
+
+    from loyaltyctl.services.maintenance import maintain
+
+    member("A")
+    run(ledger.change_points, member="A", amount=20, reason="old", operator="o",
+        expires_at=datetime(2099, 6, 1, tzinfo=timezone.utc))
+    f = write(
+        tmp_path,
+        "p.csv",
+        "member,amount,reason,expires_at\nA,100,x,2099-01-01\nA,30,never,\nA,-50,y,\n"
+        "A,40,z,2098-01-01\nA,-45,w,\n",
+    )
+    points(run, f)
+    bal = run(ledger.balance, member="A", soon_days=365 * 100)
+    # -50 took 50 of the 2099-01-01 lot; -45 took the 40 of 2098 first, then 5 more
+    assert [(e.amount, e.expires_at.year) for e in bal.expiring] == [(45, 2099), (20, 2099)]
+    assert bal.balance == 95
+    result = maintain(db=db, now=datetime(2100, 1, 1, tzinfo=timezone.utc), operator="cron")
+    assert result.expired_points == 65
+    assert run(ledger.balance, member="A").balance == 30
