@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_content, record_hash
 from loyaltyctl.store.audit import event_content
 from loyaltyctl.store.ledger import STATE_COLUMNS
-from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member
+from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member, PointLot
 
 MAX_PROBLEMS = 20
 
@@ -122,6 +122,36 @@ def verify(*, session: Session) -> models.VerifyResult:
             problem(f"{name}: balance is {member.balance}, its ledger sums to {balance}")
         if member.pending != pending:
             problem(f"{name}: pending is {member.pending}, its ledger sums to {pending}")
+
+    lot_sums = session.execute(
+        select(
+            PointLot.member_id,
+            func.sum(
+                case(
+                    (
+                        PointLot.matured.is_(True) & PointLot.expires_at.is_not(None),
+                        PointLot.remaining,
+                    ),
+                    else_=0,
+                )
+            ),
+            func.sum(case((PointLot.matured.is_(False), PointLot.remaining), else_=0)),
+        )
+        .where(PointLot.remaining > 0)
+        .group_by(PointLot.member_id)
+    )
+    for member_id, spendable, held in lot_sums:
+        member = members.get(member_id)
+        if member is None:
+            continue
+        name = f"member {member.external_id}"
+        if spendable > member.balance:
+            problem(
+                f"{name}: its expiring lots hold {spendable} points, more than its balance "
+                f"{member.balance}"
+            )
+        if held != member.pending:
+            problem(f"{name}: its pending lots hold {held} points, pending is {member.pending}")
 
     heads = {head.subject: head for head in session.execute(select(AuditChain)).scalars()}
     chains: dict[str, tuple[int, str]] = {}

@@ -96,10 +96,11 @@ def run_due_work(
                         operator=operator,
                     )
                 )
+                # without an expiry the points join those that never expire: no lot needed
                 changed = session.execute(
                     update(lot_table)
                     .where(lot_table.c.id == lot.id, lot_table.c.matured.is_(False))
-                    .values(matured=True)
+                    .values(matured=True, remaining=lot.remaining if lot.expires_at else 0)
                 ).rowcount
             else:
                 entries.append(

@@ -163,15 +163,22 @@ def test_member_import_bad_rows_are_all_named(run, tmp_path):
     assert run(list_members) == []
 
 
-def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(run, member, db,
-                                                                             tmp_path):
+def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(
+    run, member, db, tmp_path
+):
     from datetime import datetime, timezone
 
     from loyaltyctl.services.maintenance import maintain
 
     member("A")
-    run(ledger.change_points, member="A", amount=20, reason="old", operator="o",
-        expires_at=datetime(2099, 6, 1, tzinfo=timezone.utc))
+    run(
+        ledger.change_points,
+        member="A",
+        amount=20,
+        reason="old",
+        operator="o",
+        expires_at=datetime(2099, 6, 1, tzinfo=timezone.utc),
+    )
     f = write(
         tmp_path,
         "p.csv",

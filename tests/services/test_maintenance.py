@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import ledger
+from loyaltyctl.services.audit import verify
 from loyaltyctl.services.maintenance import acquire_lock, maintain, release_lock
 
 
@@ -36,6 +37,8 @@ def test_matures_pending_points(run, member, db):
     assert (result.matured_lots, result.matured_points) == (1, 300)
     bal = run(ledger.balance, member="C-1")
     assert (bal.balance, bal.pending) == (300, 0)
+    credit(run, -300)
+    assert run(verify).ok
 
 
 def test_pending_points_that_also_expired_mature_then_expire(run, member, db):
@@ -55,6 +58,7 @@ def test_dry_run_reports_but_changes_nothing(run, member, db):
     result = maintain(db=db, now=now + timedelta(days=2), operator="cron", dry_run=True)
     assert result.expired_points == 40
     assert run(ledger.balance, member="C-1").balance == 40
+    assert run(verify).ok
     assert maintain(db=db, now=now + timedelta(days=2), operator="cron").expired_points == 40
 
 
