@@ -166,7 +166,7 @@ def test_member_import_bad_rows_are_all_named(run, tmp_path):
 def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(
     run, member, db, tmp_path
 ):
-    from datetime import datetime, timezone
+    from datetime import UTC, datetime
 
     from loyaltyctl.services.maintenance import maintain
 
@@ -177,7 +177,7 @@ def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(
         amount=20,
         reason="old",
         operator="o",
-        expires_at=datetime(2099, 6, 1, tzinfo=timezone.utc),
+        expires_at=datetime(2099, 6, 1, tzinfo=UTC),
     )
     f = write(
         tmp_path,
@@ -190,6 +190,6 @@ def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(
     # -50 took 50 of the 2099-01-01 lot; -45 took the 40 of 2098 first, then 5 more
     assert [(e.amount, e.expires_at.year) for e in bal.expiring] == [(45, 2099), (20, 2099)]
     assert bal.balance == 95
-    result = maintain(db=db, now=datetime(2100, 1, 1, tzinfo=timezone.utc), operator="cron")
+    result = maintain(db=db, now=datetime(2100, 1, 1, tzinfo=UTC), operator="cron")
     assert result.expired_points == 65
     assert run(ledger.balance, member="A").balance == 30
