@@ -105,7 +105,11 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(file=sys.stderr, highlight=False)
+            console = Console(file=sys.stderr, highlight=False)
+            if not console.is_terminal:
+                # a log file or a pipe: one message, one line (grep-able `file:line: field`)
+                console = Console(file=sys.stderr, highlight=False, soft_wrap=True)
+            self._err = console
         return self._err
 
     # --- results ----------------------------------------------------------------

@@ -10,7 +10,10 @@ from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Column, Output
 
-app = typer.Typer(help="The audit trail: who changed what, when and why.", no_args_is_help=True)
+app = typer.Typer(
+    help="The audit trail: who changed what, when and why.\n\nExample: loyaltyctl audit verify",
+    no_args_is_help=True,
+)
 
 COLUMNS = [
     Column("at", "When"),

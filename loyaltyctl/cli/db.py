@@ -8,7 +8,10 @@ from loyaltyctl.cli._context import current
 from loyaltyctl.cli._options import JsonOpt
 from loyaltyctl.cli._output import Output
 
-app = typer.Typer(help="Database schema: apply and show migrations.", no_args_is_help=True)
+app = typer.Typer(
+    help="Database schema: apply and show migrations.\n\nExample: loyaltyctl db upgrade",
+    no_args_is_help=True,
+)
 
 
 def _upgrade(out: Output) -> dict:

@@ -14,8 +14,27 @@ from loyaltyctl.cli import audit, db, demo, maintain, members, points
 from loyaltyctl.cli._context import AppContext, activate
 
 
+def _json_usage_error(error: Exception, json_mode: bool) -> None:
+    """Typer prints usage errors (exit 2) on stderr; with --json add the error document."""
+    if json_mode and getattr(error, "exit_code", None) == 2:
+        from loyaltyctl.cli._output import Output
+
+        Output(json_mode=True).json({"error": {"code": "usage", "message": error.format_message()}})
+
+
 class LoyaltyGroup(TyperGroup):
     """Turns every error raised by a command into the spec's exit code and message."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]):
+        """Usage errors in the global options also get the JSON error document."""
+        from loyaltyctl.cli import _errors
+
+        json_mode = _errors.wants_json(list(args))
+        try:
+            return super().parse_args(ctx, args)
+        except typer.exceptions.TyperException as error:
+            _json_usage_error(error, json_mode)
+            raise
 
     def invoke(self, ctx: typer.Context):
         from loyaltyctl.cli import _errors
@@ -36,13 +55,7 @@ class LoyaltyGroup(TyperGroup):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(1) from None
         except typer.exceptions.TyperException as error:
-            # usage errors (exit 2): Typer prints them; with --json also the error document
-            if json_mode and getattr(error, "exit_code", None) == 2:
-                from loyaltyctl.cli._output import Output
-
-                Output(json_mode=True).json(
-                    {"error": {"code": "usage", "message": error.format_message()}}
-                )
+            _json_usage_error(error, json_mode)
             raise
         except Exception as error:  # noqa: BLE001 - the one place that catches everything
             if _errors.debug():
@@ -53,7 +66,6 @@ class LoyaltyGroup(TyperGroup):
 app = typer.Typer(
     cls=LoyaltyGroup,
     name="loyaltyctl",
-    help="Run a points-based loyalty program: members, points, perks, campaigns, statistics.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -75,19 +87,19 @@ def root(
         typer.Option(
             "--database-url",
             help="sqlite:///path/file.db or postgresql://user@host/db "
-            "[env: LOYALTYCTL_DATABASE_URL]",
+            "\\[env: LOYALTYCTL_DATABASE_URL]",
             show_default=False,
         ),
     ] = None,
     config: Annotated[
         str | None,
-        typer.Option("--config", help="Config file [env: LOYALTYCTL_CONFIG]", show_default=False),
+        typer.Option("--config", help="Config file \\[env: LOYALTYCTL_CONFIG]", show_default=False),
     ] = None,
     operator: Annotated[
         str | None,
         typer.Option(
             "--operator",
-            help="Who runs this (recorded on every change) [env: LOYALTYCTL_OPERATOR]",
+            help="Who runs this (recorded on every change) \\[env: LOYALTYCTL_OPERATOR]",
             show_default=False,
         ),
     ] = None,
@@ -95,7 +107,7 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """Run a points-based loyalty program from the command line.
+    """Run a points-based loyalty program: members, points, maintenance and audit.
 
     Example: loyaltyctl demo
     """

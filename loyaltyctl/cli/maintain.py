@@ -10,7 +10,10 @@ from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
 
-app = typer.Typer(help="Maintenance for cron: expire and mature points.", no_args_is_help=True)
+app = typer.Typer(
+    help="Maintenance for cron: expire and mature points.\n\nExample: loyaltyctl maintain run",
+    no_args_is_help=True,
+)
 
 
 def _summary(result) -> str:

@@ -11,7 +11,10 @@ from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
 
-app = typer.Typer(help="Members: add, import, find, show, list, update.", no_args_is_help=True)
+app = typer.Typer(
+    help="Members: add, import, find, show, list, update.\n\nExample: loyaltyctl member find 0321",
+    no_args_is_help=True,
+)
 
 NameOpt = Annotated[str | None, typer.Option("--name", help="Full name.")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone", parser=opt.phone, help="Phone number.")]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -11,10 +12,14 @@ from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
 
-app = typer.Typer(help="Points: credit, write off, import, balance, history.", no_args_is_help=True)
+app = typer.Typer(
+    help="Points: credit, write off, import, balance, history.\n\n"
+    'Example: loyaltyctl points credit C-1001 500 --reason "Tournament win"',
+    no_args_is_help=True,
+)
 
 
-def _change(member: str, amount: int, reason: str, key, expires_at=None, pending_until=None):
+def _change(member: str, amount: int, reason: str, key, **expiry):
     from loyaltyctl.services.ledger import change_points
 
     ctx = current()
@@ -26,8 +31,7 @@ def _change(member: str, amount: int, reason: str, key, expires_at=None, pending
             reason=reason,
             operator=ctx.operator,
             key=key,
-            expires_at=expires_at,
-            pending_until=pending_until,
+            **expiry,
         )
     )
 
@@ -45,7 +49,7 @@ def credit(
         ),
     ] = None,
     expires_in: Annotated[
-        str | None,
+        timedelta | None,
         typer.Option("--expires-in", parser=opt.duration, help="e.g. 90d, 2w, 12h from now."),
     ] = None,
     pending_until: Annotated[
@@ -67,14 +71,21 @@ def credit(
     if expires and expires_in:
         raise UsageProblem("Give either --expires or --expires-in, not both.")
     expires_at = opt.when(expires, option="--expires", end_of_day=True)
-    if expires_in:
-        expires_at = utcnow() + expires_in
     held_until = opt.when(pending_until, option="--pending-until", end_of_day=True)
-    if expires_at is not None and expires_at <= utcnow():
+    ends = expires_at or (utcnow() + expires_in if expires_in else None)
+    if ends is not None and ends <= utcnow():
         raise UsageProblem("--expires is in the past; points would expire at once.")
-    if held_until is not None and expires_at is not None and expires_at <= held_until:
+    if held_until is not None and ends is not None and ends <= held_until:
         raise UsageProblem("--expires must be after --pending-until.")
-    change = _change(member, amount, reason, key, expires_at, held_until)
+    change = _change(
+        member,
+        amount,
+        reason,
+        key,
+        expires_at=expires_at,
+        expires_in=expires_in,
+        pending_until=held_until,
+    )
     out.result(change, lambda: views.points_change(change))
 
 

@@ -105,7 +105,7 @@ class BadInputFile(LoyaltyError):
         count = total if total is not None else len(problems)
         first = problems[0] if problems else None
         noun = "problem" if count == 1 else "problems"
-        message = f"{first.file if first else 'input'}: {count} {noun} found"
+        message = f"{first.file if first else 'input'}: {count} {noun} found."
         super().__init__(message, total=count)
 
 

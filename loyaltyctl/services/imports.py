@@ -64,13 +64,15 @@ class _Problems:
 
     def raise_if_any(self) -> None:
         if self.total:
-            raise BadInputFile(self.items, total=self.total)
+            ordered = sorted(self.items, key=lambda p: p.line)  # stable: same line keeps order
+            raise BadInputFile(ordered, total=self.total)
 
 
 def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple[int, dict]]:
     """(line number, row) for each data row; header problems are fatal at once."""
     try:
-        handle = path.open(newline="", encoding="utf-8-sig")
+        # undecodable bytes become surrogates, so they are reported on their own line
+        handle = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         problems.add(1, None, f"cannot read the file: {exc.strerror}")
         problems.raise_if_any()
@@ -83,10 +85,13 @@ def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple
             problems.add(1, None, "the file is empty; expected a header row")
             problems.raise_if_any()
             return
-        except (csv.Error, UnicodeDecodeError) as exc:
+        except csv.Error as exc:
             problems.add(1, None, f"not a CSV file: {exc}")
             problems.raise_if_any()
             return
+        if not _is_utf8(header):
+            problems.add(1, None, NOT_UTF8)
+            problems.raise_if_any()
         for missing in [c for c in required if c not in header]:
             problems.add(1, missing, "required column is missing")
         for unknown in [c for c in header if c not in required + optional]:
@@ -104,9 +109,26 @@ def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple
                 if len(values) != width:
                     problems.add(line, None, f"expected {width} fields, found {len(values)}")
                     continue
-                yield line, dict(zip(header, values, strict=True))
-        except (csv.Error, UnicodeDecodeError) as exc:
+                row = dict(zip(header, values, strict=True))
+                if not _is_utf8(values):
+                    for column, value in row.items():
+                        if not _is_utf8([value]):
+                            problems.add(line, column, NOT_UTF8)
+                    continue
+                yield line, row
+        except csv.Error as exc:
             problems.add(reader.line_num, None, f"unreadable CSV: {exc}")
+
+
+NOT_UTF8 = "is not UTF-8 text (save the file as UTF-8)"
+
+
+def _is_utf8(values: list[str]) -> bool:
+    try:
+        "".join(values).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
 
 
 def _check(problems: _Problems, line: int, column: str, parse, value):

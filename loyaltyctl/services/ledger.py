@@ -24,8 +24,13 @@ def request_hash(
     reason: str | None,
     expires_at: datetime | None,
     pending_until: datetime | None = None,
+    expires_in: timedelta | None = None,
 ) -> str:
-    """What "the same content" means for an idempotency key (spec §3)."""
+    """What "the same content" means for an idempotency key (spec §3).
+
+    An expiry given as a duration (``--expires-in 90d``) counts as that duration, so
+    a retried command a minute later is the same change, not a conflicting one.
+    """
     content = {
         "member": member,
         "amount": amount,
@@ -33,6 +38,8 @@ def request_hash(
         "expires_at": iso_utc(expires_at),
         "pending_until": iso_utc(pending_until),
     }
+    if expires_in is not None:
+        content["expires_at"] = f"in {int(expires_in.total_seconds())}s"
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -67,6 +74,7 @@ def change_points(
     operator: str,
     key: str | None = None,
     expires_at: datetime | None = None,
+    expires_in: timedelta | None = None,
     pending_until: datetime | None = None,
     now: datetime | None = None,
 ) -> models.PointsChange:
@@ -77,12 +85,15 @@ def change_points(
     refused when the balance would go below zero.
     """
     now = now or utcnow()
+    if expires_in is not None:
+        expires_at = now + expires_in
     digest = request_hash(
         member=member,
         amount=amount,
         reason=reason,
         expires_at=expires_at,
         pending_until=pending_until,
+        expires_in=expires_in,
     )
     if key is not None:
         replayed = _replay(session, key=key, digest=digest, member=member)

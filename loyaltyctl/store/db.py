@@ -89,6 +89,7 @@ class Database:
     """One database URL: its engine and a runner for whole-command transactions."""
 
     def __init__(self, url: str, *, check_schema: bool = True) -> None:
+        self.given_url = url
         self.url = normalize_url(url)
         if not self.url.startswith(("sqlite:///", "postgresql+psycopg://")):
             raise ConfigProblem(
@@ -109,11 +110,15 @@ class Database:
             self._engine = self._create_engine()
         return self._engine
 
+    @property
+    def sqlite_path(self) -> Path | None:
+        if not self.is_sqlite:
+            return None
+        path = self.url.split("///", 1)[-1]
+        return None if path in ("", ":memory:") else Path(path).expanduser()
+
     def _create_engine(self) -> Engine:
         if self.is_sqlite:
-            path = self.url.split("///", 1)[-1]
-            if path and path != ":memory:":
-                Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
             engine = create_engine(
                 self.url,
                 connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None},
@@ -145,7 +150,13 @@ class Database:
             self._engine.dispose()
             self._engine = None
 
-    def connect(self) -> Connection:
+    def connect(self, *, create: bool = False) -> Connection:
+        """A connection; a SQLite file is created only when ``create`` (migrations)."""
+        path = self.sqlite_path
+        if path is not None and not path.exists():
+            if not create:
+                raise SchemaMissing(f"There is no database at {path}.")
+            path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return self.engine.connect()
         except (OperationalError, DBAPIError) as exc:
@@ -157,7 +168,10 @@ class Database:
         """The URL without a password, for messages."""
         from sqlalchemy.engine import make_url
 
-        return make_url(self.url).render_as_string(hide_password=True)
+        try:
+            return make_url(self.given_url).render_as_string(hide_password=True)
+        except Exception:  # noqa: BLE001 - an unparsable URL is shown as given
+            return self.given_url
 
     @contextmanager
     def transaction(self, *, write: bool = True, rollback: bool = False) -> Iterator[Session]:
@@ -213,7 +227,7 @@ class Database:
         if version != SCHEMA_HEAD:
             raise SchemaOutdated(
                 f"The database schema is at revision {version} but this loyaltyctl needs "
-                f"{SCHEMA_HEAD}; run `loyaltyctl db upgrade`."
+                f"{SCHEMA_HEAD}."
             )
         self._schema_checked = True
 

@@ -28,7 +28,7 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
     """Apply migrations; returns (before, after) revisions. Seeds fixed rows."""
     from alembic import command
 
-    with db.connect() as conn:
+    with db.connect(create=True) as conn:
         if db.is_sqlite:
             conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
@@ -39,6 +39,10 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
 
 
 def current(db: Database) -> str | None:
+    """The database's revision; None when it has no schema (or no SQLite file yet)."""
+    path = db.sqlite_path
+    if path is not None and not path.exists():
+        return None
     with db.connect() as conn, conn.begin():
         return schema_version(conn)
 

@@ -75,14 +75,6 @@ def test_every_command_has_help_with_an_example(runner, path, flag):
     assert "Usage:" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: `loyaltyctl --help` and the noun groups (db, member, points, maintain, "
-    "audit) show no 'Example:': they are made with typer.Typer(help=...) strings without one, "
-    "and for the root that help= string replaces the callback docstring that has "
-    "'Example: loyaltyctl demo' (loyaltyctl/cli/main.py and the app = typer.Typer(...) lines "
-    "of db.py, members.py, points.py, maintain.py, audit.py)",
-)
 @pytest.mark.parametrize("path", GROUPS, ids=_id)
 def test_every_group_has_help_with_an_example(runner, path):
     result = runner.invoke(app, [*path, "--help"])
@@ -90,12 +82,6 @@ def test_every_group_has_help_with_an_example(runner, path):
     assert "Example:" in result.stdout
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loyaltyctl/cli/main.py root(): the option help texts end in "
-    "'[env: LOYALTYCTL_CONFIG]' etc., which Typer's Rich markup swallows as a markup tag, "
-    "so `loyaltyctl --help` never names the environment variables",
-)
 def test_root_help_names_the_environment_variables(runner):
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0

@@ -158,15 +158,6 @@ def test_a_file_with_bad_rows_changes_nothing_and_names_every_one(cli, tmp_path,
     assert history(cli, "C-2") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loyaltyctl/cli/_output.py Output.err is a Rich Console on stderr with no "
-    "width, so when stderr is not a terminal (a log file, a pipe, cron) Rich hard-wraps "
-    "every message at 80 columns and breaks long paths mid-word: a problem line "
-    "'<long path>/points.csv:3: amount: ...' comes out split over two lines, so "
-    "grep/scripts cannot find 'file:line: field' (stdout got width=160 for this case, "
-    "stderr did not)",
-)
 def test_each_problem_is_one_stderr_line_even_with_a_long_path(cli, tmp_path, two_members):
     path = write(
         tmp_path / ("imports-of-the-long-running-club-" * 3) / "points.csv",
@@ -318,13 +309,6 @@ def test_a_file_that_is_not_utf8_is_a_bad_file(cli, tmp_path, two_members):
     assert balance(cli, "C-1")["balance"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loyaltyctl/services/imports.py _rows(): a byte that is not UTF-8 is "
-    "reported at line 1 ('not a CSV file') whatever line it is on, because the decode "
-    "error surfaces while the reader fills its first buffer for the header; the message "
-    "should name the line that holds the byte (here 3)",
-)
 def test_a_non_utf8_byte_is_reported_on_its_line(cli, tmp_path, two_members):
     (tmp_path / "latin.csv").write_bytes(b"member,amount,reason\nC-1,3,Tea\nC-2,4,Caf\xe9\n")
     result = import_points(cli, "latin.csv")

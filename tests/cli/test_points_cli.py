@@ -171,14 +171,6 @@ def test_same_key_different_content_is_refused_and_changes_nothing(cli, ada):
     assert len(history(cli, "C-1")) == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loyaltyctl/cli/points.py credit() turns --expires-in into utcnow() + "
-    "duration before the idempotency check, so repeating the very same command "
-    "(`--key k --expires-in 90d`) a second later has a different expiry and is refused "
-    "with idempotency_conflict (exit 1) instead of replaying; a retried script can never "
-    "repeat such a credit",
-)
 def test_repeating_a_keyed_expires_in_credit_replays(cli, ada):
     args = ("points", "credit", ada, "10", "--reason", "Promo", "--key", "promo-1")
     first = cli(*args, "--expires-in", "90d", "--json")
@@ -217,14 +209,6 @@ def test_a_bad_amount_without_json_prints_only_to_stderr(cli, ada):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: loyaltyctl/cli/main.py LoyaltyGroup.invoke() only turns usage errors "
-    "raised while a sub-command is parsed or run into the JSON error document; an error "
-    "in the global options (`loyaltyctl --bogus points balance C-1 --json`) is raised "
-    "while the root arguments are parsed, before invoke(), so it exits 2 with nothing "
-    "on stdout although --json was given",
-)
 def test_a_bad_global_option_with_json_prints_the_error_document(cli):
     result = cli("--bogus", "points", "balance", "C-1", "--json")
     assert result.exit_code == 2

@@ -92,13 +92,6 @@ def test_another_schema_revision_says_to_run_db_upgrade(cli, other_revision):
     assert (current.json["current"], current.json["up_to_date"]) == ("0000", False)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the message of SchemaOutdated (loyaltyctl/store/db.py "
-    "Database._verify_schema) already ends in 'run `loyaltyctl db upgrade`.' and "
-    "_errors.report appends the hint 'Run `loyaltyctl db upgrade`.' "
-    "(loyaltyctl/domain/errors.py SchemaOutdated.hint), so the one-sentence error says it twice",
-)
 def test_the_schema_message_says_what_to_do_once(cli, other_revision):
     result = cli("member", "list")
     assert result.exit_code == 4

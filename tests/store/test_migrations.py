@@ -28,7 +28,7 @@ def test_an_outdated_schema_is_refused_with_the_command_to_run(db_url):
         s.execute(text("UPDATE alembic_version SET version_num = '0000'"))
     with pytest.raises(SchemaOutdated) as info, Database(db_url).transaction():
         pass
-    assert "loyaltyctl db upgrade" in str(info.value)
+    assert "loyaltyctl db upgrade" in info.value.hint
     with admin.transaction() as s:
         s.execute(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))
     admin.dispose()
