@@ -228,6 +228,7 @@ def import_points(
     derived_any = False
     chunk: list[_PointsRow] = []
     lot_ids = store.IdBlock(session, "point_lot")
+    store.prepare_bulk(session)
 
     def flush() -> None:
         keys = [r.key for r in chunk]
