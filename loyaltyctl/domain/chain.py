@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import lru_cache
 
 GENESIS = "0" * 64
 
@@ -56,3 +57,24 @@ LEDGER_FIELDS = (
 def ledger_content(row: dict) -> dict:
     """The fields of a ledger entry that its hash covers."""
     return {name: row.get(name) for name in LEDGER_FIELDS}
+
+
+@lru_cache(maxsize=8192)
+def _stamp(value: datetime) -> str:
+    return _plain(value)
+
+
+def ledger_hash(prev_hash: str, row: dict) -> str:
+    """``record_hash(prev_hash, ledger_content(row))``, built faster: imports hash every
+    row, and most timestamps in one import repeat (a test keeps the two equal)."""
+    values = [row.get(name) for name in LEDGER_FIELDS]
+    for i in _TIMESTAMP_POSITIONS:
+        if values[i] is not None:
+            values[i] = _stamp(values[i])
+    canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+
+
+_TIMESTAMP_POSITIONS = tuple(
+    i for i, name in enumerate(LEDGER_FIELDS) if name in ("at", "expires_at", "pending_until")
+)

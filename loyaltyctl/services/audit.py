@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from loyaltyctl.domain import models
-from loyaltyctl.domain.chain import GENESIS, ledger_content, record_hash
+from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
 from loyaltyctl.store.audit import event_content
 from loyaltyctl.store.ledger import STATE_COLUMNS
 from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member, PointLot
@@ -100,7 +100,7 @@ def verify(*, session: Session) -> models.VerifyResult:
             problem(f"{who}: expected #{state[0] + 1}; an entry is missing before it")
         if row["prev_hash"] != state[1]:
             problem(f"{who}: does not follow the previous entry (chain broken)")
-        expected = record_hash(row["prev_hash"], ledger_content(dict(row)))
+        expected = ledger_hash(row["prev_hash"], row)
         if expected != row["hash"]:
             problem(f"{who}: its content does not match its hash (altered)")
         state[2] += row["amount"]

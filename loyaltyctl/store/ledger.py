@@ -10,15 +10,23 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from operator import itemgetter
 
 from sqlalchemy import func, insert, select, text, update
 from sqlmodel import Session
 
-from loyaltyctl.domain.chain import ledger_content, record_hash
+from loyaltyctl.domain.chain import ledger_hash
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.tables import LedgerEntry, Member, PointLot, sqlite_timestamp
+from loyaltyctl.store.tables import (
+    LedgerEntry,
+    Member,
+    PointLot,
+    UtcDateTime,
+    sqlite_timestamp,
+)
 
 # column order of the bulk inserts (the driver's executemany or COPY)
 ENTRY_COLUMNS = tuple(c.name for c in LedgerEntry.__table__.columns)
@@ -34,7 +42,7 @@ STATE_COLUMNS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class MemberState:
     """A locked member's running figures while a transaction adds entries."""
 
@@ -50,7 +58,7 @@ class MemberState:
     base_balance: int = 0
     base_pending: int = 0
     base_seq: int = 0
-    lot_changes: dict[int, int] = field(default_factory=dict)  # lot id -> points taken
+    lot_changes: dict[int, int] | None = None  # lot id -> points taken
 
 
 def is_sqlite(session: Session) -> bool:
@@ -170,7 +178,7 @@ def build_entry(
         "claim_id": claim_id,
         "prev_hash": state.head,
     }
-    row["hash"] = record_hash(state.head, ledger_content(row))
+    row["hash"] = ledger_hash(state.head, row)
     state.head = row["hash"]
     state.dirty = True
     return row
@@ -184,48 +192,58 @@ def take_from_lots(session: Session, state: MemberState, points: int) -> None:
         used = min(points, lot[1])
         lot[1] -= used
         points -= used
+        if state.lot_changes is None:
+            state.lot_changes = {}
         state.lot_changes[lot[0]] = state.lot_changes.get(lot[0], 0) + used
         if lot[1] == 0:
             lots.pop(0)
 
 
+SAVE_MEMBER_SQL = (
+    "UPDATE member SET balance = balance + {p}, pending = pending + {p}, ledger_seq = {p}, "
+    "ledger_head = {p}, updated_at = {p} "
+    "WHERE id = {p} AND ledger_seq = {p} AND balance + {p} >= 0 AND pending + {p} >= 0"
+)
+
+
 def save_member_states(session: Session, states: Iterable[MemberState], now: datetime) -> None:
-    """Write the moved figures back, one conditional UPDATE per member.
+    """Write the moved figures back: one conditional UPDATE per member, sent in bulk.
 
     The database applies the change relative to what it holds and refuses it when
     the balance would go below zero or the chain moved underneath us (besides the
     CHECK constraints); a refused row aborts the whole transaction.
     """
-    table = Member.__table__
+    sqlite = is_sqlite(session)
+    stamp = sqlite_timestamp(now) if sqlite else now
+    params, changed = [], []
     for s in states:
         if not s.dirty:
             continue
         d_balance, d_pending = s.balance - s.base_balance, s.pending - s.base_pending
-        result = session.execute(
-            update(table)
-            .where(
-                table.c.id == s.id,
-                table.c.ledger_seq == s.base_seq,
-                table.c.balance + d_balance >= 0,
-                table.c.pending + d_pending >= 0,
-            )
-            .values(
-                balance=table.c.balance + d_balance,
-                pending=table.c.pending + d_pending,
-                ledger_seq=s.seq,
-                ledger_head=s.head,
-                updated_at=now,
-            )
+        params.append(
+            (d_balance, d_pending, s.seq, s.head, stamp, s.id, s.base_seq, d_balance, d_pending)
         )
-        if result.rowcount != 1:
-            raise ConcurrentChange(f"member {s.external_id} changed during the transaction")
+        changed.append(s)
+    if not params:
+        return
+    raw = session.connection().connection.driver_connection
+    sql = SAVE_MEMBER_SQL.format(p="?" if sqlite else "%s")
+    if sqlite:
+        updated = raw.executemany(sql, params).rowcount
+    else:
+        with raw.cursor() as cur:
+            cur.executemany(sql, params)
+            updated = cur.rowcount
+    if updated != len(params):
+        raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
+    for s in changed:
         s.base_balance, s.base_pending, s.base_seq, s.dirty = s.balance, s.pending, s.seq, False
 
 
 def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
     table = PointLot.__table__
     for s in states:
-        for lot_id, used in s.lot_changes.items():
+        for lot_id, used in (s.lot_changes or {}).items():
             result = session.execute(
                 update(table)
                 .where(table.c.id == lot_id, table.c.remaining >= used)
@@ -233,7 +251,7 @@ def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
             )
             if result.rowcount != 1:
                 raise ConcurrentChange(f"lot {lot_id} changed during the transaction")
-        s.lot_changes.clear()
+        s.lot_changes = None
 
 
 def insert_entry(session: Session, row: dict) -> int:
@@ -284,20 +302,31 @@ def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
     if not rows:
         return
     raw = session.connection().connection.driver_connection
+    row_tuple = itemgetter(*columns)
     if is_sqlite(session):
+        stamps = [i for i, c in enumerate(columns) if c in TIMESTAMP_COLUMNS]
+        data = []
+        for r in rows:
+            values = list(row_tuple(r))
+            for i in stamps:
+                if values[i] is not None:
+                    values[i] = _sqlite_stamp(values[i])
+            data.append(values)
         placeholders = ",".join("?" for _ in columns)
-        data = [
-            tuple(
-                sqlite_timestamp(v) if isinstance(v, datetime) else v
-                for v in (r[c] for c in columns)
-            )
-            for r in rows
-        ]
         raw.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders})", data)
         return
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
         for r in rows:
-            copy.write_row(tuple(r[c] for c in columns))
+            copy.write_row(row_tuple(r))
+
+
+TIMESTAMP_COLUMNS = frozenset(
+    c.name
+    for t in (LedgerEntry.__table__, PointLot.__table__)
+    for c in t.columns
+    if isinstance(c.type, UtcDateTime)
+)
+_sqlite_stamp = lru_cache(maxsize=8192)(sqlite_timestamp)
 
 
 def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, str, int, int]]:

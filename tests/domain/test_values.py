@@ -74,3 +74,29 @@ def test_the_hash_covers_every_field_and_the_previous_hash():
     assert base != record_hash("1" * 64, ledger_content(row))
     for field, other in (("amount", 6), ("reason", "s"), ("seq", 2), ("member_id", 2)):
         assert base != record_hash(GENESIS, ledger_content({**row, field: other}))
+
+
+def test_the_fast_ledger_hash_equals_the_generic_one():
+    from loyaltyctl.domain.chain import ledger_hash
+
+    row = {
+        "member_id": 7,
+        "seq": 3,
+        "at": datetime(2026, 1, 1, 12, 30, 1, 5, tzinfo=UTC),
+        "kind": "credit",
+        "amount": 10,
+        "pending_amount": 0,
+        "balance_after": 10,
+        "reason": 'Ünïcode \\ " reason',
+        "operator": "o",
+        "idem_key": "k",
+        "expires_at": None,
+        "pending_until": datetime(2027, 1, 1, tzinfo=UTC),
+        "rule": None,
+        "event_id": None,
+        "order_id": None,
+        "claim_id": None,
+        "id": 99,
+        "hash": "x",
+    }
+    assert ledger_hash("a" * 64, row) == record_hash("a" * 64, ledger_content(row))
