@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import BadInputFile, InsufficientBalance, Problem
+from loyaltyctl.domain.occurrences import OccurrenceCounter
 from loyaltyctl.domain.values import (
     ValueProblem,
     parse_moment,
@@ -157,7 +158,7 @@ class _PointsRow:
 def _parse_points_rows(
     path: Path, problems: _Problems, tz: ZoneInfo, now: datetime
 ) -> Iterator[_PointsRow]:
-    occurrences: dict[int, int] = {}
+    occurrences = OccurrenceCounter()
     for line, raw in _rows(path, problems, POINTS_REQUIRED, POINTS_OPTIONAL):
         before = problems.total
         member = _check(problems, line, "member", validate_external_id, raw["member"])
@@ -197,9 +198,7 @@ def _parse_points_rows(
                 )
             )
             digest = hashlib.sha256(content.encode()).digest()
-            slot = int.from_bytes(digest[:12], "big")
-            count = occurrences.get(slot, 0)
-            occurrences[slot] = count + 1
+            count = occurrences.seen(int.from_bytes(digest[:8], "big"))
             key = f"csv:{digest[:16].hex()}:{count}"
         yield _PointsRow(line, member, amount, reason, key, derived, expires_at, pending_until)
 
@@ -223,7 +222,6 @@ def import_points(
     problems = _Problems(str(path))
     states: dict[str, store.MemberState] = {}
     unknown_members: set[str] = set()
-    seen_explicit: dict[str, str] = {}
     counts = {"applied": 0, "replayed": 0}
     derived_any = False
     chunk: list[_PointsRow] = []
@@ -239,6 +237,9 @@ def import_points(
         for state in store.lock_members(session, ids.values()).values():
             states[state.external_id] = state
         to_apply: list[tuple[_PointsRow, str]] = []
+        # keys of earlier chunks are in the database by now (this transaction's rows);
+        # a key repeated inside this chunk is caught here
+        in_chunk: dict[str, str] = {}
         for r in chunk:
             digest = request_hash(
                 member=r.member,
@@ -251,8 +252,7 @@ def import_points(
                 problems.add(r.line, "member", f"no member has the id {r.member!r}")
                 continue
             previous = existing.get(r.key)
-            earlier_in_file = seen_explicit.get(r.key) if not r.derived else None
-            stored_digest = previous[1] if previous else earlier_in_file
+            stored_digest = previous[1] if previous else in_chunk.get(r.key)
             if stored_digest is not None:
                 if stored_digest != digest:
                     problems.add(
@@ -261,8 +261,7 @@ def import_points(
                 else:
                     counts["replayed"] += 1
                 continue
-            if not r.derived:
-                seen_explicit[r.key] = digest
+            in_chunk[r.key] = digest
             to_apply.append((r, digest))
         # lots spent by the chunk's write-offs, or joined by its expiring credits
         store.prefetch_lots(
@@ -306,9 +305,10 @@ def import_points(
                 if lot["matured"]:
                     store.track_new_lot(state, lot["id"], lot["remaining"], lot["expires_at"])
             counts["applied"] += 1
-        if not problems.total:
-            store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
-            store.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
+        # written even when problems were found (the transaction is rolled back at the
+        # end), so that later chunks see the keys of this one
+        store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
+        store.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
         chunk.clear()
 
     for row in _parse_points_rows(path, problems, tz, now):
