@@ -71,10 +71,10 @@ def ledger_hash(prev_hash: str, row: dict) -> str:
     for i in _TIMESTAMP_POSITIONS:
         if values[i] is not None:
             values[i] = _stamp(values[i])
-    canonical = json.dumps(values, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    return hashlib.sha256((prev_hash + _ENCODER.encode(values)).encode()).hexdigest()
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _TIMESTAMP_POSITIONS = tuple(
     i for i, name in enumerate(LEDGER_FIELDS) if name in ("at", "expires_at", "pending_until")
 )

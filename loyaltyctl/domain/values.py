@@ -149,12 +149,17 @@ def validate_label(text: str, what: str = "label") -> str:
     return text
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def validate_reason(text: str) -> str:
     text = text.strip()
     if not text:
         raise ValueProblem("a reason is required")
     if len(text) > 500:
         raise ValueProblem("the reason is longer than 500 characters")
+    if _CONTROL_RE.search(text):
+        raise ValueProblem("the reason must be one line of text (no tabs or control characters)")
     return text
 
 

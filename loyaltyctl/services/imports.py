@@ -11,7 +11,6 @@ psycopg COPY), never row by row through the ORM.
 from __future__ import annotations
 
 import csv
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -143,7 +142,7 @@ def _check(problems: _Problems, line: int, column: str, parse, value):
 # --- points ----------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class _PointsRow:
     line: int
     member: str
@@ -153,25 +152,43 @@ class _PointsRow:
     derived: bool
     expires_at: datetime | None
     pending_until: datetime | None
+    digest: str  # the request hash: what "the same content" means for its key
+
+
+class _Memo(dict):
+    """Parsed values of cells that repeat (reasons, dates), bounded in size."""
+
+    def parse(self, parse, text: str):
+        try:
+            return self[text]
+        except KeyError:
+            value = parse(text)  # may raise ValueProblem: not remembered
+            if len(self) > 10_000:
+                self.clear()
+            self[text] = value
+            return value
 
 
 def _parse_points_rows(
     path: Path, problems: _Problems, tz: ZoneInfo, now: datetime
 ) -> Iterator[_PointsRow]:
     occurrences = OccurrenceCounter()
+    reasons, moments = _Memo(), _Memo()
+
+    def moment(text: str) -> datetime:
+        return moments.parse(lambda v: parse_moment(v, tz, end_of_day=True), text)
+
     for line, raw in _rows(path, problems, POINTS_REQUIRED, POINTS_OPTIONAL):
         before = problems.total
         member = _check(problems, line, "member", validate_external_id, raw["member"])
         amount = _check(problems, line, "amount", parse_signed_amount, raw["amount"])
-        reason = _check(problems, line, "reason", validate_reason, raw["reason"])
+        reason = _check(
+            problems, line, "reason", lambda v: reasons.parse(validate_reason, v), raw["reason"]
+        )
         dates = {}
         for column in ("expires_at", "pending_until"):
             text = raw.get(column, "").strip()
-            dates[column] = (
-                _check(problems, line, column, lambda v: parse_moment(v, tz, end_of_day=True), text)
-                if text
-                else None
-            )
+            dates[column] = _check(problems, line, column, moment, text) if text else None
         expires_at, pending_until = dates["expires_at"], dates["pending_until"]
         if expires_at is not None and expires_at <= now:
             problems.add(line, "expires_at", "is in the past: the points would expire at once")
@@ -185,22 +202,21 @@ def _parse_points_rows(
         key = _check(problems, line, "key", validate_key, key_text) if key_text else None
         if problems.total != before:
             continue
+        digest = request_hash(
+            member=member,
+            amount=amount,
+            reason=reason,
+            expires_at=expires_at,
+            pending_until=pending_until,
+        )
         derived = key is None
         if derived:
             # the row's content plus how many identical rows came before it in the file
-            content = "\x1f".join(
-                (
-                    member,
-                    str(amount),
-                    reason,
-                    raw.get("expires_at", "").strip(),
-                    raw.get("pending_until", "").strip(),
-                )
-            )
-            digest = hashlib.sha256(content.encode()).digest()
-            count = occurrences.seen(int.from_bytes(digest[:8], "big"))
-            key = f"csv:{digest[:16].hex()}:{count}"
-        yield _PointsRow(line, member, amount, reason, key, derived, expires_at, pending_until)
+            count = occurrences.seen(int(digest[:16], 16))
+            key = f"csv:{digest[:32]}:{count}"
+        yield _PointsRow(
+            line, member, amount, reason, key, derived, expires_at, pending_until, digest
+        )
 
 
 def import_points(
@@ -241,13 +257,7 @@ def import_points(
         # a key repeated inside this chunk is caught here
         in_chunk: dict[str, str] = {}
         for r in chunk:
-            digest = request_hash(
-                member=r.member,
-                amount=r.amount,
-                reason=r.reason,
-                expires_at=r.expires_at,
-                pending_until=r.pending_until,
-            )
+            digest = r.digest
             if r.member in unknown_members:
                 problems.add(r.line, "member", f"no member has the id {r.member!r}")
                 continue

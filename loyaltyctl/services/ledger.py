@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -31,17 +31,15 @@ def request_hash(
     An expiry given as a duration (``--expires-in 90d``) counts as that duration, so
     a retried command a minute later is the same change, not a conflicting one.
     """
-    content = {
-        "member": member,
-        "amount": amount,
-        "reason": reason,
-        "expires_at": iso_utc(expires_at),
-        "pending_until": iso_utc(pending_until),
-    }
-    if expires_in is not None:
-        content["expires_at"] = f"in {int(expires_in.total_seconds())}s"
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    expiry = f"in {int(expires_in.total_seconds())}s" if expires_in else _iso(expires_at)
+    # unambiguous: member ids and reasons hold no control characters (validated)
+    canonical = "\x1f".join((member, str(amount), reason or "", expiry, _iso(pending_until)))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@lru_cache(maxsize=4096)
+def _iso(moment: datetime | None) -> str:
+    return iso_utc(moment) or ""
 
 
 def _replay(session: Session, *, key: str, digest: str, member: str) -> models.PointsChange | None:
