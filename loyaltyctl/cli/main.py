@@ -68,6 +68,8 @@ app = typer.Typer(
     name="loyaltyctl",
     no_args_is_help=True,
     add_completion=False,
+    # plain help: Typer's Rich help pulls in markdown-it and doubles start-up time
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -87,19 +89,19 @@ def root(
         typer.Option(
             "--database-url",
             help="sqlite:///path/file.db or postgresql://user@host/db "
-            "\\[env: LOYALTYCTL_DATABASE_URL]",
+            "[env: LOYALTYCTL_DATABASE_URL]",
             show_default=False,
         ),
     ] = None,
     config: Annotated[
         str | None,
-        typer.Option("--config", help="Config file \\[env: LOYALTYCTL_CONFIG]", show_default=False),
+        typer.Option("--config", help="Config file [env: LOYALTYCTL_CONFIG]", show_default=False),
     ] = None,
     operator: Annotated[
         str | None,
         typer.Option(
             "--operator",
-            help="Who runs this (recorded on every change) \\[env: LOYALTYCTL_OPERATOR]",
+            help="Who runs this (recorded on every change) [env: LOYALTYCTL_OPERATOR]",
             show_default=False,
         ),
     ] = None,
