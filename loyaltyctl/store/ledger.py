@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import func, insert, select, text
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import ledger_hash
@@ -226,14 +226,11 @@ def save_member_states(session: Session, states: Iterable[MemberState], now: dat
         changed.append(s)
     if not params:
         return
-    raw = session.connection().connection.driver_connection
     sql = SAVE_MEMBER_SQL.format(p="?" if sqlite else "%s")
-    if sqlite:
-        updated = raw.executemany(sql, params).rowcount
-    else:
-        with raw.cursor() as cur:
-            cur.executemany(sql, params)
-            updated = cur.rowcount
+    updated = sum(
+        execute_many(session, sql, params[start : start + 5000])
+        for start in range(0, len(params), 5000)
+    )
     if updated != len(params):
         raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
     for s in changed:
@@ -241,17 +238,30 @@ def save_member_states(session: Session, states: Iterable[MemberState], now: dat
 
 
 def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
-    table = PointLot.__table__
+    """What spending took from lots, as conditional UPDATEs sent in bulk."""
+    params = []
     for s in states:
-        for lot_id, used in (s.lot_changes or {}).items():
-            result = session.execute(
-                update(table)
-                .where(table.c.id == lot_id, table.c.remaining >= used)
-                .values(remaining=table.c.remaining - used)
-            )
-            if result.rowcount != 1:
-                raise ConcurrentChange(f"lot {lot_id} changed during the transaction")
+        params.extend((used, lot_id, used) for lot_id, used in (s.lot_changes or {}).items())
         s.lot_changes = None
+    if not params:
+        return
+    mark = "?" if is_sqlite(session) else "%s"
+    sql = (
+        f"UPDATE point_lot SET remaining = remaining - {mark} "
+        f"WHERE id = {mark} AND remaining >= {mark}"
+    )
+    if execute_many(session, sql, params) != len(params):
+        raise ConcurrentChange("a lot changed during the transaction")
+
+
+def execute_many(session: Session, sql: str, params: list[tuple]) -> int:
+    """One statement, many parameter rows, through the driver; returns the rows changed."""
+    raw = session.connection().connection.driver_connection
+    if is_sqlite(session):
+        return raw.executemany(sql, params).rowcount
+    with raw.cursor() as cur:
+        cur.executemany(sql, params)
+        return cur.rowcount
 
 
 def insert_entry(session: Session, row: dict) -> int:
@@ -330,19 +340,26 @@ _sqlite_stamp = lru_cache(maxsize=8192)(sqlite_timestamp)
 
 
 def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, str, int, int]]:
-    """Entries holding these idempotency keys: key -> (id, request hash, amount, balance_after)."""
+    """Entries holding these idempotency keys: key -> (id, request hash, amount, balance_after).
+
+    Through the driver: on PostgreSQL one array parameter per look-up (``= ANY``), so a
+    thousand keys are not a thousand placeholders to render and parse.
+    """
     found: dict[str, tuple[int, str, int, int]] = {}
+    columns = "idem_key, id, request_hash, amount, balance_after"
+    raw = session.connection().connection.driver_connection
+    sqlite = is_sqlite(session)
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]
-        rows = session.execute(
-            select(
-                LedgerEntry.idem_key,
-                LedgerEntry.id,
-                LedgerEntry.request_hash,
-                LedgerEntry.amount,
-                LedgerEntry.balance_after,
-            ).where(LedgerEntry.idem_key.in_(chunk))
-        )
+        if sqlite:
+            marks = ",".join("?" * len(chunk))
+            rows = raw.execute(
+                f"SELECT {columns} FROM ledger_entry WHERE idem_key IN ({marks})", chunk
+            )
+        else:
+            rows = raw.execute(
+                f"SELECT {columns} FROM ledger_entry WHERE idem_key = ANY(%s)", (chunk,)
+            )
         for key, entry_id, request_hash, amount, balance_after in rows:
             found[key] = (entry_id, request_hash, amount, balance_after)
     return found
