@@ -130,7 +130,9 @@ def ledger_chunks(csv_path: Path, members: int, now: datetime, sqlite: bool, ope
     seq = [0] * (members + 1)
     bal = [0] * (members + 1)
     head = [GENESIS] * (members + 1)
-    occurrences: dict[bytes, int] = {}
+    from loyaltyctl.services.ledger import request_hash
+
+    occurrences: dict[str, int] = {}
     at = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
     chunk: list[tuple] = []
     with csv_path.open(newline="", encoding="utf-8") as fh:
@@ -139,18 +141,21 @@ def ledger_chunks(csv_path: Path, members: int, now: datetime, sqlite: bool, ope
         for n, (member, amount_text, reason, key, expires_text) in enumerate(reader, 1):
             m = int(member[2:])
             amount = int(amount_text)
-            if not key:
-                content = "\x1f".join((member, amount_text, reason, expires_text, ""))
-                digest = hashlib.sha256(content.encode()).digest()
-                count = occurrences.get(digest[:12], 0)
-                occurrences[digest[:12]] = count + 1
-                key = f"csv:{digest[:16].hex()}:{count}"
             expires = None
             if expires_text:
                 day = datetime.fromisoformat(expires_text).date()
                 expires = datetime.combine(day, dtime.max, tzinfo=UTC)
-                if sqlite:
-                    expires = expires.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+            # the request hash and derived key as loyaltyctl makes them (same content hash,
+            # `csv:<32 hex>:<how many identical rows came before>`)
+            digest = request_hash(
+                member=member, amount=amount, reason=reason, expires_at=expires, pending_until=None
+            )
+            if not key:
+                count = occurrences.get(digest[:16], 0)
+                occurrences[digest[:16]] = count + 1
+                key = f"csv:{digest[:32]}:{count}"
+            if sqlite and expires is not None:
+                expires = expires.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
             seq[m] += 1
             bal[m] += amount
             entry_hash = hashlib.sha256(f"{head[m]}{n}".encode()).hexdigest()
@@ -167,7 +172,7 @@ def ledger_chunks(csv_path: Path, members: int, now: datetime, sqlite: bool, ope
                     reason,
                     operator,
                     key,
-                    hashlib.sha256(key.encode()).hexdigest(),
+                    digest,
                     expires,
                     None,
                     None,
@@ -493,9 +498,16 @@ def bench_backend(backend: Backend, args, csv_path: Path, workdir: Path, env: di
         rows = f", {done:,} ledger ids taken{rate}" if done is not None else ""
         log(f"  ... {elapsed:,.0f} s, RSS {'?' if rss is None else format(rss, '.0f')} MB{rows}")
 
+    version_before = code_version()
     wall, peak, code, out, err = run_child(
         cmd, env, workdir, timeout=args.timeout, every=args.progress_every, progress=report
     )
+    version_after = code_version()
+    code_note = version_before
+    if version_after != version_before:
+        code_note = f"{version_before}, then {version_after} by the end (changed while it ran)"
+    if code_note != args.code_version:
+        log(f"code measured: {code_note}")
     finished = code is not None
     if not finished:
         done = backend.progress("import")
@@ -548,6 +560,7 @@ def bench_backend(backend: Backend, args, csv_path: Path, workdir: Path, env: di
         "backend": backend.name,
         "rows": args.rows,
         "finished": finished,
+        "code": code_note,
         "import_s": wall,
         "import_rps": args.rows / wall,
         "peak_mb": peak,
@@ -648,6 +661,8 @@ def print_report(results: list[dict], startup: dict | None, args) -> None:
             f"peak {mark(r['peak_mb'] < TARGET_PEAK_MB)}"
         )
     for r in results:
+        if r["code"] != args.code_version:
+            print(f"  {r['backend']}: NOTE the import ran on {r['code']}")
         print(
             f"  {r['backend']}: database size after import {r['import_db_mb']:.0f} MB "
             f"(baseline, ledger_entry only: {r['baseline_db_mb']:.0f} MB)"
