@@ -65,18 +65,19 @@ def credit(
     Example: loyaltyctl points credit C-1001 500 --reason "Tournament win" --expires-in 90d
     """
     from loyaltyctl.domain.errors import UsageProblem
-    from loyaltyctl.domain.values import utcnow
+    from loyaltyctl.domain.values import expiry_problem, utcnow
 
     out = Output(json_mode=json_)
     if expires and expires_in:
         raise UsageProblem("Give either --expires or --expires-in, not both.")
     expires_at = opt.when(expires, option="--expires", end_of_day=True)
     held_until = opt.when(pending_until, option="--pending-until", end_of_day=True)
-    ends = expires_at or (utcnow() + expires_in if expires_in else None)
-    if ends is not None and ends <= utcnow():
-        raise UsageProblem("--expires is in the past; points would expire at once.")
-    if held_until is not None and ends is not None and ends <= held_until:
-        raise UsageProblem("--expires must be after --pending-until.")
+    now = utcnow()
+    problem = expiry_problem(
+        expires_at or (now + expires_in if expires_in else None), held_until, now
+    )
+    if problem:
+        raise UsageProblem(f"--expires: {problem}.")
     change = _change(
         member,
         amount,

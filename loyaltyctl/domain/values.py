@@ -175,3 +175,16 @@ def split_list(text: str | None) -> list[str]:
     if not text:
         return []
     return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def expiry_problem(
+    expires_at: datetime | None, pending_until: datetime | None, now: datetime
+) -> str | None:
+    """Why a credit's expiry cannot be used, or None when it can."""
+    if expires_at is None:
+        return None
+    if expires_at <= now:
+        return "the expiry is in the past: the points would expire at once"
+    if pending_until is not None and expires_at <= pending_until:
+        return "the expiry must be after the end of the pending period"
+    return None

@@ -24,6 +24,7 @@ from loyaltyctl.domain.errors import BadInputFile, InsufficientBalance, Problem
 from loyaltyctl.domain.occurrences import OccurrenceCounter
 from loyaltyctl.domain.values import (
     ValueProblem,
+    expiry_problem,
     parse_moment,
     parse_signed_amount,
     split_list,
@@ -190,10 +191,9 @@ def _parse_points_rows(
             text = raw.get(column, "").strip()
             dates[column] = _check(problems, line, column, moment, text) if text else None
         expires_at, pending_until = dates["expires_at"], dates["pending_until"]
-        if expires_at is not None and expires_at <= now:
-            problems.add(line, "expires_at", "is in the past: the points would expire at once")
-        elif expires_at is not None and pending_until is not None and expires_at <= pending_until:
-            problems.add(line, "expires_at", "must be after pending_until")
+        expiry = expiry_problem(expires_at, pending_until, now)
+        if expiry:
+            problems.add(line, "expires_at", expiry)
         if amount is not None and amount < 0:
             for column in ("expires_at", "pending_until"):
                 if raw.get(column, "").strip():
