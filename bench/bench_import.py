@@ -33,6 +33,7 @@ import os
 import pstats
 import random
 import shutil
+import signal
 import sqlite3
 import statistics
 import subprocess
@@ -406,6 +407,53 @@ def _rss_mb(pid: int) -> float | None:
     return None
 
 
+# A child's ru_maxrss on Linux is at least the high-water RSS of the process that
+# spawned it (the address space it started from, before exec). This script's own RSS
+# grows (the baseline rows), so children are spawned by a small launcher process
+# started at the beginning; their peaks are then their own.
+LAUNCHER = r"""
+import json, os, subprocess, sys, time
+for line in sys.stdin:
+    job = json.loads(line)
+    with open(job["out"], "wb") as out, open(job["err"], "wb") as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(job["cmd"], stdout=out, stderr=err, env=job["env"], cwd=job["cwd"])
+        print(json.dumps({"pid": proc.pid}), flush=True)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    print(json.dumps({"wall": wall, "maxrss_kb": usage.ru_maxrss, "code": proc.returncode}),
+          flush=True)
+"""
+
+
+class Launcher:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCHER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def start(self, cmd: list[str], env: dict, cwd: Path, out: Path, err: Path) -> int:
+        job = {"cmd": cmd, "env": env, "cwd": str(cwd), "out": str(out), "err": str(err)}
+        self.proc.stdin.write(json.dumps(job) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["pid"]
+
+    def finish(self) -> dict:
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+
+
+_launcher: Launcher | None = None
+
+
 def run_child(
     cmd: list[str],
     env: dict,
@@ -416,13 +464,18 @@ def run_child(
     progress=None,
 ) -> tuple[float, float, int | None, str, str]:
     """(wall seconds, peak RSS MB, exit code or None when killed at the timeout, stdout,
-    stderr) of one child process. Peak RSS is the child's ru_maxrss from wait4.
+    stderr) of one child process. Peak RSS is the child's ru_maxrss from wait4, taken by
+    the launcher (see LAUNCHER).
 
     Every ``every`` seconds ``progress(elapsed, rss_mb)`` is called while it runs.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    global _launcher
+    if _launcher is None:
+        _launcher = Launcher()
+    with tempfile.TemporaryDirectory() as tmp:
+        out, err = Path(tmp) / "stdout", Path(tmp) / "stderr"
         t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
+        pid = _launcher.start(cmd, env, cwd, out, err)
         done = threading.Event()
         killed = threading.Event()
 
@@ -433,23 +486,25 @@ def run_child(
                 elapsed = time.perf_counter() - t0
                 if timeout is not None and elapsed > timeout and not killed.is_set():
                     killed.set()
-                    proc.kill()  # only our own child, by its pid
+                    os.kill(pid, signal.SIGKILL)  # only the child we started, by its pid
                 if every and progress and elapsed >= next_report:
                     next_report += every
-                    progress(elapsed, _rss_mb(proc.pid))
+                    progress(elapsed, _rss_mb(pid))
 
         watcher = threading.Thread(target=watch, daemon=True)
         if timeout is not None or (every and progress):
             watcher.start()
-        _pid, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - t0
+        result = _launcher.finish()
         done.set()
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        peak_mb = usage.ru_maxrss / 1024  # KiB on Linux
-        code = None if killed.is_set() else proc.returncode
-        return wall, peak_mb, code, out.read().decode(), err.read().decode()
+        peak_mb = result["maxrss_kb"] / 1024  # KiB on Linux
+        code = None if killed.is_set() else result["code"]
+        return (
+            result["wall"],
+            peak_mb,
+            code,
+            out.read_text(errors="replace"),
+            err.read_text(errors="replace"),
+        )
 
 
 def child_env(workdir: Path) -> dict:
@@ -744,6 +799,8 @@ def main() -> None:
     args.code_version = code_version()
     args.started = time.strftime("%Y-%m-%d %H:%M:%S")
     print(f"{args.code_version}", file=sys.stderr)
+    global _launcher
+    _launcher = Launcher()  # while this process is still small
     workdir = Path(tempfile.mkdtemp(prefix="bench_import_"))
     env = child_env(workdir)
     results: list[dict] = []
@@ -781,6 +838,8 @@ def main() -> None:
                 backend.cleanup()
             except Exception as exc:  # noqa: BLE001 - report and go on cleaning up
                 print(f"cleanup of {backend.name} failed: {exc}", file=sys.stderr)
+        if _launcher is not None:
+            _launcher.close()
         if args.keep:
             print(f"kept {workdir}", file=sys.stderr)
         else:
