@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import lru_cache
 from operator import itemgetter
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import insert, select, text
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import ledger_hash
@@ -363,13 +363,3 @@ def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, s
         for key, entry_id, request_hash, amount, balance_after in rows:
             found[key] = (entry_id, request_hash, amount, balance_after)
     return found
-
-
-def ledger_sums(session: Session, member_id: int) -> tuple[int, int]:
-    row = session.execute(
-        select(
-            func.coalesce(func.sum(LedgerEntry.amount), 0),
-            func.coalesce(func.sum(LedgerEntry.pending_amount), 0),
-        ).where(LedgerEntry.member_id == member_id)
-    ).one()
-    return int(row[0]), int(row[1])

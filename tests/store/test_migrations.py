@@ -26,12 +26,14 @@ def test_an_outdated_schema_is_refused_with_the_command_to_run(db_url):
     admin = Database(db_url, check_schema=False)
     with admin.transaction() as s:
         s.execute(text("UPDATE alembic_version SET version_num = '0000'"))
-    with pytest.raises(SchemaOutdated) as info, Database(db_url).transaction():
-        pass
-    assert "loyaltyctl db upgrade" in info.value.hint
-    with admin.transaction() as s:
-        s.execute(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))
-    admin.dispose()
+    try:
+        with pytest.raises(SchemaOutdated) as info, Database(db_url).transaction():
+            pass
+        assert "loyaltyctl db upgrade" in info.value.hint
+    finally:  # the PostgreSQL database is shared by the worker's later tests
+        with admin.transaction() as s:
+            s.execute(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))
+        admin.dispose()
 
 
 def test_an_empty_database_is_refused(tmp_path):
