@@ -36,13 +36,24 @@ def _render_upgrade(result: dict) -> str:
 
 
 def init(json_: JsonOpt = False) -> None:
-    """Create or upgrade the schema. Idempotent.
+    """Create or upgrade the schema and create the key file if missing. Idempotent.
 
     Example: loyaltyctl --database-url sqlite:///club.db init
     """
+    from loyaltyctl import crypto
+
     out = Output(json_mode=json_)
     result = _upgrade(out)
-    out.result(result, lambda: _render_upgrade(result))
+    keys_file = current().settings.keys_file
+    _ring, created = crypto.create(keys_file, exist_ok=True)
+    result.update(keys_file=str(keys_file), keys_created=created)
+    out.result(
+        result,
+        lambda: (
+            _render_upgrade(result)
+            + (f" Created the key file {keys_file} (mode 0600); back it up." if created else "")
+        ),
+    )
 
 
 @app.command("upgrade")

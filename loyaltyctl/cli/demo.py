@@ -14,12 +14,14 @@ def demo(json_: opt.JsonOpt = False) -> None:
 
     Example: loyaltyctl demo
     """
+    from loyaltyctl import crypto
     from loyaltyctl.services.demo import run_demo
     from loyaltyctl.store import migrate
 
     out = Output(json_mode=json_)
     ctx = current()
     migrate.upgrade(ctx.database(check_schema=False))
+    crypto.create(ctx.settings.keys_file, exist_ok=True)  # as `init` does
     result = ctx.write(lambda s: run_demo(session=s, operator=ctx.operator, tz=ctx.settings.tz))
 
     def render() -> list:

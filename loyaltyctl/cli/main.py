@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from loyaltyctl import __version__
-from loyaltyctl.cli import audit, db, demo, maintain, members, points
+from loyaltyctl.cli import audit, db, demo, keys, maintain, members, points
 from loyaltyctl.cli._context import AppContext, activate
 
 
@@ -120,6 +120,7 @@ def root(
 app.command("init")(db.init)
 app.command("demo")(demo.demo)
 app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
 app.add_typer(members.app, name="member")
 app.add_typer(points.app, name="points")
 app.add_typer(maintain.app, name="maintain")

@@ -1,0 +1,73 @@
+"""`keys init | rotate | public`: the key file (encryption ring, lookup key, signing key)."""
+
+from __future__ import annotations
+
+import typer
+
+from loyaltyctl.cli import _options as opt
+from loyaltyctl.cli._context import current
+from loyaltyctl.cli._output import Output
+
+app = typer.Typer(
+    help="The key file: encryption keys for secrets, the signing key for certificates.\n\n"
+    "Example: loyaltyctl keys init",
+    no_args_is_help=True,
+)
+
+
+@app.command("init")
+def init(json_: opt.JsonOpt = False) -> None:
+    """Create the key file (mode 0600) at LOYALTYCTL_KEYS_FILE or the user's config folder.
+
+    Refused when one exists: replacing it would make stored secrets unreadable.
+
+    Example: LOYALTYCTL_KEYS_FILE=/etc/loyaltyctl/keys.toml loyaltyctl keys init
+    """
+    from loyaltyctl import crypto
+
+    out = Output(json_mode=json_)
+    path = current().settings.keys_file
+    ring, _ = crypto.create(path, exist_ok=False)
+    result = {"keys_file": str(path), "primary": ring.primary, "signing_key": ring.signing_id}
+    out.result(
+        result,
+        lambda: (
+            f"Created {path} (mode 0600). Back it up: stored secrets cannot be read without it."
+        ),
+    )
+
+
+@app.command("rotate")
+def rotate(json_: opt.JsonOpt = False) -> None:
+    """Add a new primary encryption key; older keys stay readable until removed.
+
+    No secret is stored in the database yet (perks and promo codes come next), so there
+    is nothing to re-encrypt; once there is, rotate re-encrypts it in one transaction.
+
+    Example: loyaltyctl keys rotate
+    """
+    from loyaltyctl import crypto
+
+    out = Output(json_mode=json_)
+    path = current().settings.keys_file
+    ring = crypto.load(path).with_new_primary()
+    crypto.save(ring, path)
+    result = {"keys_file": str(path), "primary": ring.primary, "keys": sorted(ring.encryption)}
+    out.result(result, lambda: f"New primary encryption key {ring.primary} in {path}.")
+
+
+@app.command("public")
+def public(json_: opt.JsonOpt = False) -> None:
+    """Print the public key that verifies claim certificates (PEM).
+
+    Example: loyaltyctl keys public > loyalty-public.pem
+    """
+    from loyaltyctl import crypto
+
+    out = Output(json_mode=json_)
+    ring = crypto.load(current().settings.keys_file)
+    pem = ring.public_key_pem()
+    if json_:
+        out.result({"key_id": ring.signing_id, "public_key": pem})
+    else:
+        out.console.print(pem, end="", markup=False, highlight=False, soft_wrap=True)
