@@ -29,25 +29,9 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from pathlib import Path
 
-from loyaltyctl.domain.errors import EnvironmentProblem, LoyaltyError
+from loyaltyctl.domain.errors import KeysExist, KeysInvalid, KeysMissing
 
 NONCE_BYTES = 12
-
-
-class KeysMissing(EnvironmentProblem):
-    code = "keys_missing"
-    hint = "Run `loyaltyctl keys init` (or set LOYALTYCTL_KEYS_FILE to the existing key file)."
-
-
-class KeysInvalid(EnvironmentProblem):
-    code = "keys_invalid"
-    hint = "Restore the key file from your backup; without it stored secrets cannot be read."
-
-
-class KeysExist(LoyaltyError):
-    code = "keys_exist"
-    exit_code = 1
-    hint = "Keep the existing file; use `loyaltyctl keys rotate` for a new encryption key."
 
 
 def _b64(data: bytes) -> str:

@@ -7,6 +7,7 @@ import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from loyaltyctl import crypto
+from loyaltyctl.domain.errors import KeysExist, KeysInvalid, KeysMissing
 
 
 @pytest.fixture
@@ -27,12 +28,12 @@ def test_a_secret_decrypts_only_for_the_row_it_is_bound_to(ring_file):
     token = ring.encrypt("COFFEE-2026", bound_to="perk:free-coffee")
     assert "COFFEE-2026" not in token
     assert ring.decrypt(token, bound_to="perk:free-coffee") == "COFFEE-2026"
-    with pytest.raises(crypto.KeysInvalid):
+    with pytest.raises(KeysInvalid):
         ring.decrypt(token, bound_to="perk:other")
     key_id, nonce, sealed = token.split(":")
     flipped = bytearray(base64.b64decode(sealed))
     flipped[0] ^= 1
-    with pytest.raises(crypto.KeysInvalid):
+    with pytest.raises(KeysInvalid):
         ring.decrypt(
             f"{key_id}:{nonce}:{base64.b64encode(bytes(flipped)).decode()}",
             bound_to="perk:free-coffee",
@@ -66,12 +67,12 @@ def test_signatures_verify_with_the_public_key_only(ring_file):
 
 
 def test_missing_and_damaged_key_files_are_environment_problems(tmp_path):
-    with pytest.raises(crypto.KeysMissing) as missing:
+    with pytest.raises(KeysMissing) as missing:
         crypto.load(tmp_path / "none.toml")
     assert missing.value.exit_code == 4
     bad = tmp_path / "bad.toml"
     bad.write_text('[lookup]\nkey = "c2hvcnQ="\n')
-    with pytest.raises(crypto.KeysInvalid):
+    with pytest.raises(KeysInvalid):
         crypto.load(bad)
-    with pytest.raises(crypto.KeysExist):
+    with pytest.raises(KeysExist):
         crypto.create(bad, exist_ok=False)

@@ -140,3 +140,21 @@ class DatabaseBusy(EnvironmentProblem):
 class ConfigProblem(EnvironmentProblem):
     code = "config"
     hint = "Fix that setting (its flag, LOYALTYCTL_* variable or config file)."
+
+
+# --- the key file (exit 4 when missing or damaged; 1 when init would replace it) ---
+
+
+class KeysMissing(EnvironmentProblem):
+    code = "keys_missing"
+    hint = "Run `loyaltyctl keys init` (or set LOYALTYCTL_KEYS_FILE to the existing key file)."
+
+
+class KeysInvalid(EnvironmentProblem):
+    code = "keys_invalid"
+    hint = "Restore the key file from your backup; without it stored secrets cannot be read."
+
+
+class KeysExist(Refused):
+    code = "keys_exist"
+    hint = "Keep the existing file; use `loyaltyctl keys rotate` for a new encryption key."

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
 from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.resources import data_path
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.store.tables import LedgerEntry, Member
+from loyaltyctl.store.members import program_summary
 
 
 @dataclass(frozen=True)
@@ -22,29 +21,6 @@ class DemoResult:
     credit: models.PointsChange
     write_off: models.PointsChange
     summary: dict
-
-
-def program_summary(session: Session, top: int = 5) -> dict:
-    members, balance, pending = session.execute(
-        select(
-            func.count(Member.id),
-            func.coalesce(func.sum(Member.balance), 0),
-            func.coalesce(func.sum(Member.pending), 0),
-        )
-    ).one()
-    entries = session.execute(select(func.count(LedgerEntry.id))).scalar_one()
-    leaders = session.execute(
-        select(Member.external_id, Member.name, Member.balance)
-        .order_by(Member.balance.desc(), Member.external_id)
-        .limit(top)
-    ).all()
-    return {
-        "members": members,
-        "balance": int(balance),
-        "pending": int(pending),
-        "ledger_entries": entries,
-        "top_balances": [{"member": m, "name": n, "balance": b} for m, n, b in leaders],
-    }
 
 
 def run_demo(*, session: Session, operator: str, tz: ZoneInfo) -> DemoResult:

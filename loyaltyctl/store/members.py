@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import UnknownMember
-from loyaltyctl.store.tables import Member, MemberLabel
+from loyaltyctl.store.tables import LedgerEntry, Member, MemberLabel
 
 GROUP, TAG = "group", "tag"
 
@@ -182,3 +182,27 @@ def listing(
     if limit:
         stmt = stmt.limit(limit)
     return list(session.execute(stmt).scalars())
+
+
+def program_summary(session: Session, top: int = 5) -> dict:
+    """Members, spendable and pending points, ledger size and the biggest balances."""
+    members, balance, pending = session.execute(
+        select(
+            func.count(Member.id),
+            func.coalesce(func.sum(Member.balance), 0),
+            func.coalesce(func.sum(Member.pending), 0),
+        )
+    ).one()
+    entries = session.execute(select(func.count(LedgerEntry.id))).scalar_one()
+    leaders = session.execute(
+        select(Member.external_id, Member.name, Member.balance)
+        .order_by(Member.balance.desc(), Member.external_id)
+        .limit(top)
+    ).all()
+    return {
+        "members": members,
+        "balance": int(balance),
+        "pending": int(pending),
+        "ledger_entries": entries,
+        "top_balances": [{"member": m, "name": n, "balance": b} for m, n, b in leaders],
+    }
