@@ -20,7 +20,19 @@ PG_ADMIN_URL = os.environ.get(
     "LOYALTYCTL_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-TABLES = ("point_lot", "ledger_entry", "member_label", "audit_event", "audit_chain", "member")
+TABLES = (
+    "webhook_delivery",
+    "claim_lot",
+    "claim",
+    "perk_member",
+    "perk",
+    "point_lot",
+    "ledger_entry",
+    "member_label",
+    "audit_event",
+    "audit_chain",
+    "member",
+)
 
 
 def _pg_error() -> str | None:
@@ -197,3 +209,14 @@ def tamper(db_url):
         db.dispose()
 
     return execute
+
+
+@pytest.fixture
+def keys(tmp_path, monkeypatch):
+    """A key file for this test (LOYALTYCTL_KEYS_FILE points at it); returns the KeyRing."""
+    from loyaltyctl import crypto
+
+    path = tmp_path / "keys" / "keys.toml"
+    monkeypatch.setenv("LOYALTYCTL_KEYS_FILE", str(path))
+    ring, _ = crypto.create(path, exist_ok=False)
+    return ring

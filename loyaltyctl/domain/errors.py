@@ -64,6 +64,62 @@ class MaintenanceRunning(Refused):
     hint = "Another `maintain run` holds the lock; try again when it has finished."
 
 
+class UnknownPerk(Refused):
+    code = "unknown_perk"
+    hint = "List the perks with `loyaltyctl perk list --all`."
+
+
+class UnknownClaim(Refused):
+    code = "unknown_claim"
+    hint = "Find the claim id with `loyaltyctl perk claims SLUG`."
+
+
+class PerkInactive(Refused):
+    code = "perk_inactive"
+    hint = "Enable it with `loyaltyctl perk enable SLUG` if it should be claimable."
+
+
+class NotInWindow(Refused):
+    code = "not_in_window"
+    hint = "Check valid_from / valid_until with `loyaltyctl perk show SLUG`."
+
+
+class NotInAudience(Refused):
+    code = "not_in_audience"
+    hint = "See what this member can claim with `loyaltyctl perk list --member MEMBER`."
+
+
+class SoldOut(Refused):
+    code = "sold_out"
+    hint = "Raise max_supply in the perk file and apply it, or offer another perk."
+
+
+class MemberLimit(Refused):
+    code = "member_limit"
+    hint = "See what this member can claim with `loyaltyctl perk list --member MEMBER`."
+
+
+class AlreadyCancelled(Refused):
+    code = "already_cancelled"
+    hint = "Nothing to do: the points were refunded when it was cancelled."
+
+
+class InvalidCertificate(Refused):
+    code = "invalid_certificate"
+    hint = "Do not accept this certificate; ask for the original file or check the public key."
+
+
+# the claim refusals by their stable code (domain.perks.refusal returns the code)
+CLAIM_REFUSALS: dict[str, type[Refused]] = {
+    "perk_inactive": PerkInactive,
+    "not_in_window": NotInWindow,
+    "not_in_audience": NotInAudience,
+    "sold_out": SoldOut,
+    "member_limit": MemberLimit,
+    "insufficient_balance": InsufficientBalance,
+}
+
+
 # --- 2: usage --------------------------------------------------------------------
 
 

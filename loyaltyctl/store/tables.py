@@ -213,3 +213,130 @@ class JobLock(SQLModel, table=True):
     name: str = Field(max_length=40, primary_key=True)
     holder: str | None = Field(default=None, max_length=120)
     expires_at: datetime | None = _ts()
+
+
+# --- perks and claims (issue 3) ------------------------------------------------------
+
+
+class Perk(SQLModel, table=True):
+    """A perk as last applied. Never deleted: `apply --prune` disables it.
+
+    `claimed` counts active claims and is moved only by conditional UPDATEs, so
+    supply holds under any number of concurrent claimers. Secrets are stored
+    only encrypted, bound to this perk's slug (crypto.KeyRing.encrypt).
+    """
+
+    __tablename__ = "perk"
+    __table_args__ = (
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("claimed >= 0", name="claimed_not_negative"),
+        CheckConstraint(
+            "max_supply IS NULL OR claimed <= max_supply", name="claimed_within_supply"
+        ),
+        CheckConstraint(
+            "max_per_member IS NULL OR max_per_member >= 1", name="max_per_member_positive"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    price: int = Field(sa_type=BigInteger)
+    category: str = Field(max_length=24)
+    description: str | None = Field(default=None, max_length=2000)
+    active: bool = Field(default=True)
+    media: str | None = Field(default=None, max_length=1000)
+    media_type: str | None = Field(default=None, max_length=40)
+    media_size: int | None = Field(default=None, sa_type=BigInteger)
+    max_supply: int | None = Field(default=None, sa_type=BigInteger)
+    claimed: int = Field(default=0, sa_type=BigInteger)
+    max_per_member: int | None = Field(default=None)
+    valid_from: datetime | None = _ts()
+    valid_until: datetime | None = _ts()
+    audience: str = Field(default="{}", max_length=4000)  # canonical JSON of Audience
+    redemption_type: str = Field(default="none", max_length=16)
+    value_enc: str | None = Field(default=None, max_length=2000)
+    instructions: str | None = Field(default=None, max_length=2000)
+    single_use: bool = Field(default=False)
+    iframe: bool = Field(default=False)
+    checkout_url: str | None = Field(default=None, max_length=1000)
+    webhook_url: str | None = Field(default=None, max_length=1000)
+    webhook_secret_enc: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+
+
+class PerkMember(SQLModel, table=True):
+    """A member's active claims of one perk, for the per-member limit (conditional upsert)."""
+
+    __tablename__ = "perk_member"
+    __table_args__ = (CheckConstraint("claims >= 0", name="claims_not_negative"),)
+
+    perk_id: int = Field(foreign_key="perk.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    claims: int = Field(default=0)
+
+
+class Claim(SQLModel, table=True):
+    """One member claiming one perk. Cancelling marks it; nothing is deleted."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        UniqueConstraint("perk_id", "code_hash"),
+        Index(None, "perk_id", "at"),
+        Index(None, "member_id", "at"),
+        Index(None, "at"),
+    )
+
+    id: str = Field(max_length=32, primary_key=True)
+    perk_id: int = Field(foreign_key="perk.id")
+    member_id: int = Field(foreign_key="member.id")
+    at: datetime = _ts(False)
+    points: int = Field(sa_type=BigInteger)
+    status: str = Field(default="active", max_length=12)
+    operator: str = Field(max_length=100)
+    idem_key: str | None = Field(default=None, max_length=200, unique=True)
+    request_hash: str | None = Field(default=None, max_length=64)
+    # the value handed to the member (with its single-use suffix), encrypted, bound to the claim
+    redemption_enc: str | None = Field(default=None, max_length=2000)
+    # keyed hash of an issued single-use code: unique per perk, found without decrypting
+    code_hash: str | None = Field(default=None, max_length=64)
+    entry_id: int | None = Field(default=None, sa_type=BigInteger)
+    certificate_id: str = Field(max_length=40, unique=True)
+    certificate: str = Field(max_length=4000)  # the signed certificate, as issued
+    cancelled_at: datetime | None = _ts()
+    cancelled_by: str | None = Field(default=None, max_length=100)
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    refund_entry_id: int | None = Field(default=None, sa_type=BigInteger)
+
+
+class ClaimLot(SQLModel, table=True):
+    """Which expiring lots a claim's points came from, so a cancel gives them back
+    with the expiry they had (spec §5)."""
+
+    __tablename__ = "claim_lot"
+
+    claim_id: str = Field(foreign_key="claim.id", primary_key=True, max_length=32)
+    lot_id: int = Field(sa_type=BigInteger, foreign_key="point_lot.id", primary_key=True)
+    points: int = Field(sa_type=BigInteger)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A signed POST queued by a claim (or its cancel), delivered by `maintain run`."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: str = Field(max_length=40, unique=True)
+    claim_id: str = Field(foreign_key="claim.id", max_length=32)
+    perk_id: int = Field(foreign_key="perk.id")
+    event: str = Field(max_length=40)  # claim.created | claim.cancelled
+    url: str = Field(max_length=1000)
+    payload: str = Field(max_length=4000)  # canonical JSON, no secrets
+    status: str = Field(default="queued", max_length=12)  # queued|delivered|failed|cancelled
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = _ts(False)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts(False)
+    delivered_at: datetime | None = _ts()

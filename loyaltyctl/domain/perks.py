@@ -1,0 +1,255 @@
+"""Perks and claims: what a perk file says, the rules of a claim, certificates.
+
+Pure: no I/O. The file loader (services/perkfiles.py) builds `PerkSpec`s; the
+claim service asks `refusal()` which rule, if any, stops a claim.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CATEGORIES = ("general", "discount", "merchandise", "experience", "digital", "access")
+REDEMPTION_TYPES = ("code", "link", "webhook", "none")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG_MAX = 64
+
+IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
+VIDEO_TYPES = {"mp4": "video/mp4", "webm": "video/webm", "mov": "video/quicktime"}
+IMAGE_MAX_BYTES = 5 * 1024 * 1024
+VIDEO_MAX_BYTES = 10 * 1024 * 1024
+
+# claim statuses
+ACTIVE = "active"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Who may claim. Each non-empty list must match; an empty list matches everyone.
+
+    A member matches `groups` (or `tags`) when they have at least one of them.
+    """
+
+    plans: tuple[str, ...] = ()
+    tiers: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+    def is_everyone(self) -> bool:
+        return not (self.plans or self.tiers or self.groups or self.tags)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {
+            "plans": list(self.plans),
+            "tiers": list(self.tiers),
+            "groups": list(self.groups),
+            "tags": list(self.tags),
+        }
+
+    def admits(
+        self, *, plan: str | None, tier: str | None, groups: set[str], tags: set[str]
+    ) -> bool:
+        return (
+            (not self.plans or plan in self.plans)
+            and (not self.tiers or tier in self.tiers)
+            and (not self.groups or bool(groups.intersection(self.groups)))
+            and (not self.tags or bool(tags.intersection(self.tags)))
+        )
+
+
+@dataclass(frozen=True)
+class PerkSpec:
+    """One `[[perk]]` table of a perk file, validated.
+
+    `value` / `webhook_secret` are None when the file leaves the secret out: the
+    stored one is kept. `media` is an absolute local path or an https URL.
+    """
+
+    slug: str
+    name: str
+    price: int
+    category: str = "general"
+    description: str | None = None
+    active: bool = True
+    media: str | None = None
+    media_type: str | None = None  # MIME type, from the file's bytes or the URL's extension
+    media_size: int | None = None  # bytes (local files only)
+    max_supply: int | None = None  # None = unlimited (the file's 0 or absent)
+    max_per_member: int | None = None  # None = unlimited
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    audience: Audience = field(default_factory=Audience)
+    redemption_type: str = "none"
+    value: str | None = None
+    instructions: str | None = None
+    single_use: bool = False
+    iframe: bool = False
+    checkout_url: str | None = None
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    # where it was read from, for problems found when planning
+    source: str = ""
+    line: int = 0
+
+
+# the fields a plan compares, in the order it lists them (secrets compared separately)
+PLAN_FIELDS = (
+    "name",
+    "price",
+    "category",
+    "description",
+    "active",
+    "media",
+    "media_type",
+    "max_supply",
+    "max_per_member",
+    "valid_from",
+    "valid_until",
+    "audience",
+    "redemption_type",
+    "instructions",
+    "single_use",
+    "iframe",
+    "checkout_url",
+    "webhook_url",
+)
+SECRET_FIELDS = ("value", "webhook_secret")
+
+
+# --- claims ----------------------------------------------------------------------
+
+# refusal codes, stable for scripts (spec §3)
+PERK_INACTIVE = "perk_inactive"
+NOT_IN_WINDOW = "not_in_window"
+NOT_IN_AUDIENCE = "not_in_audience"
+SOLD_OUT = "sold_out"
+MEMBER_LIMIT = "member_limit"
+INSUFFICIENT_BALANCE = "insufficient_balance"
+
+
+@dataclass(frozen=True)
+class PerkState:
+    """What the claim rules need to know of a stored perk."""
+
+    slug: str
+    price: int
+    active: bool
+    valid_from: datetime | None
+    valid_until: datetime | None
+    audience: Audience
+    max_supply: int | None
+    claimed: int
+    max_per_member: int | None
+
+
+@dataclass(frozen=True)
+class ClaimantState:
+    """What the claim rules need to know of a member."""
+
+    external_id: str
+    balance: int
+    plan: str | None
+    tier: str | None
+    groups: frozenset[str]
+    tags: frozenset[str]
+    claims_of_perk: int  # the member's active claims of this perk
+
+
+def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str, str] | None:
+    """The first rule that refuses this claim, as (code, sentence), or None.
+
+    The order is what a member would want to hear first: a perk they cannot have
+    at all before a limit, and the balance last.
+    """
+    if not perk.active:
+        return PERK_INACTIVE, f"Perk {perk.slug} is disabled."
+    if perk.valid_from is not None and now < perk.valid_from:
+        return NOT_IN_WINDOW, f"Perk {perk.slug} can be claimed from {perk.valid_from:%Y-%m-%d %H:%M} UTC."
+    if perk.valid_until is not None and now > perk.valid_until:
+        return NOT_IN_WINDOW, f"Perk {perk.slug} could be claimed until {perk.valid_until:%Y-%m-%d %H:%M} UTC."
+    if not perk.audience.admits(
+        plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
+    ):
+        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of perk {perk.slug}."
+    if perk.max_supply is not None and perk.claimed >= perk.max_supply:
+        return SOLD_OUT, f"Perk {perk.slug} is sold out ({perk.max_supply:,} claimed)."
+    if perk.max_per_member is not None and member.claims_of_perk >= perk.max_per_member:
+        return (
+            MEMBER_LIMIT,
+            f"Member {member.external_id} already claimed perk {perk.slug} "
+            f"{member.claims_of_perk} time(s), the most allowed.",
+        )
+    if member.balance < perk.price:
+        return (
+            INSUFFICIENT_BALANCE,
+            f"Member {member.external_id} has {member.balance:,} points; "
+            f"perk {perk.slug} costs {perk.price:,}.",
+        )
+    return None
+
+
+# --- single-use codes --------------------------------------------------------------
+
+# no 0/O, 1/I/L, so a code read aloud at the counter is not misheard
+SUFFIX_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def suffix_length(claimed: int) -> int:
+    """Long enough that a random suffix rarely collides with the ones already issued
+    (at most ~1 in 1000 draws), never shorter than 4."""
+    length = 4
+    while len(SUFFIX_ALPHABET) ** length < (claimed + 1) * 1000:
+        length += 1
+    return length
+
+
+def single_use_code(base: str, suffix: str) -> str:
+    return f"{base}-{suffix}"
+
+
+def checkout_link(template: str, code: str) -> str:
+    from urllib.parse import quote
+
+    return template.replace("{code}", quote(code, safe=""))
+
+
+# --- certificates ------------------------------------------------------------------
+
+CERTIFICATE_FIELDS = (
+    "certificate_id",
+    "claim_id",
+    "perk",
+    "perk_name",
+    "member",
+    "points_spent",
+    "issued_at",
+    "key_id",
+)
+
+
+def canonical_json(document: dict) -> bytes:
+    """Sorted keys, no whitespace, UTF-8 (spec §4, Certificates)."""
+    return json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+
+
+def signed_part(certificate: dict) -> bytes:
+    """What the signature covers: every field but the signature itself."""
+    return canonical_json({k: v for k, v in certificate.items() if k != "signature"})
+
+
+# --- what an encrypted secret is bound to (AES-GCM associated data) ------------------
+
+
+def perk_secret_binding(slug: str, field: str) -> str:
+    """A perk's `value` or `webhook_secret`: copied to another perk, it fails to decrypt."""
+    return f"perk:{slug}:{field}"
+
+
+def claim_secret_binding(claim_id: str) -> str:
+    """The redemption value issued to one claim."""
+    return f"claim:{claim_id}"
