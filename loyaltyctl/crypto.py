@@ -144,6 +144,25 @@ class KeyRing:
         )
 
 
+def verify_signature(public_key_pem: bytes, message: bytes, signature: str) -> bool:
+    """Check an Ed25519 signature (base64) with a public key in PEM, as `keys public` prints."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    try:
+        public = serialization.load_pem_public_key(public_key_pem)
+    except ValueError:
+        raise KeysInvalid("The public key is not a PEM Ed25519 public key.") from None
+    if not isinstance(public, Ed25519PublicKey):
+        raise KeysInvalid("The public key is not an Ed25519 key.")
+    try:
+        public.verify(base64.b64decode(signature, validate=True), message)
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
 def generate() -> KeyRing:
     key_id = _new_id("e")
     return KeyRing(

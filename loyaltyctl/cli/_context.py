@@ -20,6 +20,7 @@ class AppContext:
     config: str | None = None
     operator_flag: str | None = None
     _db: Any = field(default=None, repr=False)
+    _keys: Any = field(default=None, repr=False)
 
     @cached_property
     def settings(self) -> Settings:
@@ -32,6 +33,14 @@ class AppContext:
     @property
     def operator(self) -> str:
         return self.settings.operator
+
+    def keys(self):
+        """The key file's ring (loaded once); KeysMissing / KeysInvalid exit 4."""
+        if self._keys is None:
+            from loyaltyctl import crypto
+
+            self._keys = crypto.load(self.settings.keys_file)
+        return self._keys
 
     def database(self, *, check_schema: bool = True) -> Database:
         from loyaltyctl.store.db import Database

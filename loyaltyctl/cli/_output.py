@@ -127,6 +127,29 @@ class Output:
         for item in rendered if isinstance(rendered, list) else [rendered]:
             self.console.print(item)
 
+    def text_file(self, text: str, path=None, *, secret: bool = False) -> None:
+        """A document (TOML, a certificate) to stdout, or to a file (mode 0600 if secret)."""
+        if path is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+            return
+        if secret:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(descriptor, 0o600)  # an existing file keeps no looser mode
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        self.message(f"Wrote {path}.")
+
+    def toml(self, document: dict, path=None, *, secret: bool = False) -> None:
+        import tomli_w
+
+        header = "# Written by `loyaltyctl perk export`; `loyaltyctl apply` takes it back.\n"
+        if not secret:
+            header += "# Secrets are left out: applying this file keeps the stored ones.\n"
+        self.text_file(header + tomli_w.dumps(document), path, secret=secret)
+
     def listing(
         self,
         rows: Sequence[dict],

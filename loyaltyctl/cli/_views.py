@@ -113,3 +113,232 @@ def import_result(result, noun: str) -> str:
             "identical rows, so running this file again is safe."
         )
     return text
+
+
+# --- perks and claims ----------------------------------------------------------------
+
+ACTION_STYLE = {"create": "green", "update": "yellow", "disable": "red", "unchanged": "dim"}
+
+
+def apply_json(result) -> dict:
+    return {
+        "dry_run": result.dry_run,
+        "created": result.count("create"),
+        "updated": result.count("update"),
+        "unchanged": result.count("unchanged"),
+        "disabled": result.count("disable"),
+        "changes": [
+            {"kind": c.kind, "slug": c.slug, "action": c.action, "fields": list(c.fields)}
+            for c in result.changes
+        ],
+    }
+
+
+def apply_plan(out: Output, result) -> list:
+    from rich.markup import escape
+    from rich.table import Table
+
+    summary = apply_json(result)
+    counts = (
+        f"{summary['created']} to create, {summary['updated']} to update, "
+        f"{summary['disabled']} to disable, {summary['unchanged']} unchanged"
+    )
+    if result.dry_run:
+        tail = f"Dry run: {counts}. Nothing was changed."
+    elif result.changed:
+        tail = f"Applied: {counts}."
+    else:
+        tail = f"Nothing to change: {summary['unchanged']} unchanged."
+    if not result.changes:
+        return ["No perks in the files."]
+    table = Table(title="Plan", title_justify="left", header_style="bold")
+    for title in ("Action", "Kind", "Slug", "Changed fields"):
+        table.add_column(title)
+    for c in result.changes:
+        style = ACTION_STYLE.get(c.action, "")
+        table.add_row(
+            f"[{style}]{c.action}[/]",
+            c.kind,
+            escape(c.slug),
+            escape(", ".join(c.fields)) if c.action == "update" else "",
+        )
+    return [table, tail]
+
+
+def _supply(perk) -> str:
+    if perk.max_supply is None:
+        return "unlimited"
+    return f"{perk.supply_left:,} of {perk.max_supply:,}"
+
+
+PERK_COLUMNS = [
+    Column("slug", "Perk"),
+    Column("name", "Name"),
+    Column("category", "Category"),
+    Column("price", "Price", "right"),
+    Column("supply", "Supply left", "right"),
+    Column("claims", "Claims", "right"),
+    Column("max_per_member", "Per member", "right"),
+    Column("redemption_type", "Redemption"),
+    Column("active", "Active"),
+]
+
+
+def perk_row(perk) -> dict:
+    from loyaltyctl.cli._output import jsonable
+
+    row = jsonable(perk)
+    row["supply"] = _supply(perk)
+    return row
+
+
+def perk_rows(perks) -> list[dict]:
+    return [perk_row(p) for p in perks]
+
+
+ELIGIBILITY_COLUMNS = [
+    Column("slug", "Perk"),
+    Column("name", "Name"),
+    Column("price", "Price", "right"),
+    Column("supply", "Supply left", "right"),
+    Column("claimable", "Can claim", fmt=lambda v: "[green]yes[/]" if v else "[red]no[/]"),
+    Column("reason", "Why not"),
+]
+
+
+def eligibility_rows(choices) -> list[dict]:
+    return [
+        {**perk_row(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
+        for c in choices
+    ]
+
+
+def _grid(rows: list[tuple[str, object]]):
+    from rich.markup import escape
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in rows:
+        if isinstance(value, bool):
+            text = "yes" if value else "no"
+        elif value is None or value == "":
+            text = "[dim]—[/]"
+        else:
+            text = escape(str(value))
+        grid.add_row(label, text)
+    return grid
+
+
+def perk_panel(perk):
+    from rich.panel import Panel
+
+    audience = perk.audience
+    who = (
+        "everyone"
+        if audience.is_everyone()
+        else "; ".join(f"{k}: {', '.join(v)}" for k, v in audience.as_dict().items() if v)
+    )
+    window = None
+    if perk.valid_from or perk.valid_until:
+        start = local_time(perk.valid_from) if perk.valid_from else "…"
+        end = local_time(perk.valid_until) if perk.valid_until else "…"
+        window = f"{start} → {end}"
+    redemption = perk.redemption_type + (" (single-use codes)" if perk.single_use else "")
+    grid = _grid(
+        [
+            ("Name", perk.name),
+            ("Category", perk.category),
+            ("Price", f"{perk.price:,} points"),
+            ("Active", perk.active),
+            ("Description", perk.description),
+            ("Media", f"{perk.media} ({perk.media_type})" if perk.media else None),
+            ("Supply left", _supply(perk)),
+            ("Per member", perk.max_per_member or "unlimited"),
+            ("Window", window),
+            ("Audience", who),
+            ("Redemption", redemption),
+            ("Value", "stored encrypted" if perk.has_value else None),
+            ("Instructions", perk.instructions),
+            ("Checkout (iframe)", perk.checkout_url if perk.iframe else None),
+            ("Webhook", perk.webhook_url),
+            ("Claims", f"{perk.claims:,} active, {perk.cancelled_claims:,} cancelled"),
+            ("Members", f"{perk.members:,}"),
+            ("Points spent", f"{perk.points_spent:,}"),
+        ]
+    )
+    return Panel(grid, title=f"Perk {perk.slug}", expand=False)
+
+
+def _redemption_text(redemption) -> str | None:
+    if redemption.type == "webhook":
+        return "sent by webhook"
+    if redemption.type == "none":
+        return None
+    return redemption.value
+
+
+def claim_panel(result) -> list:
+    from rich.panel import Panel
+
+    rows = [
+        ("Perk", f"{result.perk_name} ({result.perk})"),
+        ("Member", result.member),
+        ("Points spent", f"{result.points_spent:,}"),
+        ("Balance after", f"{result.balance:,}"),
+        ("Redemption", _redemption_text(result.redemption)),
+    ]
+    if result.redemption.checkout_url:
+        rows.append(("Checkout", result.redemption.checkout_url))
+    rows += [
+        ("Instructions", result.redemption.instructions),
+        ("Certificate", result.certificate_id),
+    ]
+    title = f"Claim {result.claim_id}"
+    parts = [Panel(_grid(rows), title=title, expand=False)]
+    if result.replayed:
+        parts.insert(0, "[yellow]Already done[/] (same key): this is the original claim.")
+    return parts
+
+
+CLAIM_COLUMNS = [
+    Column("claim_id", "Claim"),
+    Column("at", "When"),
+    Column("member", "Member"),
+    Column("points_spent", "Points", "right"),
+    Column("status", "Status"),
+    Column("operator", "Operator"),
+    Column("cancel_reason", "Cancel reason"),
+]
+
+
+def claim_rows(records) -> list[dict]:
+    from loyaltyctl.cli._output import jsonable
+
+    return [jsonable(r) for r in records]
+
+
+def claim_record_panel(record):
+    from rich.panel import Panel
+
+    rows = [
+        ("Perk", record.perk),
+        ("Member", record.member),
+        ("When", local_time(record.at)),
+        ("Points spent", f"{record.points_spent:,}"),
+        ("Status", record.status),
+        ("Operator", record.operator),
+        ("Key", record.key),
+        ("Certificate", record.certificate_id),
+    ]
+    if record.cancelled_at:
+        rows += [
+            ("Cancelled", f"{local_time(record.cancelled_at)} by {record.cancelled_by}"),
+            ("Reason", record.cancel_reason),
+        ]
+    if record.redemption is not None:
+        rows.append(("Redemption", _redemption_text(record.redemption)))
+        if record.redemption.checkout_url:
+            rows.append(("Checkout", record.redemption.checkout_url))
+    return Panel(_grid(rows), title=f"Claim {record.claim_id}", expand=False)

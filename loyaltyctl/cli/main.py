@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 
 from loyaltyctl import __version__
-from loyaltyctl.cli import audit, db, demo, keys, maintain, members, points
+from loyaltyctl.cli import audit, claims, db, demo, keys, maintain, members, perks, points
 from loyaltyctl.cli._context import AppContext, activate
 
 
@@ -123,6 +123,10 @@ app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(members.app, name="member")
 app.add_typer(points.app, name="points")
+app.command("apply")(perks.apply)
+app.add_typer(perks.app, name="perk")
+app.add_typer(claims.app, name="claim")
+app.add_typer(claims.certificate_app, name="certificate")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
 

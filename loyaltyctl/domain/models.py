@@ -11,6 +11,8 @@ CREDIT = "credit"  # manual or imported credit (pending when pending_amount != 0
 WRITE_OFF = "write_off"  # manual or imported write-off
 EXPIRE = "expire"  # maintain run: an expiring lot reached its date
 MATURE = "mature"  # maintain run: pending points became spendable
+CLAIM = "claim"  # a perk claimed: its price debited
+CLAIM_REFUND = "claim_refund"  # a claim cancelled: its points given back to their lots
 CREDIT_KINDS = (CREDIT,)
 
 
@@ -97,6 +99,29 @@ class ImportResult:
 
 
 @dataclass(frozen=True)
+class WebhookFailure:
+    """A webhook delivery given up in this run (it reached the attempt limit)."""
+
+    event_id: str
+    event: str
+    claim_id: str
+    perk: str  # slug
+    attempts: int
+    error: str
+
+
+@dataclass(frozen=True)
+class WebhookReport:
+    """What one round of webhook deliveries did; deliveries due but not attempted
+    (time budget spent, or an earlier event of the same claim failed) stay queued."""
+
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+    failures: tuple[WebhookFailure, ...] = ()
+
+
+@dataclass(frozen=True)
 class MaintenanceResult:
     now: datetime
     dry_run: bool
@@ -105,10 +130,22 @@ class MaintenanceResult:
     expired_lots: int = 0
     expired_points: int = 0
     skipped: bool = False
+    webhooks_due: int = 0  # due at `now` (a dry run reports this and sends nothing)
+    webhooks_delivered: int = 0
+    webhooks_retrying: int = 0  # failed this time, tried again after a backoff
+    webhooks_failed: int = 0  # given up in this run
+    webhook_failures: tuple[WebhookFailure, ...] = ()
 
     @property
     def changed(self) -> bool:
-        return bool(self.matured_lots or self.expired_lots)
+        return bool(
+            self.matured_lots
+            or self.expired_lots
+            or self.webhooks_due
+            or self.webhooks_delivered
+            or self.webhooks_retrying
+            or self.webhooks_failed
+        )
 
 
 @dataclass(frozen=True)

@@ -167,13 +167,22 @@ def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str,
     if not perk.active:
         return PERK_INACTIVE, f"Perk {perk.slug} is disabled."
     if perk.valid_from is not None and now < perk.valid_from:
-        return NOT_IN_WINDOW, f"Perk {perk.slug} can be claimed from {perk.valid_from:%Y-%m-%d %H:%M} UTC."
+        return (
+            NOT_IN_WINDOW,
+            f"Perk {perk.slug} can be claimed from {perk.valid_from:%Y-%m-%d %H:%M} UTC.",
+        )
     if perk.valid_until is not None and now > perk.valid_until:
-        return NOT_IN_WINDOW, f"Perk {perk.slug} could be claimed until {perk.valid_until:%Y-%m-%d %H:%M} UTC."
+        return (
+            NOT_IN_WINDOW,
+            f"Perk {perk.slug} could be claimed until {perk.valid_until:%Y-%m-%d %H:%M} UTC.",
+        )
     if not perk.audience.admits(
         plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
     ):
-        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of perk {perk.slug}."
+        return (
+            NOT_IN_AUDIENCE,
+            f"Member {member.external_id} is not in the audience of perk {perk.slug}.",
+        )
     if perk.max_supply is not None and perk.claimed >= perk.max_supply:
         return SOLD_OUT, f"Perk {perk.slug} is sold out ({perk.max_supply:,} claimed)."
     if perk.max_per_member is not None and member.claims_of_perk >= perk.max_per_member:
@@ -232,9 +241,7 @@ CERTIFICATE_FIELDS = (
 
 def canonical_json(document: dict) -> bytes:
     """Sorted keys, no whitespace, UTF-8 (spec §4, Certificates)."""
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def signed_part(certificate: dict) -> bytes:
@@ -253,3 +260,117 @@ def perk_secret_binding(slug: str, field: str) -> str:
 def claim_secret_binding(claim_id: str) -> str:
     """The redemption value issued to one claim."""
     return f"claim:{claim_id}"
+
+
+# --- what the services return ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    kind: str  # perk (campaign, earning_rule, tier come later)
+    slug: str
+    action: str  # create | update | unchanged | disable
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    dry_run: bool
+    changes: tuple[PlanChange, ...]
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.changes if c.action == action)
+
+    @property
+    def changed(self) -> bool:
+        return any(c.action != "unchanged" for c in self.changes)
+
+
+@dataclass(frozen=True)
+class Redemption:
+    type: str
+    value: str | None  # the code or link; None for webhook and none
+    instructions: str | None
+    checkout_url: str | None = None  # iframe mode: the checkout link with the code in it
+
+
+@dataclass(frozen=True)
+class Perk:
+    slug: str
+    name: str
+    price: int
+    category: str
+    description: str | None
+    active: bool
+    media: str | None
+    media_type: str | None
+    max_supply: int | None
+    supply_left: int | None
+    max_per_member: int | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    audience: Audience
+    redemption_type: str
+    instructions: str | None
+    single_use: bool
+    iframe: bool
+    checkout_url: str | None
+    webhook_url: str | None
+    has_value: bool
+    claims: int
+    cancelled_claims: int = 0
+    members: int = 0
+    points_spent: int = 0
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """For `perk list --member`: can this member claim it now, and if not, why."""
+
+    perk: Perk
+    claimable: bool
+    code: str | None
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    claim_id: str
+    perk: str
+    perk_name: str
+    member: str
+    points_spent: int
+    balance: int
+    redemption: Redemption
+    certificate_id: str
+    at: datetime
+    status: str = ACTIVE
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    claim_id: str
+    perk: str
+    member: str
+    at: datetime
+    points_spent: int
+    status: str
+    operator: str
+    certificate_id: str
+    key: str | None = None
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None
+    cancel_reason: str | None = None
+    redemption: Redemption | None = None  # only when revealed (claim show --reveal)
+    balance: int | None = None  # after a cancel: the member's balance
+
+
+@dataclass(frozen=True)
+class CertificateCheck:
+    valid: bool
+    certificate_id: str | None
+    claim_id: str | None
+    reason: str | None = None

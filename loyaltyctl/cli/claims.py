@@ -1,0 +1,118 @@
+"""`claim show | cancel | certificate` and `certificate verify`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loyaltyctl.cli import _options as opt
+from loyaltyctl.cli import _views as views
+from loyaltyctl.cli._context import current
+from loyaltyctl.cli._output import Output
+
+app = typer.Typer(
+    help="Claims: show, cancel (refund), and their signed certificates.\n\n"
+    "Example: loyaltyctl claim show 7KQ4M2XAHP",
+    no_args_is_help=True,
+)
+certificate_app = typer.Typer(
+    help="Check claim certificates offline.\n\n"
+    "Example: loyaltyctl certificate verify cert.json --public-key loyalty.pub",
+    no_args_is_help=True,
+)
+
+ClaimArg = Annotated[str, typer.Argument(metavar="CLAIM_ID", help="The claim's id.")]
+
+
+@app.command("show")
+def show(
+    claim_id: ClaimArg,
+    reveal: Annotated[
+        bool,
+        typer.Option("--reveal", help="Show the redemption (code or link) the member received."),
+    ] = False,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """A claim's details.
+
+    Example: loyaltyctl claim show 7KQ4M2XAHP --reveal
+    """
+    from loyaltyctl.services.claims import show_claim
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    keys = ctx.keys() if reveal else None
+    record = ctx.read(lambda s: show_claim(session=s, claim_id=claim_id, keys=keys))
+    out.result(record, lambda: views.claim_record_panel(record))
+
+
+@app.command("cancel")
+def cancel(claim_id: ClaimArg, reason: opt.ReasonOpt, json_: opt.JsonOpt = False) -> None:
+    """Cancel a claim: refund its points (with the expiry they had), give the supply back.
+
+    Example: loyaltyctl claim cancel 7KQ4M2XAHP --reason "Coffee machine broken"
+    """
+    from loyaltyctl.services.claims import cancel_claim
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    record = ctx.write(
+        lambda s: cancel_claim(session=s, claim_id=claim_id, reason=reason, operator=ctx.operator)
+    )
+    out.result(
+        record,
+        lambda: (
+            f"Claim {record.claim_id} cancelled: {record.points_spent:,} points back to "
+            f"{record.member} (balance {record.balance:,})."
+        ),
+    )
+
+
+@app.command("certificate")
+def certificate(
+    claim_id: ClaimArg,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write the certificate to this file.")
+    ] = None,
+) -> None:
+    """The signed certificate of a claim (JSON), to hand to the member or a partner.
+
+    Example: loyaltyctl claim certificate 7KQ4M2XAHP --out coffee.cert.json
+    """
+    from loyaltyctl.services.claims import certificate as certificate_text
+
+    text = current().read(lambda s: certificate_text(session=s, claim_id=claim_id))
+    Output().text_file(text, out_file)
+
+
+@certificate_app.command("verify")
+def verify(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", exists=True, dir_okay=False, help="The certificate."),
+    ],
+    public_key: Annotated[
+        Path | None,
+        typer.Option(
+            "--public-key",
+            exists=True,
+            dir_okay=False,
+            help="PEM file from `loyaltyctl keys public` (default: the key file's key).",
+        ),
+    ] = None,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Verify a certificate offline: exit 0 valid, 1 invalid (any altered byte fails).
+
+    Example: loyaltyctl certificate verify coffee.cert.json --public-key loyalty.pub
+    """
+    from loyaltyctl.services.claims import verify_certificate
+
+    out = Output(json_mode=json_)
+    pem = public_key.read_bytes() if public_key else current().keys().public_key_pem().encode()
+    check = verify_certificate(file.read_bytes(), public_key_pem=pem)
+    out.result(
+        check, lambda: f"Valid: certificate {check.certificate_id} of claim {check.claim_id}."
+    )

@@ -1,0 +1,244 @@
+"""`apply` and `perk list | show | enable | disable | export | claim | claims`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loyaltyctl.cli import _options as opt
+from loyaltyctl.cli import _views as views
+from loyaltyctl.cli._context import current
+from loyaltyctl.cli._output import Output
+
+app = typer.Typer(
+    help="Perks: rewards members claim with points, defined in TOML files (see `apply`).\n\n"
+    "Example: loyaltyctl perk claim free-coffee --member C-1001",
+    no_args_is_help=True,
+)
+
+SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The perk's slug.")]
+
+
+def apply(
+    paths: Annotated[
+        list[Path],
+        typer.Argument(metavar="PATH...", help="TOML files or folders (read recursively)."),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Validate and show the plan; change nothing.")
+    ] = False,
+    prune: Annotated[
+        bool,
+        typer.Option("--prune", help="Disable (never delete) perks that are not in the files."),
+    ] = False,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Validate perk files, show the plan, and apply it all in one transaction.
+
+    Every problem in every file is listed as file:line:col and nothing is applied.
+    Re-applying the same files changes nothing. A secret left out of a file (as
+    `perk export` writes it) keeps the stored one.
+
+    Example: loyaltyctl apply config/program --dry-run
+    """
+    import os
+
+    from loyaltyctl.services.perkfiles import load_perk_files
+    from loyaltyctl.services.perks import apply_perks
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    specs = load_perk_files(list(paths), env=dict(os.environ), tz=ctx.settings.tz)
+    result = ctx.write(
+        lambda s: apply_perks(
+            session=s,
+            specs=specs,
+            keys=ctx.keys,
+            operator=ctx.operator,
+            prune=prune,
+            dry_run=dry_run,
+        ),
+        dry_run=dry_run,
+    )
+    out.result(views.apply_json(result), lambda: views.apply_plan(out, result))
+
+
+@app.command("list")
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Include disabled perks.")] = False,
+    member: Annotated[
+        str | None,
+        typer.Option("--member", help="What this member can claim now and, for the rest, why not."),
+    ] = None,
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """List perks (active ones unless --all).
+
+    Example: loyaltyctl perk list --member C-1001
+    """
+    from loyaltyctl.services.perks import list_perks, perks_for_member
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    ctx = current()
+    if member is None:
+        perks = ctx.read(lambda s: list_perks(session=s, include_inactive=all_))
+        out.listing(
+            views.perk_rows(perks),
+            views.PERK_COLUMNS,
+            title="Perks",
+            empty="No perks yet: define them in TOML and run `loyaltyctl apply`.",
+        )
+        return
+    choices = ctx.read(lambda s: perks_for_member(session=s, member=member, include_inactive=all_))
+    out.listing(
+        views.eligibility_rows(choices),
+        views.ELIGIBILITY_COLUMNS,
+        title=f"Perks for {member}",
+        empty="No perks yet.",
+    )
+
+
+@app.command("show")
+def show(slug: SlugArg, json_: opt.JsonOpt = False) -> None:
+    """A perk's details: supply left, claims, members, audience, redemption (never the secret).
+
+    Example: loyaltyctl perk show free-coffee
+    """
+    from loyaltyctl.services.perks import show_perk
+
+    out = Output(json_mode=json_)
+    perk = current().read(lambda s: show_perk(session=s, slug=slug))
+    out.result(perk, lambda: views.perk_panel(perk))
+
+
+def _toggle(slug: str, active: bool, json_: bool) -> None:
+    from loyaltyctl.services.perks import set_perk_active
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    perk, changed = ctx.write(
+        lambda s: set_perk_active(session=s, slug=slug, active=active, operator=ctx.operator)
+    )
+    state = "enabled" if active else "disabled"
+    out.result(
+        {"slug": perk.slug, "active": perk.active, "changed": changed},
+        lambda: (
+            f"Perk {perk.slug} {state}." if changed else f"Perk {perk.slug} was already {state}."
+        ),
+    )
+
+
+@app.command("enable")
+def enable(slug: SlugArg, json_: opt.JsonOpt = False) -> None:
+    """Make a perk claimable again without editing its file.
+
+    Example: loyaltyctl perk enable free-coffee
+    """
+    _toggle(slug, True, json_)
+
+
+@app.command("disable")
+def disable(slug: SlugArg, json_: opt.JsonOpt = False) -> None:
+    """Stop claims of a perk without editing its file (its claims stay).
+
+    Example: loyaltyctl perk disable free-coffee
+    """
+    _toggle(slug, False, json_)
+
+
+@app.command("export")
+def export(
+    slugs: Annotated[
+        list[str] | None, typer.Argument(metavar="[SLUG...]", help="Only these perks.")
+    ] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write to this file instead of stdout.")
+    ] = None,
+    reveal_secrets: Annotated[
+        bool,
+        typer.Option(
+            "--reveal-secrets",
+            help="Include redemption values and webhook secrets in clear (file mode 0600).",
+        ),
+    ] = False,
+) -> None:
+    """Write perks as TOML that `apply` takes back unchanged.
+
+    Secrets are left out unless --reveal-secrets; a file without them keeps the
+    stored ones when applied.
+
+    Example: loyaltyctl perk export --out perks.toml
+    """
+    from loyaltyctl.services.perks import export_document
+
+    out = Output()
+    ctx = current()
+    document = ctx.read(
+        lambda s: export_document(
+            session=s, slugs=list(slugs or []), reveal_secrets=reveal_secrets, keys=ctx.keys
+        )
+    )
+    out.toml(document, out_file, secret=reveal_secrets)
+
+
+@app.command("claim")
+def claim(
+    slug: SlugArg,
+    member: Annotated[str, typer.Option("--member", help="The member's external id.")],
+    key: opt.KeyOpt = None,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Claim a perk for a member: debit the points, reveal the redemption, sign a certificate.
+
+    Refused (exit 1, nothing changed) when the perk is disabled, outside its window,
+    sold out, the member is outside its audience, reached the per-member limit or
+    has too few points.
+
+    Example: loyaltyctl perk claim free-coffee --member C-1001 --key web-order-5531
+    """
+    from loyaltyctl.services.claims import claim_perk
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    keys = ctx.keys()
+    result = ctx.write(
+        lambda s: claim_perk(
+            session=s,
+            keys=keys,
+            perk_slug=slug,
+            member=member,
+            operator=ctx.operator,
+            key=key,
+        )
+    )
+    out.result(result, lambda: views.claim_panel(result))
+
+
+@app.command("claims")
+def claims(
+    slug: SlugArg,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only claims from this date or timestamp.")
+    ] = None,
+    limit: opt.LimitOpt = 100,
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """Who claimed a perk, when, for how many points, and the claim's status.
+
+    Example: loyaltyctl perk claims free-coffee --since 2026-11-01 --csv
+    """
+    from loyaltyctl.services.claims import perk_claims
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    start = opt.when(since, option="--since", end_of_day=False)
+    records = current().read(lambda s: perk_claims(session=s, slug=slug, since=start, limit=limit))
+    out.listing(
+        views.claim_rows(records),
+        views.CLAIM_COLUMNS,
+        title=f"Claims of {slug}",
+        empty=f"No claims of {slug}.",
+    )

@@ -1,0 +1,423 @@
+"""Claiming perks with points, cancelling claims, certificates.
+
+A claim is one transaction (the caller's): lock the member row, check the rules,
+take supply and the member's allowance with conditional writes (the database has
+the last word under concurrency), debit the points from the soonest-expiring
+lots, record the claim with its encrypted redemption and signed certificate, and
+queue the webhook. Any error rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from datetime import datetime
+
+from sqlmodel import Session
+
+from loyaltyctl.crypto import KeyRing
+from loyaltyctl.domain import models
+from loyaltyctl.domain import perks as domain
+from loyaltyctl.domain.errors import (
+    CLAIM_REFUSALS,
+    AlreadyCancelled,
+    InsufficientBalance,
+    InvalidCertificate,
+    KeyConflict,
+    MemberLimit,
+    PerkInactive,
+    SoldOut,
+)
+from loyaltyctl.domain.values import iso_utc, utcnow
+from loyaltyctl.services.perks import claimant_state, perk_state
+from loyaltyctl.store import audit
+from loyaltyctl.store import ledger as ledger_store
+from loyaltyctl.store import members as member_store
+from loyaltyctl.store import perks as store
+from loyaltyctl.store import webhooks as webhook_store
+from loyaltyctl.store.tables import Claim, LedgerEntry, Perk
+
+ID_LENGTH = 10  # 31**10 ≈ 8e14 claim ids: a collision is a retried transaction, not a bug
+
+
+def _new_id() -> str:
+    return "".join(secrets.choice(domain.SUFFIX_ALPHABET) for _ in range(ID_LENGTH))
+
+
+def _request_hash(slug: str, member: str) -> str:
+    return hashlib.sha256(f"claim\x1f{slug}\x1f{member}".encode()).hexdigest()
+
+
+# --- claim ---------------------------------------------------------------------------
+
+
+def claim_perk(
+    *,
+    session: Session,
+    keys: KeyRing,
+    perk_slug: str,
+    member: str,
+    operator: str,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> domain.ClaimResult:
+    now = now or utcnow()
+    digest = _request_hash(perk_slug, member)
+    if key is not None:
+        replayed = _replay(session, keys, key=key, digest=digest)
+        if replayed is not None:
+            return replayed
+    perk = store.require(session, perk_slug)
+    member_row = member_store.require_row(session, member)
+    state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
+    claimant = claimant_state(session, member_row, store.member_claims(session, perk.id, state.id))
+    claimant = domain.ClaimantState(**{**claimant.__dict__, "balance": state.balance})
+    refused = domain.refusal(perk_state(perk), claimant, now)
+    if refused is not None:
+        code, message = refused
+        raise CLAIM_REFUSALS[code](message)
+
+    # the authoritative checks: conditional writes the database evaluates
+    if not store.take_supply(session, perk.id):
+        session.refresh(perk)
+        if not perk.active:
+            raise PerkInactive(f"Perk {perk.slug} is disabled.")
+        raise SoldOut(f"Perk {perk.slug} is sold out ({perk.max_supply:,} claimed).")
+    if not store.take_member_allowance(session, perk.id, state.id, perk.max_per_member):
+        raise MemberLimit(
+            f"Member {member_row.external_id} already claimed perk {perk.slug} "
+            f"{perk.max_per_member} time(s), the most allowed."
+        )
+
+    claim_id = _new_id()
+    entry_id, lots = _debit(session, state, perk, claim_id=claim_id, operator=operator, now=now)
+    redemption, redemption_enc, code_hash = _redeem(session, keys, perk, claim_id=claim_id)
+    certificate = _certificate(
+        keys, claim_id=claim_id, perk=perk, member=member_row.external_id, now=now
+    )
+    store.insert_claim(
+        session,
+        {
+            "id": claim_id,
+            "perk_id": perk.id,
+            "member_id": state.id,
+            "at": now,
+            "points": perk.price,
+            "status": domain.ACTIVE,
+            "operator": operator,
+            "idem_key": key,
+            "request_hash": digest if key else None,
+            "redemption_enc": redemption_enc,
+            "code_hash": code_hash,
+            "entry_id": entry_id,
+            "certificate_id": certificate["certificate_id"],
+            "certificate": domain.canonical_json(certificate).decode(),
+        },
+        lots,
+    )
+    if perk.redemption_type == "webhook":
+        _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
+    audit.append_event(
+        session,
+        subject=f"claim:{claim_id}",
+        action="perk_claim",
+        operator=operator,
+        at=now,
+        details={"perk": perk.slug, "member": member_row.external_id, "points": perk.price},
+    )
+    return domain.ClaimResult(
+        claim_id=claim_id,
+        perk=perk.slug,
+        perk_name=perk.name,
+        member=member_row.external_id,
+        points_spent=perk.price,
+        balance=state.balance,
+        redemption=redemption,
+        certificate_id=certificate["certificate_id"],
+        at=now,
+    )
+
+
+def _debit(session, state, perk: Perk, *, claim_id: str, operator: str, now):
+    """The claim's ledger entry (none for a free perk) and the lots it spent from."""
+    if perk.price == 0:
+        return None, {}
+    if state.balance < perk.price:
+        raise InsufficientBalance(
+            f"Member {state.external_id} has {state.balance:,} points; "
+            f"perk {perk.slug} costs {perk.price:,}."
+        )
+    ledger_store.take_from_lots(session, state, perk.price)
+    lots = dict(state.lot_changes or {})
+    entry = ledger_store.build_entry(
+        state,
+        entry_id=None,
+        at=now,
+        kind=models.CLAIM,
+        amount=-perk.price,
+        reason=f"claimed perk {perk.slug}",
+        operator=operator,
+        claim_id=claim_id,
+    )
+    entry_id = ledger_store.insert_entry(session, entry)
+    ledger_store.save_lot_changes(session, [state])
+    ledger_store.save_member_states(session, [state], now)
+    return entry_id, lots
+
+
+def _redeem(session, keys: KeyRing, perk: Perk, *, claim_id: str):
+    """(what the member receives, its ciphertext bound to the claim, the code's lookup hash)."""
+    kind = perk.redemption_type
+    if kind not in ("code", "link"):
+        return domain.Redemption(kind, None, perk.instructions), None, None
+    value = keys.decrypt(perk.value_enc, bound_to=domain.perk_secret_binding(perk.slug, "value"))
+    code_hash = None
+    if kind == "code" and perk.single_use:
+        value, code_hash = _unique_code(session, keys, perk, value)
+    checkout = domain.checkout_link(perk.checkout_url, value) if perk.iframe else None
+    sealed = keys.encrypt(value, bound_to=domain.claim_secret_binding(claim_id))
+    return domain.Redemption(kind, value, perk.instructions, checkout), sealed, code_hash
+
+
+def _unique_code(session, keys: KeyRing, perk: Perk, base: str) -> tuple[str, str]:
+    """A suffix no other claim of this perk has. The perk row is locked (the supply
+    UPDATE) so no concurrent claim of it can pick the same one; UNIQUE(perk, hash)
+    is the database's guarantee."""
+    length = domain.suffix_length(perk.claimed)
+    while True:
+        for _ in range(20):
+            suffix = "".join(secrets.choice(domain.SUFFIX_ALPHABET) for _ in range(length))
+            code = domain.single_use_code(base, suffix)
+            digest = keys.lookup_hash(code.upper())
+            if not store.code_taken(session, perk.id, digest):
+                return code, digest
+        length += 1
+
+
+def _certificate(keys: KeyRing, *, claim_id: str, perk: Perk, member: str, now) -> dict:
+    document = {
+        "certificate_id": f"CT-{claim_id}",
+        "claim_id": claim_id,
+        "perk": perk.slug,
+        "perk_name": perk.name,
+        "member": member,
+        "points_spent": perk.price,
+        "issued_at": iso_utc(now),
+        "key_id": keys.signing_id,
+    }
+    document["signature"] = keys.sign(domain.signed_part(document))
+    return document
+
+
+def _queue_webhook(session, perk: Perk, claim_id: str, event: str, certificate: dict, now):
+    payload = {
+        k: certificate[k] for k in ("claim_id", "certificate_id", "perk", "member", "points_spent")
+    }
+    payload["at"] = iso_utc(now)
+    webhook_store.queue_delivery(
+        session,
+        claim_id=claim_id,
+        perk_id=perk.id,
+        event=event,
+        url=perk.webhook_url,
+        payload=payload,
+        now=now,
+    )
+
+
+def _replay(session, keys: KeyRing, *, key: str, digest: str) -> domain.ClaimResult | None:
+    """The claim an idempotency key already made; a key used otherwise is a conflict."""
+    claim = store.claim_by_key(session, key)
+    if claim is None:
+        entry = ledger_store.entries_for_key(session, [key]).get(key)
+        if entry is not None:
+            raise KeyConflict(
+                f"The key {key!r} was already used for a points change (entry {entry[0]}); "
+                "nothing was changed."
+            )
+        return None
+    if claim.request_hash != digest:
+        raise KeyConflict(
+            f"The key {key!r} was already used for another claim ({claim.id}); nothing was changed."
+        )
+    perk = store.perk_of_claim(session, claim)
+    member = store.member_external_id(session, claim.member_id)
+    if claim.entry_id is not None:
+        balance = session.get(LedgerEntry, claim.entry_id).balance_after
+    else:
+        balance = member_store.require_row(session, member).balance
+    return domain.ClaimResult(
+        claim_id=claim.id,
+        perk=perk.slug,
+        perk_name=perk.name,
+        member=member,
+        points_spent=claim.points,
+        balance=balance,
+        redemption=_stored_redemption(keys, claim, perk),
+        certificate_id=claim.certificate_id,
+        at=claim.at,
+        status=claim.status,
+        replayed=True,
+    )
+
+
+def _stored_redemption(keys: KeyRing, claim: Claim, perk: Perk) -> domain.Redemption:
+    value = (
+        keys.decrypt(claim.redemption_enc, bound_to=domain.claim_secret_binding(claim.id))
+        if claim.redemption_enc
+        else None
+    )
+    checkout = domain.checkout_link(perk.checkout_url, value) if perk.iframe and value else None
+    return domain.Redemption(perk.redemption_type, value, perk.instructions, checkout)
+
+
+# --- cancel --------------------------------------------------------------------------
+
+
+def cancel_claim(
+    *,
+    session: Session,
+    claim_id: str,
+    reason: str,
+    operator: str,
+    now: datetime | None = None,
+) -> domain.ClaimRecord:
+    """Refund the points (to the lots they came from, with their expiry), give the
+    supply and the member's allowance back, mark the claim cancelled."""
+    now = now or utcnow()
+    claim = store.require_claim(session, claim_id)
+    if claim.status != domain.ACTIVE:
+        raise AlreadyCancelled(f"Claim {claim.id} was already cancelled.")
+    state = ledger_store.lock_members(session, [claim.member_id])[claim.member_id]
+    if not store.mark_cancelled(session, claim.id, now=now, operator=operator, reason=reason):
+        raise AlreadyCancelled(f"Claim {claim.id} was already cancelled.")
+    perk = store.perk_of_claim(session, claim)
+    store.give_back_supply(session, perk.id)
+    store.give_back_allowance(session, perk.id, claim.member_id)
+    if claim.points:
+        # negative "taken" puts the points back into each lot (remaining <= amount holds)
+        state.lot_changes = {
+            lot: -points for lot, points in store.claim_lots(session, claim.id).items()
+        }
+        entry = ledger_store.build_entry(
+            state,
+            entry_id=None,
+            at=now,
+            kind=models.CLAIM_REFUND,
+            amount=claim.points,
+            reason=reason,
+            operator=operator,
+            claim_id=claim.id,
+        )
+        entry_id = ledger_store.insert_entry(session, entry)
+        ledger_store.save_lot_changes(session, [state])
+        ledger_store.save_member_states(session, [state], now)
+        store.set_refund_entry(session, claim.id, entry_id)
+    if perk.redemption_type == "webhook" and not webhook_store.cancel_queued(
+        session, claim_id=claim.id
+    ):
+        # the receiver already heard of the claim: tell it of the cancel too
+        certificate = json.loads(claim.certificate)
+        _queue_webhook(session, perk, claim.id, "claim.cancelled", certificate, now)
+    audit.append_event(
+        session,
+        subject=f"claim:{claim.id}",
+        action="claim_cancel",
+        operator=operator,
+        at=now,
+        reason=reason,
+        details={"perk": perk.slug, "points": claim.points},
+    )
+    session.refresh(claim)
+    return _record(session, claim, perk.slug, state.external_id, balance=state.balance)
+
+
+# --- read ----------------------------------------------------------------------------
+
+
+def _record(
+    session, claim: Claim, slug: str, member: str, *, redemption=None, balance=None
+) -> domain.ClaimRecord:
+    return domain.ClaimRecord(
+        claim_id=claim.id,
+        perk=slug,
+        member=member,
+        at=claim.at,
+        points_spent=claim.points,
+        status=claim.status,
+        operator=claim.operator,
+        certificate_id=claim.certificate_id,
+        key=claim.idem_key,
+        cancelled_at=claim.cancelled_at,
+        cancelled_by=claim.cancelled_by,
+        cancel_reason=claim.cancel_reason,
+        redemption=redemption,
+        balance=balance,
+    )
+
+
+def show_claim(
+    *, session: Session, claim_id: str, keys: KeyRing | None = None
+) -> domain.ClaimRecord:
+    """A claim; with a key ring, the redemption it revealed is shown again."""
+    claim = store.require_claim(session, claim_id)
+    perk = store.perk_of_claim(session, claim)
+    member = store.member_external_id(session, claim.member_id)
+    redemption = _stored_redemption(keys, claim, perk) if keys is not None else None
+    return _record(session, claim, perk.slug, member, redemption=redemption)
+
+
+def perk_claims(
+    *, session: Session, slug: str, since: datetime | None = None, limit: int | None = None
+) -> list[domain.ClaimRecord]:
+    perk = store.require(session, slug)
+    return [
+        _record(session, claim, slug, member)
+        for claim, member in store.claims_of_perk(session, perk.id, since=since, limit=limit)
+    ]
+
+
+def member_claims(*, session: Session, member_id: int, limit: int = 20) -> list[domain.ClaimRecord]:
+    external_id = store.member_external_id(session, member_id)
+    return [
+        _record(session, claim, slug, external_id)
+        for claim, slug in store.claims_of_member(session, member_id, limit=limit)
+    ]
+
+
+# --- certificates --------------------------------------------------------------------
+
+
+def certificate(*, session: Session, claim_id: str) -> str:
+    """The certificate file's text: canonical JSON, as signed at the claim."""
+    return store.require_claim(session, claim_id).certificate + "\n"
+
+
+def verify_certificate(data: bytes, *, public_key_pem: bytes) -> domain.CertificateCheck:
+    """Valid only when the file is exactly the canonical JSON that was signed (a
+    trailing newline aside) and the signature checks: any altered byte fails."""
+    from loyaltyctl.crypto import verify_signature
+
+    text = data[:-1] if data.endswith(b"\n") else data
+    try:
+        document = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidCertificate("The file is not a certificate: it is not JSON.") from None
+    if not isinstance(document, dict):
+        raise InvalidCertificate("The file is not a certificate: it is not a JSON object.")
+    missing = [f for f in (*domain.CERTIFICATE_FIELDS, "signature") if f not in document]
+    if missing:
+        raise InvalidCertificate(f"The certificate lacks {', '.join(missing)}.")
+    if domain.canonical_json(document) != text:
+        raise InvalidCertificate(
+            "The certificate was altered: it is not the canonical JSON that was signed."
+        )
+    if not verify_signature(public_key_pem, domain.signed_part(document), document["signature"]):
+        raise InvalidCertificate(
+            f"The signature of certificate {document['certificate_id']} does not match its "
+            "content and this public key."
+        )
+    return domain.CertificateCheck(
+        valid=True, certificate_id=document["certificate_id"], claim_id=document["claim_id"]
+    )

@@ -1,0 +1,181 @@
+"""The webhook queue: queue, cancel, read what is due and record results (no HTTP here).
+
+A delivery is one signed POST of one event (`claim.created`, `claim.cancelled`) of one
+claim. Its body is fixed when it is queued, so every attempt sends the same bytes
+under the same `event_id`. Results are recorded with a conditional UPDATE on the
+attempt count read before sending, so one attempt is recorded at most once.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session
+
+from loyaltyctl.domain.perks import canonical_json
+from loyaltyctl.store.tables import Perk, WebhookDelivery
+
+QUEUED = "queued"
+DELIVERED = "delivered"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+EVENT_ID_PREFIX = "evt_"
+PAYLOAD_MAX_CHARS = 4000  # the column's size
+ERROR_MAX_CHARS = 500  # the column's size
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """A queued delivery whose time has come, with what is needed to sign it."""
+
+    id: int
+    event_id: str
+    event: str
+    claim_id: str
+    url: str
+    payload: str
+    attempts: int
+    perk_slug: str
+    webhook_secret_enc: str | None
+
+
+def new_event_id() -> str:
+    return EVENT_ID_PREFIX + secrets.token_hex(12)
+
+
+def queue_delivery(
+    session: Session,
+    *,
+    claim_id: str,
+    perk_id: int,
+    event: str,
+    url: str,
+    payload: dict,
+    now: datetime,
+) -> str:
+    """Queue one event for `maintain run` to POST; returns its event id.
+
+    `payload` is sent as it is given, in clear, to the receiver and kept in the
+    database in clear: it must never hold a secret (no redemption value, no code,
+    no webhook secret) — ids, slugs, points and timestamps only. The stored body
+    is canonical JSON (sorted keys, no whitespace) with `event_id` and `event`
+    added, so the body a receiver verifies is the same on every attempt.
+    """
+    event_id = new_event_id()
+    body = canonical_json({**payload, "event_id": event_id, "event": event}).decode()
+    if len(body) > PAYLOAD_MAX_CHARS:
+        # the callers build small payloads; a bigger one is a programming error
+        raise ValueError(f"webhook payload of {len(body)} characters exceeds {PAYLOAD_MAX_CHARS}")
+    session.execute(
+        insert(WebhookDelivery).values(
+            event_id=event_id,
+            claim_id=claim_id,
+            perk_id=perk_id,
+            event=event,
+            url=url,
+            payload=body,
+            status=QUEUED,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
+    return event_id
+
+
+def cancel_queued(session: Session, *, claim_id: str) -> int:
+    """Mark a claim's deliveries not sent yet (or still being retried) cancelled."""
+    return session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.claim_id == claim_id, WebhookDelivery.status == QUEUED)
+        .values(status=CANCELLED)
+    ).rowcount
+
+
+def _due_condition(now: datetime):
+    """Queued and due, and no earlier delivery of the same claim still queued: a
+    claim's events reach the receiver in the order they happened."""
+    earlier = aliased(WebhookDelivery)
+    return and_(
+        WebhookDelivery.status == QUEUED,
+        WebhookDelivery.next_attempt_at <= now,
+        ~exists().where(
+            earlier.claim_id == WebhookDelivery.claim_id,
+            earlier.status == QUEUED,
+            earlier.id < WebhookDelivery.id,
+        ),
+    )
+
+
+def due(session: Session, *, now: datetime, limit: int) -> list[DueDelivery]:
+    """Deliveries to attempt now, oldest first, with their perk's slug and secret."""
+    rows = session.execute(
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.event_id,
+            WebhookDelivery.event,
+            WebhookDelivery.claim_id,
+            WebhookDelivery.url,
+            WebhookDelivery.payload,
+            WebhookDelivery.attempts,
+            Perk.slug.label("perk_slug"),
+            Perk.webhook_secret_enc,
+        )
+        .join(Perk, Perk.id == WebhookDelivery.perk_id)
+        .where(_due_condition(now))
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    ).all()
+    return [DueDelivery(**row._mapping) for row in rows]
+
+
+def count_due(session: Session, *, now: datetime) -> int:
+    return session.execute(
+        select(func.count()).select_from(WebhookDelivery).where(_due_condition(now))
+    ).scalar_one()
+
+
+def one_line(text: str) -> str:
+    """An error message as the column keeps it: one line, at most ERROR_MAX_CHARS."""
+    line = " ".join(text.split())
+    return line if len(line) <= ERROR_MAX_CHARS else line[: ERROR_MAX_CHARS - 1] + "…"
+
+
+def record_result(
+    session: Session,
+    *,
+    delivery_id: int,
+    seen_attempts: int,
+    now: datetime,
+    error: str | None,
+    retry_at: datetime | None,
+) -> bool:
+    """Record one attempt: delivered (``error`` None), retry at ``retry_at``, or failed
+    for good (``error`` and no ``retry_at``). Returns False when the row is no longer
+    as it was read (cancelled meanwhile, or already recorded): nothing is changed."""
+    values: dict = {"attempts": WebhookDelivery.attempts + 1}
+    if error is None:
+        values.update(status=DELIVERED, delivered_at=now)
+    else:
+        values["last_error"] = one_line(error)
+        if retry_at is None:
+            values["status"] = FAILED
+        else:
+            values["next_attempt_at"] = retry_at
+    return (
+        session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == delivery_id,
+                WebhookDelivery.status == QUEUED,
+                WebhookDelivery.attempts == seen_attempts,
+            )
+            .values(**values)
+        ).rowcount
+        == 1
+    )
