@@ -9,20 +9,29 @@ from loyaltyctl.cli._output import Column, Output
 
 
 def demo(json_: opt.JsonOpt = False) -> None:
-    """Create the database if needed, import the sample members and points, credit and
-    write off points, and print a summary. Safe to run again: nothing is applied twice.
+    """Create the database and key file if needed, apply the example program of perks
+    (config/program), import the sample members and points, credit, write off and
+    claim perks, and print a summary. Safe to run again: nothing is applied twice.
 
     Example: loyaltyctl demo
     """
+    import os
+
     from loyaltyctl import crypto
-    from loyaltyctl.services.demo import run_demo
+    from loyaltyctl.services.demo import program_path, run_demo
+    from loyaltyctl.services.perkfiles import load_perk_files
     from loyaltyctl.store import migrate
 
     out = Output(json_mode=json_)
     ctx = current()
     migrate.upgrade(ctx.database(check_schema=False))
-    crypto.create(ctx.settings.keys_file, exist_ok=True)  # as `init` does
-    result = ctx.write(lambda s: run_demo(session=s, operator=ctx.operator, tz=ctx.settings.tz))
+    keys, _ = crypto.create(ctx.settings.keys_file, exist_ok=True)  # as `init` does
+    program = load_perk_files([program_path()], env=dict(os.environ), tz=ctx.settings.tz)
+    result = ctx.write(
+        lambda s: run_demo(
+            session=s, operator=ctx.operator, tz=ctx.settings.tz, program=program, keys=keys
+        )
+    )
 
     def render() -> list:
         s = result.summary
@@ -32,6 +41,8 @@ def demo(json_: opt.JsonOpt = False) -> None:
             views.import_result(result.points, "points"),
             views.points_change(result.credit),
             views.points_change(result.write_off),
+            *views.apply_plan(out, result.program),
+            *[part for claim in result.claims for part in views.claim_panel(claim)],
             out.table(
                 s["top_balances"],
                 [
@@ -43,7 +54,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
                 f"{s['pending']:,} pending · {s['ledger_entries']:,} ledger entries",
             ),
             "Next: [bold]loyaltyctl member find 0321[/], [bold]loyaltyctl member show C-1001[/], "
-            "[bold]loyaltyctl audit verify[/]",
+            "[bold]loyaltyctl perk list --member C-1002[/], [bold]loyaltyctl audit verify[/]",
         ]
 
     out.result(result, render)

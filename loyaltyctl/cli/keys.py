@@ -39,21 +39,37 @@ def init(json_: opt.JsonOpt = False) -> None:
 
 @app.command("rotate")
 def rotate(json_: opt.JsonOpt = False) -> None:
-    """Add a new primary encryption key; older keys stay readable until removed.
+    """Add a new primary encryption key and re-encrypt every stored secret under it.
 
-    No secret is stored in the database yet (perks and promo codes come next), so there
-    is nothing to re-encrypt; once there is, rotate re-encrypts it in one transaction.
+    The key file is written first (old keys stay in it, readable), then the secrets
+    are re-encrypted in one transaction; an interrupted rotation is finished by
+    running it again. Remove an old key from the file only after that.
 
     Example: loyaltyctl keys rotate
     """
     from loyaltyctl import crypto
+    from loyaltyctl.services.secrets import reencrypt_secrets
 
     out = Output(json_mode=json_)
-    path = current().settings.keys_file
+    ctx = current()
+    path = ctx.settings.keys_file
     ring = crypto.load(path).with_new_primary()
+    ctx.database()  # an unreachable or outdated database stops us before the file changes
     crypto.save(ring, path)
-    result = {"keys_file": str(path), "primary": ring.primary, "keys": sorted(ring.encryption)}
-    out.result(result, lambda: f"New primary encryption key {ring.primary} in {path}.")
+    count = ctx.write(lambda s: reencrypt_secrets(session=s, keys=ring, operator=ctx.operator))
+    result = {
+        "keys_file": str(path),
+        "primary": ring.primary,
+        "keys": sorted(ring.encryption),
+        "reencrypted": count,
+    }
+    out.result(
+        result,
+        lambda: (
+            f"New primary encryption key {ring.primary} in {path}; "
+            f"re-encrypted {count:,} stored secret(s)."
+        ),
+    )
 
 
 @app.command("public")

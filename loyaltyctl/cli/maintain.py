@@ -11,7 +11,8 @@ from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
 
 app = typer.Typer(
-    help="Maintenance for cron: expire and mature points.\n\nExample: loyaltyctl maintain run",
+    help="Maintenance for cron: expire and mature points, deliver webhooks.\n\n"
+    "Example: loyaltyctl maintain run",
     no_args_is_help=True,
 )
 
@@ -21,11 +22,29 @@ def _summary(result) -> str:
         return "Another `maintain run` is working; skipped."
     if not result.changed:
         return ""
-    verb = "would mature" if result.dry_run else "matured"
-    verb2 = "would expire" if result.dry_run else "expired"
+    parts = []
+    if result.matured_lots or result.expired_lots:
+        verb = "would mature" if result.dry_run else "matured"
+        verb2 = "would expire" if result.dry_run else "expired"
+        parts.append(
+            f"{verb} {result.matured_points:,} points in {result.matured_lots:,} lots, "
+            f"{verb2} {result.expired_points:,} points in {result.expired_lots:,} lots"
+        )
+    if result.dry_run and result.webhooks_due:
+        parts.append(f"would deliver {result.webhooks_due:,} due webhooks")
+    elif result.webhooks_due:
+        parts.append(
+            f"webhooks: {result.webhooks_delivered:,} delivered, "
+            f"{result.webhooks_retrying:,} retrying, {result.webhooks_failed:,} failed"
+        )
+    return "maintain: " + "; ".join(parts) + "."
+
+
+def _failure(failure) -> str:
     return (
-        f"maintain: {verb} {result.matured_points:,} points in {result.matured_lots:,} lots, "
-        f"{verb2} {result.expired_points:,} points in {result.expired_lots:,} lots."
+        f"Gave up the webhook {failure.event} ({failure.event_id}) of claim {failure.claim_id} "
+        f"(perk {failure.perk}) after {failure.attempts} attempts, the last: {failure.error}. "
+        "It will not be sent again; check the perk's webhook receiver."
     )
 
 
@@ -38,21 +57,35 @@ def run(
     dry_run: opt.DryRunOpt = False,
     json_: opt.JsonOpt = False,
 ) -> None:
-    """Expire due points and mature pending ones. Safe every minute from cron:
-    idempotent, never two at once, quiet when nothing is due.
+    """Expire due points, mature pending ones and deliver queued webhooks (retried with
+    backoff). Safe every minute from cron: idempotent, never two at once, quiet when
+    nothing is due. Exits 1 when a webhook delivery was given up in this run.
 
     Example: */5 * * * * loyaltyctl maintain run
     """
+    from rich.markup import escape
+
+    from loyaltyctl import crypto
     from loyaltyctl.domain.values import utcnow
     from loyaltyctl.services.maintenance import maintain
 
     out = Output(json_mode=json_)
     ctx = current()
     moment = opt.when(now, option="--now", end_of_day=False) or utcnow()
-    result = maintain(db=ctx.database(), now=moment, operator=ctx.operator, dry_run=dry_run)
+    result = maintain(
+        db=ctx.database(),
+        now=moment,
+        operator=ctx.operator,
+        dry_run=dry_run,
+        keys=lambda: crypto.load(ctx.settings.keys_file),  # read only when webhooks are due
+    )
     if json_:
         out.result(result)
-        return
-    text = _summary(result)
-    if text:
-        out.console.print(text)
+    else:
+        text = _summary(result)
+        if text:
+            out.console.print(text)
+    for failure in result.webhook_failures:
+        out.message(f"[bold red]error:[/] {escape(_failure(failure))}")
+    if result.webhooks_failed:
+        raise typer.Exit(1)  # cron mails the owner

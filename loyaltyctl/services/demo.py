@@ -7,10 +7,14 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
+from loyaltyctl.domain.perks import ApplyResult, ClaimResult, PerkSpec
 from loyaltyctl.resources import data_path
+from loyaltyctl.services.claims import claim_perk
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
+from loyaltyctl.services.perks import apply_perks
 from loyaltyctl.store.members import program_summary
 
 
@@ -20,10 +24,24 @@ class DemoResult:
     points: models.ImportResult
     credit: models.PointsChange
     write_off: models.PointsChange
+    program: ApplyResult
+    claims: tuple[ClaimResult, ...]
     summary: dict
 
 
-def run_demo(*, session: Session, operator: str, tz: ZoneInfo) -> DemoResult:
+# (perk, member, idempotency key): running the demo again replays them
+DEMO_CLAIMS = (
+    ("free-coffee", "C-1001", "demo:claim-coffee-c1001"),
+    ("ten-percent-off", "C-1003", "demo:claim-discount-c1003"),
+    ("vip-discord", "C-1006", "demo:claim-discord-c1006"),
+)
+
+
+def run_demo(
+    *, session: Session, operator: str, tz: ZoneInfo, program: list[PerkSpec], keys: KeyRing
+) -> DemoResult:
+    """`program`: the example perks (config/program), loaded by the caller."""
+    applied = apply_perks(session=session, specs=program, keys=lambda: keys, operator=operator)
     members = import_members(
         session=session, path=data_path("fixtures", "members.csv"), operator=operator
     )
@@ -46,4 +64,14 @@ def run_demo(*, session: Session, operator: str, tz: ZoneInfo) -> DemoResult:
         operator=operator,
         key="demo:correction-c1004",
     )
-    return DemoResult(members, points, credit, write_off, program_summary(session))
+    claims = tuple(
+        claim_perk(
+            session=session, keys=keys, perk_slug=slug, member=member, operator=operator, key=key
+        )
+        for slug, member, key in DEMO_CLAIMS
+    )
+    return DemoResult(members, points, credit, write_off, applied, claims, program_summary(session))
+
+
+def program_path():
+    return data_path("config", "program")

@@ -1,10 +1,11 @@
-"""`maintain run`: mature pending points and expire due lots, safely from cron.
+"""`maintain run`: mature pending points, expire due lots, deliver webhooks, from cron.
 
 Never two at once: a leased row in `job_lock` is taken with a conditional
 UPDATE in its own short transaction (works the same on SQLite and PostgreSQL);
 a run that finds it taken skips. A lease left by a killed run lapses after
-LEASE. The work itself is one transaction, so a crash leaves all or nothing,
-and running again finds nothing left to do (idempotent).
+LEASE. The points work is one transaction, so a crash leaves all or nothing,
+and running again finds nothing left to do (idempotent). Webhooks are delivered
+after it, still under the lease, outside any transaction (services/webhooks.py).
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from __future__ import annotations
 import os
 import socket
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
+from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
+from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.values import utcnow
+from loyaltyctl.services import webhooks
 from loyaltyctl.store import ledger as store
+from loyaltyctl.store import webhooks as webhook_store
 from loyaltyctl.store.db import ConcurrentChange, Database
 from loyaltyctl.store.tables import JobLock, PointLot
 
@@ -138,20 +145,55 @@ def run_due_work(
     )
 
 
-def maintain(*, db: Database, now: datetime, operator: str, dry_run: bool = False):
-    """The whole cron job: take the lock, do the due work in one transaction, release.
+def _key_ring(keys: KeyRing | Callable[[], KeyRing] | None) -> KeyRing:
+    if isinstance(keys, KeyRing):
+        return keys
+    if keys is None:
+        raise KeysMissing("Webhook deliveries are due but no key file was given to sign them.")
+    return keys()
+
+
+def maintain(
+    *,
+    db: Database,
+    now: datetime,
+    operator: str,
+    dry_run: bool = False,
+    keys: KeyRing | Callable[[], KeyRing] | None = None,
+) -> models.MaintenanceResult:
+    """The whole cron job: take the lock, do the due work in one transaction, deliver
+    the due webhooks, release.
 
     Takes the database rather than a session because the lock must be visible to
-    other processes before the work starts.
+    other processes before the work starts, and webhooks are posted between
+    transactions. ``keys`` (a key ring, or a callable loading one) is used only when
+    webhooks are due: it is asked for before anything changes, so a missing key
+    file stops the run (KeysMissing) with nothing done. A dry run sends nothing and
+    only counts what is due; it needs no keys.
     """
     holder = _holder()
     # the lease runs on the wall clock, not on --now (which may be a back-fill)
     if not db.run(lambda s: acquire_lock(session=s, holder=holder, now=utcnow())):
         return models.MaintenanceResult(now=now, dry_run=dry_run, skipped=True)
     try:
-        return db.run(
+        webhooks_due = db.run(
+            lambda s: webhook_store.count_due(s, now=now), write=False, rollback=True
+        )
+        ring = _key_ring(keys) if webhooks_due and not dry_run else None
+        result = db.run(
             lambda s: run_due_work(session=s, now=now, operator=operator, dry_run=dry_run),
             rollback=dry_run,
+        )
+        result = replace(result, webhooks_due=webhooks_due)
+        if ring is None:
+            return result
+        report = webhooks.deliver_due(db=db, keys=ring, now=now)
+        return replace(
+            result,
+            webhooks_delivered=report.delivered,
+            webhooks_retrying=report.retrying,
+            webhooks_failed=report.failed,
+            webhook_failures=report.failures,
         )
     finally:
         db.run(lambda s: release_lock(session=s, holder=holder))

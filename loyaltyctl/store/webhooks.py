@@ -89,17 +89,26 @@ def queue_delivery(
 
 
 def cancel_queued(session: Session, *, claim_id: str) -> int:
-    """Mark a claim's deliveries not sent yet (or still being retried) cancelled."""
+    """Mark a claim's deliveries never attempted cancelled; returns how many.
+
+    One already attempted may have reached the receiver (a timeout is not a "no"), so
+    it stays queued and the caller queues a `claim.cancelled` after it.
+    """
     return session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.claim_id == claim_id, WebhookDelivery.status == QUEUED)
+        .where(
+            WebhookDelivery.claim_id == claim_id,
+            WebhookDelivery.status == QUEUED,
+            WebhookDelivery.attempts == 0,
+        )
         .values(status=CANCELLED)
     ).rowcount
 
 
 def _due_condition(now: datetime):
-    """Queued and due, and no earlier delivery of the same claim still queued: a
-    claim's events reach the receiver in the order they happened."""
+    """Queued and due, and no earlier delivery of the same claim waiting for a retry:
+    a claim's events reach the receiver in the order they happened. (An earlier one
+    due now comes first in `due`; the sender skips the later ones if it fails.)"""
     earlier = aliased(WebhookDelivery)
     return and_(
         WebhookDelivery.status == QUEUED,
@@ -107,6 +116,7 @@ def _due_condition(now: datetime):
         ~exists().where(
             earlier.claim_id == WebhookDelivery.claim_id,
             earlier.status == QUEUED,
+            earlier.next_attempt_at > now,
             earlier.id < WebhookDelivery.id,
         ),
     )

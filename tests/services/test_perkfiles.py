@@ -1,0 +1,901 @@
+"""Perk files: parsing, validation and the position of every problem. No database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from loyaltyctl.domain import media
+from loyaltyctl.domain.errors import BadInputFile
+from loyaltyctl.domain.perks import Audience, PerkSpec
+from loyaltyctl.services.perkfiles import load_perk_files
+
+AMS = ZoneInfo("Europe/Amsterdam")
+MB = 1024 * 1024
+
+PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"
+GIF = b"GIF89a\x01\x00\x01\x00\x00\x00\x00"
+WEBP = b"RIFF\x24\x00\x00\x00WEBPVP8 "
+MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2"
+MOV_FTYP = b"\x00\x00\x00\x14ftypqt  \x00\x00\x02\x00qt  "
+MOV_MOOV = b"\x00\x00\x00\x08moov\x00\x00\x00\x6cmvhd"
+WEBM = b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\xf7\x81\x01\x42\x82\x84webm\x42\x87\x81\x04"
+MKV = WEBM.replace(b"\x84webm", b"\x88matroska")
+
+MINIMAL = '[[perk]]\nslug = "p"\nname = "P"\nprice = 1\n'
+
+
+def write(path: Path, content: str | bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return path
+
+
+def load(*paths: Path, env: dict[str, str] | None = None, tz: ZoneInfo = AMS) -> list[PerkSpec]:
+    return load_perk_files(list(paths), env=env or {}, tz=tz)
+
+
+def problems(*paths: Path, env: dict[str, str] | None = None) -> list[tuple]:
+    """Every problem as (file name, line, column, field, message)."""
+    with pytest.raises(BadInputFile) as caught:
+        load(*paths, env=env)
+    return [
+        (Path(p.file).name, p.line, p.column, p.field, p.message) for p in caught.value.problems
+    ]
+
+
+def perk(tmp_path: Path, body: str, redemption: str | None = None, **files: bytes) -> Path:
+    """A file with one perk: the minimal keys plus `body`, and an optional redemption table."""
+    for name, content in files.items():
+        write(tmp_path / name, content)
+    text = MINIMAL + body
+    if redemption is not None:
+        text += "[perk.redemption]\n" + redemption
+    return write(tmp_path / "perks.toml", text)
+
+
+def one_problem(tmp_path: Path, body: str, redemption: str | None = None, env=None, **files):
+    """(line, column, field, message) of the single problem of a one-perk file."""
+    found = problems(perk(tmp_path, body, redemption, **files), env=env)
+    assert len(found) == 1, found
+    return found[0][1:]
+
+
+# --- a valid file --------------------------------------------------------------------
+
+
+FULL = """\
+# the spec's example, with every field
+[[perk]]
+slug = "free-coffee"
+name = "Free Coffee"
+price = 200
+category = "experience"
+description = \"\"\"
+One coffee of your choice at the bar.
+slug = "this line is text, not a key"
+\"\"\"
+active = false
+media = "media/coffee.png"
+max_supply = 500
+max_per_member = 1
+valid_from = 2026-12-01T00:00:00Z
+valid_until = 2027-01-31
+audience = { plans = ["pro"], tiers = ["gold", "silver"], groups = [], tags = ["vip"] }
+
+[perk.redemption]
+type = "code"
+value = "COFFEE-2026"
+instructions = "Show this code at the bar."
+single_use = true
+iframe = true
+checkout_url = "https://shop.example.org/cart?coupon={code}"
+"""
+
+
+def test_a_full_perk_gives_every_field(tmp_path):
+    path = write(tmp_path / "perks.toml", FULL)
+    write(tmp_path / "media" / "coffee.png", PNG)
+    assert load(path) == [
+        PerkSpec(
+            slug="free-coffee",
+            name="Free Coffee",
+            price=200,
+            category="experience",
+            description=(
+                'One coffee of your choice at the bar.\nslug = "this line is text, not a key"\n'
+            ),
+            active=False,
+            media=str((tmp_path / "media" / "coffee.png").resolve()),
+            media_type="image/png",
+            media_size=len(PNG),
+            max_supply=500,
+            max_per_member=1,
+            valid_from=datetime(2026, 12, 1, tzinfo=UTC),
+            # date only: the end of that day in Amsterdam (UTC+1 in winter)
+            valid_until=datetime(2027, 1, 31, 22, 59, 59, 999999, tzinfo=UTC),
+            audience=Audience(plans=("pro",), tiers=("gold", "silver"), tags=("vip",)),
+            redemption_type="code",
+            value="COFFEE-2026",
+            instructions="Show this code at the bar.",
+            single_use=True,
+            iframe=True,
+            checkout_url="https://shop.example.org/cart?coupon={code}",
+            source=str(path),
+            line=2,
+        )
+    ]
+
+
+def test_a_minimal_perk_takes_the_defaults(tmp_path):
+    path = write(tmp_path / "p.toml", MINIMAL)
+    assert load(path) == [PerkSpec(slug="p", name="P", price=1, source=str(path), line=1)]
+
+
+def test_max_supply_zero_means_unlimited(tmp_path):
+    (spec,) = load(perk(tmp_path, "max_supply = 0\n"))
+    assert (spec.max_supply, spec.max_per_member) == (None, None)
+
+
+def test_a_folder_is_read_recursively_in_a_stable_order(tmp_path):
+    write(tmp_path / "b.toml", MINIMAL.replace('"p"', '"b"'))
+    write(tmp_path / "sub" / "deeper" / "a.toml", MINIMAL.replace('"p"', '"deep"'))
+    write(tmp_path / "a.toml", MINIMAL.replace('"p"', '"a"') + MINIMAL.replace('"p"', '"a2"'))
+    write(tmp_path / "notes.txt", "not toml, not read")
+    specs = load(tmp_path)
+    assert [(s.slug, Path(s.source).relative_to(tmp_path).as_posix(), s.line) for s in specs] == [
+        ("a", "a.toml", 1),
+        ("a2", "a.toml", 5),
+        ("b", "b.toml", 1),
+        ("deep", "sub/deeper/a.toml", 1),
+    ]
+
+
+def test_a_file_named_directly_may_have_any_extension_and_is_read_once(tmp_path):
+    conf = write(tmp_path / "perks.conf", MINIMAL.replace('"p"', '"c"'))
+    path = write(tmp_path / "p.toml", MINIMAL)
+    # the folder adds nothing new: p.toml is already read, perks.conf is not *.toml
+    assert [s.slug for s in load(conf, path, path, tmp_path)] == ["c", "p"]
+
+
+def test_missing_paths_and_empty_folders_are_problems(tmp_path):
+    (tmp_path / "empty").mkdir()
+    assert problems(tmp_path / "nope.toml", tmp_path / "empty") == [
+        ("empty", 1, None, None, "the folder holds no *.toml file."),
+        ("nope.toml", 1, None, None, "no such file or folder."),
+    ]
+
+
+# --- every problem, placed and sorted ----------------------------------------------------
+
+
+BAD_ONE = """\
+[[perk]]
+slug = "ok-one"
+name = "One"
+price = -5
+
+[[perk]]
+  slug = "Bad Slug"
+name = ""
+price = 10
+  categry = "digital"
+audience = { tiers = ["gold"], colours = ["red"] }
+
+[perk.redemption]
+type = "coupon"
+"""
+
+BAD_TWO = """\
+[[perk]]
+slug = "two"
+name = "Two"
+price = true
+max_per_member = 0
+"""
+
+
+def test_every_problem_of_every_file_is_reported_in_order(tmp_path):
+    one = write(tmp_path / "one.toml", BAD_ONE)
+    two = write(tmp_path / "two.toml", BAD_TWO)
+    assert problems(two, one) == [
+        ("one.toml", 4, 1, "price", "is -5, but it must be 0 or more."),
+        (
+            "one.toml",
+            7,
+            3,
+            "slug",
+            '"Bad Slug" is not a valid slug; use lowercase letters, digits and single hyphens,'
+            ' at most 64 characters, e.g. "free-coffee".',
+        ),
+        ("one.toml", 8, 1, "name", "is empty; give it some text."),
+        ("one.toml", 10, 3, "categry", 'unknown key "categry" (did you mean "category"?).'),
+        ("one.toml", 11, 32, "audience.colours", 'unknown key "colours".'),
+        (
+            "one.toml",
+            14,
+            1,
+            "redemption.type",
+            '"coupon" is not a redemption type; use one of code, link, webhook, none.',
+        ),
+        ("two.toml", 4, 1, "price", "must be a whole number, not a boolean."),
+        (
+            "two.toml",
+            5,
+            1,
+            "max_per_member",
+            "is 0, but it must be at least 1; leave it out for no limit.",
+        ),
+    ]
+
+
+def test_the_error_names_the_problem_count_and_prints_file_line_column(tmp_path):
+    path = write(tmp_path / "two.toml", BAD_TWO)
+    with pytest.raises(BadInputFile) as caught:
+        load(path)
+    assert caught.value.message == f"{path}: 2 problems found."
+    assert str(caught.value.problems[0]) == (
+        f"{path}:4:1: price: must be a whole number, not a boolean."
+    )
+
+
+def test_a_missing_required_key_points_at_the_perk_header(tmp_path):
+    path = write(tmp_path / "p.toml", '# x\n\n[[perk]]\nname = "P"\n')
+    assert problems(path) == [
+        ("p.toml", 3, 1, "slug", "is missing; every perk needs a slug."),
+        ("p.toml", 3, 1, "price", "is missing; every perk needs a price."),
+    ]
+
+
+def test_multiline_strings_and_arrays_are_not_mistaken_for_keys(tmp_path):
+    path = write(
+        tmp_path / "p.toml",
+        "[[perk]]\n"
+        "description = '''\n"
+        "price = 1\n"
+        "'''\n"
+        'notes = """a\\"""\n'
+        '[[perk]]"""\n'
+        "audience = { tiers = [\n"
+        '  "gold", # comment\n'
+        "  'price = 3',\n"
+        "] }\n"
+        'slug = "p"\n'
+        "  'quoted key' = 1\n"
+        "price = 5.0\n",
+    )
+    assert problems(path) == [
+        ("p.toml", 1, 1, "name", "is missing; every perk needs a name."),
+        ("p.toml", 5, 1, "notes", 'unknown key "notes".'),
+        (
+            "p.toml",
+            7,
+            14,
+            "audience.tiers",
+            "'price = 3' is not a valid tier (letters, digits, space . _ -).",
+        ),
+        ("p.toml", 12, 3, "quoted key", 'unknown key "quoted key".'),
+        ("p.toml", 13, 1, "price", "must be a whole number, not a decimal number."),
+    ]
+
+
+def test_a_toml_syntax_error_is_placed(tmp_path):
+    path = write(tmp_path / "p.toml", MINIMAL + 'name = "again"\n')
+    assert problems(path) == [("p.toml", 5, 15, None, "Cannot overwrite a value")]
+
+
+def test_a_syntax_error_at_the_end_points_past_the_last_character(tmp_path):
+    path = write(tmp_path / "p.toml", MINIMAL + "tags = [1,\n  2\n\n")
+    assert problems(path) == [("p.toml", 6, 4, None, "Unclosed array")]
+
+
+def test_a_file_that_is_not_utf8_is_placed_at_the_bad_byte(tmp_path):
+    path = write(tmp_path / "p.toml", MINIMAL.encode() + b'description = "caf\xe9"\n')
+    assert problems(path) == [
+        ("p.toml", 5, 19, None, "the file is not UTF-8 text (byte 0xe9 cannot be read).")
+    ]
+
+
+def test_later_top_level_tables_are_not_supported_yet(tmp_path):
+    path = write(tmp_path / "p.toml", MINIMAL + '\n[[campaign]]\nslug = "c"\n\n[settings]\nx = 1\n')
+    assert problems(path) == [
+        (
+            "p.toml",
+            6,
+            1,
+            "campaign",
+            "Campaigns are not supported by this version yet;"
+            " a perk file holds only [[perk]] tables.",
+        ),
+        (
+            "p.toml",
+            9,
+            1,
+            "settings",
+            'unknown top-level key "settings"; a perk file holds only [[perk]] tables.',
+        ),
+    ]
+
+
+def test_a_perk_table_must_be_an_array_of_tables(tmp_path):
+    path = write(tmp_path / "p.toml", '[perk]\nslug = "p"\n')
+    assert problems(path) == [
+        ("p.toml", 1, 1, "perk", "must be written as [[perk]] tables, one per perk.")
+    ]
+
+
+def test_an_inline_array_of_perks_is_read_too(tmp_path):
+    path = write(tmp_path / "p.toml", 'perk = [\n  { slug = "a", name = "A", price = 1 },\n]\n')
+    assert [(s.slug, s.line) for s in load(path)] == [("a", 2)]
+
+
+def test_an_empty_file_is_a_problem(tmp_path):
+    path = write(tmp_path / "p.toml", "# nothing yet\n")
+    assert problems(path) == [("p.toml", 1, None, None, "the file holds no [[perk]] table.")]
+
+
+def test_a_duplicate_slug_is_reported_where_it_repeats(tmp_path):
+    write(tmp_path / "a.toml", MINIMAL)
+    write(tmp_path / "b.toml", "\n\n" + MINIMAL + MINIMAL)
+    assert problems(tmp_path) == [
+        (
+            "b.toml",
+            4,
+            1,
+            "slug",
+            f'"p" is already the slug of the perk at {tmp_path / "a.toml"}:1.',
+        ),
+        (
+            "b.toml",
+            8,
+            1,
+            "slug",
+            f'"p" is already the slug of the perk at {tmp_path / "a.toml"}:1.',
+        ),
+    ]
+
+
+# --- plain fields ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("price = 2.5\n", "must be a whole number, not a decimal number."),
+        ("price = false\n", "must be a whole number, not a boolean."),
+        ("price = -1\n", "is -1, but it must be 0 or more."),
+        ('price = "5"\n', "must be a whole number, not a string."),
+        ("price = 1_000_000_001\n", "is 1,000,000,001; it may be at most 1,000,000,000."),
+    ],
+)
+def test_a_price_is_a_whole_number_of_zero_or_more(tmp_path, body, message):
+    text = '[[perk]]\nslug = "p"\nname = "P"\n' + body
+    assert problems(write(tmp_path / "p.toml", text)) == [("p.toml", 4, 1, "price", message)]
+
+
+def test_a_free_perk_is_fine(tmp_path):
+    text = '[[perk]]\nslug = "p"\nname = "P"\nprice = 0\n'
+    assert load(write(tmp_path / "p.toml", text))[0].price == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        (
+            'category = "discounts"\n',
+            "category",
+            '"discounts" is not a category; use one of general, discount, merchandise,'
+            ' experience, digital, access (did you mean "discount"?).',
+        ),
+        ('active = "yes"\n', "active", "must be true or false, not a string."),
+        (
+            'description = "a\\u0007b"\n',
+            "description",
+            ("contains a control character; only newlines and tabs are allowed."),
+        ),
+        (
+            "description = '" + "x" * 2001 + "'\n",
+            "description",
+            ("is 2,001 characters long; at most 2,000 are allowed."),
+        ),
+        ("max_supply = -1\n", "max_supply", "is -1, but it must be 0 or more."),
+        (
+            "max_per_member = -2\n",
+            "max_per_member",
+            ("is -2, but it must be at least 1; leave it out for no limit."),
+        ),
+        (
+            'audience = ["gold"]\n',
+            "audience",
+            ('must be a table, e.g. audience = { tiers = ["gold"] }, not an array.'),
+        ),
+        (
+            'audience = { tags = "vip" }\n',
+            "audience.tags",
+            ('must be an array of names, e.g. tags = ["gold"], not a string.'),
+        ),
+    ],
+)
+def test_plain_field_problems(tmp_path, body, field, message):
+    assert one_problem(tmp_path, body) == (5, 1 if "." not in field else 14, field, message)
+
+
+def test_a_name_is_one_line_of_at_most_200_characters(tmp_path):
+    path = write(tmp_path / "p.toml", '[[perk]]\nslug = "p"\nprice = 1\nname = "a\\tb"\n')
+    assert problems(path) == [
+        ("p.toml", 4, 1, "name", "must be one line of text, without tabs or control characters.")
+    ]
+    path.write_text(f'[[perk]]\nslug = "p"\nprice = 1\nname = "{"n" * 201}"\n')
+    assert problems(path) == [
+        ("p.toml", 4, 1, "name", "is 201 characters long; at most 200 are allowed.")
+    ]
+
+
+def test_a_description_may_hold_newlines_and_tabs(tmp_path):
+    (spec,) = load(perk(tmp_path, 'description = "a\\n\\tb"\n'))
+    assert spec.description == "a\n\tb"
+
+
+def test_audience_names_are_trimmed_and_deduplicated(tmp_path):
+    (spec,) = load(perk(tmp_path, 'audience = { groups = [" students ", "students", "staff"] }\n'))
+    assert spec.audience == Audience(groups=("students", "staff"))
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+
+def test_dates_and_times_become_utc(tmp_path):
+    body = "valid_from = 2026-07-01T09:00:00\nvalid_until = 2026-12-24T18:00:00-05:00\n"
+    (spec,) = load(perk(tmp_path, body))
+    # a local date-time is read in the program's zone: Amsterdam is UTC+2 in July
+    assert spec.valid_from == datetime(2026, 7, 1, 7, 0, tzinfo=UTC)
+    assert spec.valid_until == datetime(2026, 12, 24, 23, 0, tzinfo=UTC)
+
+
+def test_a_date_opens_at_the_start_and_closes_at_the_end_of_its_day(tmp_path):
+    (spec,) = load(perk(tmp_path, "valid_from = 2026-07-01\nvalid_until = 2026-07-01\n"))
+    assert spec.valid_from == datetime(2026, 6, 30, 22, 0, tzinfo=UTC)
+    assert spec.valid_until == datetime(2026, 7, 1, 21, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_a_quoted_date_is_refused(tmp_path):
+    assert one_problem(tmp_path, 'valid_from = "2026-12-01"\n') == (
+        5,
+        1,
+        "valid_from",
+        "must be a TOML date or datetime without quotes, e.g. 2026-12-01T00:00:00Z, not a string.",
+    )
+
+
+def test_the_window_must_end_after_it_starts(tmp_path):
+    body = "valid_from = 2026-12-01T00:00:00Z\nvalid_until = 2026-12-01T00:00:00Z\n"
+    assert one_problem(tmp_path, body) == (
+        6,
+        1,
+        "valid_until",
+        "is not after valid_from (2026-12-01 00:00 UTC is not after 2026-12-01 00:00 UTC);"
+        " the window must end after it starts.",
+    )
+
+
+# --- media ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "mime"),
+    [
+        ("a.png", PNG, "image/png"),
+        ("a.jpg", JPEG, "image/jpeg"),
+        ("a.gif", GIF, "image/gif"),
+        ("a.webp", WEBP, "image/webp"),
+        ("a.mp4", MP4, "video/mp4"),
+        ("a.webm", WEBM, "video/webm"),
+        ("a.mov", MOV_FTYP, "video/quicktime"),
+        ("old.mov", MOV_MOOV, "video/quicktime"),
+        ("misnamed.gif", PNG, "image/png"),  # the bytes decide, not the name
+    ],
+)
+def test_local_media_is_typed_by_its_bytes(tmp_path, name, content, mime):
+    (spec,) = load(perk(tmp_path, f'media = "m/{name}"\n', **{f"m/{name}": content}))
+    path = (tmp_path / "m" / name).resolve()
+    assert (spec.media, spec.media_type, spec.media_size) == (str(path), mime, len(content))
+
+
+def test_media_is_relative_to_its_file_not_the_working_folder(tmp_path, monkeypatch):
+    write(tmp_path / "sub" / "m.png", PNG)
+    path = write(tmp_path / "sub" / "p.toml", MINIMAL + 'media = "m.png"\n')
+    monkeypatch.chdir(tmp_path)
+    assert load(Path("sub/p.toml"))[0].media == str((tmp_path / "sub" / "m.png").resolve())
+    assert path.parent.name == "sub"
+
+
+def _sparse(path: Path, head: bytes, size: int) -> None:
+    """A file of `size` bytes that takes no disk space beyond its header."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as handle:
+        handle.write(head)
+        handle.truncate(size)
+
+
+def test_an_image_over_5_mb_is_refused_at_its_size(tmp_path):
+    _sparse(tmp_path / "big.png", PNG, 5 * MB + 1)
+    line, column, field, message = one_problem(tmp_path, 'media = "big.png"\n')
+    assert (line, column, field) == (5, 1, "media")
+    assert message == (
+        f"{(tmp_path / 'big.png').resolve()} is 5.0 MB (5,242,881 bytes);"
+        " an image may be at most 5 MB."
+    )
+
+
+def test_a_video_may_be_10_mb_but_no_more(tmp_path):
+    _sparse(tmp_path / "v.mp4", MP4, 10 * MB)
+    assert load(perk(tmp_path, 'media = "v.mp4"\n'))[0].media_size == 10 * MB
+    _sparse(tmp_path / "v.mp4", MP4, 12 * MB)
+    assert one_problem(tmp_path, 'media = "v.mp4"\n')[3] == (
+        f"{(tmp_path / 'v.mp4').resolve()} is 12.0 MB (12,582,912 bytes);"
+        " a video may be at most 10 MB."
+    )
+
+
+def test_an_image_of_exactly_5_mb_is_fine(tmp_path):
+    _sparse(tmp_path / "big.jpg", JPEG, 5 * MB)
+    assert load(perk(tmp_path, 'media = "big.jpg"\n'))[0].media_size == 5 * MB
+
+
+@pytest.mark.parametrize(
+    ("body", "files", "message"),
+    [
+        (
+            'media = "fake.png"\n',
+            {"fake.png": b"just some text\n"},
+            "{dir}/fake.png is not a supported image or video; its content is none of"
+            " jpeg, png, webp, gif, mp4, webm or mov.",
+        ),
+        (
+            'media = "a.mkv"\n',
+            {"a.mkv": MKV},
+            "{dir}/a.mkv is not a supported image or video; its content is none of"
+            " jpeg, png, webp, gif, mp4, webm or mov.",
+        ),
+        (
+            'media = "missing.png"\n',
+            {},
+            "{dir}/missing.png does not exist; a media path is relative to the perk file.",
+        ),
+        ('media = "."\n', {}, "{dir} is not a file."),
+        (
+            'media = "http://cdn.example.org/a.png"\n',
+            {},
+            ("must be https; http:// URLs are not accepted."),
+        ),
+        (
+            'media = "ftp://cdn.example.org/a.png"\n',
+            {},
+            ("must be https; ftp:// URLs are not accepted."),
+        ),
+        (
+            'media = "https:///a.png"\n',
+            {},
+            ("is not a valid URL: it has no host, e.g. https://shop.example.org/..."),
+        ),
+        (
+            'media = "https://cdn.example.org/a.txt"\n',
+            {},
+            (
+                "the URL's path must end in .jpg, .jpeg, .png, .webp, .gif, .mp4, .webm or .mov"
+                " so its type is known without downloading it."
+            ),
+        ),
+        ('media = ["a.png", "b.png"]\n', {}, "must be one image or video only, not an array."),
+        ("media = 3\n", {}, "must be a path or an https URL, not a whole number."),
+        ('media = ""\n', {}, "is empty; give a path or an https URL, or leave media out."),
+        (
+            'media = "a\\u0000.png"\n',
+            {},
+            ("must be one line of text, without tabs or control characters."),
+        ),
+    ],
+)
+def test_media_problems(tmp_path, body, files, message):
+    assert one_problem(tmp_path, body, **files) == (
+        5,
+        1,
+        "media",
+        message.format(dir=tmp_path.resolve()),
+    )
+
+
+def test_an_https_media_url_is_typed_by_its_extension(tmp_path):
+    (spec,) = load(perk(tmp_path, 'media = "https://cdn.example.org/img/Coffee.PNG?v=2"\n'))
+    assert (spec.media, spec.media_type, spec.media_size) == (
+        "https://cdn.example.org/img/Coffee.PNG?v=2",
+        "image/png",
+        None,
+    )
+
+
+# --- redemption: secrets ---------------------------------------------------------------------
+
+
+def test_no_redemption_table_means_type_none(tmp_path):
+    (spec,) = load(perk(tmp_path, ""))
+    assert (spec.redemption_type, spec.value, spec.single_use) == ("none", None, False)
+
+
+def test_a_value_may_come_from_the_environment(tmp_path):
+    path = perk(tmp_path, "", 'type = "code"\nvalue_env = "COFFEE_CODE"\n')
+    assert load(path, env={"COFFEE_CODE": "SECRET-1"})[0].value == "SECRET-1"
+
+
+@pytest.mark.parametrize("env", [{}, {"COFFEE_CODE": ""}])
+def test_an_unset_or_empty_environment_variable_is_a_problem(tmp_path, env):
+    assert one_problem(tmp_path, "", 'type = "code"\nvalue_env = "COFFEE_CODE"\n', env=env) == (
+        7,
+        1,
+        "redemption.value_env",
+        "the environment variable COFFEE_CODE is not set or is empty; set it before running apply.",
+    )
+
+
+def test_a_value_may_come_from_a_file_next_to_the_perk_file(tmp_path):
+    path = perk(
+        tmp_path,
+        "",
+        'type = "webhook"\nwebhook_url = "https://hooks.example.org/x"\n'
+        'webhook_secret_file = "secrets/hook.txt"\n',
+        **{"secrets/hook.txt": b"s3cret\r\n\n"},
+    )
+    (spec,) = load(path)
+    assert (spec.redemption_type, spec.webhook_secret) == ("webhook", "s3cret")
+
+
+def test_an_empty_or_missing_value_file_is_a_problem(tmp_path):
+    redemption = 'type = "code"\nvalue_file = "code.txt"\n'
+    assert one_problem(tmp_path, "", redemption, **{"code.txt": b"\n"}) == (
+        7,
+        1,
+        "redemption.value_file",
+        f"the file {tmp_path / 'code.txt'} is empty; leave value out to keep the stored one.",
+    )
+    (tmp_path / "code.txt").unlink()
+    assert one_problem(tmp_path, "", redemption) == (
+        7,
+        1,
+        "redemption.value_file",
+        f"cannot read the file {tmp_path / 'code.txt'}: No such file or directory.",
+    )
+
+
+def test_a_secret_is_one_line_and_never_quoted_in_the_message(tmp_path):
+    redemption = 'type = "code"\nvalue_file = "code.txt"\n'
+    found = one_problem(tmp_path, "", redemption, **{"code.txt": b"TOP\nSECRET\n"})
+    assert found == (
+        7,
+        1,
+        "redemption.value_file",
+        f"the file {tmp_path / 'code.txt'} must hold one line of text without control characters.",
+    )
+    found = one_problem(tmp_path, "", f'type = "code"\nvalue = "{"S" * 501}"\n')
+    assert found == (7, 1, "redemption.value", "it holds 501 characters; at most 500.")
+
+
+def test_a_secret_file_name_with_a_nul_byte_is_refused(tmp_path):
+    assert one_problem(tmp_path, "", 'type = "code"\nvalue_file = "a\\u0000"\n') == (
+        7,
+        1,
+        "redemption.value_file",
+        "must be one line of text, without tabs or control characters.",
+    )
+
+
+def test_only_one_source_of_a_secret(tmp_path):
+    redemption = (
+        'type = "webhook"\nwebhook_url = "https://h.example.org"\n'
+        'value = "A"\nvalue_env = "B"\nwebhook_secret = "x"\nwebhook_secret_file = "f"\n'
+    )
+    assert problems(perk(tmp_path, "", redemption), env={"B": "b"}) == [
+        (
+            "perks.toml",
+            9,
+            1,
+            "redemption.value_env",
+            "give only one of value, value_env and value_file; this perk gives"
+            " value and value_env.",
+        ),
+        (
+            "perks.toml",
+            11,
+            1,
+            "redemption.webhook_secret_file",
+            "give only one of webhook_secret, webhook_secret_env and webhook_secret_file;"
+            " this perk gives webhook_secret and webhook_secret_file.",
+        ),
+    ]
+
+
+# --- redemption: rules by type -----------------------------------------------------------------
+
+
+def test_a_redemption_table_needs_a_type(tmp_path):
+    assert one_problem(tmp_path, "", 'value = "X"\n') == (
+        5,
+        1,
+        "redemption.type",
+        "is missing; [perk.redemption] needs a type: code, link, webhook, none.",
+    )
+
+
+def test_unknown_redemption_key_suggests_the_closest(tmp_path):
+    assert one_problem(tmp_path, "", 'type = "code"\nsingle_used = true\n') == (
+        7,
+        1,
+        "redemption.single_used",
+        'unknown key "single_used" (did you mean "single_use"?).',
+    )
+
+
+def test_type_none_takes_no_value_nor_iframe(tmp_path):
+    redemption = 'type = "none"\nvalue = "X"\niframe = true\nsingle_use = true\n'
+    assert problems(perk(tmp_path, "", redemption)) == [
+        (
+            "perks.toml",
+            7,
+            1,
+            "redemption.value",
+            'is not used by type "none", which gives the member nothing to redeem;'
+            ' remove it or choose type "code", "link" or "webhook".',
+        ),
+        ("perks.toml", 8, 1, "redemption.iframe", 'is not used by type "none"; remove it.'),
+        (
+            "perks.toml",
+            9,
+            1,
+            "redemption.single_use",
+            'only works with type "code": a unique suffix is added to the code per claim.',
+        ),
+    ]
+
+
+def test_a_link_value_is_an_http_url(tmp_path):
+    ok = perk(tmp_path, "", 'type = "link"\nvalue = "http://example.org/gift"\n')
+    assert load(ok)[0].value == "http://example.org/gift"
+    assert one_problem(tmp_path, "", 'type = "link"\nvalue = "not a url"\n') == (
+        7,
+        1,
+        "redemption.value",
+        'must be an http(s) URL for type "link".',
+    )
+
+
+def test_a_single_use_code_base_is_at_most_60_characters(tmp_path):
+    ok = perk(tmp_path, "", f'type = "code"\nsingle_use = true\nvalue = "{"C" * 60}"\n')
+    assert load(ok)[0].value == "C" * 60
+    redemption = f'type = "code"\nsingle_use = true\nvalue = "{"C" * 61}"\n'
+    assert one_problem(tmp_path, "", redemption) == (
+        8,
+        1,
+        "redemption.value",
+        "is 61 characters long; a single-use code may be at most 60 before its suffix.",
+    )
+
+
+def test_single_use_is_only_for_codes(tmp_path):
+    redemption = 'type = "link"\nvalue = "https://x.example.org"\nsingle_use = true\n'
+    assert one_problem(tmp_path, "", redemption) == (
+        8,
+        1,
+        "redemption.single_use",
+        'only works with type "code": a unique suffix is added to the code per claim.',
+    )
+
+
+@pytest.mark.parametrize(
+    ("redemption", "line", "field", "message"),
+    [
+        (
+            "iframe = true\n",
+            7,
+            "redemption.iframe",
+            "needs checkout_url, an https URL with {code} where the code goes.",
+        ),
+        (
+            'checkout_url = "https://shop.example.org/c?x={code}"\n',
+            7,
+            "redemption.checkout_url",
+            "is only used with iframe = true; set iframe = true or remove it.",
+        ),
+        (
+            'iframe = true\ncheckout_url = "https://shop.example.org/cart"\n',
+            8,
+            "redemption.checkout_url",
+            "must contain {code}, where the member's code is put in the URL.",
+        ),
+        (
+            'iframe = true\ncheckout_url = "http://shop.example.org/c?x={code}"\n',
+            8,
+            "redemption.checkout_url",
+            "must be a URL starting with https://.",
+        ),
+    ],
+)
+def test_iframe_and_checkout_url_go_together(tmp_path, redemption, line, field, message):
+    found = one_problem(tmp_path, "", 'type = "code"\nvalue = "C"\n' + redemption)
+    assert found == (line + 1, 1, field, message)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://hooks.example.org/claim", "http://127.0.0.1:8080/hook", "http://localhost/h"],
+)
+def test_a_webhook_url_is_https_or_local_http(tmp_path, url):
+    (spec,) = load(perk(tmp_path, "", f'type = "webhook"\nwebhook_url = "{url}"\n'))
+    assert (spec.redemption_type, spec.webhook_url, spec.webhook_secret) == ("webhook", url, None)
+
+
+def test_ipv6_loopback_may_use_http_too(tmp_path):
+    (spec,) = load(perk(tmp_path, "", 'type = "webhook"\nwebhook_url = "http://[::1]:9000/"\n'))
+    assert spec.webhook_url == "http://[::1]:9000/"
+
+
+@pytest.mark.parametrize(
+    ("redemption", "line", "field", "message"),
+    [
+        (
+            'type = "webhook"\n',
+            6,
+            "redemption.type",
+            'type "webhook" needs webhook_url, the https URL each claim is POSTed to.',
+        ),
+        (
+            'type = "webhook"\nwebhook_url = "http://hooks.example.org/x"\n',
+            7,
+            "redemption.webhook_url",
+            "must be a URL starting with https:// (http:// only for 127.0.0.1, localhost or ::1).",
+        ),
+        (
+            'type = "code"\nwebhook_url = "https://hooks.example.org/x"\n',
+            7,
+            "redemption.webhook_url",
+            'is only used with type "webhook".',
+        ),
+        (
+            'type = "code"\nwebhook_secret = "s"\n',
+            7,
+            "redemption.webhook_secret",
+            'is only used with type "webhook".',
+        ),
+    ],
+)
+def test_webhook_rules(tmp_path, redemption, line, field, message):
+    assert one_problem(tmp_path, "", redemption) == (line, 1, field, message)
+
+
+# --- media sniffing (pure) -------------------------------------------------------------------
+
+
+def test_sniff_knows_nothing_else():
+    assert [media.sniff(b) for b in (b"", b"RIFF\x00\x00\x00\x00WAVE", MKV, b"%PDF-1.7")] == [
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+def test_type_from_extension_and_limits():
+    assert media.type_from_extension("/a/B.JPEG") == "image/jpeg"
+    assert media.type_from_extension("/a/b.mov") == "video/quicktime"
+    assert media.type_from_extension("/a/b") is None
+    assert (media.max_bytes("image/gif"), media.max_bytes("video/webm")) == (5 * MB, 10 * MB)
+
+
+def test_a_byte_order_mark_is_ignored(tmp_path):
+    path = write(tmp_path / "p.toml", b"\xef\xbb\xbf" + MINIMAL.encode())
+    assert [(s.slug, s.line) for s in load(path)] == [("p", 1)]
