@@ -95,7 +95,10 @@ def profile(out: Output, p) -> list:
     parts = [Panel(grid, title=f"Member {escape(m.external_id)}", expand=False)]
     if p.recent:
         parts.append(out.table(entry_rows(p.recent), ENTRY_COLUMNS, title="Recent ledger entries"))
-    parts.append("[dim]Claims and prizes: none yet.[/]" if not p.claims else "")
+    if p.claims:
+        parts.append(out.table(claim_rows(p.claims), MEMBER_CLAIM_COLUMNS, title="Recent claims"))
+    else:
+        parts.append("[dim]No claims yet.[/]")
     return parts
 
 
@@ -310,6 +313,15 @@ CLAIM_COLUMNS = [
     Column("status", "Status"),
     Column("operator", "Operator"),
     Column("cancel_reason", "Cancel reason"),
+]
+
+
+MEMBER_CLAIM_COLUMNS = [
+    Column("claim_id", "Claim"),
+    Column("at", "When"),
+    Column("perk", "Perk"),
+    Column("points_spent", "Points", "right"),
+    Column("status", "Status"),
 ]
 
 

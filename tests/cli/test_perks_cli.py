@@ -151,6 +151,9 @@ def test_claims_listing_show_and_cancel(cli, program):
     rows = cli("perk", "claims", "free-coffee", "--csv").stdout.splitlines()
     assert rows[0].startswith("claim_id,at,member,points_spent,status")
     assert rows[1].startswith(f"{claim_id},") and ",C-1,200,active," in rows[1]
+    profile = cli("member", "show", "C-1", "--json").json
+    assert [(c["claim_id"], c["perk"]) for c in profile["claims"]] == [(claim_id, "free-coffee")]
+    assert "Recent claims" in cli("member", "show", "C-1").stdout
     shown = cli("claim", "show", claim_id, "--json").json
     assert shown["redemption"] is None  # not revealed unless asked
     revealed = cli("claim", "show", claim_id, "--reveal", "--json").json
