@@ -326,9 +326,8 @@ MEMBER_CLAIM_COLUMNS = [
 
 
 def claim_rows(records) -> list[dict]:
-    from loyaltyctl.cli._output import jsonable
-
-    return [jsonable(r) for r in records]
+    """Fields as they are (timestamps stay timestamps: the table shows local time)."""
+    return [{k: getattr(r, k) for k in r.__dataclass_fields__} for r in records]
 
 
 def claim_record_panel(record):

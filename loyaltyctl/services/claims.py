@@ -121,9 +121,10 @@ def claim_perk(
     audit.append_event(
         session,
         subject=f"claim:{claim_id}",
-        action="perk_claim",
+        action="claim.create",
         operator=operator,
         at=now,
+        reason=f"claimed perk {perk.slug} for {member_row.external_id}",
         details={"perk": perk.slug, "member": member_row.external_id, "points": perk.price},
     )
     return domain.ClaimResult(
@@ -323,7 +324,7 @@ def cancel_claim(
     audit.append_event(
         session,
         subject=f"claim:{claim.id}",
-        action="claim_cancel",
+        action="claim.cancel",
         operator=operator,
         at=now,
         reason=reason,

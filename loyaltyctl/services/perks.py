@@ -170,10 +170,10 @@ def _write_plan(session, writes, pruned, *, keys: KeyLoader, operator: str, now)
             )
         if row is None:
             store.insert_perk(session, dict(values, slug=spec.slug, created_at=now))
-            action, fields = "perk_create", sorted(wanted)
+            action, fields = "perk.create", sorted(wanted)
         else:
             store.update_perk(session, row.id, values)
-            action = "perk_update"
+            action = "perk.update"
             fields = sorted(set(_changed_columns(row, wanted)) | set(secrets))
         # field names only: a secret's value never reaches the audit log
         events.append(
@@ -190,7 +190,7 @@ def _write_plan(session, writes, pruned, *, keys: KeyLoader, operator: str, now)
         events.append(
             audit.NewEvent(
                 subject=f"perk:{slug}",
-                action="perk_disable",
+                action="perk.disable",
                 operator=operator,
                 at=now,
                 reason="not in the applied files (--prune)",
@@ -305,7 +305,7 @@ def set_perk_active(
         audit.append_event(
             session,
             subject=f"perk:{slug}",
-            action="perk_enable" if active else "perk_disable",
+            action="perk.enable" if active else "perk.disable",
             operator=operator,
             at=now,
         )

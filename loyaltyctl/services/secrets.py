@@ -53,7 +53,7 @@ def reencrypt_secrets(
     audit.append_event(
         session,
         subject="keys",
-        action="keys_rotate",
+        action="keys.rotate",
         operator=operator,
         at=now or utcnow(),
         details={"primary": keys.primary, "reencrypted": count},

@@ -305,6 +305,9 @@ def test_ciphertext_copied_to_another_perk_does_not_decrypt(program, run, db, ta
         "UPDATE perk SET value_enc = (SELECT value_enc FROM perk WHERE slug = 'free-coffee') "
         "WHERE slug = 'other'"
     )
+    before = _figures(db, "other")
+    # the value is decrypted after supply, allowance and points were taken: all rolled back
     with pytest.raises(errors.KeysInvalid):
         program.claim("other", "C-1")
-    assert _figures(db, "other")[1] == 0  # nothing recorded
+    assert _figures(db, "other") == before
+    assert before[0] == 0 and before[2]["C-1"] == 1000
