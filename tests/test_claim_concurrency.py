@@ -8,7 +8,9 @@ claim` does. They are released together by a barrier, after each has connected.
 On 2 cores a spawned process takes ~1.2 s to import loyaltyctl, so the claimers are
 started once for this module (16 of them) and given one race per test; every race
 still makes a fresh `Database` and key ring in each process. PostgreSQL races use
-all 16, SQLite races 8 (the others sit the race out).
+all 16, SQLite races 8 (the others sit the race out). Two tests add one more process
+that holds a claim's transaction open (every write made, nothing committed) while the
+racers queue behind it: one kills it with SIGKILL, the other lets it commit.
 """
 
 from __future__ import annotations
@@ -106,7 +108,9 @@ def _claimer(index: int, inbox, barrier, results) -> None:
         try:
             barrier.wait(timeout=START_TIMEOUT)
         except Exception as exc:  # noqa: BLE001 - a broken barrier is reported, not hung on
-            results.put((round_, index, [("error", f"barrier: {type(exc).__name__}", None, None, None)]))
+            results.put(
+                (round_, index, [("error", f"barrier: {type(exc).__name__}", None, None, None)])
+            )
             continue
         outcome = _claim_all(url, keys_file, claims) if claims else []
         results.put((round_, index, outcome))
@@ -438,7 +442,7 @@ def test_a_claimer_killed_inside_its_transaction_leaves_nothing(
 
 
 def test_one_key_raced_by_every_process_replays_one_claim(
-    db_url, db, run, program, claimers, racers, request
+    db_url, db, run, program, claimers, racers
 ):
     """A website retrying one order: every request with the key gets the same claim.
 

@@ -71,6 +71,11 @@ def claim_perk(
     perk = store.require(session, perk_slug)
     member_row = member_store.require_row(session, member)
     state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
+    if key is not None:
+        # a request with this key may have committed while we waited for the lock
+        replayed = _replay(session, keys, key=key, digest=digest)
+        if replayed is not None:
+            return replayed
     claimant = claimant_state(session, member_row, store.member_claims(session, perk.id, state.id))
     claimant = domain.ClaimantState(**{**claimant.__dict__, "balance": state.balance})
     refused = domain.refusal(perk_state(perk), claimant, now)

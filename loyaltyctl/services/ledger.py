@@ -99,6 +99,11 @@ def change_points(
             return replayed
     row = member_store.require_row(session, member)
     state = store.lock_members(session, [row.id])[row.id]
+    if key is not None:
+        # a request with this key may have committed while we waited for the lock
+        replayed = _replay(session, key=key, digest=digest, member=member)
+        if replayed:
+            return replayed
     entry = apply_change(
         session,
         state,
