@@ -123,15 +123,17 @@ def claim_perk(
     )
     if perk.redemption_type == "webhook":
         _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
-    audit.append_event(
-        session,
-        subject=f"claim:{claim_id}",
-        action="claim.create",
-        operator=operator,
-        at=now,
-        reason=f"claimed perk {perk.slug} for {member_row.external_id}",
-        details={"perk": perk.slug, "member": member_row.external_id, "points": perk.price},
-    )
+    if entry_id is None:
+        # a free perk moves no points, so no ledger entry records who claimed it
+        audit.append_event(
+            session,
+            subject=f"claim:{claim_id}",
+            action="claim.create",
+            operator=operator,
+            at=now,
+            reason=f"claimed perk {perk.slug} for {member_row.external_id}",
+            details={"perk": perk.slug, "member": member_row.external_id, "points": 0},
+        )
     return domain.ClaimResult(
         claim_id=claim_id,
         perk=perk.slug,
