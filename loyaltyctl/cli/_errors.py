@@ -41,11 +41,17 @@ def report(error: LoyaltyError, *, json_mode: bool) -> int:
     return error.exit_code
 
 
+def _first_line(exc: BaseException) -> str:
+    """A driver's message goes on with the statement and its values: keep the first line."""
+    lines = str(exc).splitlines()
+    return lines[0][:300] if lines else ""
+
+
 def report_unexpected(exc: BaseException, *, json_mode: bool) -> int:
     out = Output(json_mode=json_mode)
     out.error(
         "internal_error",
-        f"Unexpected {type(exc).__name__}: {exc}",
+        f"Unexpected {type(exc).__name__}: {_first_line(exc)}",
         "Nothing was changed. Rerun with LOYALTYCTL_DEBUG=1 for the traceback and report it.",
     )
     return INTERNAL

@@ -14,6 +14,7 @@ from loyaltyctl.domain.errors import InsufficientBalance, KeyConflict
 from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
+from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store.tables import LedgerEntry, Member, PointLot
 
 
@@ -45,6 +46,11 @@ def _iso(moment: datetime | None) -> str:
 def _replay(session: Session, *, key: str, digest: str, member: str) -> models.PointsChange | None:
     existing = store.entries_for_key(session, [key]).get(key)
     if existing is None:
+        claim_id = perk_store.claims_by_keys(session, [key]).get(key)
+        if claim_id is not None:  # keys are global: one used by a claim is taken
+            raise KeyConflict(
+                f"The key {key!r} was already used for claim {claim_id}; nothing was changed."
+            )
         return None
     entry_id, stored_hash, amount, balance_after = existing
     if stored_hash != digest:

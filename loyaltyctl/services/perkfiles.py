@@ -78,7 +78,7 @@ NAME_MAX = 200
 TEXT_MAX = 2000  # description, instructions
 SECRET_MAX = 500
 SINGLE_USE_BASE_MAX = 60  # leaves room for the "-SUFFIX" added per claim
-URL_MAX = 2000
+URL_MAX = 1000  # the database columns of URLs and media paths
 # max_supply / max_per_member: far above any real use, and fits any integer column
 COUNT_MAX = 1_000_000_000
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # plain http allowed here, for local webhook tests
@@ -679,6 +679,9 @@ class _PerkReader:
 
     def _media_file(self, value: str) -> tuple[str | None, str | None, int | None]:
         path = (self.file.path.parent / value).resolve()
+        if len(str(path)) > URL_MAX:
+            self.add("media", f"the full path is longer than {URL_MAX} characters.")
+            return None, None, None
         if not path.exists():
             self.add("media", f"{path} does not exist; a media path is relative to the perk file.")
             return None, None, None

@@ -253,15 +253,15 @@ class Perk(SQLModel, table=True):
     max_per_member: int | None = Field(default=None)
     valid_from: datetime | None = _ts()
     valid_until: datetime | None = _ts()
-    audience: str = Field(default="{}", max_length=4000)  # canonical JSON of Audience
+    audience: str = Field(default="{}")  # canonical JSON of Audience (unbounded text)
     redemption_type: str = Field(default="none", max_length=16)
-    value_enc: str | None = Field(default=None, max_length=2000)
+    value_enc: str | None = Field(default=None)  # ciphertexts: unbounded text
     instructions: str | None = Field(default=None, max_length=2000)
     single_use: bool = Field(default=False)
     iframe: bool = Field(default=False)
     checkout_url: str | None = Field(default=None, max_length=1000)
     webhook_url: str | None = Field(default=None, max_length=1000)
-    webhook_secret_enc: str | None = Field(default=None, max_length=2000)
+    webhook_secret_enc: str | None = Field(default=None)
     created_at: datetime = _ts(False)
     updated_at: datetime = _ts(False)
 
@@ -298,7 +298,7 @@ class Claim(SQLModel, table=True):
     idem_key: str | None = Field(default=None, max_length=200, unique=True)
     request_hash: str | None = Field(default=None, max_length=64)
     # the value handed to the member (with its single-use suffix), encrypted, bound to the claim
-    redemption_enc: str | None = Field(default=None, max_length=2000)
+    redemption_enc: str | None = Field(default=None)
     # keyed hash of an issued single-use code: unique per perk, found without decrypting
     code_hash: str | None = Field(default=None, max_length=64)
     entry_id: int | None = Field(default=None, sa_type=BigInteger)

@@ -134,6 +134,20 @@ def test_idempotency_key_replays_the_claim_and_refuses_other_use(program):
     program.credit("C-2", 5, key="points-key")
     with pytest.raises(errors.KeyConflict):
         program.claim("free-coffee", "C-2", key="points-key")
+    # keys are global the other way round too: a points change cannot take a claim's key
+    with pytest.raises(errors.KeyConflict):
+        program.credit("C-1", 5, key="web-1")
+
+
+def test_points_import_refuses_a_key_a_claim_holds(program, run, tmp_path):
+    from loyaltyctl.services.imports import import_points
+
+    program.claim("free-coffee", "C-1", key="web-1")
+    csv = tmp_path / "points.csv"
+    csv.write_text("member,amount,reason,key\nC-1,5,bonus,web-1\nC-2,5,bonus,other\n")
+    with pytest.raises(errors.BadInputFile) as caught:
+        run(import_points, path=csv, operator="tester", tz=UTC)
+    assert [(p.line, p.field) for p in caught.value.problems] == [(2, "key")]
 
 
 @pytest.mark.parametrize(
