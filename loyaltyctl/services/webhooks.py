@@ -170,20 +170,23 @@ def deliver_due(
         if delivery.perk_slug not in secrets:
             secrets[delivery.perk_slug] = _secret(keys, delivery)
         secret, error = secrets[delivery.perk_slug]
-        if secret is not None:
+        sent = secret is not None
+        if sent:
             error = _attempt(delivery, secret)
         if error is not None:
             blocked_claims.add(delivery.claim_id)
-        outcomes.append((delivery, error))
+        outcomes.append((delivery, error, sent))
     return db.run(lambda s: _record(s, outcomes, now))
 
 
 def _record(
-    session: Session, outcomes: list[tuple[store.DueDelivery, str | None]], now: datetime
+    session: Session,
+    outcomes: list[tuple[store.DueDelivery, str | None, bool]],
+    now: datetime,
 ) -> models.WebhookReport:
     delivered = retrying = 0
     failures: list[models.WebhookFailure] = []
-    for delivery, error in outcomes:
+    for delivery, error, sent in outcomes:
         attempts = delivery.attempts + 1
         gives_up = error is not None and attempts >= MAX_ATTEMPTS
         retry_at = None if error is None or gives_up else now + retry_delay(attempts)
@@ -195,7 +198,11 @@ def _record(
             error=error,
             retry_at=retry_at,
         )
-        if not recorded:  # cancelled while it was being sent
+        if not recorded:
+            # cancelled while it was being sent: the receiver may have it (even a timeout
+            # may have arrived), so it is told of the cancel too
+            if sent:
+                store.follow_with_cancel(session, delivery_id=delivery.id, now=now)
             continue
         if error is None:
             delivered += 1

@@ -8,6 +8,7 @@ attempt count read before sending, so one attempt is recorded at most once.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from loyaltyctl.domain.perks import canonical_json
+from loyaltyctl.domain.values import iso_utc
 from loyaltyctl.store.tables import Perk, WebhookDelivery
 
 QUEUED = "queued"
@@ -103,6 +105,34 @@ def cancel_queued(session: Session, *, claim_id: str) -> int:
         )
         .values(status=CANCELLED)
     ).rowcount
+
+
+def follow_with_cancel(session: Session, *, delivery_id: int, now: datetime) -> bool:
+    """After a `claim.created` cancelled while it was being sent: queue `claim.cancelled`
+    (once) with the same content. Returns whether one was queued."""
+    row = session.get(WebhookDelivery, delivery_id)
+    if row is None or row.status != CANCELLED or row.event != "claim.created":
+        return False
+    already = session.execute(
+        select(WebhookDelivery.id).where(
+            WebhookDelivery.claim_id == row.claim_id,
+            WebhookDelivery.event == "claim.cancelled",
+        )
+    ).first()
+    if already is not None:
+        return False
+    payload = {k: v for k, v in json.loads(row.payload).items() if k not in ("event", "event_id")}
+    payload["at"] = iso_utc(now)
+    queue_delivery(
+        session,
+        claim_id=row.claim_id,
+        perk_id=row.perk_id,
+        event="claim.cancelled",
+        url=row.url,
+        payload=payload,
+        now=now,
+    )
+    return True
 
 
 def _due_condition(now: datetime):

@@ -474,3 +474,26 @@ def test_maintain_run_with_deliveries_due_and_no_key_file_exits_4(
     assert result.exit_code == 4
     assert result.json["error"]["code"] == "keys_missing"
     assert one_delivery(db).attempts == 0
+
+
+def test_a_cancel_while_the_claim_is_being_sent_is_sent_too(db, keys, queued, receiver):
+    """The receiver got claim.created during the POST; the claim was cancelled then."""
+    original = receiver.answer
+
+    def answer_and_cancel(path, headers, body):
+        if not receiver.requests:
+            db.run(lambda s: cancel_queued(s, claim_id=queued["claim_id"]))
+        return original(path, headers, body)
+
+    receiver.answer = answer_and_cancel
+    maintain(db=db, now=queued["now"], operator="cron", keys=keys)
+    assert receiver.events == ["claim.created"]
+    rows = deliveries(db)
+    assert [(r.event, r.status) for r in rows] == [
+        ("claim.created", "cancelled"),
+        ("claim.cancelled", "queued"),
+    ]
+    maintain(db=db, now=queued["now"] + timedelta(seconds=1), operator="cron", keys=keys)
+    assert receiver.events == ["claim.created", "claim.cancelled"]
+    cancelled = json.loads(receiver.requests[1]["body"])
+    assert cancelled["claim_id"] == queued["claim_id"] and cancelled["event"] == "claim.cancelled"
