@@ -289,7 +289,7 @@ class ApplyResult:
 @dataclass(frozen=True)
 class Redemption:
     type: str
-    value: str | None  # the code or link; None for webhook and none
+    value: str | None = field(repr=False)  # the code or link; None for webhook and none
     instructions: str | None
     checkout_url: str | None = None  # iframe mode: the checkout link with the code in it
 

@@ -304,24 +304,7 @@ def cancel_claim(
     store.give_back_supply(session, perk.id)
     store.give_back_allowance(session, perk.id, claim.member_id)
     if claim.points:
-        # negative "taken" puts the points back into each lot (remaining <= amount holds)
-        state.lot_changes = {
-            lot: -points for lot, points in store.claim_lots(session, claim.id).items()
-        }
-        entry = ledger_store.build_entry(
-            state,
-            entry_id=None,
-            at=now,
-            kind=models.CLAIM_REFUND,
-            amount=claim.points,
-            reason=reason,
-            operator=operator,
-            claim_id=claim.id,
-        )
-        entry_id = ledger_store.insert_entry(session, entry)
-        ledger_store.save_lot_changes(session, [state])
-        ledger_store.save_member_states(session, [state], now)
-        store.set_refund_entry(session, claim.id, entry_id)
+        _refund(session, state, claim, reason=reason, operator=operator, now=now)
     if perk.redemption_type == "webhook" and not webhook_store.cancel_queued(
         session, claim_id=claim.id
     ):
@@ -339,6 +322,49 @@ def cancel_claim(
     )
     session.refresh(claim)
     return _record(session, claim, perk.slug, state.external_id, balance=state.balance)
+
+
+def _refund(session, state, claim: Claim, *, reason: str, operator: str, now) -> None:
+    """Give the points back into the lots they came from, so they keep their expiry;
+    those of a lot that expired meanwhile expire at once (an `expire` entry after the
+    refund), as if the claim had never spent them."""
+    lots = store.claim_lots(session, claim.id)
+    expired = {
+        lot_id: expires_at
+        for lot_id, expires_at in ledger_store.lot_expiries(session, list(lots)).items()
+        if expires_at <= now
+    }
+    # a negative "taken" puts points back into a lot (remaining <= amount holds)
+    state.lot_changes = {lot: -points for lot, points in lots.items() if lot not in expired}
+    refund = ledger_store.build_entry(
+        state,
+        entry_id=None,
+        at=now,
+        kind=models.CLAIM_REFUND,
+        amount=claim.points,
+        reason=reason,
+        operator=operator,
+        claim_id=claim.id,
+    )
+    refund_id = ledger_store.insert_entry(session, refund)
+    for lot_id, expires_at in sorted(expired.items(), key=lambda item: (item[1], item[0])):
+        ledger_store.insert_entry(
+            session,
+            ledger_store.build_entry(
+                state,
+                entry_id=None,
+                at=now,
+                kind=models.EXPIRE,
+                amount=-lots[lot_id],
+                reason="refunded points expired (their lot had expired)",
+                operator=operator,
+                expires_at=expires_at,
+                claim_id=claim.id,
+            ),
+        )
+    ledger_store.save_lot_changes(session, [state])
+    ledger_store.save_member_states(session, [state], now)
+    store.set_refund_entry(session, claim.id, refund_id)
 
 
 # --- read ----------------------------------------------------------------------------

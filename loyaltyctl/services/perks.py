@@ -332,6 +332,14 @@ def export_document(
     return {"perk": [_perk_table(row, reveal_secrets=reveal_secrets, keys=keys) for row in rows]}
 
 
+def _secrets_used_by(redemption_type: str) -> tuple[str, ...]:
+    """A secret kept from an earlier redemption type is not exported: the file would
+    not validate (e.g. a value on a webhook perk)."""
+    return {"code": ("value",), "link": ("value",), "webhook": ("webhook_secret",)}.get(
+        redemption_type, ()
+    )
+
+
 def _perk_table(row: Perk, *, reveal_secrets: bool, keys: KeyLoader) -> dict:
     table: dict = {"slug": row.slug, "name": row.name, "price": row.price}
     table["category"] = row.category
@@ -350,7 +358,7 @@ def _perk_table(row: Perk, *, reveal_secrets: bool, keys: KeyLoader) -> dict:
         table["audience"] = {k: v for k, v in audience.as_dict().items() if v}
     redemption: dict = {"type": row.redemption_type}
     if reveal_secrets:
-        for field in domain.SECRET_FIELDS:
+        for field in _secrets_used_by(row.redemption_type):
             token = getattr(row, f"{field}_enc")
             if token:
                 redemption[field] = keys().decrypt(

@@ -97,6 +97,17 @@ def _network_error(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(reason).__name__
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is an answer, not a delivery: urllib would re-send the POST as a GET
+    (without the body) and count its 2xx as delivered."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
 def post(
     url: str, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS
 ) -> tuple[bool, str | None]:
@@ -109,7 +120,7 @@ def post(
     except ValueError as exc:
         return False, f"bad URL: {exc}"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with _OPENER.open(request, timeout=timeout) as response:
             status = response.status
     except urllib.error.HTTPError as exc:
         exc.close()

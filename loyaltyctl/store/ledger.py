@@ -272,6 +272,18 @@ def insert_entry(session: Session, row: dict) -> int:
     ).scalar_one()
 
 
+def lot_expiries(session: Session, lot_ids: list[int]) -> dict[int, datetime]:
+    """lot id -> expires_at, for those of these lots that expire."""
+    if not lot_ids:
+        return {}
+    rows = session.execute(
+        select(PointLot.id, PointLot.expires_at).where(
+            PointLot.id.in_(lot_ids), PointLot.expires_at.is_not(None)
+        )
+    )
+    return {lot_id: expires_at for lot_id, expires_at in rows}
+
+
 def insert_lot(session: Session, row: dict) -> None:
     values = {k: v for k, v in row.items() if not (k == "id" and v is None)}
     session.execute(insert(PointLot).values(**values))

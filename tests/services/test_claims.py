@@ -211,6 +211,21 @@ def test_cancel_gives_points_back_to_the_lots_they_came_from(program, run, db):
     assert run(verify).ok
 
 
+def test_cancel_after_the_lot_expired_expires_the_refunded_points_at_once(program, run, db):
+    from loyaltyctl.services.maintenance import run_due_work
+
+    soon = NOW + timedelta(days=10)
+    program.credit("C-2", 150, expires_at=soon)
+    claim = program.claim("free-coffee", "C-2")  # 150 from the lot, 50 from the rest
+    run(run_due_work, now=soon + timedelta(seconds=1), operator="cron")  # nothing left in it
+    later = soon + timedelta(days=1)
+    record = run(cancel_claim, claim_id=claim.claim_id, reason="late", operator="t", now=later)
+    assert record.balance == 450 - 200 + 200 - 150  # the 150 from the lot expired at once
+    again = run(run_due_work, now=later + timedelta(seconds=1), operator="cron")
+    assert again.expired_points == 0  # nothing was left to expire twice
+    assert run(verify).ok
+
+
 def test_single_use_codes_get_a_unique_suffix(program, run, keys):
     program.apply(replace(COFFEE, single_use=True, max_supply=None, max_per_member=None))
     program.credit("C-1", 100_000)
@@ -279,6 +294,25 @@ def test_apply_plans_creates_updates_and_prunes(program, run):
     ]
     perk = run(show_perk, slug="free-coffee")
     assert perk.active is False and perk.claims == 1  # disabled, never deleted
+
+
+def test_export_reveals_only_the_secret_the_redemption_type_uses(program, run, keys):
+    from loyaltyctl.services.perks import export_document
+
+    hook = replace(
+        COFFEE,
+        redemption_type="webhook",
+        value=None,
+        single_use=False,
+        webhook_url="https://hooks.example.org/x",
+        webhook_secret="hook-secret",
+    )
+    program.apply(hook)  # the code value stored earlier stays stored
+    (table,) = run(export_document, slugs=["free-coffee"], reveal_secrets=True, keys=lambda: keys)[
+        "perk"
+    ]
+    assert table["redemption"]["webhook_secret"] == "hook-secret"
+    assert "value" not in table["redemption"]
 
 
 def test_apply_reports_what_only_the_database_knows(program):

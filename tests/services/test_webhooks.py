@@ -74,8 +74,12 @@ def receiver():
             status = state.answer(self.path, dict(self.headers), body)
             time.sleep(state.delay)
             self.send_response(status)
+            if 300 <= status < 400:
+                self.send_header("Location", state.url + "/moved")
             self.send_header("Content-Length", "0")
             self.end_headers()
+
+        do_GET = do_POST  # noqa: N815 - what a followed redirect would send
 
         def log_message(self, *args):
             pass
@@ -497,3 +501,10 @@ def test_a_cancel_while_the_claim_is_being_sent_is_sent_too(db, keys, queued, re
     assert receiver.events == ["claim.created", "claim.cancelled"]
     cancelled = json.loads(receiver.requests[1]["body"])
     assert cancelled["claim_id"] == queued["claim_id"] and cancelled["event"] == "claim.cancelled"
+
+
+def test_a_redirect_is_a_failed_attempt_not_a_delivery(receiver):
+    receiver.script = [302]  # then 200 for the GET urllib would send to /moved
+    ok, error = post(receiver.url, b"{}", {"Content-Type": "application/json"})
+    assert (ok, error) == (False, "HTTP 302")
+    assert len(receiver.requests) == 1
