@@ -93,6 +93,20 @@ class PerkSpec:
     # where it was read from, for problems found when planning
     source: str = ""
     line: int = 0
+    # dotted key -> (line, column) of the keys a plan may point at (see POSITIONED_KEYS)
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, key: str) -> tuple[int, int]:
+        """The line and column of a key, else of its table, else of the perk."""
+        while key:
+            if key in self.positions:
+                return self.positions[key]
+            key = key.rpartition(".")[0]
+        return self.line, 1
+
+
+# the keys problems found when planning (against the database) point at
+POSITIONED_KEYS = ("max_supply", "redemption", "redemption.type", "redemption.value")
 
 
 # the fields a plan compares, in the order it lists them (secrets compared separately)

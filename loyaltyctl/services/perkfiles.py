@@ -33,6 +33,7 @@ from loyaltyctl.domain.media import SNIFF_BYTES, SUPPORTED, is_video, max_bytes,
 from loyaltyctl.domain.media import type_from_extension as media_type_from_extension
 from loyaltyctl.domain.perks import (
     CATEGORIES,
+    POSITIONED_KEYS,
     REDEMPTION_TYPES,
     SLUG_MAX,
     SLUG_PATTERN,
@@ -519,6 +520,10 @@ class _PerkReader:
             **redemption,
             source=self.file.source,
             line=self.file.where(("perk", self.index))[0],
+            positions={
+                key: self.file.where(("perk", self.index, *key.split(".")))
+                for key in POSITIONED_KEYS
+            },
         )
 
     # -- typed values

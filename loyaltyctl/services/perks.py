@@ -89,8 +89,11 @@ def _plan_problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict) -> li
 
     problems = []
 
-    def problem(field: str, message: str) -> None:
-        problems.append(Problem(file=spec.source, line=spec.line, field=field, message=message))
+    def problem(field: str, message: str, at: str | None = None) -> None:
+        line, column = spec.where(at or field)
+        problems.append(
+            Problem(file=spec.source, line=line, field=field, message=message, column=column)
+        )
 
     if spec.redemption_type in ("code", "link") and not has("value"):
         problem(
@@ -103,6 +106,7 @@ def _plan_problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict) -> li
             "redemption.webhook_secret",
             f"perk {spec.slug}: a webhook redemption needs webhook_secret (or "
             "webhook_secret_env / webhook_secret_file) to sign deliveries; none is stored yet.",
+            at="redemption.type",
         )
     if row is not None and spec.max_supply is not None and spec.max_supply < row.claimed:
         problem(
@@ -147,7 +151,7 @@ def apply_perks(
         if action != "unchanged":
             writes.append((spec, row, wanted, secrets))
     if problems:
-        raise BadInputFile(sorted(problems, key=lambda p: (p.file, p.line, p.field or "")))
+        raise BadInputFile(sorted(problems, key=lambda p: (p.file, p.line, p.column or 0)))
 
     pruned = []
     if prune:

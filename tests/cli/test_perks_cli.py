@@ -105,6 +105,23 @@ def test_bad_files_report_every_problem_and_apply_nothing(cli, program, tmp_path
     assert cli("perk", "list", "--all", "--json").json == []
 
 
+def test_problems_found_against_the_database_point_at_their_key(cli, program, tmp_path):
+    cli("apply", str(program))
+    cli("perk", "claim", "free-coffee", "--member", "C-1")
+    cli("perk", "claim", "free-coffee", "--member", "C-2")
+    changed = tmp_path / "changed.toml"
+    changed.write_text(
+        PERKS.replace("max_supply = 2", "max_supply = 1")
+        + '\n[[perk]]\nslug = "gift"\nname = "Gift"\nprice = 5\n\n'
+        '[perk.redemption]\ntype = "code"\n'
+    )
+    result = cli("apply", str(changed), "--json")
+    assert result.exit_code == 3
+    where = [f"{p['line']}:{p['column']}:{p['field']}" for p in result.json["error"]["problems"]]
+    assert where == ["6:1:max_supply", f"{PERKS.count(chr(10)) + 7}:1:redemption.value"]
+    assert cli("perk", "show", "free-coffee", "--json").json["max_supply"] == 2
+
+
 def test_claim_prints_the_redemption_and_refusals_have_stable_codes(cli, program):
     cli("apply", str(program))
     claim = cli("perk", "claim", "free-coffee", "--member", "C-1", "--key", "k1", "--json")
