@@ -149,7 +149,10 @@ def apply_plan(out: Output, result) -> list:
     if result.dry_run:
         tail = f"Dry run: {counts}. Nothing was changed."
     elif result.changed:
-        tail = f"Applied: {counts}."
+        tail = (
+            f"Applied: {summary['created']} created, {summary['updated']} updated, "
+            f"{summary['disabled']} disabled, {summary['unchanged']} unchanged."
+        )
     else:
         tail = f"Nothing to change: {summary['unchanged']} unchanged."
     if not result.changes:
@@ -168,6 +171,10 @@ def apply_plan(out: Output, result) -> list:
     return [table, tail]
 
 
+def _supply_left(left: int | None) -> str:
+    return "unlimited" if left is None else f"{left:,}"
+
+
 def _supply(perk) -> str:
     if perk.max_supply is None:
         return "unlimited"
@@ -179,7 +186,7 @@ PERK_COLUMNS = [
     Column("name", "Name"),
     Column("category", "Category"),
     Column("price", "Price", "right"),
-    Column("supply", "Supply left", "right"),
+    Column("supply_left", "Supply left", "right", fmt=_supply_left),
     Column("claims", "Claims", "right"),
     Column("max_per_member", "Per member", "right"),
     Column("redemption_type", "Redemption"),
@@ -190,9 +197,7 @@ PERK_COLUMNS = [
 def perk_row(perk) -> dict:
     from loyaltyctl.cli._output import jsonable
 
-    row = jsonable(perk)
-    row["supply"] = _supply(perk)
-    return row
+    return jsonable(perk)
 
 
 def perk_rows(perks) -> list[dict]:
@@ -203,7 +208,7 @@ ELIGIBILITY_COLUMNS = [
     Column("slug", "Perk"),
     Column("name", "Name"),
     Column("price", "Price", "right"),
-    Column("supply", "Supply left", "right"),
+    Column("supply_left", "Supply left", "right", fmt=_supply_left),
     Column("claimable", "Can claim", fmt=lambda v: "[green]yes[/]" if v else "[red]no[/]"),
     Column("reason", "Why not"),
 ]
@@ -212,6 +217,15 @@ ELIGIBILITY_COLUMNS = [
 def eligibility_rows(choices) -> list[dict]:
     return [
         {**perk_row(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
+        for c in choices
+    ]
+
+
+def eligibility_json(choices) -> list[dict]:
+    from loyaltyctl.cli._output import jsonable
+
+    return [
+        {**jsonable(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
         for c in choices
     ]
 
@@ -328,6 +342,17 @@ MEMBER_CLAIM_COLUMNS = [
 def claim_rows(records) -> list[dict]:
     """Fields as they are (timestamps stay timestamps: the table shows local time)."""
     return [{k: getattr(r, k) for k in r.__dataclass_fields__} for r in records]
+
+
+def claim_cancelled(record) -> str:
+    if not record.points_spent:
+        return (
+            f"Claim {record.claim_id} of {record.perk} cancelled (a free perk: nothing to refund)."
+        )
+    return (
+        f"Claim {record.claim_id} of {record.perk} cancelled: {record.points_spent:,} points "
+        f"back to {record.member} (balance {record.balance:,})."
+    )
 
 
 def claim_record_panel(record):

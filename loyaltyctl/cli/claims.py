@@ -61,13 +61,7 @@ def cancel(claim_id: ClaimArg, reason: opt.ReasonOpt, json_: opt.JsonOpt = False
     record = ctx.write(
         lambda s: cancel_claim(session=s, claim_id=claim_id, reason=reason, operator=ctx.operator)
     )
-    out.result(
-        record,
-        lambda: (
-            f"Claim {record.claim_id} cancelled: {record.points_spent:,} points back to "
-            f"{record.member} (balance {record.balance:,})."
-        ),
-    )
+    out.result(record, lambda: views.claim_cancelled(record))
 
 
 @app.command("certificate")

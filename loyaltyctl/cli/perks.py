@@ -88,6 +88,7 @@ def list_(
         out.listing(
             views.perk_rows(perks),
             views.PERK_COLUMNS,
+            json_doc=perks,
             title="Perks",
             empty="No perks yet: define them in TOML and run `loyaltyctl apply`.",
         )
@@ -96,6 +97,7 @@ def list_(
     out.listing(
         views.eligibility_rows(choices),
         views.ELIGIBILITY_COLUMNS,
+        json_doc=views.eligibility_json(choices),
         title=f"Perks for {member}",
         empty="No perks yet.",
     )
@@ -223,7 +225,9 @@ def claims(
     since: Annotated[
         str | None, typer.Option("--since", help="Only claims from this date or timestamp.")
     ] = None,
-    limit: opt.LimitOpt = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many claims, newest first.")
+    ] = 100,
     json_: opt.JsonOpt = False,
     csv_: opt.CsvOpt = False,
 ) -> None:

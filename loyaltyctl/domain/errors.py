@@ -154,7 +154,7 @@ class Problem:
 class BadInputFile(LoyaltyError):
     code = "bad_input_file"
     exit_code = 3
-    hint = "Fix the rows listed above and run the command again; nothing was applied."
+    hint = "Fix the problems listed above and run the command again; nothing was applied."
 
     def __init__(self, problems: list[Problem], *, total: int | None = None) -> None:
         self.problems = problems
