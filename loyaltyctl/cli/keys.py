@@ -86,4 +86,4 @@ def public(json_: opt.JsonOpt = False) -> None:
     if json_:
         out.result({"key_id": ring.signing_id, "public_key": pem})
     else:
-        out.console.print(pem, end="", markup=False, highlight=False, soft_wrap=True)
+        out.text_file(pem)  # as is: a PEM file is what `certificate verify` reads

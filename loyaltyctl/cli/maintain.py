@@ -79,12 +79,9 @@ def run(
         dry_run=dry_run,
         keys=lambda: crypto.load(ctx.settings.keys_file),  # read only when webhooks are due
     )
-    if json_:
-        out.result(result)
-    else:
-        text = _summary(result)
-        if text:
-            out.console.print(text)
+    text = None if json_ else _summary(result)
+    if json_ or text:  # quiet when nothing happened, for cron
+        out.result(result, lambda: text)
     for failure in result.webhook_failures:
         out.message(f"[bold red]error:[/] {escape(_failure(failure))}")
     if result.webhooks_failed:

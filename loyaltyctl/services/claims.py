@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -22,11 +23,10 @@ from loyaltyctl.domain import perks as domain
 from loyaltyctl.domain.errors import (
     CLAIM_REFUSALS,
     AlreadyCancelled,
-    InsufficientBalance,
     InvalidCertificate,
     KeyConflict,
     MemberLimit,
-    PerkInactive,
+    Refused,
     SoldOut,
 )
 from loyaltyctl.domain.values import iso_utc, utcnow
@@ -77,23 +77,15 @@ def claim_perk(
         if replayed is not None:
             return replayed
     claimant = claimant_state(session, member_row, store.member_claims(session, perk.id, state.id))
-    claimant = domain.ClaimantState(**{**claimant.__dict__, "balance": state.balance})
-    refused = domain.refusal(perk_state(perk), claimant, now)
-    if refused is not None:
-        code, message = refused
-        raise CLAIM_REFUSALS[code](message)
-
+    claimant = replace(claimant, balance=state.balance)
+    _check(perk, claimant, now)
     # the authoritative checks: conditional writes the database evaluates
     if not store.take_supply(session, perk.id):
-        session.refresh(perk)
-        if not perk.active:
-            raise PerkInactive(f"Perk {perk.slug} is disabled.")
-        raise SoldOut(f"Perk {perk.slug} is sold out ({perk.max_supply:,} claimed).")
+        session.refresh(perk)  # someone took the last one (or disabled it) meanwhile
+        _check(perk, claimant, now, fallback=SoldOut)
     if not store.take_member_allowance(session, perk.id, state.id, perk.max_per_member):
-        raise MemberLimit(
-            f"Member {member_row.external_id} already claimed perk {perk.slug} "
-            f"{perk.max_per_member} time(s), the most allowed."
-        )
+        held = store.member_claims(session, perk.id, state.id)
+        _check(perk, replace(claimant, claims_of_perk=held), now, fallback=MemberLimit)
 
     claim_id = _new_id()
     entry_id, lots = _debit(session, state, perk, claim_id=claim_id, operator=operator, now=now)
@@ -147,15 +139,21 @@ def claim_perk(
     )
 
 
+def _check(perk: Perk, claimant, now, fallback: type[Refused] | None = None) -> None:
+    """Raise the refusal the rules give, if any (else ``fallback``, when given)."""
+    refused = domain.refusal(perk_state(perk), claimant, now)
+    if refused is not None:
+        code, message = refused
+        raise CLAIM_REFUSALS[code](message)
+    if fallback is not None:
+        raise fallback(f"Perk {perk.slug} cannot be claimed now ({fallback.code}).")
+
+
 def _debit(session, state, perk: Perk, *, claim_id: str, operator: str, now):
     """The claim's ledger entry (none for a free perk) and the lots it spent from."""
     if perk.price == 0:
         return None, {}
-    if state.balance < perk.price:
-        raise InsufficientBalance(
-            f"Member {state.external_id} has {state.balance:,} points; "
-            f"perk {perk.slug} costs {perk.price:,}."
-        )
+    # the rules checked the balance of the locked row; the database checks it again
     ledger_store.take_from_lots(session, state, perk.price)
     lots = dict(state.lot_changes or {})
     entry = ledger_store.build_entry(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -280,7 +281,7 @@ def perks_for_member(
     claimant = claimant_state(session, row, 0)
     result = []
     for perk in store.listing(session, include_inactive=include_inactive):
-        mine = domain.ClaimantState(**{**claimant.__dict__, "claims_of_perk": held.get(perk.id, 0)})
+        mine = replace(claimant, claims_of_perk=held.get(perk.id, 0))
         refused = domain.refusal(perk_state(perk), mine, now)
         result.append(
             domain.Eligibility(
