@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -207,51 +207,29 @@ def _write_plan(session, writes, pruned, *, keys: KeyLoader, operator: str, now)
 # --- read ----------------------------------------------------------------------------
 
 
+def _from_row(cls, row: Perk, **computed):
+    """A domain object from a perk row: same-named columns copied, the rest as given."""
+    names = {f.name for f in fields(cls)} - computed.keys()
+    return cls(**{name: getattr(row, name) for name in names}, **computed)
+
+
 def to_domain(row: Perk, *, figures: tuple[int, int, int, int] | None = None) -> domain.Perk:
     claims, cancelled, members, spent = figures or (row.claimed, 0, 0, 0)
-    return domain.Perk(
-        slug=row.slug,
-        name=row.name,
-        price=row.price,
-        category=row.category,
-        description=row.description,
-        active=row.active,
-        media=row.media,
-        media_type=row.media_type,
-        max_supply=row.max_supply,
+    return _from_row(
+        domain.Perk,
+        row,
         supply_left=None if row.max_supply is None else max(row.max_supply - row.claimed, 0),
-        max_per_member=row.max_per_member,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
         audience=_audience(row.audience),
-        redemption_type=row.redemption_type,
-        instructions=row.instructions,
-        single_use=row.single_use,
-        iframe=row.iframe,
-        checkout_url=row.checkout_url,
-        webhook_url=row.webhook_url,
         has_value=row.value_enc is not None,
         claims=claims,
         cancelled_claims=cancelled,
         members=members,
         points_spent=spent,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
     )
 
 
 def perk_state(row: Perk) -> domain.PerkState:
-    return domain.PerkState(
-        slug=row.slug,
-        price=row.price,
-        active=row.active,
-        valid_from=row.valid_from,
-        valid_until=row.valid_until,
-        audience=_audience(row.audience),
-        max_supply=row.max_supply,
-        claimed=row.claimed,
-        max_per_member=row.max_per_member,
-    )
+    return _from_row(domain.PerkState, row, audience=_audience(row.audience))
 
 
 def claimant_state(session: Session, member_row, claims_of_perk: int) -> domain.ClaimantState:
