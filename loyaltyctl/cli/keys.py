@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from loyaltyctl.cli import _options as opt
@@ -38,14 +40,25 @@ def init(json_: opt.JsonOpt = False) -> None:
 
 
 @app.command("rotate")
-def rotate(json_: opt.JsonOpt = False) -> None:
+def rotate(
+    finish: Annotated[
+        bool,
+        typer.Option(
+            "--finish",
+            help="Add no key: re-encrypt what is not yet under the current primary (after "
+            "an interrupted rotation, or before removing an old key).",
+        ),
+    ] = False,
+    json_: opt.JsonOpt = False,
+) -> None:
     """Add a new primary encryption key and re-encrypt every stored secret under it.
 
     The key file is written first (old keys stay in it, readable), then the secrets
-    are re-encrypted in one transaction; an interrupted rotation is finished by
-    running it again. Remove an old key from the file only after that.
+    are re-encrypted in one transaction. A command that loaded the keys just before
+    may still store a secret under the old key: before removing an old key from the
+    file, run `keys rotate --finish` until it reports 0.
 
-    Example: loyaltyctl keys rotate
+    Example: loyaltyctl keys rotate && loyaltyctl keys rotate --finish
     """
     from loyaltyctl import crypto
     from loyaltyctl.services.secrets import reencrypt_secrets
@@ -53,22 +66,23 @@ def rotate(json_: opt.JsonOpt = False) -> None:
     out = Output(json_mode=json_)
     ctx = current()
     path = ctx.settings.keys_file
-    ring = crypto.load(path).with_new_primary()
+    ring = crypto.load(path)
     ctx.database()  # an unreachable or outdated database stops us before the file changes
-    crypto.save(ring, path)
+    if not finish:
+        ring = ring.with_new_primary()
+        crypto.save(ring, path)
     count = ctx.write(lambda s: reencrypt_secrets(session=s, keys=ring, operator=ctx.operator))
     result = {
         "keys_file": str(path),
         "primary": ring.primary,
         "keys": sorted(ring.encryption),
+        "added": not finish,
         "reencrypted": count,
     }
+    what = "Primary encryption key" if finish else "New primary encryption key"
     out.result(
         result,
-        lambda: (
-            f"New primary encryption key {ring.primary} in {path}; "
-            f"re-encrypted {count:,} stored secret(s)."
-        ),
+        lambda: f"{what} {ring.primary} in {path}; re-encrypted {count:,} stored secret(s).",
     )
 
 

@@ -270,6 +270,9 @@ def test_keys_rotate_reencrypts_every_secret(cli, program, db_url):
         cli("claim", "show", claim_id, "--reveal", "--json").json["redemption"]["value"] == before
     )
     assert cli("keys", "rotate", "--json").json["reencrypted"] == 3
+    finished = cli("keys", "rotate", "--finish", "--json").json
+    assert (finished["added"], finished["reencrypted"]) == (False, 0)
+    assert len(finished["keys"]) == 3  # the first key and the two rotations
 
 
 def test_claims_need_the_key_file(cli, program, monkeypatch, tmp_path):
