@@ -41,7 +41,6 @@ import multiprocessing as mp
 import os
 import random
 import secrets
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -52,12 +51,21 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+from _common import (
+    GENESIS,
+    Backend,
+    PostgresBackend,
+    SqliteBackend,
+    child_env,
+    cleanup_backends,
+    code_version,
+    remove_workdir,
+)
+
 SLUG = "bench-perk"
 PRICE = 10
 SPARE = 100  # claims left in supply and points beyond the timed run (CLI runs, warm-up)
 START_TIMEOUT = 300
-GENESIS = "0" * 64
 ID_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # as loyaltyctl's claim ids
 SQLITE_BUSY_TIMEOUT_S = 5.0  # loyaltyctl.store.db.SQLITE_BUSY_TIMEOUT_MS
 RETRY_BUDGET_S = 60.0  # loyaltyctl.store.db.RETRY_BUDGET_SECONDS
@@ -65,80 +73,6 @@ RETRY_BUDGET_S = 60.0  # loyaltyctl.store.db.RETRY_BUDGET_SECONDS
 
 def member_id_text(i: int) -> str:
     return f"B-{i:03d}"
-
-
-# --- databases -------------------------------------------------------------------
-
-
-class Backend:
-    name: str
-
-    def url(self, label: str) -> str:
-        raise NotImplementedError
-
-    def create(self, label: str) -> str:
-        """A fresh database with the loyaltyctl schema; returns its URL."""
-        from loyaltyctl.store.db import Database
-        from loyaltyctl.store.migrate import upgrade
-
-        url = self._create_empty(label)
-        db = Database(url, check_schema=False)
-        try:
-            upgrade(db)
-        finally:
-            db.dispose()
-        return url
-
-    def _create_empty(self, label: str) -> str:
-        raise NotImplementedError
-
-    def cleanup(self) -> None:
-        pass
-
-
-class SqliteBackend(Backend):
-    name = "sqlite"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-
-    def url(self, label: str) -> str:
-        return f"sqlite:///{self.workdir / f'{label}.db'}"  # absolute: sqlite:////...
-
-    def _create_empty(self, label: str) -> str:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.workdir / f'{label}.db'}{suffix}").unlink(missing_ok=True)
-        return self.url(label)
-
-
-class PostgresBackend(Backend):
-    name = "postgresql"
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.created: list[str] = []
-
-    def url(self, label: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.prefix}_{label}"
-
-    def _admin(self):
-        import psycopg
-
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True)
-
-    def _create_empty(self, label: str) -> str:
-        name = f"{self.prefix}_{label}"
-        with self._admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return self.url(label)
-
-    def cleanup(self) -> None:
-        with self._admin() as conn:
-            for name in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.created.clear()
 
 
 def set_up_program(url: str, keys_file: Path, processes: int, claims: int) -> None:
@@ -430,18 +364,6 @@ def bench_cli(url: str, env: dict, cwd: Path, runs: int) -> dict:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def child_env(workdir: Path, keys_file: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LOYALTYCTL_")}
-    env.update(
-        LOYALTYCTL_OPERATOR="bench",
-        LOYALTYCTL_KEYS_FILE=str(keys_file),
-        XDG_CONFIG_HOME=str(workdir / "xdg-config"),  # no user config file
-        XDG_DATA_HOME=str(workdir / "xdg-data"),
-        NO_COLOR="1",
-    )
-    return env
-
-
 # --- the benchmark ---------------------------------------------------------------
 
 
@@ -532,9 +454,6 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_import import code_version
-
     from loyaltyctl import crypto
 
     args.code_version = code_version()
@@ -555,15 +474,8 @@ def main() -> None:
             results.append(bench_backend(backend, args, keys_file, env, workdir))
         print_report(results, args)
     finally:
-        for backend in backends:
-            try:
-                backend.cleanup()
-            except Exception as exc:  # noqa: BLE001 - report and go on cleaning up
-                print(f"cleanup of {backend.name} failed: {exc}", file=sys.stderr)
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        cleanup_backends(backends)
+        remove_workdir(workdir, args.keep)
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import json
 import os
 import pstats
 import random
-import shutil
 import signal
 import sqlite3
 import statistics
@@ -45,8 +44,17 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
 from pathlib import Path
 
-PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
-GENESIS = "0" * 64
+from _common import (
+    GENESIS,
+    Backend,
+    PostgresBackend,
+    SqliteBackend,
+    child_env,
+    cleanup_backends,
+    code_version,
+    remove_workdir,
+)
+
 CHUNK = 50_000
 REASONS = ("Purchase", "Purchase bonus", "Tournament win", "Birthday gift", "Referral")
 
@@ -195,58 +203,8 @@ def ledger_chunks(csv_path: Path, members: int, now: datetime, sqlite: bool, ope
 # --- databases -------------------------------------------------------------------
 
 
-class Backend:
-    name: str
-
-    def url(self, label: str) -> str:
-        raise NotImplementedError
-
-    def create(self, label: str) -> str:
-        """A fresh database with the loyaltyctl schema; returns its URL."""
-        from loyaltyctl.store.db import Database
-        from loyaltyctl.store.migrate import upgrade
-
-        url = self._create_empty(label)
-        db = Database(url, check_schema=False)
-        try:
-            upgrade(db)
-        finally:
-            db.dispose()
-        return url
-
-    def _create_empty(self, label: str) -> str:
-        raise NotImplementedError
-
-    def drop(self, label: str) -> None:
-        raise NotImplementedError
-
-    def progress(self, label: str) -> int | None:
-        """Rows an import running in another process has reached, when visible."""
-        return None
-
-    def cleanup(self) -> None:
-        pass
-
-
-class SqliteBackend(Backend):
-    name = "sqlite"
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-
-    def path(self, label: str) -> Path:
-        return self.workdir / f"{label}.db"
-
-    def url(self, label: str) -> str:
-        return f"sqlite:///{self.path(label)}"  # the path is absolute: sqlite:////...
-
-    def _create_empty(self, label: str) -> str:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{self.path(label)}{suffix}").unlink(missing_ok=True)
-        return self.url(label)
-
-    def drop(self, label: str) -> None:
-        self._create_empty(label)
+class SqliteImportBackend(SqliteBackend):
+    """SQLite, with the members, the raw-driver baseline and the size."""
 
     def connect(self, label: str) -> sqlite3.Connection:
         # the same pragmas loyaltyctl sets on every connection (store/db.py)
@@ -299,38 +257,8 @@ class SqliteBackend(Backend):
         )
 
 
-class PostgresBackend(Backend):
-    name = "postgresql"
-
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-        self.created: list[str] = []
-
-    def dbname(self, label: str) -> str:
-        return f"{self.prefix}_{label}"
-
-    def url(self, label: str) -> str:
-        return f"postgresql://postgres@127.0.0.1:5432/{self.dbname(label)}"
-
-    def _admin(self):
-        import psycopg
-
-        return psycopg.connect(PG_ADMIN_URL, autocommit=True)
-
-    def _create_empty(self, label: str) -> str:
-        name = self.dbname(label)
-        with self._admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        self.created.append(name)
-        return self.url(label)
-
-    def drop(self, label: str) -> None:
-        name = self.dbname(label)
-        with self._admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        if name in self.created:
-            self.created.remove(name)
+class PostgresImportBackend(PostgresBackend):
+    """PostgreSQL, with the members, the raw-driver baseline, progress and the size."""
 
     def connect(self, label: str):
         import psycopg
@@ -386,12 +314,6 @@ class PostgresBackend(Backend):
         with self._admin() as conn:
             (size,) = conn.execute("SELECT pg_database_size(%s)", (self.dbname(label),)).fetchone()
         return size / 2**20
-
-    def cleanup(self) -> None:
-        with self._admin() as conn:
-            for name in self.created:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        self.created.clear()
 
 
 # --- child processes -------------------------------------------------------------
@@ -505,21 +427,6 @@ def run_child(
             out.read_text(errors="replace"),
             err.read_text(errors="replace"),
         )
-
-
-def child_env(workdir: Path) -> dict:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("LOYALTYCTL_") and k not in ("PYTHONPROFILEIMPORTTIME",)
-    }
-    env.update(
-        LOYALTYCTL_OPERATOR="bench",
-        XDG_CONFIG_HOME=str(workdir / "xdg-config"),  # no user config file
-        XDG_DATA_HOME=str(workdir / "xdg-data"),
-        NO_COLOR="1",
-    )
-    return env
 
 
 def loyaltyctl_cmd(*args: str, profile: Path | None = None) -> list[str]:
@@ -662,29 +569,6 @@ def mark(ok: bool) -> str:
     return "ok" if ok else "MISSED"
 
 
-def code_version() -> str:
-    """The commit the measured loyaltyctl comes from, and whether its tree had edits."""
-    import loyaltyctl
-
-    root = Path(loyaltyctl.__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "loyaltyctl"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return f"loyaltyctl {loyaltyctl.__version__} (not a git checkout)"
-    return f"loyaltyctl at {head}" + (" with uncommitted edits" if dirty else "")
-
-
 def print_report(results: list[dict], startup: dict | None, args) -> None:
     print()
     print(f"{args.code_version}; measured from {args.started} to {time.strftime('%H:%M:%S')}")
@@ -802,7 +686,7 @@ def main() -> None:
     global _launcher
     _launcher = Launcher()  # while this process is still small
     workdir = Path(tempfile.mkdtemp(prefix="bench_import_"))
-    env = child_env(workdir)
+    env = child_env(workdir, leave_out=("PYTHONPROFILEIMPORTTIME",))
     results: list[dict] = []
     backends: list[Backend] = []
     try:
@@ -822,9 +706,9 @@ def main() -> None:
             file=sys.stderr,
         )
         if args.backend in ("sqlite", "both"):
-            backends.append(SqliteBackend(workdir))
+            backends.append(SqliteImportBackend(workdir))
         if args.backend in ("postgresql", "both"):
-            backends.append(PostgresBackend(f"bench_import_{os.getpid()}"))
+            backends.append(PostgresImportBackend(f"bench_import_{os.getpid()}"))
         for backend in backends:
             results.append(bench_backend(backend, args, csv_path, workdir, env))
         startup = None
@@ -833,17 +717,10 @@ def main() -> None:
             startup = bench_startup(env, workdir, args.startup_runs)
         print_report(results, startup, args)
     finally:
-        for backend in backends:
-            try:
-                backend.cleanup()
-            except Exception as exc:  # noqa: BLE001 - report and go on cleaning up
-                print(f"cleanup of {backend.name} failed: {exc}", file=sys.stderr)
+        cleanup_backends(backends)
         if _launcher is not None:
             _launcher.close()
-        if args.keep:
-            print(f"kept {workdir}", file=sys.stderr)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
+        remove_workdir(workdir, args.keep)
 
 
 if __name__ == "__main__":

@@ -64,19 +64,23 @@ def claim_perk(
 ) -> domain.ClaimResult:
     now = now or utcnow()
     digest = _request_hash(perk_slug, member)
-    if key is not None:
-        replayed = _replay(session, keys, key=key, digest=digest)
-        if replayed is not None:
-            return replayed
     perk = store.require(session, perk_slug)
     member_row = member_store.require_row(session, member)
     state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
     if key is not None:
-        # a request with this key may have committed while we waited for the lock
+        # looked up under the member's lock, so a request with this key that committed
+        # while we waited is found here and replayed (not refused for its effects)
         replayed = _replay(session, keys, key=key, digest=digest)
         if replayed is not None:
             return replayed
-    claimant = claimant_state(session, member_row, store.member_claims(session, perk.id, state.id))
+    rules = perk_state(perk)
+    claimant = claimant_state(
+        session,
+        member_row,
+        # what the rules do not need is not read (a claim is a hot path)
+        store.member_claims(session, perk.id, state.id) if perk.max_per_member else 0,
+        with_labels=bool(rules.audience.groups or rules.audience.tags),
+    )
     claimant = replace(claimant, balance=state.balance)
     _check(perk, claimant, now)
     # the authoritative checks: conditional writes the database evaluates

@@ -232,8 +232,12 @@ def perk_state(row: Perk) -> domain.PerkState:
     return _from_row(domain.PerkState, row, audience=_audience(row.audience))
 
 
-def claimant_state(session: Session, member_row, claims_of_perk: int) -> domain.ClaimantState:
-    groups, tags = member_store.labels(session, [member_row.id])[member_row.id]
+def claimant_state(
+    session: Session, member_row, claims_of_perk: int, *, with_labels: bool = True
+) -> domain.ClaimantState:
+    groups, tags = (
+        member_store.labels(session, [member_row.id])[member_row.id] if with_labels else ([], [])
+    )
     return domain.ClaimantState(
         external_id=member_row.external_id,
         balance=member_row.balance,

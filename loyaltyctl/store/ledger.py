@@ -266,10 +266,32 @@ def execute_many(session: Session, sql: str, params: list[tuple]) -> int:
 
 def insert_entry(session: Session, row: dict) -> int:
     """Insert one entry; returns its id."""
-    values = {k: v for k, v in row.items() if not (k == "id" and v is None)}
-    return session.execute(
-        insert(LedgerEntry).values(**values).returning(LedgerEntry.id)
-    ).scalar_one()
+    return insert_row(session, "ledger_entry", row, returning_id=True)
+
+
+def insert_row(session: Session, table: str, row: dict, *, returning_id: bool = False):
+    """One INSERT through the driver (a hot path: a claim makes several, and the ORM's
+    statement building costs ~1 ms each, the driver's ~0.05 ms); returns the new id
+    when asked. ``row`` holds column names (an ``id`` of None is left to the database)."""
+    columns = [c for c in row if not (c == "id" and row[c] is None)]
+    values = [row[c] for c in columns]
+    raw = session.connection().connection.driver_connection
+    if is_sqlite(session):
+        values = [
+            _sqlite_stamp(v) if c in TIMESTAMP_COLUMNS and v is not None else v
+            for c, v in zip(columns, values, strict=True)
+        ]
+        cursor = raw.execute(
+            f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
+            values,
+        )
+        return cursor.lastrowid if returning_id else None
+    marks = ",".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})"
+    if not returning_id:
+        raw.execute(sql, values)
+        return None
+    return raw.execute(sql + " RETURNING id", values).fetchone()[0]
 
 
 def lot_expiries(session: Session, lot_ids: list[int]) -> dict[int, datetime]:
@@ -342,9 +364,10 @@ def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
             copy.write_row(row_tuple(r))
 
 
+# columns that hold timestamps, in any table (the raw SQLite inserts convert them)
 TIMESTAMP_COLUMNS = frozenset(
     c.name
-    for t in (LedgerEntry.__table__, PointLot.__table__)
+    for t in LedgerEntry.metadata.tables.values()
     for c in t.columns
     if isinstance(c.type, UtcDateTime)
 )

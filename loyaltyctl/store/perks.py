@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
+from loyaltyctl.store.ledger import execute_many, insert_row, is_sqlite
 from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkMember
 
 
@@ -84,17 +85,16 @@ def update_perk(session: Session, perk_id: int, values: dict) -> None:
 
 
 def take_supply(session: Session, perk_id: int) -> bool:
-    """Count one claim against the supply; False when none is left (or it is disabled)."""
-    result = session.execute(
-        update(Perk)
-        .where(
-            Perk.id == perk_id,
-            Perk.active.is_(True),
-            or_(Perk.max_supply.is_(None), Perk.claimed < Perk.max_supply),
-        )
-        .values(claimed=Perk.claimed + 1)
+    """Count one claim against the supply; False when none is left (or it is disabled).
+
+    Through the driver: it is on every claim's path (see store.ledger.insert_row)."""
+    sql = (
+        "UPDATE perk SET claimed = claimed + 1 WHERE id = {p} AND active "
+        "AND (max_supply IS NULL OR claimed < max_supply)"
     )
-    return result.rowcount == 1
+    return (
+        execute_many(session, sql.format(p="?" if is_sqlite(session) else "%s"), [(perk_id,)]) == 1
+    )
 
 
 def give_back_supply(session: Session, perk_id: int) -> None:
@@ -166,7 +166,7 @@ def code_taken(session: Session, perk_id: int, code_hash: str) -> bool:
 
 
 def insert_claim(session: Session, values: dict, lots: dict[int, int]) -> None:
-    session.execute(insert(Claim).values(**values))
+    insert_row(session, "claim", values)
     if lots:
         session.execute(
             insert(ClaimLot),
