@@ -50,6 +50,14 @@ ReasonOpt = Annotated[
         parser=_wrap(values.validate_reason),
     ),
 ]
+OptionalReasonOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--reason",
+        help="Why (recorded in the audit log).",
+        parser=_wrap(values.validate_reason),
+    ),
+]
 KeyOpt = Annotated[
     str | None,
     typer.Option(

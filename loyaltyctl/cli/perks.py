@@ -116,13 +116,15 @@ def show(slug: SlugArg, json_: opt.JsonOpt = False) -> None:
     out.result(perk, lambda: views.perk_panel(perk))
 
 
-def _toggle(slug: str, active: bool, json_: bool) -> None:
+def _toggle(slug: str, active: bool, reason: str | None, json_: bool) -> None:
     from loyaltyctl.services.perks import set_perk_active
 
     out = Output(json_mode=json_)
     ctx = current()
     perk, changed = ctx.write(
-        lambda s: set_perk_active(session=s, slug=slug, active=active, operator=ctx.operator)
+        lambda s: set_perk_active(
+            session=s, slug=slug, active=active, operator=ctx.operator, reason=reason
+        )
     )
     state = "enabled" if active else "disabled"
     out.result(
@@ -134,21 +136,23 @@ def _toggle(slug: str, active: bool, json_: bool) -> None:
 
 
 @app.command("enable")
-def enable(slug: SlugArg, json_: opt.JsonOpt = False) -> None:
+def enable(slug: SlugArg, reason: opt.OptionalReasonOpt = None, json_: opt.JsonOpt = False) -> None:
     """Make a perk claimable again without editing its file.
 
     Example: loyaltyctl perk enable free-coffee
     """
-    _toggle(slug, True, json_)
+    _toggle(slug, True, reason, json_)
 
 
 @app.command("disable")
-def disable(slug: SlugArg, json_: opt.JsonOpt = False) -> None:
+def disable(
+    slug: SlugArg, reason: opt.OptionalReasonOpt = None, json_: opt.JsonOpt = False
+) -> None:
     """Stop claims of a perk without editing its file (its claims stay).
 
-    Example: loyaltyctl perk disable free-coffee
+    Example: loyaltyctl perk disable free-coffee --reason "Coffee machine broken"
     """
-    _toggle(slug, False, json_)
+    _toggle(slug, False, reason, json_)
 
 
 @app.command("export")

@@ -320,7 +320,7 @@ def cancel_claim(
         operator=operator,
         at=now,
         reason=reason,
-        details={"perk": perk.slug, "points": claim.points},
+        details={"perk": perk.slug, "member": state.external_id, "points": claim.points},
     )
     session.refresh(claim)
     return _record(session, claim, perk.slug, state.external_id, balance=state.balance)

@@ -282,7 +282,13 @@ def show_perk(*, session: Session, slug: str) -> domain.Perk:
 
 
 def set_perk_active(
-    *, session: Session, slug: str, active: bool, operator: str, now: datetime | None = None
+    *,
+    session: Session,
+    slug: str,
+    active: bool,
+    operator: str,
+    reason: str | None = None,
+    now: datetime | None = None,
 ) -> tuple[domain.Perk, bool]:
     """Enable or disable without editing the file; returns (perk, changed)."""
     now = now or utcnow()
@@ -295,6 +301,7 @@ def set_perk_active(
             action="perk.enable" if active else "perk.disable",
             operator=operator,
             at=now,
+            reason=reason,
         )
         session.refresh(row)
     return to_domain(row), changed

@@ -180,6 +180,13 @@ def test_claims_listing_show_and_cancel(cli, program):
     assert (cancelled.json["status"], cancelled.json["balance"]) == ("cancelled", 500)
     twice = cli("claim", "cancel", claim_id, "--reason", "again", "--json")
     assert (twice.exit_code, twice.json["error"]["code"]) == (1, "already_cancelled")
+    assert cli("perk", "disable", "free-coffee", "--reason", "machine broken").exit_code == 0
+    (latest,) = cli("audit", "log", "--limit", "1", "--json").json
+    assert (latest["action"], latest["subject"], latest["reason"]) == (
+        "perk.disable",
+        "perk:free-coffee",
+        "machine broken",
+    )
     missing = cli("claim", "show", "NOPE", "--json")
     assert (missing.exit_code, missing.json["error"]["code"]) == (1, "unknown_claim")
     assert cli("audit", "verify").exit_code == 0
