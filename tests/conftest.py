@@ -21,6 +21,11 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
+    "promo_redemption",
+    "campaign_member",
+    "promo_code",
+    "promo_batch",
+    "campaign",
     "webhook_delivery",
     "claim_lot",
     "claim",

@@ -308,6 +308,8 @@ class Claim(SQLModel, table=True):
     cancelled_by: str | None = Field(default=None, max_length=100)
     cancel_reason: str | None = Field(default=None, max_length=500)
     refund_entry_id: int | None = Field(default=None, sa_type=BigInteger)
+    # a prize of a promo redemption (claimed free of charge)
+    redemption_id: str | None = Field(default=None, max_length=32)
 
 
 class ClaimLot(SQLModel, table=True):
@@ -340,3 +342,112 @@ class WebhookDelivery(SQLModel, table=True):
     last_error: str | None = Field(default=None, max_length=500)
     created_at: datetime = _ts(False)
     delivered_at: datetime | None = _ts()
+
+
+# --- campaigns and promo codes (issue 4) ------------------------------------------------
+
+
+class Campaign(SQLModel, table=True):
+    """A promotion whose codes members redeem for bonus points and prize perks.
+
+    Never deleted: `apply --prune` pauses it. `redemptions` and `points_granted`
+    are kept in the redeeming transactions, so `stats promo` reads them directly.
+    """
+
+    __tablename__ = "campaign"
+    __table_args__ = (
+        CheckConstraint("points >= 0", name="points_not_negative"),
+        CheckConstraint("status IN ('active', 'paused', 'archived')", name="known_status"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    valid_from: datetime | None = _ts()
+    valid_until: datetime | None = _ts()
+    points: int = Field(default=0, sa_type=BigInteger)
+    perks: str = Field(default="[]")  # JSON list of prize perk slugs
+    per_member: int | None = Field(default=None)
+    per_member_daily: int | None = Field(default=None)
+    audience: str = Field(default="{}")  # canonical JSON of Audience
+    status: str = Field(default="active", max_length=12)
+    share: str | None = Field(default=None)  # JSON, kept for front ends
+    page: str | None = Field(default=None)  # JSON, kept for front ends
+    redemptions: int = Field(default=0, sa_type=BigInteger)
+    points_granted: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+
+
+class PromoBatch(SQLModel, table=True):
+    """A batch of generated codes; `generated` grows chunk by chunk until `requested`."""
+
+    __tablename__ = "promo_batch"
+
+    id: str = Field(max_length=32, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    requested: int = Field(sa_type=BigInteger)
+    generated: int = Field(default=0, sa_type=BigInteger)
+    length: int
+    prefix: str = Field(default="", max_length=16)
+    uses_per_code: int = Field(default=1)
+    operator: str = Field(max_length=100)
+    created_at: datetime = _ts(False)
+    completed_at: datetime | None = _ts()
+
+
+class PromoCode(SQLModel, table=True):
+    """A shared code ("password") or a generated one. Stored only as a keyed hash (for
+    look-up, unique across all campaigns) and encrypted (for export)."""
+
+    __tablename__ = "promo_code"
+    __table_args__ = (
+        CheckConstraint("uses >= 0", name="uses_not_negative"),
+        CheckConstraint(
+            "uses_allowed IS NULL OR uses <= uses_allowed", name="uses_within_allowed"
+        ),
+        Index(None, "campaign_id", "batch_id"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    batch_id: str | None = Field(default=None, max_length=32)  # None: a shared code
+    code_hash: str = Field(max_length=64, unique=True)
+    code_enc: str
+    uses_allowed: int | None = Field(default=None, sa_type=BigInteger)  # None = unlimited
+    uses: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = _ts(False)
+
+
+class CampaignMember(SQLModel, table=True):
+    """A member's redemptions in a campaign, in total and per day (program time zone):
+    day '' is the total. Counted up by conditional upserts, so limits hold."""
+
+    __tablename__ = "campaign_member"
+    __table_args__ = (CheckConstraint("redemptions >= 0", name="redemptions_not_negative"),)
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    day: str = Field(max_length=10, primary_key=True)
+    redemptions: int = Field(default=0)
+
+
+class PromoRedemption(SQLModel, table=True):
+    """One code redeemed by one member: the points credited and the prizes claimed."""
+
+    __tablename__ = "promo_redemption"
+    __table_args__ = (Index(None, "campaign_id", "at"), Index(None, "member_id", "at"))
+
+    id: str = Field(max_length=32, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    code_id: int = Field(sa_type=BigInteger, foreign_key="promo_code.id")
+    member_id: int = Field(foreign_key="member.id")
+    at: datetime = _ts(False)
+    day: str = Field(max_length=10)  # the program time zone's date of `at`
+    points: int = Field(sa_type=BigInteger)
+    entry_id: int | None = Field(default=None, sa_type=BigInteger)
+    prizes: str = Field(default="[]")  # JSON [{"slug", "claim_id"}]
+    operator: str = Field(max_length=100)
+    idem_key: str | None = Field(default=None, max_length=200, unique=True)
+    request_hash: str | None = Field(default=None, max_length=64)

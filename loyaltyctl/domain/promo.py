@@ -1,0 +1,256 @@
+"""Campaigns and promo codes: what a campaign file says, the code alphabet, the rules
+of a redemption. Pure: no I/O.
+
+Codes use Crockford's base32 alphabet (no I, L, O, U), upper case. A typed code is
+normalised before it is looked up: case, spaces and dashes are ignored and the
+look-alikes O -> 0, I and L -> 1 are mapped, for shared codes too, so "summer-5O"
+finds SUMMER50. Generated codes end with a check symbol, so most typos are told
+apart from unknown codes without looking anything up.
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from loyaltyctl.domain.perks import Audience
+
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
+LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+STATUSES = ("active", "paused", "archived")
+DEFAULT_LENGTH = 10
+MIN_LENGTH = 6
+MAX_LENGTH = 24
+GROUP = 4  # printed as XXXX-XXXX-XX
+# a random guess may hit a live code of a campaign with at most this probability
+MAX_GUESS_PROBABILITY = 1e-6
+SHARED_CODE_MAX = 64
+
+# refusal codes, stable for scripts (spec §3)
+UNKNOWN_CODE = "unknown_code"
+CODE_USED_UP = "code_used_up"
+CAMPAIGN_PAUSED = "campaign_paused"
+CAMPAIGN_ARCHIVED = "campaign_archived"
+NOT_IN_WINDOW = "not_in_window"
+NOT_IN_AUDIENCE = "not_in_audience"
+MEMBER_LIMIT = "member_limit"
+MEMBER_DAILY_LIMIT = "member_daily_limit"
+PRIZE_UNAVAILABLE = "prize_unavailable"
+
+
+def normalize(code: str) -> str:
+    """How a typed code is compared: upper case, no spaces or dashes, look-alikes mapped."""
+    return "".join(code.split()).replace("-", "").upper().translate(LOOK_ALIKES)
+
+
+def check_symbol(body: str) -> str:
+    """A weighted sum mod 31 (prime), so one wrong symbol or two swapped neighbours
+    always change it; shown as one more alphabet symbol."""
+    total = sum((i + 1) * ALPHABET.index(c) for i, c in enumerate(body)) if body else 0
+    return ALPHABET[total % 31]
+
+
+def has_valid_check(normalized: str) -> bool:
+    body, check = normalized[:-1], normalized[-1:]
+    return bool(body) and all(c in ALPHABET for c in normalized) and check_symbol(body) == check
+
+
+def random_body(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def generated_code(prefix: str, length: int) -> str:
+    """A new code, normalised (prefix + random symbols + check symbol)."""
+    body = normalize(prefix) + random_body(length)
+    return body + check_symbol(body)
+
+
+def display(normalized: str, prefix: str = "") -> str:
+    """For people: the prefix, then groups of four (SUMMER-7KQ4-M2XA-H9)."""
+    prefix = normalize(prefix)
+    rest = normalized[len(prefix) :] if prefix and normalized.startswith(prefix) else normalized
+    groups = [rest[i : i + GROUP] for i in range(0, len(rest), GROUP)]
+    return "-".join(([prefix] if prefix else []) + groups)
+
+
+def code_space(length: int) -> int:
+    return len(ALPHABET) ** length
+
+
+def max_live_codes(length: int) -> int:
+    """How many live codes of this random length keep a guess's chance ≤ 1 in a million."""
+    return math.floor(code_space(length) * MAX_GUESS_PROBABILITY)
+
+
+def guess_probability(live: int, length: int) -> float:
+    return live / code_space(length)
+
+
+@dataclass(frozen=True)
+class SharedCodeSpec:
+    code: str  # as written
+    inventory: int | None  # None = unlimited
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class CampaignSpec:
+    """One `[[campaign]]` table of a file, validated (see spec §4)."""
+
+    slug: str
+    name: str
+    description: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    points: int = 0
+    perks: tuple[str, ...] = ()
+    per_member: int | None = None
+    per_member_daily: int | None = None
+    audience: Audience = field(default_factory=Audience)
+    status: str = "active"
+    share: dict | None = None
+    page: dict | None = None
+    codes: tuple[SharedCodeSpec, ...] = ()
+    source: str = ""
+    line: int = 0
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, key: str) -> tuple[int, int]:
+        while key:
+            if key in self.positions:
+                return self.positions[key]
+            key = key.rpartition(".")[0]
+        return self.line, 1
+
+
+# the keys problems found against the database point at
+CAMPAIGN_POSITIONED_KEYS = ("perks", "status", "code")
+
+
+# --- the rules of a redemption -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CampaignState:
+    slug: str
+    status: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    audience: Audience
+    per_member: int | None
+    per_member_daily: int | None
+
+
+@dataclass(frozen=True)
+class RedeemerState:
+    external_id: str
+    plan: str | None
+    tier: str | None
+    groups: frozenset[str]
+    tags: frozenset[str]
+    redemptions: int  # in this campaign
+    redemptions_today: int  # in this campaign, this day (program time zone)
+
+
+def refusal(
+    campaign: CampaignState,
+    member: RedeemerState,
+    *,
+    code_used_up: bool,
+    now: datetime,
+) -> tuple[str, str] | None:
+    """The first rule that refuses this redemption, as (code, sentence), or None.
+
+    Messages about the code never say anything about other codes.
+    """
+    if code_used_up:
+        return CODE_USED_UP, "This code has been used up."
+    if campaign.status == "archived":
+        return CAMPAIGN_ARCHIVED, f"Campaign {campaign.slug} is archived."
+    if campaign.status == "paused":
+        return CAMPAIGN_PAUSED, f"Campaign {campaign.slug} is paused."
+    if campaign.valid_from is not None and now < campaign.valid_from:
+        return NOT_IN_WINDOW, f"Campaign {campaign.slug} starts {campaign.valid_from:%Y-%m-%d %H:%M} UTC."
+    if campaign.valid_until is not None and now > campaign.valid_until:
+        return NOT_IN_WINDOW, f"Campaign {campaign.slug} ended {campaign.valid_until:%Y-%m-%d %H:%M} UTC."
+    if not campaign.audience.admits(
+        plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
+    ):
+        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of campaign {campaign.slug}."
+    if campaign.per_member is not None and member.redemptions >= campaign.per_member:
+        return (
+            MEMBER_LIMIT,
+            f"Member {member.external_id} already redeemed {member.redemptions} time(s) in "
+            f"campaign {campaign.slug}, the most allowed.",
+        )
+    if campaign.per_member_daily is not None and member.redemptions_today >= campaign.per_member_daily:
+        return (
+            MEMBER_DAILY_LIMIT,
+            f"Member {member.external_id} already redeemed {member.redemptions_today} time(s) "
+            f"today in campaign {campaign.slug}, the most allowed per day.",
+        )
+    return None
+
+
+# --- what the services return ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrizeClaim:
+    slug: str
+    claim_id: str
+
+
+@dataclass(frozen=True)
+class RedemptionResult:
+    redemption_id: str
+    campaign: str
+    member: str
+    points: int
+    perks: tuple[PrizeClaim, ...]
+    balance: int
+    at: datetime
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class SharedCode:
+    code: str | None  # None when the key file was not at hand
+    inventory: int | None
+    used: int
+
+
+@dataclass(frozen=True)
+class Campaign:
+    slug: str
+    name: str
+    description: str | None
+    status: str
+    valid_from: datetime | None
+    valid_until: datetime | None
+    points: int
+    perks: tuple[str, ...]
+    per_member: int | None
+    per_member_daily: int | None
+    audience: Audience
+    share: dict | None
+    page: dict | None
+    codes_issued: int
+    redemptions: int
+    points_granted: int
+    shared_codes: tuple[SharedCode, ...] = ()
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class GenerateResult:
+    campaign: str
+    batch_id: str
+    count: int  # codes in the batch now
+    requested: int
+    generated_now: int
+    out: str | None = None
