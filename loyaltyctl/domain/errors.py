@@ -109,6 +109,51 @@ class InvalidCertificate(Refused):
     hint = "Do not accept this certificate; ask for the original file or check the public key."
 
 
+class UnknownCampaign(Refused):
+    code = "unknown_campaign"
+    hint = "List the campaigns with `loyaltyctl promo list`."
+
+
+class UnknownCode(Refused):
+    code = "unknown_code"
+    hint = "Check the code for typos; codes ignore case, spaces and dashes."
+
+
+class CodeUsedUp(Refused):
+    code = "code_used_up"
+    hint = "Nothing was changed."
+
+
+class CampaignPaused(Refused):
+    code = "campaign_paused"
+    hint = "Resume it with `loyaltyctl promo resume CAMPAIGN` if it should run."
+
+
+class CampaignArchived(Refused):
+    code = "campaign_archived"
+    hint = "An archived campaign stays closed; start a new campaign instead."
+
+
+class MemberDailyLimit(Refused):
+    code = "member_daily_limit"
+    hint = "The day is counted in the program time zone; try again tomorrow."
+
+
+class PrizeUnavailable(Refused):
+    code = "prize_unavailable"
+    hint = "Check the prize perks with `loyaltyctl perk show SLUG` (enabled, supply left)."
+
+
+class TooManyCodes(Refused):
+    code = "too_many_codes"
+    hint = "Use a longer --length, or fewer codes."
+
+
+class CodeExists(Refused):
+    code = "code_exists"
+    hint = "Shared codes are unique across all campaigns (ignoring case, spaces and dashes)."
+
+
 # the claim refusals by their stable code (domain.perks.refusal returns the code)
 CLAIM_REFUSALS: dict[str, type[Refused]] = {
     "perk_inactive": PerkInactive,
@@ -117,6 +162,17 @@ CLAIM_REFUSALS: dict[str, type[Refused]] = {
     "sold_out": SoldOut,
     "member_limit": MemberLimit,
     "insufficient_balance": InsufficientBalance,
+}
+
+# the redemption refusals by their stable code (domain.promo.refusal returns the code)
+PROMO_REFUSALS: dict[str, type[Refused]] = {
+    "code_used_up": CodeUsedUp,
+    "campaign_paused": CampaignPaused,
+    "campaign_archived": CampaignArchived,
+    "not_in_window": NotInWindow,
+    "not_in_audience": NotInAudience,
+    "member_limit": MemberLimit,
+    "member_daily_limit": MemberDailyLimit,
 }
 
 
