@@ -26,6 +26,7 @@ from loyaltyctl.domain.errors import (
     InvalidCertificate,
     KeyConflict,
     MemberLimit,
+    PrizeUnavailable,
     Refused,
     SoldOut,
 )
@@ -91,11 +92,53 @@ def claim_perk(
         held = store.member_claims(session, perk.id, state.id)
         _check(perk, replace(claimant, claims_of_perk=held), now, fallback=MemberLimit)
 
+    claim_id, certificate, redemption = _issue(
+        session,
+        keys,
+        perk,
+        state,
+        price=perk.price,
+        operator=operator,
+        now=now,
+        key=key,
+        digest=digest,
+    )
+    return domain.ClaimResult(
+        claim_id=claim_id,
+        perk=perk.slug,
+        perk_name=perk.name,
+        member=state.external_id,
+        points_spent=perk.price,
+        balance=state.balance,
+        redemption=redemption,
+        certificate_id=certificate["certificate_id"],
+        at=now,
+    )
+
+
+def _issue(
+    session,
+    keys: KeyRing,
+    perk: Perk,
+    state,
+    *,
+    price: int,
+    operator: str,
+    now,
+    key: str | None = None,
+    digest: str | None = None,
+    redemption_id: str | None = None,
+) -> tuple[str, dict, domain.Redemption]:
+    """Record a claim whose supply and allowance are taken: debit ``price`` (none for a
+    free perk or a prize), reveal the redemption, sign the certificate, queue the
+    webhook. Returns (claim id, certificate, redemption)."""
     claim_id = _new_id()
-    entry_id, lots = _debit(session, state, perk, claim_id=claim_id, operator=operator, now=now)
+    entry_id, lots = _debit(
+        session, state, perk, price=price, claim_id=claim_id, operator=operator, now=now
+    )
     redemption, redemption_enc, code_hash = _redeem(session, keys, perk, claim_id=claim_id)
     certificate = _certificate(
-        keys, claim_id=claim_id, perk=perk, member=member_row.external_id, now=now
+        keys, claim_id=claim_id, perk=perk, member=state.external_id, points=price, now=now
     )
     store.insert_claim(
         session,
@@ -104,7 +147,7 @@ def claim_perk(
             "perk_id": perk.id,
             "member_id": state.id,
             "at": now,
-            "points": perk.price,
+            "points": price,
             "status": domain.ACTIVE,
             "operator": operator,
             "idem_key": key,
@@ -114,33 +157,49 @@ def claim_perk(
             "entry_id": entry_id,
             "certificate_id": certificate["certificate_id"],
             "certificate": domain.canonical_json(certificate).decode(),
+            "redemption_id": redemption_id,
         },
         lots,
     )
     if perk.redemption_type == "webhook":
         _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
     if entry_id is None:
-        # a free perk moves no points, so no ledger entry records who claimed it
+        # no points moved, so no ledger entry records who claimed it
         audit.append_event(
             session,
             subject=f"claim:{claim_id}",
             action="claim.create",
             operator=operator,
             at=now,
-            reason=f"claimed perk {perk.slug} for {member_row.external_id}",
-            details={"perk": perk.slug, "member": member_row.external_id, "points": 0},
+            reason=f"claimed perk {perk.slug} for {state.external_id}"
+            + (f" (prize of promo redemption {redemption_id})" if redemption_id else ""),
+            details={"perk": perk.slug, "member": state.external_id, "points": 0},
         )
-    return domain.ClaimResult(
-        claim_id=claim_id,
-        perk=perk.slug,
-        perk_name=perk.name,
-        member=member_row.external_id,
-        points_spent=perk.price,
-        balance=state.balance,
-        redemption=redemption,
-        certificate_id=certificate["certificate_id"],
-        at=now,
+    return claim_id, certificate, redemption
+
+
+def claim_prize(
+    session: Session,
+    keys: KeyRing,
+    perk: Perk,
+    state,
+    *,
+    operator: str,
+    now: datetime,
+    redemption_id: str,
+) -> str:
+    """A prize of a promo redemption: free, within the perk's supply and active flag,
+    not limited by its own audience or per-member limit (the campaign's govern).
+    Returns the claim id."""
+    if not store.take_supply(session, perk.id):
+        session.refresh(perk)
+        why = "is disabled" if not perk.active else "is sold out"
+        raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.")
+    store.take_member_allowance(session, perk.id, state.id, None)  # counted, not limited
+    claim_id, _, _ = _issue(
+        session, keys, perk, state, price=0, operator=operator, now=now, redemption_id=redemption_id
     )
+    return claim_id
 
 
 def _check(perk: Perk, claimant, now, fallback: type[Refused] | None = None) -> None:
@@ -153,19 +212,19 @@ def _check(perk: Perk, claimant, now, fallback: type[Refused] | None = None) -> 
         raise fallback(f"Perk {perk.slug} cannot be claimed now ({fallback.code}).")
 
 
-def _debit(session, state, perk: Perk, *, claim_id: str, operator: str, now):
+def _debit(session, state, perk: Perk, *, price: int, claim_id: str, operator: str, now):
     """The claim's ledger entry (none for a free perk) and the lots it spent from."""
-    if perk.price == 0:
+    if price == 0:
         return None, {}
     # the rules checked the balance of the locked row; the database checks it again
-    ledger_store.take_from_lots(session, state, perk.price)
+    ledger_store.take_from_lots(session, state, price)
     lots = dict(state.lot_changes or {})
     entry = ledger_store.build_entry(
         state,
         entry_id=None,
         at=now,
         kind=models.CLAIM,
-        amount=-perk.price,
+        amount=-price,
         reason=f"claimed perk {perk.slug}",
         operator=operator,
         claim_id=claim_id,
@@ -205,14 +264,16 @@ def _unique_code(session, keys: KeyRing, perk: Perk, base: str) -> tuple[str, st
         length += 1
 
 
-def _certificate(keys: KeyRing, *, claim_id: str, perk: Perk, member: str, now) -> dict:
+def _certificate(
+    keys: KeyRing, *, claim_id: str, perk: Perk, member: str, points: int, now
+) -> dict:
     document = {
         "certificate_id": f"CT-{claim_id}",
         "claim_id": claim_id,
         "perk": perk.slug,
         "perk_name": perk.name,
         "member": member,
-        "points_spent": perk.price,
+        "points_spent": points,
         "issued_at": iso_utc(now),
         "key_id": keys.signing_id,
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from sqlmodel import Session
@@ -118,6 +118,20 @@ def _plan_problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict) -> li
     return problems
 
 
+@dataclass
+class Plan:
+    """What applying would change, the problems that stop it, and how to write it."""
+
+    changes: list[domain.PlanChange]
+    problems: list[Problem]
+    write: Callable[[], None]
+
+
+def raise_problems(problems: list[Problem]) -> None:
+    if problems:
+        raise BadInputFile(sorted(problems, key=lambda p: (p.file, p.line, p.column or 0)))
+
+
 def apply_perks(
     *,
     session: Session,
@@ -131,6 +145,24 @@ def apply_perks(
     """Plan every perk against the database, then write the plan (one transaction,
     the caller's). Problems only the database can show are reported all at once,
     like the file's own, and nothing is written."""
+    plan = plan_perks(
+        session=session, specs=specs, keys=keys, operator=operator, prune=prune, now=now
+    )
+    raise_problems(plan.problems)
+    if not dry_run:
+        plan.write()
+    return domain.ApplyResult(dry_run=dry_run, changes=tuple(plan.changes))
+
+
+def plan_perks(
+    *,
+    session: Session,
+    specs: list[domain.PerkSpec],
+    keys: KeyLoader,
+    operator: str,
+    prune: bool = False,
+    now: datetime | None = None,
+) -> Plan:
     now = now or utcnow()
     rows = store.by_slugs(session, [s.slug for s in specs])
     changes: list[domain.PlanChange] = []
@@ -151,18 +183,16 @@ def apply_perks(
         changes.append(domain.PlanChange("perk", spec.slug, action, tuple(fields)))
         if action != "unchanged":
             writes.append((spec, row, wanted, secrets))
-    if problems:
-        raise BadInputFile(sorted(problems, key=lambda p: (p.file, p.line, p.column or 0)))
-
     pruned = []
     if prune:
         named = {s.slug for s in specs}
         pruned = [slug for slug in store.active_slugs(session) if slug not in named]
         changes += [domain.PlanChange("perk", slug, "disable", ("active",)) for slug in pruned]
-
-    if not dry_run:
-        _write_plan(session, writes, pruned, keys=keys, operator=operator, now=now)
-    return domain.ApplyResult(dry_run=dry_run, changes=tuple(changes))
+    return Plan(
+        changes,
+        problems,
+        lambda: _write_plan(session, writes, pruned, keys=keys, operator=operator, now=now),
+    )
 
 
 def _write_plan(session, writes, pruned, *, keys: KeyLoader, operator: str, now) -> None:
