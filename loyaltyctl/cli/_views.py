@@ -378,3 +378,83 @@ def claim_record_panel(record):
         if record.redemption.checkout_url:
             rows.append(("Checkout", record.redemption.checkout_url))
     return Panel(_grid(rows), title=f"Claim {record.claim_id}", expand=False)
+
+
+# --- campaigns and promo codes ----------------------------------------------------------
+
+
+def redemption(result) -> list:
+    from rich.panel import Panel
+
+    prizes = ", ".join(f"{p.slug} (claim {p.claim_id})" for p in result.perks)
+    rows = [
+        ("Campaign", result.campaign),
+        ("Member", result.member),
+        ("Points", f"+{result.points:,}" if result.points else None),
+        ("Prizes", prizes or None),
+        ("Balance after", f"{result.balance:,}"),
+    ]
+    parts = [Panel(_grid(rows), title=f"Redemption {result.redemption_id}", expand=False)]
+    if result.perks:
+        parts.append(
+            "[dim]See each prize's code with[/] [bold]loyaltyctl claim show CLAIM_ID --reveal[/]"
+        )
+    if result.replayed:
+        parts.insert(0, "[yellow]Already done[/] (same key): this is the original redemption.")
+    return parts
+
+
+CAMPAIGN_COLUMNS = [
+    Column("slug", "Campaign"),
+    Column("name", "Name"),
+    Column("status", "Status"),
+    Column("valid_from", "From"),
+    Column("valid_until", "Until"),
+    Column("points", "Points", "right"),
+    Column("perks", "Prizes"),
+    Column("codes_issued", "Codes", "right"),
+    Column("redemptions", "Redeemed", "right"),
+]
+
+
+def campaign_rows(campaigns) -> list[dict]:
+    return [{k: getattr(c, k) for k in c.__dataclass_fields__} for c in campaigns]
+
+
+def campaign_panel(campaign):
+    from rich.panel import Panel
+
+    audience = campaign.audience
+    who = (
+        "everyone"
+        if audience.is_everyone()
+        else "; ".join(f"{k}: {', '.join(v)}" for k, v in audience.as_dict().items() if v)
+    )
+    window = None
+    if campaign.valid_from or campaign.valid_until:
+        start = local_time(campaign.valid_from) if campaign.valid_from else "…"
+        end = local_time(campaign.valid_until) if campaign.valid_until else "…"
+        window = f"{start} → {end}"
+    shared = "; ".join(
+        f"{c.code or 'hidden (--reveal)'}: {c.used:,} of "
+        + ("unlimited" if c.inventory is None else f"{c.inventory:,}")
+        for c in campaign.shared_codes
+    )
+    grid = _grid(
+        [
+            ("Name", campaign.name),
+            ("Status", campaign.status),
+            ("Description", campaign.description),
+            ("Window", window),
+            ("Points", f"{campaign.points:,} per redemption" if campaign.points else None),
+            ("Prizes", ", ".join(campaign.perks) or None),
+            ("Per member", campaign.per_member or "unlimited"),
+            ("Per member per day", campaign.per_member_daily or "unlimited"),
+            ("Audience", who),
+            ("Shared codes", shared or None),
+            ("Codes issued", f"{campaign.codes_issued:,}"),
+            ("Redemptions", f"{campaign.redemptions:,}"),
+            ("Points granted", f"{campaign.points_granted:,}"),
+        ]
+    )
+    return Panel(grid, title=f"Campaign {campaign.slug}", expand=False)

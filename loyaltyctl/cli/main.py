@@ -10,7 +10,18 @@ import typer
 from typer.core import TyperGroup
 
 from loyaltyctl import __version__
-from loyaltyctl.cli import audit, claims, db, demo, keys, maintain, members, perks, points
+from loyaltyctl.cli import (
+    audit,
+    claims,
+    db,
+    demo,
+    keys,
+    maintain,
+    members,
+    perks,
+    points,
+    promo,
+)
 from loyaltyctl.cli._context import AppContext, activate
 
 
@@ -127,6 +138,7 @@ app.command("apply")(perks.apply)
 app.add_typer(perks.app, name="perk")
 app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
+app.add_typer(promo.app, name="promo")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
 

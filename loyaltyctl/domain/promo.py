@@ -173,20 +173,32 @@ def refusal(
     if campaign.status == "paused":
         return CAMPAIGN_PAUSED, f"Campaign {campaign.slug} is paused."
     if campaign.valid_from is not None and now < campaign.valid_from:
-        return NOT_IN_WINDOW, f"Campaign {campaign.slug} starts {campaign.valid_from:%Y-%m-%d %H:%M} UTC."
+        return (
+            NOT_IN_WINDOW,
+            f"Campaign {campaign.slug} starts {campaign.valid_from:%Y-%m-%d %H:%M} UTC.",
+        )
     if campaign.valid_until is not None and now > campaign.valid_until:
-        return NOT_IN_WINDOW, f"Campaign {campaign.slug} ended {campaign.valid_until:%Y-%m-%d %H:%M} UTC."
+        return (
+            NOT_IN_WINDOW,
+            f"Campaign {campaign.slug} ended {campaign.valid_until:%Y-%m-%d %H:%M} UTC.",
+        )
     if not campaign.audience.admits(
         plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
     ):
-        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of campaign {campaign.slug}."
+        return (
+            NOT_IN_AUDIENCE,
+            f"Member {member.external_id} is not in the audience of campaign {campaign.slug}.",
+        )
     if campaign.per_member is not None and member.redemptions >= campaign.per_member:
         return (
             MEMBER_LIMIT,
             f"Member {member.external_id} already redeemed {member.redemptions} time(s) in "
             f"campaign {campaign.slug}, the most allowed.",
         )
-    if campaign.per_member_daily is not None and member.redemptions_today >= campaign.per_member_daily:
+    if (
+        campaign.per_member_daily is not None
+        and member.redemptions_today >= campaign.per_member_daily
+    ):
         return (
             MEMBER_DAILY_LIMIT,
             f"Member {member.external_id} already redeemed {member.redemptions_today} time(s) "

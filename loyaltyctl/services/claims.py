@@ -32,7 +32,7 @@ from loyaltyctl.domain.errors import (
 )
 from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.services.perks import claimant_state, perk_state
-from loyaltyctl.store import audit
+from loyaltyctl.store import audit, idempotency
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
@@ -301,11 +301,10 @@ def _replay(session, keys: KeyRing, *, key: str, digest: str) -> domain.ClaimRes
     """The claim an idempotency key already made; a key used otherwise is a conflict."""
     claim = store.claim_by_key(session, key)
     if claim is None:
-        entry = ledger_store.entries_for_key(session, [key]).get(key)
-        if entry is not None:
+        holder = idempotency.held_elsewhere(session, [key], except_kind="claim").get(key)
+        if holder is not None:  # keys are global
             raise KeyConflict(
-                f"The key {key!r} was already used for a points change (entry {entry[0]}); "
-                "nothing was changed."
+                f"The key {key!r} was already used for {holder}; nothing was changed."
             )
         return None
     if claim.request_hash != digest:

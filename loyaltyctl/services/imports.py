@@ -39,9 +39,9 @@ from loyaltyctl.domain.values import (
 )
 from loyaltyctl.services.ledger import apply_change, lot_row, request_hash
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
+from loyaltyctl.store import idempotency
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
-from loyaltyctl.store import perks as perk_store
 
 MAX_PROBLEMS = 1000
 CHUNK = 5000
@@ -244,13 +244,17 @@ def import_points(
     chunk: list[_PointsRow] = []
     lot_ids = store.IdBlock(session, "point_lot")
     store.prepare_bulk(session)
-    check_claim_keys = perk_store.has_claim_keys(session)
+    check_other_keys = idempotency.any_keys(session, except_kind="entry")
 
     def flush() -> None:
         keys = [r.key for r in chunk]
         existing = store.entries_for_key(session, keys)
-        # keys are global: one a claim holds is taken (looked up only if claims hold keys)
-        claimed = perk_store.claims_by_keys(session, keys) if check_claim_keys else {}
+        # keys are global: one a claim or redemption holds is taken (looked up only if any do)
+        claimed = (
+            idempotency.held_elsewhere(session, keys, except_kind="entry")
+            if check_other_keys
+            else {}
+        )
         wanted = {r.member for r in chunk} - set(states) - unknown_members
         ids = member_store.ids_by_external(session, wanted)
         unknown_members.update(wanted - set(ids))
@@ -266,9 +270,7 @@ def import_points(
                 problems.add(r.line, "member", f"no member has the id {r.member!r}")
                 continue
             if r.key in claimed:
-                problems.add(
-                    r.line, "key", f"the key {r.key!r} was used for claim {claimed[r.key]}"
-                )
+                problems.add(r.line, "key", f"the key {r.key!r} was used for {claimed[r.key]}")
                 continue
             previous = existing.get(r.key)
             stored_digest = previous[1] if previous else in_chunk.get(r.key)

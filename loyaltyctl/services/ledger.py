@@ -12,9 +12,9 @@ from sqlmodel import Session
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import InsufficientBalance, KeyConflict
 from loyaltyctl.domain.values import iso_utc, utcnow
+from loyaltyctl.store import idempotency
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
-from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store.tables import LedgerEntry, Member, PointLot
 
 
@@ -46,10 +46,10 @@ def _iso(moment: datetime | None) -> str:
 def _replay(session: Session, *, key: str, digest: str, member: str) -> models.PointsChange | None:
     existing = store.entries_for_key(session, [key]).get(key)
     if existing is None:
-        claim_id = perk_store.claims_by_keys(session, [key]).get(key)
-        if claim_id is not None:  # keys are global: one used by a claim is taken
+        holder = idempotency.held_elsewhere(session, [key], except_kind="entry").get(key)
+        if holder is not None:  # keys are global: one used by a claim or redemption is taken
             raise KeyConflict(
-                f"The key {key!r} was already used for claim {claim_id}; nothing was changed."
+                f"The key {key!r} was already used for {holder}; nothing was changed."
             )
         return None
     entry_id, stored_hash, amount, balance_after = existing

@@ -1,8 +1,10 @@
-"""Reading perk files (TOML): parse, validate every perk, report every problem at once.
+"""Reading program files (TOML): parse, validate every perk and campaign, report every
+problem at once.
 
-`load_perk_files` reads files and directories, validates each `[[perk]]` into a
-`PerkSpec` and raises `BadInputFile` with every problem of every file (nothing
-is returned then), each placed at `file:line:column`.
+`load_program` reads files and directories, validates each `[[perk]]` into a
+`PerkSpec` and each `[[campaign]]` into a `CampaignSpec`, and raises
+`BadInputFile` with every problem of every file (nothing is returned then), each
+placed at `file:line:column`. `load_perk_files` is the same, giving the perks only.
 
 `tomllib` keeps no positions, so a small scanner (`_KeyScanner`) walks the same
 source once more, after it parsed, and notes where each table header and key is
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import math
 import os
 import re
 import tomllib
@@ -40,8 +43,17 @@ from loyaltyctl.domain.perks import (
     Audience,
     PerkSpec,
 )
+from loyaltyctl.domain.promo import (
+    CAMPAIGN_POSITIONED_KEYS,
+    SHARED_CODE_MAX,
+    STATUSES,
+    CampaignSpec,
+    SharedCodeSpec,
+    normalize,
+)
 from loyaltyctl.domain.values import MAX_AMOUNT, ValueProblem, validate_label
 
+TABLES = ("perk", "campaign")  # the top-level arrays of tables a file may hold
 PERK_KEYS = (
     "slug",
     "name",
@@ -71,51 +83,89 @@ REDEMPTION_KEYS = (
     "webhook_secret_env",
     "webhook_secret_file",
 )
+CAMPAIGN_KEYS = (
+    "slug",
+    "name",
+    "description",
+    "valid_from",
+    "valid_until",
+    "points",
+    "perks",
+    "per_member",
+    "per_member_daily",
+    "audience",
+    "status",
+    "share",
+    "page",
+    "code",
+)
+SHARE_KEYS = ("title", "subtitle", "image")
+CODE_KEYS = ("code", "inventory")
 AUDIENCE_KEYS = ("plans", "tiers", "groups", "tags")
 # top-level tables that later versions read; named so the message says "not yet", not "typo"
-NOT_YET_SUPPORTED = {"campaign": "campaigns", "earning_rule": "earning rules", "tier": "tiers"}
+NOT_YET_SUPPORTED = {"earning_rule": "earning rules", "tier": "tiers"}
 
-NAME_MAX = 200
+NAME_MAX = 200  # also a share's title and subtitle
 TEXT_MAX = 2000  # description, instructions
 SECRET_MAX = 500
 SINGLE_USE_BASE_MAX = 60  # leaves room for the "-SUFFIX" added per claim
 URL_MAX = 1000  # the database columns of URLs and media paths
-# max_supply / max_per_member: far above any real use, and fits any integer column
+# max_supply / max_per_member / per_member / inventory: far above any real use, and fits
+# any integer column
 COUNT_MAX = 1_000_000_000
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")  # plain http allowed here, for local webhook tests
 MB = 1024 * 1024
+IMAGES = "jpeg, png, webp or gif"  # what share.image and page.banner accept
 
 _SCHEME_RE = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 _SYNTAX_RE = re.compile(r"^(.*) \(at (?:line (\d+), column (\d+)|end of document)\)$", re.DOTALL)
+_SHARED_CODE_RE = re.compile(r"[A-Za-z0-9 -]*")  # as written, before `normalize`
 
 KeyPath = tuple[str | int, ...]  # e.g. ("perk", 0, "redemption", "type")
 Position = tuple[int, int]  # (line, column), both 1-based
+Field = str | KeyPath  # under a perk or campaign: "redemption.type", ("code", 0, "inventory")
 
 
-def load_perk_files(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> list[PerkSpec]:
-    """Every perk of these files and directories (`*.toml`, recursively), validated.
+@dataclass(frozen=True)
+class ProgramFiles:
+    """What program files hold, validated, in file order."""
+
+    perks: list[PerkSpec]
+    campaigns: list[CampaignSpec]
+
+
+def load_program(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> ProgramFiles:
+    """Every perk and campaign of these files and directories (`*.toml`, recursively).
 
     `env` resolves `value_env` / `webhook_secret_env`; `tz` places dates and local
-    datetimes. Raises `BadInputFile` listing every problem, sorted by file, line
-    and column, when there is any.
+    datetimes. Raises `BadInputFile` listing every problem of both kinds, sorted by
+    file, line and column, when there is any.
     """
     problems: list[Problem] = []
-    specs: list[PerkSpec] = []
-    slugs: dict[str, str] = {}  # slug -> "file:line" of the perk that has it first
-    for file in _perk_files(paths, problems):
+    perks: list[PerkSpec] = []
+    campaigns: list[CampaignSpec] = []
+    seen = _Seen()
+    for file in _program_files(paths, problems):
         context = _read(file, env=env, tz=tz, problems=problems)
         if context is not None:
-            specs.extend(_perks(context, slugs))
+            _top_level(context)
+            perks.extend(_perks(context, seen))
+            campaigns.extend(_campaigns(context, seen))
     if problems:
         problems.sort(key=lambda p: (p.file, p.line, p.column or 0))
         raise BadInputFile(problems)
-    return specs
+    return ProgramFiles(perks=perks, campaigns=campaigns)
+
+
+def load_perk_files(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> list[PerkSpec]:
+    """The perks of `load_program` (its campaigns are validated too, then left out)."""
+    return load_program(paths, env=env, tz=tz).perks
 
 
 # --- files -----------------------------------------------------------------------
 
 
-def _perk_files(paths: list[Path], problems: list[Problem]) -> list[Path]:
+def _program_files(paths: list[Path], problems: list[Problem]) -> list[Path]:
     """The files to read, in a stable order, each once even when named twice."""
     files: list[Path] = []
     seen: set[Path] = set()
@@ -139,7 +189,7 @@ def _perk_files(paths: list[Path], problems: list[Problem]) -> list[Path]:
 
 @dataclass
 class _File:
-    """One parsed perk file and where its problems go."""
+    """One parsed file and where its problems go."""
 
     path: Path
     document: dict[str, Any]
@@ -415,53 +465,93 @@ class _KeyScanner:
 # --- validation ----------------------------------------------------------------------
 
 
-def _perks(file: _File, slugs: dict[str, str]) -> list[PerkSpec]:
-    """The file's valid perks; problems (also of duplicate slugs) go to `file.problems`."""
+class _Seen:
+    """What earlier tables of the loaded files took, each -> "file:line" of its first
+    use. A perk and a campaign may share a slug: they are different things."""
+
+    def __init__(self) -> None:
+        self.perk_slugs: dict[str, str] = {}
+        self.campaign_slugs: dict[str, str] = {}
+        self.codes: dict[str, str] = {}  # normalised shared code
+
+
+def _top_level(file: _File) -> None:
+    """Problems of the keys outside [[perk]] and [[campaign]], and of an empty file."""
     document = file.document
+    holds = "a file holds only [[perk]] and [[campaign]] tables"
     for key in document:
-        if key == "perk":
+        if key in TABLES:
             continue
         if key in NOT_YET_SUPPORTED:
             message = (
                 f"{NOT_YET_SUPPORTED[key].capitalize()} are not supported by this version yet;"
-                " a perk file holds only [[perk]] tables."
+                f" {holds}."
             )
         else:
-            message = (
-                f"unknown top-level key {_quoted(key)}; a perk file holds only [[perk]] tables"
-                f"{_did_you_mean(key, ('perk',))}."
-            )
+            message = f"unknown top-level key {_quoted(key)}; {holds}{_did_you_mean(key, TABLES)}."
         file.add((key,), key, message)
-    perks = document.get("perk")
-    if perks is None:
-        if not document:
-            file.problems.append(Problem(file.source, 1, None, "the file holds no [[perk]] table."))
+    if not document:
+        message = "the file holds no [[perk]] or [[campaign]] table."
+        file.problems.append(Problem(file.source, 1, None, message))
+
+
+def _tables(file: _File, kind: str) -> list[tuple[int, dict[str, Any]]]:
+    """The `[[kind]]` tables of the file with their index; problems of their shape noted."""
+    value = file.document.get(kind)
+    if value is None:
         return []
-    if not isinstance(perks, list):
-        file.add(("perk",), "perk", "must be written as [[perk]] tables, one per perk.")
+    if not isinstance(value, list):
+        file.add((kind,), kind, f"must be written as [[{kind}]] tables, one per {kind}.")
         return []
+    tables: list[tuple[int, dict[str, Any]]] = []
+    for index, table in enumerate(value):
+        if isinstance(table, dict):
+            tables.append((index, table))
+        else:
+            file.add((kind, index), kind, f"each {kind} must be a table of keys.")
+    return tables
+
+
+def _perks(file: _File, seen: _Seen) -> list[PerkSpec]:
+    """The file's valid perks; problems (also of duplicate slugs) go to `file.problems`."""
     specs: list[PerkSpec] = []
-    for index, table in enumerate(perks):
-        if not isinstance(table, dict):
-            file.add(("perk", index), "perk", "each perk must be a table of keys.")
-            continue
+    for index, table in _tables(file, "perk"):
         reader = _PerkReader(file, index, table)
         spec = reader.read()
-        slug = table.get("slug")
-        if reader.slug_ok and isinstance(slug, str):
-            if slug in slugs:
-                first = slugs[slug]
-                reader.add("slug", f"{_quoted(slug)} is already the slug of the perk at {first}.")
-                spec = None
-            else:
-                slugs[slug] = f"{file.source}:{file.where(('perk', index))[0]}"
-        if spec is not None:
+        if reader.unique_slug(seen.perk_slugs) and spec is not None:
             specs.append(spec)
     return specs
 
 
-class _PerkReader:
-    """Validates one `[[perk]]` table; every problem is noted, then `read` gives None."""
+def _campaigns(file: _File, seen: _Seen) -> list[CampaignSpec]:
+    """The file's valid campaigns; problems (also of duplicate slugs and shared codes)
+    go to `file.problems`."""
+    specs: list[CampaignSpec] = []
+    for index, table in _tables(file, "campaign"):
+        reader = _CampaignReader(file, index, table, seen.codes)
+        spec = reader.read()
+        if reader.unique_slug(seen.campaign_slugs) and spec is not None:
+            specs.append(spec)
+    return specs
+
+
+def _keys(field: Field) -> KeyPath:
+    return tuple(field.split(".")) if isinstance(field, str) else field
+
+
+def _key(field: Field) -> str:
+    """The key a field ends with: "type" of "redemption.type"."""
+    return str(_keys(field)[-1])
+
+
+class _Reader:
+    """Validates one table of a kind; every problem is noted, then `read` gives None.
+
+    The helpers shared by perks and campaigns live here.
+    """
+
+    kind = ""  # "perk" or "campaign": the top-level array of tables
+    example_slug = ""
 
     def __init__(self, file: _File, index: int, table: dict[str, Any]) -> None:
         self.file = file
@@ -470,81 +560,59 @@ class _PerkReader:
         self.ok = True
         self.slug_ok = False
 
-    def add(self, field: str | tuple[str, ...], message: str) -> None:
-        keys = tuple(field.split(".")) if isinstance(field, str) else field
+    def add(self, field: Field, message: str) -> None:
+        """Note a problem at `field` (keys under this table); the field named in the
+        problem leaves out array indexes, the position tells which item it is."""
+        keys = _keys(field)
         self.ok = False
-        self.file.add(("perk", self.index, *keys), ".".join(keys), message)
+        name = ".".join(k for k in keys if isinstance(k, str)) or None
+        self.file.add((self.kind, self.index, *keys), name, message)
 
-    def read(self) -> PerkSpec | None:
-        t = self.table
-        for key in t:
-            if key not in PERK_KEYS:
-                self.add((key,), _unknown(key, PERK_KEYS))
-        slug = self._slug()
-        name = self._text("name", t, NAME_MAX, required=True)
-        description = self._text("description", t, TEXT_MAX, multiline=True)
-        price = self._whole("price", required=True, minimum=0, maximum=MAX_AMOUNT)
-        category = self._category()
-        active = self._bool("active", t, default=True)
-        media, media_type, media_size = self._media()
-        max_supply = self._whole("max_supply", minimum=0, maximum=COUNT_MAX)
-        max_per_member = self._whole("max_per_member", minimum=1, maximum=COUNT_MAX)
-        valid_from = self._moment("valid_from", end_of_day=False)
-        valid_until = self._moment("valid_until", end_of_day=True)
-        if valid_from is not None and valid_until is not None and valid_from >= valid_until:
+    def where(self, *keys: str | int) -> Position:
+        return self.file.where((self.kind, self.index, *keys))
+
+    def positions(self, keys: tuple[str, ...]) -> dict[str, Position]:
+        return {key: self.where(*key.split(".")) for key in keys}
+
+    def unique_slug(self, slugs: dict[str, str]) -> bool:
+        """False (noted) when an earlier table of this kind has the same slug."""
+        slug = self.table.get("slug")
+        if not (self.slug_ok and isinstance(slug, str)):
+            return True
+        if slug in slugs:
             self.add(
-                "valid_until",
-                f"is not after valid_from ({valid_until:%Y-%m-%d %H:%M} UTC is not after"
-                f" {valid_from:%Y-%m-%d %H:%M} UTC); the window must end after it starts.",
+                "slug", f"{_quoted(slug)} is already the slug of the {self.kind} at {slugs[slug]}."
             )
-        audience = self._audience()
-        redemption = self._redemption()
-        if not self.ok:
-            return None
-        assert slug is not None and name is not None and price is not None
-        return PerkSpec(
-            slug=slug,
-            name=name,
-            price=price,
-            category=category,
-            description=description,
-            active=active,
-            media=media,
-            media_type=media_type,
-            media_size=media_size,
-            max_supply=max_supply or None,  # 0 means unlimited
-            max_per_member=max_per_member,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            audience=audience,
-            **redemption,
-            source=self.file.source,
-            line=self.file.where(("perk", self.index))[0],
-            positions={
-                key: self.file.where(("perk", self.index, *key.split(".")))
-                for key in POSITIONED_KEYS
-            },
-        )
+            return False
+        slugs[slug] = f"{self.file.source}:{self.where()[0]}"
+        return True
+
+    def unknown_keys(
+        self, table: dict[str, Any], known: tuple[str, ...], *under: str | int
+    ) -> None:
+        for key in table:
+            if key not in known:
+                self.add((*under, key), _unknown(key, known))
 
     # -- typed values
 
-    def _present(self, key: str, table: dict[str, Any], field: str, required: bool) -> bool:
+    def _present(self, key: str, table: dict[str, Any], field: Field, required: bool) -> bool:
         if key in table:
             return True
         if required:
-            self.add(field, f"is missing; every perk needs a {key}.")
+            self.add(field, f"is missing; every {self.kind} needs a {key}.")
         return False
 
     def _text(
         self,
-        field: str,
+        field: Field,
         table: dict[str, Any],
         limit: int,
         *,
         required: bool = False,
         multiline: bool = False,
     ) -> str | None:
-        key = field.rsplit(".", 1)[-1]
+        key = _key(field)
         if not self._present(key, table, field, required):
             return None
         value = table[key]
@@ -560,30 +628,41 @@ class _PerkReader:
             return None
         return value.strip() if required else value
 
-    def _bool(self, field: str, table: dict[str, Any], *, default: bool) -> bool:
-        key = field.rsplit(".", 1)[-1]
-        value = table.get(key, default)
+    def _bool(self, field: Field, table: dict[str, Any], *, default: bool) -> bool:
+        value = table.get(_key(field), default)
         if not isinstance(value, bool):
             self.add(field, f"must be true or false, not {_describe(value)}.")
             return default
         return value
 
-    def _whole(self, key: str, *, minimum: int, maximum: int, required: bool = False) -> int | None:
-        if not self._present(key, self.table, key, required):
+    def _whole(
+        self,
+        field: Field,
+        table: dict[str, Any] | None = None,
+        *,
+        minimum: int,
+        maximum: int,
+        required: bool = False,
+    ) -> int | None:
+        table = self.table if table is None else table
+        key = _key(field)
+        if not self._present(key, table, field, required):
             return None
-        value = self.table[key]
+        value = table[key]
         # bool is an int subclass in Python, but `price = true` is a mistake, not 1
         if isinstance(value, bool) or not isinstance(value, int):
-            self.add(key, f"must be a whole number, not {_describe(value)}.")
+            self.add(field, f"must be a whole number, not {_describe(value)}.")
             return None
         if value < minimum:
             if minimum == 1:
-                self.add(key, f"is {value}, but it must be at least 1; leave it out for no limit.")
+                self.add(
+                    field, f"is {value}, but it must be at least 1; leave it out for no limit."
+                )
             else:
-                self.add(key, f"is {value}, but it must be {minimum} or more.")
+                self.add(field, f"is {value}, but it must be {minimum} or more.")
             return None
         if value > maximum:
-            self.add(key, f"is {value:,}; it may be at most {maximum:,}.")
+            self.add(field, f"is {value:,}; it may be at most {maximum:,}.")
             return None
         return value
 
@@ -617,101 +696,119 @@ class _PerkReader:
         if not isinstance(slug, str):
             self.add("slug", f"must be a string, not {_describe(slug)}.")
             return None
-        if not SLUG_PATTERN.fullmatch(slug) or len(slug) > SLUG_MAX:
+        if not _is_slug(slug):
             self.add(
                 "slug",
                 f"{_quoted(slug)} is not a valid slug; use lowercase letters, digits and single"
-                f' hyphens, at most {SLUG_MAX} characters, e.g. "free-coffee".',
+                f' hyphens, at most {SLUG_MAX} characters, e.g. "{self.example_slug}".',
             )
             return None
         self.slug_ok = True
         return slug
 
-    def _category(self) -> str:
-        value = self.table.get("category", "general")
-        if not isinstance(value, str):
-            self.add("category", f"must be a string, not {_describe(value)}.")
-        elif value not in CATEGORIES:
+    def _window(self) -> tuple[datetime | None, datetime | None]:
+        valid_from = self._moment("valid_from", end_of_day=False)
+        valid_until = self._moment("valid_until", end_of_day=True)
+        if valid_from is not None and valid_until is not None and valid_from >= valid_until:
             self.add(
-                "category",
-                f"{_quoted(value)} is not a category; use one of {', '.join(CATEGORIES)}"
-                f"{_did_you_mean(value, CATEGORIES)}.",
+                "valid_until",
+                f"is not after valid_from ({valid_until:%Y-%m-%d %H:%M} UTC is not after"
+                f" {valid_from:%Y-%m-%d %H:%M} UTC); the window must end after it starts.",
             )
-        else:
-            return value
-        return "general"
+        return valid_from, valid_until
 
-    def _media(self) -> tuple[str | None, str | None, int | None]:
+    def _media(
+        self, field: Field, value: object, *, images_only: bool = False
+    ) -> tuple[str | None, str | None, int | None]:
+        """(absolute path or https URL, MIME type, size of a local file) of one image or
+        video; images only when asked. Nones after a noted problem."""
         none: tuple[str | None, str | None, int | None] = (None, None, None)
-        if "media" not in self.table:
-            return none
-        value = self.table["media"]
         if isinstance(value, list):
-            self.add("media", "must be one image or video only, not an array.")
+            what = "image" if images_only else "image or video"
+            self.add(field, f"must be one {what} only, not an array.")
             return none
         if not isinstance(value, str):
-            self.add("media", f"must be a path or an https URL, not {_describe(value)}.")
+            self.add(field, f"must be a path or an https URL, not {_describe(value)}.")
             return none
         if not value.strip():
-            self.add("media", "is empty; give a path or an https URL, or leave media out.")
+            self.add(field, f"is empty; give a path or an https URL, or leave {_key(field)} out.")
             return none
         if problem := _text_problem(value, URL_MAX, multiline=False):
-            self.add("media", problem)  # also keeps a NUL byte away from the file system
+            self.add(field, problem)  # also keeps a NUL byte away from the file system
             return none
         scheme = _SCHEME_RE.match(value)
         if scheme is not None:
-            return self._media_url(value, scheme.group(1).lower())
-        return self._media_file(value)
+            return self._media_url(field, value, scheme.group(1).lower(), images_only)
+        return self._media_file(field, value, images_only)
 
-    def _media_url(self, url: str, scheme: str) -> tuple[str | None, str | None, int | None]:
+    def _media_url(
+        self, field: Field, url: str, scheme: str, images_only: bool
+    ) -> tuple[str | None, str | None, int | None]:
         if scheme != "https":
-            self.add("media", f"must be https; {scheme}:// URLs are not accepted.")
+            self.add(field, f"must be https; {scheme}:// URLs are not accepted.")
             return None, None, None
         problem = _url_problem(url, schemes=("https",))
         if problem:
-            self.add("media", problem)
+            self.add(field, problem)
             return None, None, None
         # offline: the URL is never fetched, so its extension is all we know of its type
         mime = media_type_from_extension(urlsplit(url).path)
+        if images_only and mime is not None and is_video(mime):
+            self.add(field, f"must be an image ({IMAGES}), not a video.")
+            return None, None, None
         if mime is None:
+            endings = (
+                ".jpg, .jpeg, .png, .webp or .gif"
+                if images_only
+                else ".jpg, .jpeg, .png, .webp, .gif, .mp4, .webm or .mov"
+            )
             self.add(
-                "media",
-                "the URL's path must end in .jpg, .jpeg, .png, .webp, .gif, .mp4, .webm or .mov"
-                " so its type is known without downloading it.",
+                field,
+                f"the URL's path must end in {endings} so its type is known without"
+                " downloading it.",
             )
             return None, None, None
         return url, mime, None
 
-    def _media_file(self, value: str) -> tuple[str | None, str | None, int | None]:
+    def _media_file(
+        self, field: Field, value: str, images_only: bool
+    ) -> tuple[str | None, str | None, int | None]:
         path = (self.file.path.parent / value).resolve()
         if len(str(path)) > URL_MAX:
-            self.add("media", f"the full path is longer than {URL_MAX} characters.")
+            self.add(field, f"the full path is longer than {URL_MAX} characters.")
             return None, None, None
         if not path.exists():
-            self.add("media", f"{path} does not exist; a media path is relative to the perk file.")
+            self.add(
+                field, f"{path} does not exist; a media path is relative to the {self.kind} file."
+            )
             return None, None, None
         if not path.is_file():
-            self.add("media", f"{path} is not a file.")
+            self.add(field, f"{path} is not a file.")
             return None, None, None
         try:
             with path.open("rb") as handle:
                 head = handle.read(SNIFF_BYTES)
                 size = os.fstat(handle.fileno()).st_size
         except OSError as exc:
-            self.add("media", f"cannot read {path}: {exc.strerror}.")
+            self.add(field, f"cannot read {path}: {exc.strerror}.")
             return None, None, None
         mime = sniff(head)
+        if images_only and mime is not None and is_video(mime):
+            self.add(field, f"{path} is a video; only an image ({IMAGES}) is accepted here.")
+            return None, None, None
         if mime is None:
-            self.add(
-                "media",
-                f"{path} is not a supported image or video; its content is none of {SUPPORTED}.",
+            what = (
+                f"image; its content is none of {IMAGES}"
+                if images_only
+                else f"image or video; its content is none of {SUPPORTED}"
             )
+            self.add(field, f"{path} is not a supported {what}.")
             return None, None, None
         limit = max_bytes(mime)
         if size > limit:
             kind = "a video" if is_video(mime) else "an image"
             self.add(
-                "media",
+                field,
                 f"{path} is {size / MB:.1f} MB ({size:,} bytes); {kind} may be at most"
                 f" {limit // MB} MB.",
             )
@@ -728,9 +825,7 @@ class _PerkReader:
                 f'must be a table, e.g. audience = {{ tiers = ["gold"] }}, not {_describe(value)}.',
             )
             return Audience()
-        for key in value:
-            if key not in AUDIENCE_KEYS:
-                self.add(("audience", key), _unknown(key, AUDIENCE_KEYS))
+        self.unknown_keys(value, AUDIENCE_KEYS, "audience")
         lists: dict[str, tuple[str, ...]] = {}
         for key in AUDIENCE_KEYS:
             items = value.get(key, [])
@@ -752,6 +847,68 @@ class _PerkReader:
                     break
             lists[key] = tuple(dict.fromkeys(names))  # a repeated name changes nothing
         return Audience(**lists)
+
+
+class _PerkReader(_Reader):
+    """Validates one `[[perk]]` table."""
+
+    kind = "perk"
+    example_slug = "free-coffee"
+
+    def read(self) -> PerkSpec | None:
+        t = self.table
+        self.unknown_keys(t, PERK_KEYS)
+        slug = self._slug()
+        name = self._text("name", t, NAME_MAX, required=True)
+        description = self._text("description", t, TEXT_MAX, multiline=True)
+        price = self._whole("price", required=True, minimum=0, maximum=MAX_AMOUNT)
+        category = self._category()
+        active = self._bool("active", t, default=True)
+        media, media_type, media_size = (
+            self._media("media", t["media"]) if "media" in t else (None, None, None)
+        )
+        max_supply = self._whole("max_supply", minimum=0, maximum=COUNT_MAX)
+        max_per_member = self._whole("max_per_member", minimum=1, maximum=COUNT_MAX)
+        valid_from, valid_until = self._window()
+        audience = self._audience()
+        redemption = self._redemption()
+        if not self.ok:
+            return None
+        assert slug is not None and name is not None and price is not None
+        return PerkSpec(
+            slug=slug,
+            name=name,
+            price=price,
+            category=category,
+            description=description,
+            active=active,
+            media=media,
+            media_type=media_type,
+            media_size=media_size,
+            max_supply=max_supply or None,  # 0 means unlimited
+            max_per_member=max_per_member,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            audience=audience,
+            **redemption,
+            source=self.file.source,
+            line=self.where()[0],
+            positions=self.positions(POSITIONED_KEYS),
+        )
+
+    def _category(self) -> str:
+        value = self.table.get("category", "general")
+        if not isinstance(value, str):
+            self.add("category", f"must be a string, not {_describe(value)}.")
+        elif value not in CATEGORIES:
+            self.add(
+                "category",
+                f"{_quoted(value)} is not a category; use one of {', '.join(CATEGORIES)}"
+                f"{_did_you_mean(value, CATEGORIES)}.",
+            )
+        else:
+            return value
+        return "general"
 
     def _redemption(self) -> dict[str, Any]:
         """The PerkSpec's redemption fields (meaningless when a problem was noted)."""
@@ -923,6 +1080,245 @@ class _PerkReader:
         return secret
 
 
+class _CampaignReader(_Reader):
+    """Validates one `[[campaign]]` table and its `[[campaign.code]]` tables.
+
+    `codes` holds the shared codes read so far (normalised -> "file:line"), so a code
+    equal to an earlier one in any file is reported where it repeats.
+    """
+
+    kind = "campaign"
+    example_slug = "summer-2026"
+
+    def __init__(
+        self, file: _File, index: int, table: dict[str, Any], codes: dict[str, str]
+    ) -> None:
+        super().__init__(file, index, table)
+        self.codes = codes
+
+    def read(self) -> CampaignSpec | None:
+        t = self.table
+        self.unknown_keys(t, CAMPAIGN_KEYS)
+        slug = self._slug()
+        name = self._text("name", t, NAME_MAX, required=True)
+        description = self._text("description", t, TEXT_MAX, multiline=True)
+        valid_from, valid_until = self._window()
+        points = self._whole("points", minimum=0, maximum=MAX_AMOUNT)
+        perks = self._perk_slugs()
+        grants_ok = (points is not None or "points" not in t) and perks is not None
+        if grants_ok and not points and not perks:
+            where = next((k for k in ("points", "perks") if k in t), ())
+            self.add(
+                where,
+                "a campaign must grant points, perks or both; give points above 0"
+                ' or a list of perk slugs, e.g. perks = ["free-coffee"].',
+            )
+        per_member = self._whole("per_member", minimum=1, maximum=COUNT_MAX)
+        # a daily limit above the total one is allowed: the total one then decides
+        per_member_daily = self._whole("per_member_daily", minimum=1, maximum=COUNT_MAX)
+        audience = self._audience()
+        status = self._status()
+        share = self._share()
+        page = self._page()
+        codes = self._shared_codes()
+        if not self.ok:
+            return None
+        assert slug is not None and name is not None and perks is not None
+        positions = self.positions(tuple(k for k in CAMPAIGN_POSITIONED_KEYS if k != "code"))
+        if "code" in CAMPAIGN_POSITIONED_KEYS:
+            positions["code"] = self.where("code", 0)  # the first shared code's table
+        return CampaignSpec(
+            slug=slug,
+            name=name,
+            description=description,
+            valid_from=valid_from,
+            valid_until=valid_until,
+            points=points or 0,
+            perks=perks,
+            per_member=per_member,
+            per_member_daily=per_member_daily,
+            audience=audience,
+            status=status,
+            share=share,
+            page=page,
+            codes=codes,
+            source=self.file.source,
+            line=self.where()[0],
+            positions=positions,
+        )
+
+    def _perk_slugs(self) -> tuple[str, ...] | None:
+        """The prize perks' slugs; None after a noted problem."""
+        value = self.table.get("perks", [])
+        if not isinstance(value, list):
+            self.add(
+                "perks",
+                f'must be an array of perk slugs, e.g. perks = ["free-coffee"],'
+                f" not {_describe(value)}.",
+            )
+            return None
+        slugs: list[str] = []
+        ok = True
+        for position, item in enumerate(value):
+            field = ("perks", position)
+            if not isinstance(item, str):
+                self.add(
+                    field, f"must list each perk by its slug, a string, not {_describe(item)}."
+                )
+                ok = False
+            elif not _is_slug(item):
+                self.add(
+                    field,
+                    f"{_quoted(item)} is not a valid perk slug; a slug has lowercase letters,"
+                    f" digits and single hyphens, at most {SLUG_MAX} characters.",
+                )
+                ok = False
+            elif item in slugs:
+                self.add(field, f"{_quoted(item)} is listed twice; list each prize perk once.")
+                ok = False
+            else:
+                slugs.append(item)
+        return tuple(slugs) if ok else None
+
+    def _status(self) -> str:
+        value = self.table.get("status", "active")
+        if not isinstance(value, str):
+            self.add("status", f"must be a string, not {_describe(value)}.")
+        elif value not in STATUSES:
+            self.add(
+                "status",
+                f"{_quoted(value)} is not a status; use one of {', '.join(STATUSES)}"
+                f"{_did_you_mean(value, STATUSES)}.",
+            )
+        else:
+            return value
+        return "active"
+
+    def _share(self) -> dict[str, str] | None:
+        """title / subtitle / image (resolved), as given; None when there is no share."""
+        if "share" not in self.table:
+            return None
+        value = self.table["share"]
+        if not isinstance(value, dict):
+            self.add(
+                "share",
+                'must be a table, e.g. share = { title = "Summer codes" },'
+                f" not {_describe(value)}.",
+            )
+            return None
+        self.unknown_keys(value, SHARE_KEYS, "share")
+        share: dict[str, str] = {}
+        for key in ("title", "subtitle"):
+            text = self._text(("share", key), value, NAME_MAX)
+            if text is not None:
+                share[key] = text
+        if "image" in value:
+            image = self._media(("share", "image"), value["image"], images_only=True)[0]
+            if image is not None:
+                share["image"] = image
+        return share
+
+    def _page(self) -> dict[str, Any] | None:
+        """Free-form, kept as plain JSON values; `banner` resolved like an image."""
+        if "page" not in self.table:
+            return None
+        value = self.table["page"]
+        if not isinstance(value, dict):
+            self.add(
+                "page",
+                'must be a table, e.g. page = { background = "#0b3d2e" },'
+                f" not {_describe(value)}.",
+            )
+            return None
+        page: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "banner":
+                page[key] = self._media(("page", "banner"), item, images_only=True)[0]
+            else:
+                page[key] = self._json(("page", key), item)
+        return page
+
+    def _json(self, field: KeyPath, value: Any) -> Any:
+        """`value` as plain JSON data; TOML's dates and times, nan and inf are problems."""
+        if isinstance(value, dict):
+            return {key: self._json((*field, key), item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [self._json((*field, i), item) for i, item in enumerate(value)]
+        if isinstance(value, date | time):
+            self.add(
+                field,
+                f"is {_describe(value)}; page values are kept as JSON, which has none:"
+                f" use a string, e.g. {_quoted(value.isoformat())}.",
+            )
+            return None
+        if isinstance(value, float) and not math.isfinite(value):
+            self.add(field, f"is {value}, which JSON cannot hold; use a string or a number.")
+            return None
+        return value
+
+    def _shared_codes(self) -> tuple[SharedCodeSpec, ...]:
+        if "code" not in self.table:
+            return ()
+        value = self.table["code"]
+        if not isinstance(value, list):
+            self.add(
+                "code",
+                "must be written as [[campaign.code]] tables (double brackets), one per shared"
+                f" code, not {'[campaign.code]' if isinstance(value, dict) else _describe(value)}.",
+            )
+            return ()
+        codes: list[SharedCodeSpec] = []
+        for index, table in enumerate(value):
+            if not isinstance(table, dict):
+                self.add(
+                    ("code", index),
+                    "each shared code must be a table: write [[campaign.code]] with code = ...,"
+                    f" not {_describe(table)}.",
+                )
+                continue
+            spec = self._shared_code(index, table)
+            if spec is not None:
+                codes.append(spec)
+        return tuple(codes)
+
+    def _shared_code(self, index: int, table: dict[str, Any]) -> SharedCodeSpec | None:
+        """One `[[campaign.code]]`. Messages never quote a code: it works like a password."""
+        self.unknown_keys(table, CODE_KEYS, "code", index)
+        field = ("code", index, "code")
+        inventory = self._whole(("code", index, "inventory"), table, minimum=1, maximum=COUNT_MAX)
+        if "code" not in table:
+            self.add(("code", index), "is missing; every [[campaign.code]] table needs a code.")
+            return None
+        code = table["code"]
+        if not isinstance(code, str):
+            self.add(field, f"must be a string, not {_describe(code)}.")
+            return None
+        normal = normalize(code)
+        if not _SHARED_CODE_RE.fullmatch(code):
+            self.add(field, "may hold only letters A-Z, digits, spaces and dashes.")
+            return None
+        if not normal:
+            self.add(field, "has no letter or digit; a code needs at least one.")
+            return None
+        if len(code) > SHARED_CODE_MAX:
+            self.add(
+                field,
+                f"is {len(normal)} characters long without its spaces and dashes;"
+                f" at most {SHARED_CODE_MAX} are allowed.",
+            )
+            return None
+        line, column = self.where(*field)
+        if normal in self.codes:
+            self.add(
+                field,
+                f"is the same code as the one at {self.codes[normal]} once case, spaces, dashes"
+                " and O/0, I/L/1 are ignored; shared codes must differ across all campaigns.",
+            )
+            return None
+        self.codes[normal] = f"{self.file.source}:{line}"
+        return SharedCodeSpec(code=code, inventory=inventory, line=line, column=column)
+
+
 # --- small helpers -------------------------------------------------------------------
 
 
@@ -992,3 +1388,7 @@ def _did_you_mean(word: str, known: tuple[str, ...]) -> str:
 
 def _unknown(key: str, known: tuple[str, ...]) -> str:
     return f"unknown key {_quoted(key)}{_did_you_mean(key, known)}."
+
+
+def _is_slug(text: str) -> bool:
+    return len(text) <= SLUG_MAX and SLUG_PATTERN.fullmatch(text) is not None

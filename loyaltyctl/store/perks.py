@@ -181,24 +181,6 @@ def claim_lots(session: Session, claim_id: str) -> dict[int, int]:
     return {lot_id: points for lot_id, points in rows}
 
 
-def has_claim_keys(session: Session) -> bool:
-    """Whether any claim holds an idempotency key (bulk imports skip the look-up if not)."""
-    return (
-        session.execute(select(Claim.id).where(Claim.idem_key.is_not(None)).limit(1)).first()
-        is not None
-    )
-
-
-def claims_by_keys(session: Session, keys: list[str]) -> dict[str, str]:
-    """key -> claim id, for the keys that claims hold (idempotency keys are global)."""
-    found: dict[str, str] = {}
-    for start in range(0, len(keys), 900):
-        chunk = keys[start : start + 900]
-        rows = session.execute(select(Claim.idem_key, Claim.id).where(Claim.idem_key.in_(chunk)))
-        found.update({key: claim_id for key, claim_id in rows})
-    return found
-
-
 def claim_by_key(session: Session, key: str) -> Claim | None:
     return session.execute(select(Claim).where(Claim.idem_key == key)).scalar_one_or_none()
 

@@ -404,9 +404,7 @@ class PromoCode(SQLModel, table=True):
     __tablename__ = "promo_code"
     __table_args__ = (
         CheckConstraint("uses >= 0", name="uses_not_negative"),
-        CheckConstraint(
-            "uses_allowed IS NULL OR uses <= uses_allowed", name="uses_within_allowed"
-        ),
+        CheckConstraint("uses_allowed IS NULL OR uses <= uses_allowed", name="uses_within_allowed"),
         Index(None, "campaign_id", "batch_id"),
     )
 

@@ -1,0 +1,555 @@
+"""Campaigns and promo codes: plan campaigns from files, create one at the terminal,
+redeem a code, pause / resume / archive, restock, list and show.
+
+Generating batches of codes and exporting them is in services/promo_codes.py.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from loyaltyctl.crypto import KeyRing
+from loyaltyctl.domain import promo as domain
+from loyaltyctl.domain.errors import (
+    PROMO_REFUSALS,
+    CampaignArchived,
+    CodeExists,
+    CodeUsedUp,
+    KeyConflict,
+    MemberDailyLimit,
+    MemberLimit,
+    Problem,
+    Refused,
+    UnknownCode,
+    UsageProblem,
+)
+from loyaltyctl.domain.perks import SLUG_PATTERN, Audience, PlanChange
+from loyaltyctl.domain.values import utcnow
+from loyaltyctl.services.claims import claim_prize
+from loyaltyctl.services.perks import KeyLoader, Plan
+from loyaltyctl.store import audit, idempotency
+from loyaltyctl.store import ledger as ledger_store
+from loyaltyctl.store import members as member_store
+from loyaltyctl.store import perks as perk_store
+from loyaltyctl.store import promo as store
+from loyaltyctl.store.tables import Campaign, LedgerEntry
+
+PROMO = "promo"  # the ledger kind of bonus points from a promo code
+
+
+def code_binding(code_hash: str) -> str:
+    """What a stored code's ciphertext is bound to (a copy to another row fails)."""
+    return f"promo_code:{code_hash}"
+
+
+def _json(value) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _audience(text: str) -> Audience:
+    return Audience(**{k: tuple(v) for k, v in json.loads(text or "{}").items()})
+
+
+# --- plan (apply) ------------------------------------------------------------------------
+
+
+def _columns(spec: domain.CampaignSpec) -> dict:
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "valid_from": spec.valid_from,
+        "valid_until": spec.valid_until,
+        "points": spec.points,
+        "perks": _json(list(spec.perks)),
+        "per_member": spec.per_member,
+        "per_member_daily": spec.per_member_daily,
+        "audience": _json(spec.audience.as_dict()),
+        "status": spec.status,
+        "share": _json(spec.share),
+        "page": _json(spec.page),
+    }
+
+
+def plan_campaigns(
+    *,
+    session: Session,
+    specs: list[domain.CampaignSpec],
+    keys: KeyLoader,
+    operator: str,
+    known_perks: set[str],
+    prune: bool = False,
+    now: datetime | None = None,
+) -> Plan:
+    """``known_perks``: perk slugs stored or applied in the same plan (prizes must exist)."""
+    now = now or utcnow()
+    rows = store.by_slugs(session, [s.slug for s in specs]) if specs else {}
+    changes: list[PlanChange] = []
+    problems: list[Problem] = []
+    writes = []
+
+    def problem(spec, field: str, message: str, line: int | None = None, column=None):
+        where = (line, column) if line else spec.where(field)
+        problems.append(Problem(spec.source, where[0], field, message, where[1]))
+
+    hashes = {
+        (spec.slug, code.code): keys().lookup_hash(domain.normalize(code.code))
+        for spec in specs
+        for code in spec.codes
+    }
+    existing = store.codes_by_hashes(session, list(hashes.values())) if hashes else {}
+    for spec in specs:
+        row = rows.get(spec.slug)
+        wanted = _columns(spec)
+        fields = [k for k, v in wanted.items() if row is None or getattr(row, k) != v]
+        for missing in sorted(set(spec.perks) - known_perks):
+            problem(spec, "perks", f"campaign {spec.slug}: there is no perk {missing!r} to grant.")
+        if row is not None and row.status == "archived" and spec.status != "archived":
+            problem(
+                spec,
+                "status",
+                f"campaign {spec.slug} is archived and cannot be made {spec.status} again.",
+            )
+        code_writes = []
+        for code in spec.codes:
+            digest = hashes[(spec.slug, code.code)]
+            stored = existing.get(digest)
+            if stored is None:
+                code_writes.append(("add", code, digest, None))
+            elif row is None or stored.campaign_id != row.id:
+                problem(
+                    spec,
+                    "code",
+                    f"the code {code.code!r} is already a code of another campaign; codes are "
+                    "unique across campaigns (ignoring case, spaces and dashes).",
+                    code.line,
+                    code.column,
+                )
+            elif stored.uses_allowed != code.inventory:
+                if code.inventory is not None and (
+                    stored.uses_allowed is None or code.inventory < stored.uses_allowed
+                ):
+                    have = (
+                        "unlimited" if stored.uses_allowed is None else f"{stored.uses_allowed:,}"
+                    )
+                    problem(
+                        spec,
+                        "code.inventory",
+                        f"the inventory of code {code.code!r} can only grow: it is {have}, "
+                        f"the file says {code.inventory:,}.",
+                        code.line,
+                        code.column,
+                    )
+                else:
+                    code_writes.append(("restock", code, digest, stored.id))
+        if code_writes:
+            fields.append("codes")
+        action = "create" if row is None else ("update" if fields else "unchanged")
+        changes.append(PlanChange("campaign", spec.slug, action, tuple(fields)))
+        if action != "unchanged":
+            writes.append((spec, row, wanted, fields, code_writes))
+    paused = []
+    if prune:
+        named = {s.slug for s in specs}
+        paused = [slug for slug in store.running_slugs(session) if slug not in named]
+        changes += [PlanChange("campaign", slug, "disable", ("status",)) for slug in paused]
+
+    def write() -> None:
+        _write(session, writes, paused, keys=keys, operator=operator, now=now)
+
+    return Plan(changes, problems, write)
+
+
+def _write(session, writes, paused, *, keys: KeyLoader, operator: str, now) -> None:
+    events = []
+    for spec, row, wanted, fields, code_writes in writes:
+        if row is None:
+            campaign_id = store.insert_campaign(
+                session, dict(wanted, slug=spec.slug, created_at=now, updated_at=now)
+            )
+        else:
+            campaign_id = row.id
+            store.update_campaign(session, row.id, dict(wanted, updated_at=now))
+        for action, code, digest, code_id in code_writes:
+            if action == "add":
+                _add_shared_code(
+                    session, keys(), campaign_id, code.code, code.inventory, digest, now
+                )
+            else:
+                store.raise_inventory(session, code_id, code.inventory)
+        events.append(
+            audit.NewEvent(
+                subject=f"campaign:{spec.slug}",
+                action="campaign.create" if row is None else "campaign.update",
+                operator=operator,
+                at=now,
+                # field names only: codes never reach the audit log
+                details={"fields": sorted(fields), "file": spec.source},
+            )
+        )
+    for slug in paused:
+        store.set_status(
+            session, store.require(session, slug).id, "paused", allowed_from=("active",), now=now
+        )
+        events.append(
+            audit.NewEvent(
+                subject=f"campaign:{slug}",
+                action="campaign.pause",
+                operator=operator,
+                at=now,
+                reason="not in the applied files (--prune)",
+            )
+        )
+    audit.append_events(session, events)
+
+
+def _add_shared_code(session, keys: KeyRing, campaign_id, code, inventory, digest, now) -> None:
+    normalized = domain.normalize(code)
+    store.insert_code(
+        session,
+        {
+            "campaign_id": campaign_id,
+            "batch_id": None,
+            "code_hash": digest,
+            "code_enc": keys.encrypt(normalized, bound_to=code_binding(digest)),
+            "uses_allowed": inventory,
+            "uses": 0,
+            "created_at": now,
+        },
+    )
+
+
+# --- promo create ---------------------------------------------------------------------------
+
+
+def create_campaign(
+    *,
+    session: Session,
+    spec: domain.CampaignSpec,
+    keys: KeyLoader,
+    operator: str,
+    now: datetime | None = None,
+) -> PlanChange:
+    """`promo create`: the same plan as a file with one new campaign."""
+    problems = []
+    if not SLUG_PATTERN.match(spec.slug):
+        problems.append("the slug must be lowercase letters, digits and dashes")
+    if spec.points <= 0 and not spec.perks:
+        problems.append("give --points, --perk or both")
+    for code in spec.codes:
+        if not domain.normalize(code.code) or any(
+            not (c.isalnum() or c in " -") for c in code.code
+        ):
+            problems.append(f"the code {code.code!r} may hold only letters, digits, spaces, dashes")
+    if problems:
+        raise UsageProblem("; ".join(problems).capitalize() + ".")
+    if store.get(session, spec.slug) is not None:
+        raise UsageProblem(
+            f"A campaign {spec.slug!r} exists already; edit it in its file and run `apply`."
+        )
+    plan = plan_campaigns(
+        session=session,
+        specs=[spec],
+        keys=keys,
+        operator=operator,
+        known_perks=set(perk_store.all_slugs(session)),
+        now=now,
+    )
+    if plan.problems:
+        first = plan.problems[0]
+        error = CodeExists if first.field == "code" else UsageProblem
+        raise error(first.message[0].upper() + first.message[1:])
+    plan.write()
+    return plan.changes[0]
+
+
+# --- redeem -------------------------------------------------------------------------------
+
+
+def _request_hash(code_hash: str, member: str) -> str:
+    return hashlib.sha256(f"redeem\x1f{code_hash}\x1f{member}".encode()).hexdigest()
+
+
+def redeem(
+    *,
+    session: Session,
+    keys: KeyRing,
+    code: str,
+    member: str,
+    operator: str,
+    tz: ZoneInfo,
+    key: str | None = None,
+    now: datetime | None = None,
+) -> domain.RedemptionResult:
+    """Redeem a code for a member, all or nothing: count the code's use and the member's
+    redemptions (total and that day, in the program time zone), credit the points, claim
+    the prizes free of charge."""
+    now = now or utcnow()
+    normalized = domain.normalize(code)
+    digest = keys.lookup_hash(normalized) if normalized else ""
+    member_row = member_store.require_row(session, member)
+    state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
+    request = _request_hash(digest, member_row.external_id)
+    if key is not None:
+        replayed = _replay(session, key=key, request=request)
+        if replayed is not None:
+            return replayed
+    code_row = store.code_by_hash(session, digest) if normalized else None
+    if code_row is None:
+        # the same words whether the code never existed or was mistyped
+        raise UnknownCode("This code is not valid.")
+    campaign = store.by_id(session, code_row.campaign_id)
+    day = now.astimezone(tz).date().isoformat()
+    total, today = store.member_redemptions(session, campaign.id, state.id, day)
+    groups, tags = member_store.labels(session, [state.id])[state.id]
+    rules = _campaign_state(campaign)
+    redeemer = domain.RedeemerState(
+        external_id=state.external_id,
+        plan=member_row.plan,
+        tier=member_row.tier,
+        groups=frozenset(groups),
+        tags=frozenset(tags),
+        redemptions=total,
+        redemptions_today=today,
+    )
+    used_up = code_row.uses_allowed is not None and code_row.uses >= code_row.uses_allowed
+    _check(rules, redeemer, used_up=used_up, now=now)
+
+    # the authoritative checks: conditional writes the database evaluates
+    if not store.take_code_use(session, code_row.id):
+        raise CodeUsedUp("This code has been used up.")
+    if not store.count_redemption(session, campaign.id, state.id, store.TOTAL, campaign.per_member):
+        _check(
+            rules,
+            replace(redeemer, redemptions=campaign.per_member or 0),
+            used_up=False,
+            now=now,
+            fallback=MemberLimit,
+        )
+    if not store.count_redemption(session, campaign.id, state.id, day, campaign.per_member_daily):
+        _check(
+            rules,
+            replace(redeemer, redemptions_today=campaign.per_member_daily or 0),
+            used_up=False,
+            now=now,
+            fallback=MemberDailyLimit,
+        )
+
+    redemption_id = "R" + "".join(secrets.choice(domain.ALPHABET) for _ in range(11))
+    entry_id = None
+    if campaign.points:
+        entry = ledger_store.build_entry(
+            state,
+            entry_id=None,
+            at=now,
+            kind=PROMO,
+            amount=campaign.points,
+            reason=f"promo code of campaign {campaign.slug}",
+            operator=operator,
+            rule=f"campaign:{campaign.slug}",
+            event_id=redemption_id,
+        )
+        entry_id = ledger_store.insert_entry(session, entry)
+        ledger_store.save_member_states(session, [state], now)
+    prizes = []
+    for slug in json.loads(campaign.perks):
+        perk = perk_store.require(session, slug)
+        claim_id = claim_prize(
+            session, keys, perk, state, operator=operator, now=now, redemption_id=redemption_id
+        )
+        prizes.append(domain.PrizeClaim(slug, claim_id))
+    store.add_to_totals(session, campaign.id, campaign.points)
+    store.insert_redemption(
+        session,
+        {
+            "id": redemption_id,
+            "campaign_id": campaign.id,
+            "code_id": code_row.id,
+            "member_id": state.id,
+            "at": now,
+            "day": day,
+            "points": campaign.points,
+            "entry_id": entry_id,
+            "prizes": _json([{"slug": p.slug, "claim_id": p.claim_id} for p in prizes]),
+            "operator": operator,
+            "idem_key": key,
+            "request_hash": request if key else None,
+        },
+    )
+    if entry_id is None:
+        audit.append_event(
+            session,
+            subject=f"campaign:{campaign.slug}",
+            action="promo.redeem",
+            operator=operator,
+            at=now,
+            reason=f"code redeemed by {state.external_id}",
+            details={"redemption": redemption_id, "prizes": [p.slug for p in prizes]},
+        )
+    return domain.RedemptionResult(
+        redemption_id=redemption_id,
+        campaign=campaign.slug,
+        member=state.external_id,
+        points=campaign.points,
+        perks=tuple(prizes),
+        balance=state.balance,
+        at=now,
+    )
+
+
+def _campaign_state(row: Campaign) -> domain.CampaignState:
+    return domain.CampaignState(
+        slug=row.slug,
+        status=row.status,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        audience=_audience(row.audience),
+        per_member=row.per_member,
+        per_member_daily=row.per_member_daily,
+    )
+
+
+def _check(rules, redeemer, *, used_up: bool, now, fallback: type[Refused] | None = None) -> None:
+    refused = domain.refusal(rules, redeemer, code_used_up=used_up, now=now)
+    if refused is not None:
+        code, message = refused
+        raise PROMO_REFUSALS[code](message)
+    if fallback is not None:
+        raise fallback(f"The limit of campaign {rules.slug} is reached ({fallback.code}).")
+
+
+def _replay(session, *, key: str, request: str) -> domain.RedemptionResult | None:
+    row = store.redemption_by_key(session, key)
+    if row is None:
+        holder = idempotency.held_elsewhere(session, [key], except_kind="redemption").get(key)
+        if holder is not None:  # keys are global
+            raise KeyConflict(
+                f"The key {key!r} was already used for {holder}; nothing was changed."
+            )
+        return None
+    if row.request_hash != request:
+        raise KeyConflict(
+            f"The key {key!r} was already used for another redemption ({row.id}); "
+            "nothing was changed."
+        )
+    campaign = store.by_id(session, row.campaign_id)
+    member = perk_store.member_external_id(session, row.member_id)
+    balance = (
+        session.get(LedgerEntry, row.entry_id).balance_after
+        if row.entry_id is not None
+        else member_store.require_row(session, member).balance
+    )
+    return domain.RedemptionResult(
+        redemption_id=row.id,
+        campaign=campaign.slug,
+        member=member,
+        points=row.points,
+        perks=tuple(domain.PrizeClaim(p["slug"], p["claim_id"]) for p in json.loads(row.prizes)),
+        balance=balance,
+        at=row.at,
+        replayed=True,
+    )
+
+
+# --- status, restock, read -----------------------------------------------------------------
+
+TRANSITIONS = {
+    "paused": ("active",),
+    "active": ("paused",),
+    "archived": ("active", "paused"),
+}
+
+
+def set_campaign_status(
+    *, session: Session, slug: str, status: str, operator: str, reason: str | None = None, now=None
+) -> tuple[domain.Campaign, bool]:
+    """pause / resume / archive; returns (campaign, changed). An archived campaign stays so."""
+    now = now or utcnow()
+    row = store.require(session, slug)
+    if row.status == status:
+        return to_domain(session, row), False
+    if row.status == "archived":
+        raise CampaignArchived(f"Campaign {slug} is archived and cannot be {status} again.")
+    store.set_status(session, row.id, status, allowed_from=TRANSITIONS[status], now=now)
+    audit.append_event(
+        session,
+        subject=f"campaign:{slug}",
+        action={"paused": "campaign.pause", "active": "campaign.resume"}.get(
+            status, "campaign.archive"
+        ),
+        operator=operator,
+        at=now,
+        reason=reason,
+    )
+    session.refresh(row)
+    return to_domain(session, row), True
+
+
+def restock(
+    *, session: Session, keys: KeyRing, slug: str, code: str, add: int, operator: str, now=None
+) -> domain.SharedCode:
+    """Raise a shared code's inventory by ``add`` (inventory only grows)."""
+    now = now or utcnow()
+    campaign = store.require(session, slug)
+    row = store.code_by_hash(session, keys.lookup_hash(domain.normalize(code)))
+    if row is None or row.campaign_id != campaign.id or row.batch_id is not None:
+        raise UnknownCode(f"Campaign {slug} has no shared code {code!r}.")
+    if row.uses_allowed is None:
+        raise UsageProblem(f"The code {code!r} has no inventory limit; there is nothing to raise.")
+    inventory, used = row.uses_allowed + add, row.uses  # before the UPDATE refreshes `row`
+    store.raise_inventory(session, row.id, inventory)
+    audit.append_event(
+        session,
+        subject=f"campaign:{slug}",
+        action="campaign.restock",
+        operator=operator,
+        at=now,
+        details={"added": add, "inventory": inventory},
+    )
+    return domain.SharedCode(code=domain.normalize(code), inventory=inventory, used=used)
+
+
+def to_domain(session: Session, row: Campaign, keys: KeyRing | None = None) -> domain.Campaign:
+    shared = tuple(
+        domain.SharedCode(
+            code=keys.decrypt(c.code_enc, bound_to=code_binding(c.code_hash)) if keys else None,
+            inventory=c.uses_allowed,
+            used=c.uses,
+        )
+        for c in store.shared_codes(session, row.id)
+    )
+    return domain.Campaign(
+        slug=row.slug,
+        name=row.name,
+        description=row.description,
+        status=row.status,
+        valid_from=row.valid_from,
+        valid_until=row.valid_until,
+        points=row.points,
+        perks=tuple(json.loads(row.perks)),
+        per_member=row.per_member,
+        per_member_daily=row.per_member_daily,
+        audience=_audience(row.audience),
+        share=json.loads(row.share) if row.share else None,
+        page=json.loads(row.page) if row.page else None,
+        codes_issued=store.codes_issued(session, row.id),
+        redemptions=row.redemptions,
+        points_granted=row.points_granted,
+        shared_codes=shared,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def list_campaigns(*, session: Session) -> list[domain.Campaign]:
+    return [to_domain(session, row) for row in store.listing(session)]
+
+
+def show_campaign(*, session: Session, slug: str, keys: KeyRing | None = None) -> domain.Campaign:
+    return to_domain(session, store.require(session, slug), keys)
