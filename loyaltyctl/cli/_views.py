@@ -458,3 +458,83 @@ def campaign_panel(campaign):
         ]
     )
     return Panel(grid, title=f"Campaign {campaign.slug}", expand=False)
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def bar_chart(series: list[tuple[str, int]], *, width: int = 40) -> str:
+    """Horizontal bars of block characters, one line per period (plain text: it prints
+    the same on a terminal and in a file)."""
+    if not series:
+        return "(no data)"
+    top = max(n for _, n in series) or 1
+    label = max(len(p) for p, _ in series)
+    lines = []
+    for period, n in series:
+        eighths = round(n / top * width * 8)
+        bar = "█" * (eighths // 8) + (BLOCKS[eighths % 8] if eighths % 8 else "")
+        lines.append(f"{period:<{label}} {bar} {n:,}")
+    return "\n".join(lines)
+
+
+PROMO_STATS_COLUMNS = [
+    Column("campaign", "Campaign"),
+    Column("status", "Status"),
+    Column("codes_issued", "Codes", "right"),
+    Column("redemptions", "Redeemed", "right"),
+    Column(
+        "redemption_rate",
+        "Rate",
+        "right",
+        fmt=lambda v: "—" if v is None else f"{v:.1%}",
+    ),
+    Column("points_granted", "Points", "right"),
+]
+
+
+def promo_stats_rows(found) -> list[dict]:
+    return [
+        {
+            k: getattr(s, k)
+            for k in (
+                "campaign",
+                "status",
+                "codes_issued",
+                "redemptions",
+                "redemption_rate",
+                "points_granted",
+            )
+        }
+        for s in found
+    ]
+
+
+def promo_stats(out: Output, found) -> list:
+    parts: list = [out.table(promo_stats_rows(found), PROMO_STATS_COLUMNS, title="Campaigns")]
+    for s in found:
+        if s.codes:
+            parts.append(
+                out.table(
+                    [
+                        {
+                            "code": c.code or "(hidden: --reveal)",
+                            "inventory": "unlimited" if c.inventory is None else c.inventory,
+                            "used": c.used,
+                        }
+                        for c in s.codes
+                    ],
+                    [
+                        Column("code", "Shared code"),
+                        Column("used", "Used", "right"),
+                        Column("inventory", "Inventory", "right"),
+                    ],
+                    title=f"{s.campaign}: shared codes",
+                )
+            )
+        if s.series:
+            parts.append(f"[bold]{s.campaign}: redemptions per day[/]")
+            parts.append(bar_chart([(p.period, p.redemptions) for p in s.series]))
+    return parts

@@ -19,14 +19,14 @@ def demo(json_: opt.JsonOpt = False) -> None:
 
     from loyaltyctl import crypto
     from loyaltyctl.services.demo import program_path, run_demo
-    from loyaltyctl.services.perkfiles import load_perk_files
+    from loyaltyctl.services.perkfiles import load_program
     from loyaltyctl.store import migrate
 
     out = Output(json_mode=json_)
     ctx = current()
     migrate.upgrade(ctx.database(check_schema=False))
     keys, _ = crypto.create(ctx.settings.keys_file, exist_ok=True)  # as `init` does
-    program = load_perk_files([program_path()], env=dict(os.environ), tz=ctx.settings.tz)
+    program = load_program([program_path()], env=dict(os.environ), tz=ctx.settings.tz)
     result = ctx.write(
         lambda s: run_demo(
             session=s, operator=ctx.operator, tz=ctx.settings.tz, program=program, keys=keys
@@ -43,6 +43,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
             views.points_change(result.write_off),
             *views.apply_plan(out, result.program),
             *[part for claim in result.claims for part in views.claim_panel(claim)],
+            *[part for r in result.redemptions for part in views.redemption(r)],
             out.table(
                 s["top_balances"],
                 [
@@ -54,7 +55,8 @@ def demo(json_: opt.JsonOpt = False) -> None:
                 f"{s['pending']:,} pending · {s['ledger_entries']:,} ledger entries",
             ),
             "Next: [bold]loyaltyctl member find 0321[/], [bold]loyaltyctl member show C-1001[/], "
-            "[bold]loyaltyctl perk list --member C-1002[/], [bold]loyaltyctl audit verify[/]",
+            "[bold]loyaltyctl perk list --member C-1002[/], [bold]loyaltyctl stats promo[/], "
+            "[bold]loyaltyctl audit verify[/]",
         ]
 
     out.result(result, render)

@@ -21,6 +21,7 @@ from loyaltyctl.cli import (
     perks,
     points,
     promo,
+    stats,
 )
 from loyaltyctl.cli._context import AppContext, activate
 
@@ -139,6 +140,7 @@ app.add_typer(perks.app, name="perk")
 app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
 app.add_typer(promo.app, name="promo")
+app.add_typer(stats.app, name="stats")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
 

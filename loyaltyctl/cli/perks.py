@@ -31,11 +31,14 @@ def apply(
     ] = False,
     prune: Annotated[
         bool,
-        typer.Option("--prune", help="Disable (never delete) perks that are not in the files."),
+        typer.Option(
+            "--prune",
+            help="Disable perks and pause campaigns that are not in the files (never delete).",
+        ),
     ] = False,
     json_: opt.JsonOpt = False,
 ) -> None:
-    """Validate perk files, show the plan, and apply it all in one transaction.
+    """Validate perk and campaign files, show the plan, and apply it all in one transaction.
 
     Every problem in every file is listed as file:line:col and nothing is applied.
     Re-applying the same files changes nothing. A secret left out of a file (as
@@ -45,16 +48,16 @@ def apply(
     """
     import os
 
-    from loyaltyctl.services.perkfiles import load_perk_files
-    from loyaltyctl.services.perks import apply_perks
+    from loyaltyctl.services.perkfiles import load_program
+    from loyaltyctl.services.program import apply_program
 
     out = Output(json_mode=json_)
     ctx = current()
-    specs = load_perk_files(list(paths), env=dict(os.environ), tz=ctx.settings.tz)
+    program = load_program(list(paths), env=dict(os.environ), tz=ctx.settings.tz)
     result = ctx.write(
-        lambda s: apply_perks(
+        lambda s: apply_program(
             session=s,
-            specs=specs,
+            program=program,
             keys=ctx.keys,
             operator=ctx.operator,
             prune=prune,

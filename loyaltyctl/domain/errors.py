@@ -86,7 +86,7 @@ class NotInWindow(Refused):
 
 class NotInAudience(Refused):
     code = "not_in_audience"
-    hint = "See what this member can claim with `loyaltyctl perk list --member MEMBER`."
+    hint = "Check the member's plan, tier, groups and tags with `loyaltyctl member show`."
 
 
 class SoldOut(Refused):

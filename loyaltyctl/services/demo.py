@@ -9,12 +9,15 @@ from sqlmodel import Session
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
-from loyaltyctl.domain.perks import ApplyResult, ClaimResult, PerkSpec
+from loyaltyctl.domain.perks import ApplyResult, ClaimResult
+from loyaltyctl.domain.promo import RedemptionResult
 from loyaltyctl.resources import data_path
 from loyaltyctl.services.claims import claim_perk
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.perks import apply_perks
+from loyaltyctl.services.perkfiles import ProgramFiles
+from loyaltyctl.services.program import apply_program
+from loyaltyctl.services.promo import redeem
 from loyaltyctl.store.members import program_summary
 
 
@@ -26,6 +29,7 @@ class DemoResult:
     write_off: models.PointsChange
     program: ApplyResult
     claims: tuple[ClaimResult, ...]
+    redemptions: tuple[RedemptionResult, ...]
     summary: dict
 
 
@@ -35,13 +39,18 @@ DEMO_CLAIMS = (
     ("ten-percent-off", "C-1003", "demo:claim-discount-c1003"),
     ("vip-discord", "C-1006", "demo:claim-discord-c1006"),
 )
+# (code, member, idempotency key)
+DEMO_REDEMPTIONS = (
+    ("winter-5o", "C-1002", "demo:redeem-winter-c1002"),  # typed loosely: WINTER50
+    ("campus 2026", "C-1001", "demo:redeem-campus-c1001"),
+)
 
 
 def run_demo(
-    *, session: Session, operator: str, tz: ZoneInfo, program: list[PerkSpec], keys: KeyRing
+    *, session: Session, operator: str, tz: ZoneInfo, program: ProgramFiles, keys: KeyRing
 ) -> DemoResult:
-    """`program`: the example perks (config/program), loaded by the caller."""
-    applied = apply_perks(session=session, specs=program, keys=lambda: keys, operator=operator)
+    """`program`: the example perks and campaigns (config/program), loaded by the caller."""
+    applied = apply_program(session=session, program=program, keys=lambda: keys, operator=operator)
     members = import_members(
         session=session, path=data_path("fixtures", "members.csv"), operator=operator
     )
@@ -70,7 +79,22 @@ def run_demo(
         )
         for slug, member, key in DEMO_CLAIMS
     )
-    return DemoResult(members, points, credit, write_off, applied, claims, program_summary(session))
+    redemptions = tuple(
+        redeem(
+            session=session, keys=keys, code=code, member=member, operator=operator, tz=tz, key=key
+        )
+        for code, member, key in DEMO_REDEMPTIONS
+    )
+    return DemoResult(
+        members,
+        points,
+        credit,
+        write_off,
+        applied,
+        claims,
+        redemptions,
+        program_summary(session),
+    )
 
 
 def program_path():

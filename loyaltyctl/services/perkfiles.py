@@ -1153,7 +1153,7 @@ class _CampaignReader(_Reader):
         if not isinstance(value, list):
             self.add(
                 "perks",
-                f'must be an array of perk slugs, e.g. perks = ["free-coffee"],'
+                'must be an array of perk slugs, e.g. perks = ["free-coffee"],'
                 f" not {_describe(value)}.",
             )
             return None
@@ -1300,7 +1300,7 @@ class _CampaignReader(_Reader):
         if not normal:
             self.add(field, "has no letter or digit; a code needs at least one.")
             return None
-        if len(code) > SHARED_CODE_MAX:
+        if len(normal) > SHARED_CODE_MAX:
             self.add(
                 field,
                 f"is {len(normal)} characters long without its spaces and dashes;"

@@ -210,14 +210,14 @@ def _write(session, writes, paused, *, keys: KeyLoader, operator: str, now) -> N
 
 
 def _add_shared_code(session, keys: KeyRing, campaign_id, code, inventory, digest, now) -> None:
-    normalized = domain.normalize(code)
     store.insert_code(
         session,
         {
             "campaign_id": campaign_id,
             "batch_id": None,
-            "code_hash": digest,
-            "code_enc": keys.encrypt(normalized, bound_to=code_binding(digest)),
+            "code_hash": digest,  # of the normalised code: what redeeming looks up
+            # as written (WINTER50, not the normalised W1NTER50): what people are shown
+            "code_enc": keys.encrypt(" ".join(code.split()), bound_to=code_binding(digest)),
             "uses_allowed": inventory,
             "uses": 0,
             "created_at": now,
@@ -512,7 +512,11 @@ def restock(
         at=now,
         details={"added": add, "inventory": inventory},
     )
-    return domain.SharedCode(code=domain.normalize(code), inventory=inventory, used=used)
+    return domain.SharedCode(
+        code=keys.decrypt(row.code_enc, bound_to=code_binding(row.code_hash)),
+        inventory=inventory,
+        used=used,
+    )
 
 
 def to_domain(session: Session, row: Campaign, keys: KeyRing | None = None) -> domain.Campaign:

@@ -231,3 +231,21 @@ def redemption_series(
     if since is not None:
         stmt = stmt.where(PromoRedemption.at >= since)
     return [(day, int(n)) for day, n in session.execute(stmt)]
+
+
+def capacity(session: Session, campaign_id: int) -> int | None:
+    """How many redemptions the campaign's codes allow in all; None if one is unlimited."""
+    shared = session.execute(
+        select(
+            func.count().filter(PromoCode.uses_allowed.is_(None)),
+            func.coalesce(func.sum(PromoCode.uses_allowed), 0),
+        ).where(PromoCode.campaign_id == campaign_id, PromoCode.batch_id.is_(None))
+    ).one()
+    if shared[0]:
+        return None
+    generated = session.execute(
+        select(func.coalesce(func.sum(PromoBatch.generated * PromoBatch.uses_per_code), 0)).where(
+            PromoBatch.campaign_id == campaign_id
+        )
+    ).scalar_one()
+    return int(shared[1]) + int(generated)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import struct
+import zlib
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +14,8 @@ import pytest
 from loyaltyctl.domain import media
 from loyaltyctl.domain.errors import BadInputFile
 from loyaltyctl.domain.perks import Audience, PerkSpec
-from loyaltyctl.services.perkfiles import load_perk_files
+from loyaltyctl.domain.promo import CampaignSpec, SharedCodeSpec
+from loyaltyctl.services.perkfiles import ProgramFiles, load_perk_files, load_program
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MB = 1024 * 1024
@@ -45,7 +49,7 @@ def load(*paths: Path, env: dict[str, str] | None = None, tz: ZoneInfo = AMS) ->
 def problems(*paths: Path, env: dict[str, str] | None = None) -> list[tuple]:
     """Every problem as (file name, line, column, field, message)."""
     with pytest.raises(BadInputFile) as caught:
-        load(*paths, env=env)
+        load_program(list(paths), env=env or {}, tz=AMS)
     return [
         (Path(p.file).name, p.line, p.column, p.field, p.message) for p in caught.value.problems
     ]
@@ -304,22 +308,24 @@ def test_a_file_that_is_not_utf8_is_placed_at_the_bad_byte(tmp_path):
 
 
 def test_later_top_level_tables_are_not_supported_yet(tmp_path):
-    path = write(tmp_path / "p.toml", MINIMAL + '\n[[campaign]]\nslug = "c"\n\n[settings]\nx = 1\n')
+    text = MINIMAL + "\n[[earning_rule]]\nx = 1\n\n[settings]\nx = 1\n\n[[campaigns]]\nx = 1\n"
+    path = write(tmp_path / "p.toml", text)
+    holds = "a file holds only [[perk]] and [[campaign]] tables"
     assert problems(path) == [
         (
             "p.toml",
             6,
             1,
-            "campaign",
-            "Campaigns are not supported by this version yet;"
-            " a perk file holds only [[perk]] tables.",
+            "earning_rule",
+            f"Earning rules are not supported by this version yet; {holds}.",
         ),
+        ("p.toml", 9, 1, "settings", f'unknown top-level key "settings"; {holds}.'),
         (
             "p.toml",
-            9,
+            12,
             1,
-            "settings",
-            'unknown top-level key "settings"; a perk file holds only [[perk]] tables.',
+            "campaigns",
+            f'unknown top-level key "campaigns"; {holds} (did you mean "campaign"?).',
         ),
     ]
 
@@ -338,7 +344,9 @@ def test_an_inline_array_of_perks_is_read_too(tmp_path):
 
 def test_an_empty_file_is_a_problem(tmp_path):
     path = write(tmp_path / "p.toml", "# nothing yet\n")
-    assert problems(path) == [("p.toml", 1, None, None, "the file holds no [[perk]] table.")]
+    assert problems(path) == [
+        ("p.toml", 1, None, None, "the file holds no [[perk]] or [[campaign]] table.")
+    ]
 
 
 def test_a_duplicate_slug_is_reported_where_it_repeats(tmp_path):
@@ -899,3 +907,735 @@ def test_type_from_extension_and_limits():
 def test_a_byte_order_mark_is_ignored(tmp_path):
     path = write(tmp_path / "p.toml", b"\xef\xbb\xbf" + MINIMAL.encode())
     assert [(s.slug, s.line) for s in load(path)] == [("p", 1)]
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def real_png() -> bytes:
+    """A complete 1x1 PNG, not only its signature."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+CAMPAIGN = '[[campaign]]\nslug = "c"\nname = "C"\npoints = 10\n'
+
+
+def campaigns(*paths: Path) -> list[CampaignSpec]:
+    return load_program(list(paths), env={}, tz=AMS).campaigns
+
+
+def one_campaign_problem(tmp_path: Path, body: str, **files: bytes) -> tuple:
+    """(line, column, field, message) of the single problem of CAMPAIGN + `body`."""
+    for name, content in files.items():
+        write(tmp_path / name, content)
+    found = problems(write(tmp_path / "c.toml", CAMPAIGN + body))
+    assert len(found) == 1, found
+    return found[0][1:]
+
+
+FULL_CAMPAIGN = """\
+# a campaign with every key
+[[campaign]]
+slug = "summer-2026"
+name = " Summer promotion "
+description = "Codes printed on summer flyers."
+valid_from = 2026-06-01
+valid_until = 2026-08-31T18:00:00
+points = 100
+perks = ["free-coffee", "tote-bag"]
+per_member = 1
+per_member_daily = 3
+audience = { groups = ["students"], tags = ["new"] }
+status = "paused"
+share = { title = "Summer codes", subtitle = "Redeem by Aug 31", image = "media/share.png" }
+
+[campaign.page]
+background = "#0b3d2e"
+banner = "media/banner.png"
+ratio = 1.5
+sections = [{ title = "How", steps = ["scan", "redeem"] }, { hidden = true, order = 2 }]
+
+[[campaign.code]]
+code = "SUMMER50"
+inventory = 500
+
+[[campaign.code]]
+  code = "sun-day 2026"
+"""
+
+
+def test_a_full_campaign_gives_every_field(tmp_path):
+    path = write(tmp_path / "c.toml", FULL_CAMPAIGN)
+    write(tmp_path / "media" / "share.png", real_png())
+    write(tmp_path / "media" / "banner.png", real_png())
+    share_png = str((tmp_path / "media" / "share.png").resolve())
+    banner_png = str((tmp_path / "media" / "banner.png").resolve())
+    program = load_program([path], env={}, tz=AMS)
+    assert program == ProgramFiles(
+        perks=[],
+        campaigns=[
+            CampaignSpec(
+                slug="summer-2026",
+                name="Summer promotion",
+                description="Codes printed on summer flyers.",
+                # a date opens at the start of its day in Amsterdam (UTC+2 in summer)
+                valid_from=datetime(2026, 5, 31, 22, 0, tzinfo=UTC),
+                valid_until=datetime(2026, 8, 31, 16, 0, tzinfo=UTC),
+                points=100,
+                perks=("free-coffee", "tote-bag"),
+                per_member=1,
+                per_member_daily=3,  # above per_member: allowed
+                audience=Audience(groups=("students",), tags=("new",)),
+                status="paused",
+                share={"title": "Summer codes", "subtitle": "Redeem by Aug 31", "image": share_png},
+                page={
+                    "background": "#0b3d2e",
+                    "banner": banner_png,
+                    "ratio": 1.5,
+                    "sections": [
+                        {"title": "How", "steps": ["scan", "redeem"]},
+                        {"hidden": True, "order": 2},
+                    ],
+                },
+                codes=(
+                    SharedCodeSpec(code="SUMMER50", inventory=500, line=23, column=1),
+                    SharedCodeSpec(code="sun-day 2026", inventory=None, line=27, column=3),
+                ),
+                source=str(path),
+                line=2,
+            )
+        ],
+    )
+    (spec,) = program.campaigns
+    assert spec.positions == {"perks": (9, 1), "status": (13, 1), "code": (22, 1)}
+    assert (spec.where("status"), spec.where("code"), spec.where("name")) == (
+        (13, 1),
+        (22, 1),
+        (2, 1),
+    )
+    assert json.loads(json.dumps(spec.page)) == spec.page  # plain JSON data
+
+
+def test_a_minimal_campaign_takes_the_defaults(tmp_path):
+    path = write(tmp_path / "c.toml", "\n" + CAMPAIGN)
+    (spec,) = campaigns(path)
+    assert spec == CampaignSpec(slug="c", name="C", points=10, source=str(path), line=2)
+    assert (spec.status, spec.share, spec.page, spec.codes, spec.perks) == (
+        "active",
+        None,
+        None,
+        (),
+        (),
+    )
+    # no code table: a problem about codes points at the campaign
+    assert spec.positions == {"perks": (2, 1), "status": (2, 1), "code": (2, 1)}
+
+
+def test_perks_and_campaigns_share_a_file_and_a_folder(tmp_path):
+    write(
+        tmp_path / "a.toml",
+        MINIMAL.replace('"p"', '"free-coffee"')
+        + '\n[[campaign]]\nslug = "free-coffee"\nname = "Coffee day"\nperks = ["free-coffee"]\n'
+        + "\n"
+        + MINIMAL.replace('"p"', '"tote-bag"')
+        + "\n"
+        + CAMPAIGN,
+    )
+    write(tmp_path / "b.toml", CAMPAIGN.replace('"c"', '"b"') + "\n" + MINIMAL)
+    program = load_program([tmp_path], env={}, tz=AMS)
+    # a campaign may have a perk's slug: they are different kinds
+    assert [(s.slug, Path(s.source).name, s.line) for s in program.perks] == [
+        ("free-coffee", "a.toml", 1),
+        ("tote-bag", "a.toml", 11),
+        ("p", "b.toml", 6),
+    ]
+    assert [(s.slug, Path(s.source).name, s.line, s.perks) for s in program.campaigns] == [
+        ("free-coffee", "a.toml", 6, ("free-coffee",)),
+        ("c", "a.toml", 16, ()),
+        ("b", "b.toml", 1, ()),
+    ]
+    # the perk-only entry point still reads the same files
+    assert load_perk_files([tmp_path], env={}, tz=AMS) == program.perks
+
+
+def test_problems_of_perks_and_campaigns_come_in_one_sorted_list(tmp_path):
+    write(tmp_path / "a.toml", CAMPAIGN + "per_member = 0\n\n" + MINIMAL + "max_per_member = 0\n")
+    b = MINIMAL.replace('"p"', '"q"') + "\n" + CAMPAIGN.replace('"c"', '"d"')
+    write(tmp_path / "b.toml", b.replace("points = 10", "points = 1.5"))
+    with pytest.raises(BadInputFile) as caught:
+        load_perk_files([tmp_path], env={}, tz=AMS)  # campaigns are validated here too
+    assert [(Path(p.file).name, p.line, p.column, p.field) for p in caught.value.problems] == [
+        ("a.toml", 5, 1, "per_member"),
+        ("a.toml", 11, 1, "max_per_member"),
+        ("b.toml", 9, 1, "points"),
+    ]
+
+
+def test_a_campaign_slug_is_unique_across_files(tmp_path):
+    write(tmp_path / "a.toml", CAMPAIGN)
+    write(tmp_path / "b.toml", MINIMAL.replace('"p"', '"c"') + "\n" + CAMPAIGN)
+    assert problems(tmp_path) == [
+        (
+            "b.toml",
+            7,
+            1,
+            "slug",
+            f'"c" is already the slug of the campaign at {tmp_path / "a.toml"}:1.',
+        )
+    ]
+
+
+BAD_CAMPAIGN = """\
+[[campaign]]
+slug = "Summer 2026"
+name = 5
+description = "x\\u0007"
+valid_from = 2026-09-01
+valid_until = 2026-08-31
+points = -1
+perks = ["free-coffee", "Free Coffee", 3, "free-coffee"]
+per_member = 0
+per_member_daily = 1.5
+audience = { tier = ["gold"] }
+status = "activ"
+share = { title = "T", colour = "red", image = "clip.png" }
+page = { banner = "https://cdn.example.org/b.txt", when = 2026-06-01 }
+codes = 3
+
+[[campaign.code]]
+code = "SUMMER_50"
+inventory = 0
+
+[[campaign.code]]
+inventry = 5
+"""
+
+
+def test_every_campaign_problem_is_placed(tmp_path):
+    path = write(tmp_path / "c.toml", BAD_CAMPAIGN)
+    assert problems(path) == [
+        (
+            "c.toml",
+            2,
+            1,
+            "slug",
+            '"Summer 2026" is not a valid slug; use lowercase letters, digits and single'
+            ' hyphens, at most 64 characters, e.g. "summer-2026".',
+        ),
+        ("c.toml", 3, 1, "name", "must be a string, not a whole number."),
+        (
+            "c.toml",
+            4,
+            1,
+            "description",
+            "contains a control character; only newlines and tabs are allowed.",
+        ),
+        (
+            "c.toml",
+            6,
+            1,
+            "valid_until",
+            # dates in Amsterdam: 2026-09-01 opens 2026-08-31 22:00 UTC
+            "is not after valid_from (2026-08-31 21:59 UTC is not after 2026-08-31 22:00 UTC);"
+            " the window must end after it starts.",
+        ),
+        ("c.toml", 7, 1, "points", "is -1, but it must be 0 or more."),
+        (
+            "c.toml",
+            8,
+            25,
+            "perks",
+            '"Free Coffee" is not a valid perk slug; a slug has lowercase letters, digits and'
+            " single hyphens, at most 64 characters.",
+        ),
+        (
+            "c.toml",
+            8,
+            40,
+            "perks",
+            "must list each perk by its slug, a string, not a whole number.",
+        ),
+        ("c.toml", 8, 43, "perks", '"free-coffee" is listed twice; list each prize perk once.'),
+        (
+            "c.toml",
+            9,
+            1,
+            "per_member",
+            "is 0, but it must be at least 1; leave it out for no limit.",
+        ),
+        ("c.toml", 10, 1, "per_member_daily", "must be a whole number, not a decimal number."),
+        ("c.toml", 11, 14, "audience.tier", 'unknown key "tier" (did you mean "tiers"?).'),
+        (
+            "c.toml",
+            12,
+            1,
+            "status",
+            '"activ" is not a status; use one of active, paused, archived'
+            ' (did you mean "active"?).',
+        ),
+        ("c.toml", 13, 24, "share.colour", 'unknown key "colour".'),
+        (
+            "c.toml",
+            13,
+            40,
+            "share.image",
+            f"{tmp_path.resolve() / 'clip.png'} does not exist;"
+            " a media path is relative to the campaign file.",
+        ),
+        (
+            "c.toml",
+            14,
+            10,
+            "page.banner",
+            "the URL's path must end in .jpg, .jpeg, .png, .webp or .gif so its type is known"
+            " without downloading it.",
+        ),
+        (
+            "c.toml",
+            14,
+            52,
+            "page.when",
+            "is a date; page values are kept as JSON, which has none: use a string, e.g."
+            ' "2026-06-01".',
+        ),
+        ("c.toml", 15, 1, "codes", 'unknown key "codes" (did you mean "code"?).'),
+        (
+            "c.toml",
+            18,
+            1,
+            "code.code",
+            "may hold only letters A-Z, digits, spaces and dashes.",
+        ),
+        (
+            "c.toml",
+            19,
+            1,
+            "code.inventory",
+            "is 0, but it must be at least 1; leave it out for no limit.",
+        ),
+        ("c.toml", 21, 1, "code", "is missing; every [[campaign.code]] table needs a code."),
+        (
+            "c.toml",
+            22,
+            1,
+            "code.inventry",
+            'unknown key "inventry" (did you mean "inventory"?).',
+        ),
+    ]
+
+
+def test_a_campaign_needs_a_slug_and_a_name(tmp_path):
+    path = write(tmp_path / "c.toml", "# x\n[[campaign]]\npoints = 5\n")
+    assert problems(path) == [
+        ("c.toml", 2, 1, "slug", "is missing; every campaign needs a slug."),
+        ("c.toml", 2, 1, "name", "is missing; every campaign needs a name."),
+    ]
+
+
+GRANTS = (
+    "a campaign must grant points, perks or both; give points above 0 or a list of perk slugs,"
+    ' e.g. perks = ["free-coffee"].'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ("", (2, 1, None)),  # nothing written: the campaign's header
+        ("points = 0\n", (4, 1, "points")),
+        ("perks = []\n", (4, 1, "perks")),
+        ("perks = []\npoints = 0\n", (5, 1, "points")),
+    ],
+)
+def test_a_campaign_grants_points_or_perks(tmp_path, body, where):
+    path = write(tmp_path / "c.toml", '\n[[campaign]]\nslug = "c"\n' + body + 'name = "C"\n')
+    assert problems(path) == [("c.toml", *where, GRANTS)]
+
+
+@pytest.mark.parametrize(
+    ("body", "points", "perks"),
+    [
+        ("points = 1\n", 1, ()),
+        ('perks = ["a"]\n', 0, ("a",)),
+        ('points = 0\nperks = ["a", "b"]\n', 0, ("a", "b")),
+    ],
+)
+def test_points_or_perks_alone_are_enough(tmp_path, body, points, perks):
+    path = write(tmp_path / "c.toml", '[[campaign]]\nslug = "c"\nname = "C"\n' + body)
+    (spec,) = campaigns(path)
+    assert (spec.points, spec.perks) == (points, perks)
+
+
+def test_a_bad_points_value_does_not_also_claim_nothing_is_granted(tmp_path):
+    path = write(tmp_path / "c.toml", '[[campaign]]\nslug = "c"\nname = "C"\npoints = "5"\n')
+    assert problems(path) == [("c.toml", 4, 1, "points", "must be a whole number, not a string.")]
+
+
+@pytest.mark.parametrize(
+    ("body", "column", "field", "message"),
+    [
+        (
+            'status = "Paused"\n',
+            1,
+            "status",
+            '"Paused" is not a status; use one of active,'
+            ' paused, archived (did you mean "paused"?).',
+        ),
+        ("status = 1\n", 1, "status", "must be a string, not a whole number."),
+        (
+            'perks = "free-coffee"\n',
+            1,
+            "perks",
+            'must be an array of perk slugs, e.g. perks = ["free-coffee"], not a string.',
+        ),
+        (
+            "per_member_daily = 0\n",
+            1,
+            "per_member_daily",
+            "is 0, but it must be at least 1; leave it out for no limit.",
+        ),
+        (
+            'valid_until = "2026-08-31"\n',
+            1,
+            "valid_until",
+            "must be a TOML date or datetime without quotes, e.g. 2026-12-01T00:00:00Z,"
+            " not a string.",
+        ),
+        (
+            "description = '" + "x" * 2001 + "'\n",
+            1,
+            "description",
+            "is 2,001 characters long; at most 2,000 are allowed.",
+        ),
+        (
+            'audience = { tags = "vip" }\n',
+            14,
+            "audience.tags",
+            'must be an array of names, e.g. tags = ["gold"], not a string.',
+        ),
+        (
+            'share = "Summer"\n',
+            1,
+            "share",
+            'must be a table, e.g. share = { title = "Summer codes" }, not a string.',
+        ),
+        ("share = { title = 3 }\n", 11, "share.title", "must be a string, not a whole number."),
+        (
+            f'share = {{ subtitle = "{"s" * 201}" }}\n',
+            11,
+            "share.subtitle",
+            "is 201 characters long; at most 200 are allowed.",
+        ),
+        (
+            'share = { image = ["a.png"] }\n',
+            11,
+            "share.image",
+            "must be one image only, not an array.",
+        ),
+        (
+            'share = { image = "" }\n',
+            11,
+            "share.image",
+            "is empty; give a path or an https URL, or leave image out.",
+        ),
+        (
+            'share = { image = "https://cdn.example.org/clip.mp4" }\n',
+            11,
+            "share.image",
+            "must be an image (jpeg, png, webp or gif), not a video.",
+        ),
+        (
+            'page = { banner = "http://cdn.example.org/b.png" }\n',
+            10,
+            "page.banner",
+            "must be https; http:// URLs are not accepted.",
+        ),
+        (
+            "page = { banner = 3 }\n",
+            10,
+            "page.banner",
+            "must be a path or an https URL, not a whole number.",
+        ),
+        (
+            "page = [1]\n",
+            1,
+            "page",
+            'must be a table, e.g. page = { background = "#0b3d2e" }, not an array.',
+        ),
+        (
+            "page = { ratio = nan }\n",
+            10,
+            "page.ratio",
+            "is nan, which JSON cannot hold; use a string or a number.",
+        ),
+        (
+            "page = { opens = 09:30:00 }\n",
+            10,
+            "page.opens",
+            "is a time of day; page values are kept as JSON, which has none: use a string,"
+            ' e.g. "09:30:00".',
+        ),
+    ],
+)
+def test_campaign_field_problems(tmp_path, body, column, field, message):
+    assert one_campaign_problem(tmp_path, body) == (5, column, field, message)
+
+
+def test_a_datetime_deep_in_the_page_is_placed_at_its_item(tmp_path):
+    body = (
+        "[campaign.page]\n"
+        'title = "Summer"\n'
+        "[campaign.page.hero]\n"
+        'slides = [{ text = "A" }, { text = "B", at = 2026-06-01T10:00:00Z }]\n'
+    )
+    found = one_campaign_problem(tmp_path, body)
+    assert found == (
+        8,
+        41,
+        "page.hero.slides.at",
+        "is a date-time; page values are kept as JSON, which has none: use a string,"
+        ' e.g. "2026-06-01T10:00:00+00:00".',
+    )
+    path = write(tmp_path / "c.toml", CAMPAIGN + "page = { days = [2026-06-01, 2026-06-02] }\n")
+    assert [found[1:4] for found in problems(path)] == [(5, 18, "page.days"), (5, 30, "page.days")]
+
+
+def test_share_and_page_images_are_checked_like_perk_media(tmp_path):
+    files = {"m/clip.mp4": MP4, "m/fake.png": b"text", "m/pic.webp": WEBP}
+    for name, content in files.items():
+        write(tmp_path / name, content)
+    _sparse(tmp_path / "m" / "big.png", PNG, 5 * MB + 1)
+    m = (tmp_path / "m").resolve()
+    body = (
+        'share = { image = "m/clip.mp4" }\n'
+        '[campaign.page]\nbanner = "m/big.png"\n'
+        '[[campaign]]\nslug = "d"\nname = "D"\npoints = 1\n'
+        'share.image = "m/fake.png"\n'
+        'page.banner = "m/pic.webp"\n'
+    )
+    assert problems(write(tmp_path / "c.toml", CAMPAIGN + body)) == [
+        (
+            "c.toml",
+            5,
+            11,
+            "share.image",
+            f"{m / 'clip.mp4'} is a video; only an image (jpeg, png, webp or gif) is accepted"
+            " here.",
+        ),
+        (
+            "c.toml",
+            7,
+            1,
+            "page.banner",
+            f"{m / 'big.png'} is 5.0 MB (5,242,881 bytes); an image may be at most 5 MB.",
+        ),
+        (
+            "c.toml",
+            12,
+            1,
+            "share.image",
+            f"{m / 'fake.png'} is not a supported image; its content is none of"
+            " jpeg, png, webp or gif.",
+        ),
+    ]
+
+
+def test_an_https_image_and_a_page_without_banner_are_kept(tmp_path):
+    body = (
+        'share = { image = "https://cdn.example.org/s.JPG" }\n'
+        'page = { background = "#fff", layout = { columns = 2, wide = false } }\n'
+    )
+    (spec,) = campaigns(write(tmp_path / "c.toml", CAMPAIGN + body))
+    assert spec.share == {"image": "https://cdn.example.org/s.JPG"}
+    assert spec.page == {"background": "#fff", "layout": {"columns": 2, "wide": False}}
+
+
+# --- shared codes ------------------------------------------------------------------------------
+
+
+SAME = (
+    "once case, spaces, dashes and O/0, I/L/1 are ignored; shared codes must differ across"
+    " all campaigns."
+)
+
+
+def test_codes_equal_once_normalised_are_refused_across_campaigns_and_files(tmp_path):
+    first = write(tmp_path / "a.toml", CAMPAIGN + '\n[[campaign.code]]\ncode = "SUMMER50"\n')
+    write(
+        tmp_path / "b.toml",
+        '[[campaign]]\nslug = "flyer"\nname = "Flyer"\nperks = ["free-coffee"]\n'
+        '\n[[campaign.code]]\ncode = "winter"\n'
+        '\n[[campaign.code]]\ncode = "summer-5O"\n'
+        '\n[[campaign]]\nslug = "other"\nname = "Other"\npoints = 1\n'
+        'code = [{ code = "W1NTER" }, { code = "wInteR " }]\n',
+    )
+    assert problems(tmp_path) == [
+        ("b.toml", 10, 1, "code.code", f"is the same code as the one at {first}:7 {SAME}"),
+        (
+            "b.toml",
+            16,
+            11,
+            "code.code",
+            f"is the same code as the one at {tmp_path / 'b.toml'}:7 {SAME}",
+        ),
+        (
+            "b.toml",
+            16,
+            32,
+            "code.code",
+            f"is the same code as the one at {tmp_path / 'b.toml'}:7 {SAME}",
+        ),
+    ]
+
+
+def test_distinct_codes_of_two_campaigns_map_to_their_own_campaign(tmp_path):
+    path = write(
+        tmp_path / "c.toml",
+        CAMPAIGN
+        + '[[campaign.code]]\ncode = "A1"\n'
+        + "[campaign.page]\nx = 1\n"
+        + '[[campaign.code]]\ncode = "A2"\ninventory = 1\n'
+        + CAMPAIGN.replace('"c"', '"d"')
+        + '[[campaign.code]]\n   code = "B1"\n'
+        + '[campaign.share]\ntitle = "T"\n',
+    )
+    first, second = campaigns(path)
+    assert first.codes == (
+        SharedCodeSpec(code="A1", inventory=None, line=6, column=1),
+        SharedCodeSpec(code="A2", inventory=1, line=10, column=1),
+    )
+    assert second.codes == (SharedCodeSpec(code="B1", inventory=None, line=17, column=4),)
+    assert (first.where("code"), second.where("code")) == ((5, 1), (16, 1))
+    assert (second.line, second.share) == (12, {"title": "T"})
+
+
+def test_an_inline_array_of_codes_is_placed_too(tmp_path):
+    body = 'code = [\n  { code = "A1" },\n  { inventory = 3, code = "A2" },\n]\n'
+    (spec,) = campaigns(write(tmp_path / "c.toml", CAMPAIGN + body))
+    assert spec.codes == (
+        SharedCodeSpec(code="A1", inventory=None, line=6, column=5),
+        SharedCodeSpec(code="A2", inventory=3, line=7, column=20),
+    )
+    assert spec.where("code") == (6, 3)
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "field", "message"),
+    [
+        (
+            '[[campaign.code]]\ncode = "SUMMER50"\ninventroy = 5\n',
+            (7, 1),
+            "code.inventroy",
+            'unknown key "inventroy" (did you mean "inventory"?).',
+        ),
+        (
+            '[[campaign.code]]\ncode = "SÖMMER"\n',
+            (6, 1),
+            "code.code",
+            "may hold only letters A-Z, digits, spaces and dashes.",
+        ),
+        (
+            '[[campaign.code]]\ncode = "A\\tB"\n',
+            (6, 1),
+            "code.code",
+            "may hold only letters A-Z, digits, spaces and dashes.",
+        ),
+        (
+            '[[campaign.code]]\ncode = " - "\n',
+            (6, 1),
+            "code.code",
+            "has no letter or digit; a code needs at least one.",
+        ),
+        (
+            '[[campaign.code]]\ncode = ""\n',
+            (6, 1),
+            "code.code",
+            "has no letter or digit; a code needs at least one.",
+        ),
+        (
+            f'[[campaign.code]]\ncode = "{"A" * 65}"\n',
+            (6, 1),
+            "code.code",
+            "is 65 characters long without its spaces and dashes; at most 64 are allowed.",
+        ),
+        (
+            "[[campaign.code]]\ncode = 50\n",
+            (6, 1),
+            "code.code",
+            "must be a string, not a whole number.",
+        ),
+        (
+            '[[campaign.code]]\ncode = "X"\ninventory = -1\n',
+            (7, 1),
+            "code.inventory",
+            "is -1, but it must be at least 1; leave it out for no limit.",
+        ),
+        (
+            '[[campaign.code]]\ncode = "X"\ninventory = "5"\n',
+            (7, 1),
+            "code.inventory",
+            "must be a whole number, not a string.",
+        ),
+        (
+            'code = "SUMMER50"\n',
+            (5, 1),
+            "code",
+            "must be written as [[campaign.code]] tables (double brackets), one per shared code,"
+            " not a string.",
+        ),
+        (
+            '[campaign.code]\ncode = "SUMMER50"\n',
+            (5, 1),
+            "code",
+            "must be written as [[campaign.code]] tables (double brackets), one per shared code,"
+            " not [campaign.code].",
+        ),
+        (
+            'code = ["SUMMER50"]\n',
+            (5, 9),
+            "code",
+            "each shared code must be a table: write [[campaign.code]] with code = ...,"
+            " not a string.",
+        ),
+        (
+            '[[campaign.code]]\ncode = "A"\n[[campaign.code]]\ncode = "a"\n',
+            (8, 1),
+            "code.code",
+            "is the same code as the one at {path}:6 " + SAME,
+        ),
+    ],
+)
+def test_shared_code_problems(tmp_path, body, where, field, message):
+    message = message.format(path=tmp_path / "c.toml")
+    assert one_campaign_problem(tmp_path, body) == (*where, field, message)
+
+
+def test_a_long_code_may_be_spaced_out(tmp_path):
+    code = "-".join(["ABCD"] * 16)  # 79 characters, 64 once the dashes are gone
+    body = f'[[campaign.code]]\ncode = "{code}"\n'
+    (spec,) = campaigns(write(tmp_path / "c.toml", CAMPAIGN + body))
+    assert spec.codes[0].code == code  # kept as written
+
+
+def test_points_are_at_most_a_billion(tmp_path):
+    path = write(tmp_path / "c.toml", '[[campaign]]\nslug = "c"\nname = "C"\npoints = 1e3\n')
+    assert problems(path) == [
+        ("c.toml", 4, 1, "points", "must be a whole number, not a decimal number.")
+    ]
+    path.write_text('[[campaign]]\nslug = "c"\nname = "C"\npoints = 1_000_000_001\n')
+    assert problems(path) == [
+        ("c.toml", 4, 1, "points", "is 1,000,000,001; it may be at most 1,000,000,000.")
+    ]
+    path.write_text('[[campaign]]\nslug = "c"\nname = "C"\npoints = 1_000_000_000\n')
+    assert campaigns(path)[0].points == 1_000_000_000
