@@ -5,7 +5,7 @@ from __future__ import annotations
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
-from loyaltyctl.cli._output import Column, Output
+from loyaltyctl.cli._output import Column, Output, jsonable
 
 
 def demo(json_: opt.JsonOpt = False) -> None:
@@ -18,7 +18,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
     import os
 
     from loyaltyctl import crypto
-    from loyaltyctl.services.demo import program_path, run_demo
+    from loyaltyctl.services.demo import program_path, run_demo, run_demo_codes
     from loyaltyctl.services.perkfiles import load_program
     from loyaltyctl.store import migrate
 
@@ -32,6 +32,9 @@ def demo(json_: opt.JsonOpt = False) -> None:
             session=s, operator=ctx.operator, tz=ctx.settings.tz, program=program, keys=keys
         )
     )
+    generated, redeemed = run_demo_codes(
+        db=ctx.database(), keys=keys, operator=ctx.operator, tz=ctx.settings.tz
+    )
 
     def render() -> list:
         s = result.summary
@@ -44,6 +47,15 @@ def demo(json_: opt.JsonOpt = False) -> None:
             *views.apply_plan(out, result.program),
             *[part for claim in result.claims for part in views.claim_panel(claim)],
             *[part for r in result.redemptions for part in views.redemption(r)],
+            *(
+                [
+                    f"Generated {generated.count:,} codes into {generated.campaign} "
+                    f"(batch {generated.batch_id}); redeemed one of them:",
+                    *views.redemption(redeemed),
+                ]
+                if generated
+                else []
+            ),
             out.table(
                 s["top_balances"],
                 [
@@ -59,4 +71,5 @@ def demo(json_: opt.JsonOpt = False) -> None:
             "[bold]loyaltyctl audit verify[/]",
         ]
 
-    out.result(result, render)
+    document = {**jsonable(result), "generated": generated, "generated_redemption": redeemed}
+    out.result(document, render)

@@ -9,6 +9,7 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli import _views as views
+from loyaltyctl.cli import promo_codes
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
 
@@ -247,3 +248,7 @@ def restock(
             f"({result.used:,} used)."
         ),
     )
+
+
+app.command("generate")(promo_codes.generate)
+app.command("export")(promo_codes.export)

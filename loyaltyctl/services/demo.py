@@ -99,3 +99,47 @@ def run_demo(
 
 def program_path():
     return data_path("config", "program")
+
+
+DEMO_BATCH = ("winter-2026", 100, "WIN")  # campaign, codes, prefix
+
+
+def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
+    """A batch of generated codes for the winter campaign, and one of them redeemed.
+
+    Its own transactions (generation commits chunk by chunk), after the demo's; the
+    first run only: later runs find the batch and do nothing.
+    Returns (GenerateResult, RedemptionResult) or (None, None).
+    """
+    from loyaltyctl.services.promo_codes import generate_codes
+    from loyaltyctl.store import promo as promo_store
+
+    slug, count, prefix = DEMO_BATCH
+    if db.run(
+        lambda s: promo_store.batch_count(s, promo_store.require(s, slug).id),
+        write=False,
+        rollback=True,
+    ):
+        return None, None
+    first: list[str] = []
+    generated = generate_codes(
+        database=db,
+        keys=keys,
+        campaign=slug,
+        operator=operator,
+        count=count,
+        prefix=prefix,
+        on_chunk=lambda _batch, codes: first.extend(codes[:1]) if not first else None,
+    )
+    redeemed = db.run(
+        lambda s: redeem(
+            session=s,
+            keys=keys,
+            code=first[0],
+            member="C-1004",
+            operator=operator,
+            tz=tz,
+            key="demo:redeem-generated-c1004",
+        )
+    )
+    return generated, redeemed

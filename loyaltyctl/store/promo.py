@@ -249,3 +249,9 @@ def capacity(session: Session, campaign_id: int) -> int | None:
         )
     ).scalar_one()
     return int(shared[1]) + int(generated)
+
+
+def batch_count(session: Session, campaign_id: int) -> int:
+    return session.execute(
+        select(func.count()).select_from(PromoBatch).where(PromoBatch.campaign_id == campaign_id)
+    ).scalar_one()
