@@ -20,10 +20,12 @@ ring (readable) until removed by hand after a rotation has re-encrypted everythi
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 import os
 import secrets
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -100,6 +102,74 @@ class KeyRing:
     def lookup_hash(self, normalized_code: str) -> str:
         """The keyed hash a code is found by; the code itself is never stored in clear."""
         return hmac.new(self.lookup_key, normalized_code.encode(), sha256).hexdigest()
+
+    # --- many secrets at once (generating and exporting promo codes) ----------
+
+    def lookup_hasher(self) -> Callable[[str], str]:
+        """``lookup_hash`` for many codes: the keyed HMAC state is made once and copied
+        per code (the same digests)."""
+        keyed = hmac.new(self.lookup_key, digestmod=sha256)
+
+        def lookup_hash(normalized_code: str) -> str:
+            mac = keyed.copy()
+            mac.update(normalized_code.encode())
+            return mac.hexdigest()
+
+        return lookup_hash
+
+    def sealer(self) -> Callable[[str, str], str]:
+        """``encrypt`` for many secrets: ``seal(plaintext, bound_to)`` with one cipher
+        object under the primary key (the same token format, read by ``decrypt``)."""
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        encrypt = AESGCM(self.encryption[self.primary]).encrypt
+        prefix = f"{self.primary}:"
+        urandom, b64 = os.urandom, binascii.b2a_base64
+
+        def seal(plaintext: str, bound_to: str) -> str:
+            nonce = urandom(NONCE_BYTES)
+            sealed = encrypt(nonce, plaintext.encode(), bound_to.encode())
+            return (
+                prefix
+                + b64(nonce, newline=False).decode()
+                + ":"
+                + b64(sealed, newline=False).decode()
+            )
+
+        return seal
+
+    def opener(self) -> Callable[[str, str], str]:
+        """``decrypt`` for many secrets: ``open_(token, bound_to)``, one cipher object
+        per key id (made when first needed); the same errors as ``decrypt``."""
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+        ciphers: dict[str, AESGCM] = {}
+
+        def open_(token: str, bound_to: str) -> str:
+            try:
+                key_id, nonce, sealed = token.split(":")
+            except ValueError:
+                raise KeysInvalid("A stored secret is not in the expected form.") from None
+            cipher = ciphers.get(key_id)
+            if cipher is None:
+                if key_id not in self.encryption:
+                    raise KeysInvalid(
+                        f"A stored secret needs encryption key {key_id}, not in the key file."
+                    )
+                cipher = ciphers[key_id] = AESGCM(self.encryption[key_id])
+            try:
+                plain = cipher.decrypt(
+                    base64.b64decode(nonce), base64.b64decode(sealed), bound_to.encode()
+                )
+            except (InvalidTag, ValueError):
+                raise KeysInvalid(
+                    f"A stored secret of {bound_to} does not decrypt: wrong key, or it was "
+                    "altered or copied from another row."
+                ) from None
+            return plain.decode()
+
+        return open_
 
     # --- certificates ---------------------------------------------------------
 

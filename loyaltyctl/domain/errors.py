@@ -149,6 +149,11 @@ class TooManyCodes(Refused):
     hint = "Use a longer --length, or fewer codes."
 
 
+class UnknownBatch(Refused):
+    code = "unknown_batch"
+    hint = "The batch id is in the output of `promo generate` and the batch_id column of its file."
+
+
 class CodeExists(Refused):
     code = "code_exists"
     hint = "Shared codes are unique across all campaigns (ignoring case, spaces and dashes)."
