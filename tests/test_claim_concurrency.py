@@ -31,14 +31,13 @@ from loyaltyctl.services.claims import show_claim
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.perks import apply_perks
 from loyaltyctl.store.tables import Claim, LedgerEntry, Member, Perk, PerkMember
+from tests._processes import Pool
 
 pytestmark = pytest.mark.concurrency
 
 POOL = 16
 RACERS = {"sqlite": 8, "postgresql": 16}
 PRICE = 100
-START_TIMEOUT = 120  # the first race waits for 16 processes to import on 2 cores
-RESULT_TIMEOUT = 120
 
 PERK = PerkSpec(
     slug="concert",
@@ -55,132 +54,77 @@ PERK = PerkSpec(
 # --- the claimer processes ---------------------------------------------------------
 
 
-def _claim_all(url: str, keys_file: str, claims: list[tuple]) -> list:
-    """Runs in a claimer process once the barrier opens: each claim as the CLI makes it."""
+def _claim_all(url: str, keys_file: str, claims: list[tuple], narrow: bool, *, start) -> list:
+    """A claimer's task: connect, wait for the start, then each claim as the CLI makes it."""
     from loyaltyctl import crypto
+    from loyaltyctl.domain import perks as domain
     from loyaltyctl.domain.errors import Refused
     from loyaltyctl.services.claims import claim_perk
     from loyaltyctl.store.db import Database
 
+    warm = Database(url)
+    warm.connect().close()  # the driver and the server are ready before the start
+    warm.dispose()
+    start()
     db = Database(url)
     keys = crypto.load(Path(keys_file))
+    real_suffix_length = domain.suffix_length
+    # narrow: one-character suffixes to begin with (31 of them), so concurrent claims
+    # of a single-use perk draw the same code often and the uniqueness rules must work
+    if narrow:
+        domain.suffix_length = lambda claimed: 1
     outcome = []
-    for slug, member, *key in claims:
-        try:
-            result = db.run(
-                lambda s, slug=slug, member=member, key=key: claim_perk(
-                    session=s,
-                    keys=keys,
-                    perk_slug=slug,
-                    member=member,
-                    operator="racer",
-                    key=key[0] if key else None,
+    try:
+        for slug, member, *key in claims:
+            try:
+                result = db.run(
+                    lambda s, slug=slug, member=member, key=key: claim_perk(
+                        session=s,
+                        keys=keys,
+                        perk_slug=slug,
+                        member=member,
+                        operator="racer",
+                        key=key[0] if key else None,
+                    )
                 )
-            )
-            outcome.append(
-                ("ok", result.claim_id, result.redemption.value, result.balance, result.replayed)
-            )
-        except Refused as exc:
-            outcome.append(("refused", exc.code, str(exc), None, None))
-        except Exception as exc:  # noqa: BLE001 - every other error is a failure to report
-            outcome.append(("error", f"{type(exc).__name__}: {exc}", None, None, None))
-    db.dispose()
+                outcome.append(
+                    (
+                        "ok",
+                        result.claim_id,
+                        result.redemption.value,
+                        result.balance,
+                        result.replayed,
+                    )
+                )
+            except Refused as exc:
+                outcome.append(("refused", exc.code, str(exc), None, None))
+            except Exception as exc:  # noqa: BLE001 - every other error is a failure to report
+                outcome.append(("error", f"{type(exc).__name__}: {exc}", None, None, None))
+    finally:
+        domain.suffix_length = real_suffix_length
+        db.dispose()
     return outcome
 
 
-def _claimer(index: int, inbox, barrier, results) -> None:
-    from loyaltyctl.domain import perks as domain
-    from loyaltyctl.store.db import Database
-
-    real_suffix_length = domain.suffix_length
-    while True:
-        job = inbox.get()
-        if job is None:
-            return
-        round_, url, keys_file, claims, narrow = job
-        # narrow: one-character suffixes to begin with (31 of them), so concurrent claims
-        # of a single-use perk draw the same code often and the uniqueness rules must work
-        domain.suffix_length = (lambda claimed: 1) if narrow else real_suffix_length
-        if claims:
-            warm = Database(url)
-            warm.connect().close()  # the driver and the server are ready before the start
-            warm.dispose()
-        try:
-            barrier.wait(timeout=START_TIMEOUT)
-        except Exception as exc:  # noqa: BLE001 - a broken barrier is reported, not hung on
-            results.put(
-                (round_, index, [("error", f"barrier: {type(exc).__name__}", None, None, None)])
-            )
-            continue
-        outcome = _claim_all(url, keys_file, claims) if claims else []
-        results.put((round_, index, outcome))
-
-
 class Claimers:
-    """POOL spawned processes; `start` hands each its claims and opens the barrier
-    when all are connected, `collect` gathers what each got."""
+    """POOL spawned processes (tests/_processes.py); `start` hands each its claims and
+    opens the barrier when all are connected, `collect` gathers what each got."""
 
     def __init__(self) -> None:
-        self.round = 0
-        self._spawn()
-
-    def _spawn(self) -> None:
-        ctx = mp.get_context("spawn")
-        self.barrier = ctx.Barrier(POOL + 1)
-        self.results = ctx.Queue()
-        self.inboxes = [ctx.Queue() for _ in range(POOL)]
-        self.procs = [
-            ctx.Process(target=_claimer, args=(i, inbox, self.barrier, self.results), daemon=True)
-            for i, inbox in enumerate(self.inboxes)
-        ]
-        for p in self.procs:
-            p.start()
+        self.pool = Pool(POOL, preload=("loyaltyctl.services.claims", "loyaltyctl.store.db"))
 
     def start(self, url: str, keys_file: Path, plans: list[list[tuple]], narrow=False):
-        assert len(plans) <= POOL
-        self.round += 1
-        for i, inbox in enumerate(self.inboxes):
-            job = (self.round, url, str(keys_file), plans[i] if i < len(plans) else [], narrow)
-            inbox.put(job)
-        try:
-            self.barrier.wait(timeout=START_TIMEOUT)  # the last one to arrive releases all
-        except BaseException:
-            self.restart()
-            raise
+        self.pool.start([(_claim_all, (url, str(keys_file), plan, narrow)) for plan in plans])
 
     def collect(self, racers: int) -> list[list[tuple]]:
-        got: dict[int, list] = {}
-        deadline = time.monotonic() + RESULT_TIMEOUT
-        try:
-            while len(got) < POOL:
-                round_, index, outcome = self.results.get(
-                    timeout=max(0.1, deadline - time.monotonic())
-                )
-                if round_ == self.round:
-                    got[index] = outcome
-        except BaseException:
-            self.restart()  # a race that did not finish must not run into the next test
-            raise
-        return [got[i] for i in range(racers)]
+        return self.pool.collect(racers)
 
     def race(self, url, keys_file, plans, narrow=False) -> list[list[tuple]]:
         self.start(url, keys_file, plans, narrow)
         return self.collect(len(plans))
 
-    def restart(self) -> None:
-        for p in self.procs:
-            p.kill()  # only our own claimers, by their Process handles
-        for p in self.procs:
-            p.join(timeout=10)
-        self._spawn()
-
     def close(self) -> None:
-        for inbox in self.inboxes:
-            inbox.put(None)
-        for p in self.procs:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.kill()  # only our own claimer, by its Process handle
+        self.pool.close()
 
 
 @pytest.fixture(scope="module")
