@@ -50,7 +50,8 @@ def generate(
         str | None,
         typer.Option(
             "--prefix",
-            help="Put in front of every code (Crockford base32 symbols: no I, L, O, U).",
+            help="Put in front of every code: letters (not U) and digits; I, L and O are read "
+            "as 1, 1 and 0 when a code is typed.",
             show_default=False,
         ),
     ] = None,
@@ -269,14 +270,15 @@ class _GeneratedCodes:
         self.advance(batch.generated)
 
     def add(self, batch, codes: list[str]) -> None:
-        from loyaltyctl.domain.promo import display
+        from loyaltyctl.services.promo_codes import display_code
 
         self.batch = batch
         if self.csv is not None:
             # written directly: codes and batch ids are letters, digits and dashes that
             # never start a cell with a formula character, nothing to quote or neutralise
-            batch_id, uses, prefix = batch.id, str(batch.uses_per_code), batch.prefix
-            self.file.writelines([f"{display(code, prefix)},{batch_id},{uses}\n" for code in codes])
+            batch_id, uses, prefix = batch.id, batch.uses_per_code, batch.prefix
+            tail = f",{batch_id},{uses}\n"
+            self.file.writelines([display_code(code, prefix) + tail for code in codes])
             self.file.flush()
         self.advance(batch.generated)
 

@@ -81,7 +81,7 @@ class PerkInactive(Refused):
 
 class NotInWindow(Refused):
     code = "not_in_window"
-    hint = "Check valid_from / valid_until with `loyaltyctl perk show SLUG`."
+    hint = "See the window with `loyaltyctl perk show SLUG` or `loyaltyctl promo show CAMPAIGN`."
 
 
 class NotInAudience(Refused):
@@ -96,7 +96,7 @@ class SoldOut(Refused):
 
 class MemberLimit(Refused):
     code = "member_limit"
-    hint = "See what this member can claim with `loyaltyctl perk list --member MEMBER`."
+    hint = "The member has had as many as allowed; `loyaltyctl member show MEMBER` lists them."
 
 
 class AlreadyCancelled(Refused):

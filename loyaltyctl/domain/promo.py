@@ -11,6 +11,7 @@ apart from unknown codes without looking anything up.
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -46,10 +47,44 @@ def normalize(code: str) -> str:
 
 
 def check_symbol(body: str) -> str:
-    """A weighted sum mod 31 (prime), so one wrong symbol or two swapped neighbours
-    always change it; shown as one more alphabet symbol."""
-    total = sum((i + 1) * ALPHABET.index(c) for i, c in enumerate(body)) if body else 0
+    """The symbol a generated code ends with: a weighted sum mod 31 (a prime), weights
+    1..30 repeating, so never 0 mod 31. A single wrong symbol or two swapped neighbours
+    change it, except when the two symbols are 0 and Z (their values, 0 and 31, are
+    equal mod 31)."""
+    total = sum((i % 30 + 1) * ALPHABET.index(c) for i, c in enumerate(body))
     return ALPHABET[total % 31]
+
+
+def looks_mistyped(normalized: str, shortest: int = MIN_LENGTH + 1) -> bool:
+    """A code in the generated codes' alphabet and length whose check symbol does not
+    match: a typo, told as such (it says nothing about which codes exist)."""
+    return (
+        len(normalized) >= shortest
+        and all(c in ALPHABET for c in normalized)
+        and not has_valid_check(normalized)
+    )
+
+
+SHARED_CODE_CHARACTERS = re.compile(r"[A-Za-z0-9 -]*")
+
+
+def shared_code_problem(code: str) -> str | None:
+    """Why a shared code as written cannot be one (the file reader and `promo create`)."""
+    if not SHARED_CODE_CHARACTERS.fullmatch(code):
+        return "may hold only letters A-Z, digits, spaces and dashes."
+    normal = normalize(code)
+    if not normal:
+        return "has no letter or digit; a code needs at least one."
+    if code.strip().startswith("-"):
+        return (
+            "must start with a letter or digit (a spreadsheet reads a leading dash as a formula)."
+        )
+    if len(normal) > SHARED_CODE_MAX:
+        return (
+            f"is {len(normal)} characters long without its spaces and dashes; "
+            f"at most {SHARED_CODE_MAX} are allowed."
+        )
+    return None
 
 
 def has_valid_check(normalized: str) -> bool:

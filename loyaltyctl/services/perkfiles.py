@@ -50,6 +50,7 @@ from loyaltyctl.domain.promo import (
     CampaignSpec,
     SharedCodeSpec,
     normalize,
+    shared_code_problem,
 )
 from loyaltyctl.domain.values import MAX_AMOUNT, ValueProblem, validate_label
 
@@ -1294,8 +1295,8 @@ class _CampaignReader(_Reader):
             self.add(field, f"must be a string, not {_describe(code)}.")
             return None
         normal = normalize(code)
-        if not _SHARED_CODE_RE.fullmatch(code):
-            self.add(field, "may hold only letters A-Z, digits, spaces and dashes.")
+        if (why := shared_code_problem(code)) is not None:
+            self.add(field, why)
             return None
         if not normal:
             self.add(field, "has no letter or digit; a code needs at least one.")

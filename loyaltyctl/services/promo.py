@@ -122,12 +122,14 @@ def plan_campaigns(
             stored = existing.get(digest)
             if stored is None:
                 code_writes.append(("add", code, digest, None))
-            elif row is None or stored.campaign_id != row.id:
+            elif row is None or stored.campaign_id != row.id or stored.batch_id is not None:
                 problem(
                     spec,
                     "code",
-                    f"the code {code.code!r} is already a code of another campaign; codes are "
-                    "unique across campaigns (ignoring case, spaces and dashes).",
+                    # the code itself is not quoted: apply's output may end up in a CI log
+                    "this shared code is already a code of another campaign or a generated "
+                    "one; codes are unique across campaigns (ignoring case, spaces, dashes "
+                    "and the look-alikes O/0, I/L/1).",
                     code.line,
                     code.column,
                 )
@@ -141,7 +143,7 @@ def plan_campaigns(
                     problem(
                         spec,
                         "code.inventory",
-                        f"the inventory of code {code.code!r} can only grow: it is {have}, "
+                        f"the inventory of this shared code can only grow: it is {have}, "
                         f"the file says {code.inventory:,}.",
                         code.line,
                         code.column,
@@ -243,12 +245,11 @@ def create_campaign(
     if spec.points <= 0 and not spec.perks:
         problems.append("give --points, --perk or both")
     for code in spec.codes:
-        if not domain.normalize(code.code) or any(
-            not (c.isalnum() or c in " -") for c in code.code
-        ):
-            problems.append(f"the code {code.code!r} may hold only letters, digits, spaces, dashes")
+        if (why := domain.shared_code_problem(code.code)) is not None:
+            problems.append(f"--code {why.rstrip('.')}")
     if problems:
-        raise UsageProblem("; ".join(problems).capitalize() + ".")
+        text = "; ".join(problems)
+        raise UsageProblem(text[0].upper() + text[1:] + ".")
     if store.get(session, spec.slug) is not None:
         raise UsageProblem(
             f"A campaign {spec.slug!r} exists already; edit it in its file and run `apply`."
@@ -302,7 +303,11 @@ def redeem(
             return replayed
     code_row = store.code_by_hash(session, digest) if normalized else None
     if code_row is None:
-        # the same words whether the code never existed or was mistyped
+        # nothing here depends on which codes exist: a typo is told by the check symbol
+        if domain.looks_mistyped(normalized):
+            raise UnknownCode(
+                "This code is not valid: it looks mistyped (its last symbol does not match)."
+            )
         raise UnknownCode("This code is not valid.")
     campaign = store.by_id(session, code_row.campaign_id)
     day = now.astimezone(tz).date().isoformat()

@@ -142,7 +142,7 @@ def test_claim_prints_the_redemption_and_refusals_have_stable_codes(cli, program
 
     limit = cli("perk", "claim", "free-coffee", "--member", "C-1", "--json")
     assert (limit.exit_code, limit.json["error"]["code"]) == (1, "member_limit")
-    assert "perk list --member" in limit.stderr
+    assert "member show" in limit.stderr
     assert cli("perk", "claim", "free-coffee", "--member", "C-2").exit_code == 0
     sold = cli("perk", "claim", "free-coffee", "--member", "C-3", "--json")
     assert (sold.exit_code, sold.json["error"]["code"]) == (1, "sold_out")

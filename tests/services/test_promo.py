@@ -191,16 +191,49 @@ def test_apply_refuses_a_lowered_inventory_and_a_taken_code(promo):
             ),
         )
     messages = sorted(str(p) for p in caught.value.problems)
-    assert (
-        "campaigns.toml:12:1: code.inventory: the inventory of code 'SUMMER50' can only grow"
-        in messages[0]
+    assert messages[0] == (
+        "campaigns.toml:12:1: code.inventory: the inventory of this shared code can only "
+        "grow: it is 4, the file says 3."
     )
-    assert messages[1].startswith("w.toml:30:1: code: the code 'summer-50' is already a code")
+    assert messages[1].startswith("w.toml:30:1: code: this shared code is already a code")
+    assert not any("SUMMER" in m.upper() for m in messages)  # codes are never quoted
     changes = promo.apply(replace(SUMMER, codes=(SharedCodeSpec("SUMMER50", 8),)))
     assert [(c.action, c.fields) for c in changes] == [("update", ("codes",))]
     assert [
         (c.action) for c in promo.apply(replace(SUMMER, codes=(SharedCodeSpec("SUMMER50", 8),)))
     ] == ["unchanged"]
+
+
+def test_a_generated_code_cannot_be_taken_over_as_a_shared_code(promo, db, run, keys):
+    from loyaltyctl.services.promo_codes import generate_codes
+
+    first = []
+    generate_codes(
+        database=db,
+        keys=keys,
+        campaign="summer",
+        operator="t",
+        count=3,
+        on_chunk=lambda _b, codes: first.extend(codes),
+    )
+    with pytest.raises(errors.BadInputFile):
+        promo.apply(replace(SUMMER, codes=(SharedCodeSpec(first[0], 1000, line=9, column=1),)))
+
+
+def test_a_mistyped_generated_code_is_told_as_a_typo(promo, db, keys):
+    from loyaltyctl.services.promo_codes import generate_codes
+
+    codes = []
+    generate_codes(
+        database=db, keys=keys, campaign="summer", operator="t", count=1,
+        on_chunk=lambda _b, made: codes.extend(made),
+    )  # fmt: skip
+    code = codes[0]
+    wrong = code[:3] + ("7" if code[3] != "7" else "8") + code[4:]
+    with pytest.raises(errors.UnknownCode) as caught:
+        promo.redeem(wrong)
+    assert "mistyped" in caught.value.message
+    assert promo.redeem(code.lower()).campaign == "summer"
 
 
 def test_idempotent_redemption(promo, db, run):

@@ -84,8 +84,9 @@ def test_a_batch_has_exactly_the_count_of_unique_codes_with_valid_check_symbols(
     assert all(len(c) == 11 and has_valid_check(c) for c in codes)
     with db.transaction(write=False) as s:
         rows = s.execute(
-            select(PromoCode.code_hash, PromoCode.code_enc, PromoCode.uses_allowed, PromoCode.uses)
-            .where(PromoCode.batch_id == result.batch_id)
+            select(
+                PromoCode.code_hash, PromoCode.code_enc, PromoCode.uses_allowed, PromoCode.uses
+            ).where(PromoCode.batch_id == result.batch_id)
         ).all()
         batch = s.get(PromoBatch, result.batch_id)
         assert (batch.requested, batch.generated, batch.length) == (12_000, 12_000, 10)
@@ -113,6 +114,24 @@ def test_a_prefix_leads_every_code_and_options_are_kept(db, keys, campaigns):
     _, rows = export(db, keys, batch_id=result.batch_id)
     assert {r.uses_allowed for r in rows} == {3}
     assert all(re.fullmatch(r"XMAS-\w{4}-\w{4}-\w", r.code) for r in rows)
+
+
+def test_a_prefix_is_shown_as_given_and_typed_any_way(db, keys, campaigns, member):
+    """I, L and O have no symbol of their own: the codes hold 1 and 0, as typing reads
+    them, and people see the prefix they chose."""
+    member("C-1")
+    result, codes = generate(db, keys, count=5, prefix="Win")
+    assert all(c.startswith("W1N") and has_valid_check(c) for c in codes)
+    _, rows = export(db, keys, batch_id=result.batch_id)
+    assert all(r.code.startswith("WIN-") and normalize(r.code) in codes for r in rows)
+    done = db.run(
+        lambda s: redeem(
+            session=s, keys=keys, code=rows[0].code, member="C-1", operator="t", tz=ZoneInfo("UTC")
+        )
+    )
+    assert done.campaign == "spring"
+    again, _ = generate(db, keys, batch_id=result.batch_id, prefix="w1n")  # the same prefix
+    assert again.generated_now == 0
 
 
 def test_a_prefix_outside_the_alphabet_is_a_usage_error(db, keys, campaigns):
@@ -258,9 +277,19 @@ def test_taken_codes_are_replaced_so_the_batch_still_reaches_its_count(
 ):
     """A random source that repeats itself: codes repeat within a chunk, across chunks
     and across campaigns; the batch is still filled, with no duplicate."""
+    from loyaltyctl.store import promo_codes as store
+
     rng = random.Random(7)
     # two symbols only ("0" and "1"): 2**10 = 1,024 possible codes of length 10
     monkeypatch.setattr(promo_codes, "random_bytes", lambda n: bytes(rng.choices((0, 1), k=n)))
+    real, skipped = store.insert_codes, []
+
+    def insert_codes(session, **kwargs):
+        taken = real(session, **kwargs)
+        skipped.append(len(taken))
+        return taken
+
+    monkeypatch.setattr(store, "insert_codes", insert_codes)
     first, first_codes = generate(db, keys, campaign="autumn", count=300, chunk_size=100)
     second, second_codes = generate(db, keys, campaign="spring", count=500, chunk_size=100)
     assert len(set(first_codes)) == 300 and len(set(second_codes)) == 500
@@ -268,6 +297,7 @@ def test_taken_codes_are_replaced_so_the_batch_still_reaches_its_count(
     assert batch_codes(db, first.batch_id) == 300
     assert batch_codes(db, second.batch_id) == 500
     assert scalar(db, select(PromoBatch.generated).where(PromoBatch.id == second.batch_id)) == 500
+    assert sum(skipped) > 100  # the database turned away many taken codes
 
 
 def test_a_source_that_only_repeats_fails_the_chunk_instead_of_looping(
@@ -282,9 +312,7 @@ def test_a_source_that_only_repeats_fails_the_chunk_instead_of_looping(
 # --- the guessing bound --------------------------------------------------------------
 
 
-def test_a_batch_that_would_make_guessing_too_easy_is_refused_with_the_numbers(
-    db, keys, campaigns
-):
+def test_a_batch_that_would_make_guessing_too_easy_is_refused_with_the_numbers(db, keys, campaigns):
     most = max_live_codes(6)
     assert most == 1_073
     with pytest.raises(errors.TooManyCodes) as refused:
@@ -312,8 +340,12 @@ def test_live_codes_of_that_length_count_and_used_up_ones_do_not(db, keys, campa
     assert "at most 73" in refused.value.hint
     generate(db, keys, count=100, length=7)  # another length has its own room
     with db.transaction() as s:
-        s.execute(text("UPDATE promo_code SET uses = uses_allowed WHERE id IN (SELECT id FROM "
-                       "promo_code WHERE batch_id IS NOT NULL ORDER BY id LIMIT 500)"))
+        s.execute(
+            text(
+                "UPDATE promo_code SET uses = uses_allowed WHERE id IN (SELECT id FROM "
+                "promo_code WHERE batch_id IS NOT NULL ORDER BY id LIMIT 500)"
+            )
+        )
     result, _ = generate(db, keys, count=73 + 500, length=6)
     assert result.count == 573
 
@@ -380,9 +412,7 @@ def test_export_gives_back_every_code_with_uses_and_status(db, keys, campaigns):
     assert all(DISPLAY.match(r.code) for r in generated)
     assert [normalize(r.code) for r in generated] == first_codes + second_codes  # made order
     assert generated[0].status == "used_up" and generated[0].uses == 1
-    assert {(r.uses, r.uses_allowed, r.status) for r in generated[1_200:]} == {
-        (1, 2, "available")
-    }
+    assert {(r.uses, r.uses_allowed, r.status) for r in generated[1_200:]} == {(1, 2, "available")}
 
     result, rows = export(db, keys, batch_id=second.batch_id)
     assert (result.batch_id, result.count) == (second.batch_id, 30)
