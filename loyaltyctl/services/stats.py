@@ -5,7 +5,7 @@ GROUP BY day over the campaign's redemptions, so it does not scan the codes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -41,7 +41,8 @@ def promo_stats(
     keys: KeyRing | None = None,
     since: datetime | None = None,
 ) -> list[PromoStats]:
-    """One campaign's figures, or every campaign's (newest first)."""
+    """One campaign's figures, or every campaign's (by slug). ``since`` limits the
+    series only; the totals are the campaign's."""
     rows = [promo_store.require(session, campaign)] if campaign else promo_store.listing(session)
     result = []
     for row in rows:
@@ -57,10 +58,20 @@ def promo_stats(
                 redemption_rate=round(found.redemptions / allowed, 4) if allowed else None,
                 points_granted=found.points_granted,
                 codes=found.shared_codes,
-                series=tuple(
-                    Period(day, n)
-                    for day, n in promo_store.redemption_series(session, row.id, since=since)
-                ),
+                series=_every_day(promo_store.redemption_series(session, row.id, since=since)),
             )
         )
     return result
+
+
+def _every_day(counts: list[tuple[str, int]]) -> tuple[Period, ...]:
+    """Days without redemptions count as 0, so a chart shows the gaps."""
+    if not counts:
+        return ()
+    found = dict(counts)
+    day, last = date.fromisoformat(counts[0][0]), date.fromisoformat(counts[-1][0])
+    series = []
+    while day <= last:
+        series.append(Period(day.isoformat(), found.get(day.isoformat(), 0)))
+        day += timedelta(days=1)
+    return tuple(series)

@@ -269,3 +269,17 @@ def test_codes_are_not_stored_in_clear(promo, db_url, run, keys):
         raw = subprocess.run(["pg_dump", db_url], capture_output=True, check=True).stdout
     for needle in ("ZEBRA7741", "ZEBRA-7741", normalize("ZEBRA-7741"), "SUMMER50"):
         assert needle.encode() not in raw
+
+
+def test_stats_series_has_every_day_with_gaps_as_zero(promo, run):
+    from loyaltyctl.services.stats import promo_stats
+
+    promo.redeem("SUMMER50", who="C-1")
+    promo.redeem("SUMMER50", who="C-2", now=NOW + timedelta(days=2))
+    (stats,) = run(promo_stats, campaign="summer")
+    assert [(p.period, p.redemptions) for p in stats.series] == [
+        ("2026-07-01", 1),
+        ("2026-07-02", 0),
+        ("2026-07-03", 1),
+    ]
+    assert (stats.redemptions, stats.points_granted, stats.redemption_rate) == (2, 200, 0.5)
