@@ -26,6 +26,13 @@ def promo(
     since: Annotated[
         str | None, typer.Option("--since", help="Redemptions over time from this date.")
     ] = None,
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            help="Period of the series: day, week (by its Monday) or month.",
+        ),
+    ] = "day",
     reveal: Annotated[
         bool, typer.Option("--reveal", help="Name the shared codes (needs the key file).")
     ] = False,
@@ -43,7 +50,13 @@ def promo(
     ctx = current()
     keys = ctx.keys() if reveal else None
     start = opt.when(since, option="--since", end_of_day=False)
-    found = ctx.read(lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start))
+    if by not in ("day", "week", "month"):
+        from loyaltyctl.domain.errors import UsageProblem
+
+        raise UsageProblem("--by must be day, week or month.")
+    found = ctx.read(
+        lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start, by=by)
+    )
     if json_:
         out.json(found[0] if campaign else {"campaigns": found})
         return

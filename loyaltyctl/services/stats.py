@@ -40,6 +40,7 @@ def promo_stats(
     campaign: str | None = None,
     keys: KeyRing | None = None,
     since: datetime | None = None,
+    by: str = "day",
 ) -> list[PromoStats]:
     """One campaign's figures, or every campaign's (by slug). ``since`` limits the
     series only; the totals are the campaign's."""
@@ -58,7 +59,9 @@ def promo_stats(
                 redemption_rate=round(found.redemptions / allowed, 4) if allowed else None,
                 points_granted=found.points_granted,
                 codes=found.shared_codes,
-                series=_every_day(promo_store.redemption_series(session, row.id, since=since)),
+                series=_grouped(
+                    _every_day(promo_store.redemption_series(session, row.id, since=since)), by
+                ),
             )
         )
     return result
@@ -75,3 +78,26 @@ def _every_day(counts: list[tuple[str, int]]) -> tuple[Period, ...]:
         series.append(Period(day.isoformat(), found.get(day.isoformat(), 0)))
         day += timedelta(days=1)
     return tuple(series)
+
+
+PERIODS = ("day", "week", "month")
+
+
+def period_of(day: date, by: str) -> str:
+    """A day's period: the day, the ISO week's Monday (`2026-W27` is shown as its Monday's
+    date) or the month (`2026-07`)."""
+    if by == "week":
+        return (day - timedelta(days=day.weekday())).isoformat()
+    if by == "month":
+        return day.strftime("%Y-%m")
+    return day.isoformat()
+
+
+def _grouped(days: tuple[Period, ...], by: str) -> tuple[Period, ...]:
+    if by == "day":
+        return days
+    totals: dict[str, int] = {}
+    for p in days:
+        key = period_of(date.fromisoformat(p.period), by)
+        totals[key] = totals.get(key, 0) + p.redemptions
+    return tuple(Period(k, n) for k, n in totals.items())

@@ -283,3 +283,17 @@ def test_stats_series_has_every_day_with_gaps_as_zero(promo, run):
         ("2026-07-03", 1),
     ]
     assert (stats.redemptions, stats.points_granted, stats.redemption_rate) == (2, 200, 0.5)
+
+
+def test_stats_series_by_week_and_month(promo, run):
+    from loyaltyctl.services.stats import promo_stats
+
+    promo.redeem("SUMMER50", who="C-1")  # Wednesday 2026-07-01
+    promo.redeem("SUMMER50", who="C-2", now=NOW + timedelta(days=6))  # Tuesday 07-07
+    (weekly,) = run(promo_stats, campaign="summer", by="week")
+    assert [(p.period, p.redemptions) for p in weekly.series] == [
+        ("2026-06-29", 1),
+        ("2026-07-06", 1),
+    ]
+    (monthly,) = run(promo_stats, campaign="summer", by="month")
+    assert [(p.period, p.redemptions) for p in monthly.series] == [("2026-07", 2)]
