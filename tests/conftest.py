@@ -21,6 +21,7 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
+    "idempotency_key",
     "promo_redemption",
     "campaign_member",
     "promo_code",

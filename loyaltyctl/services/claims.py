@@ -161,6 +161,8 @@ def _issue(
         },
         lots,
     )
+    if key is not None:
+        idempotency.register(session, key, kind="claim", ref=claim_id)
     if perk.redemption_type == "webhook":
         _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
     if entry_id is None:

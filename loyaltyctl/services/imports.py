@@ -294,7 +294,7 @@ def import_points(
             }.values(),
         )
         entry_ids = store.reserve_ids(session, "ledger_entry", len(to_apply))
-        entries, lots = [], []
+        entries, lots, applied_rows = [], [], []
         for (r, digest), entry_id in zip(to_apply, entry_ids, strict=True):
             state = states[r.member]
             try:
@@ -320,6 +320,7 @@ def import_points(
                 )
                 continue
             entries.append(entry)
+            applied_rows.append(r)
             if entry["expires_at"] is not None or entry["pending_amount"] > 0:
                 lot = lot_row(entry, entry_id=entry_id, lot_id=lot_ids.take())
                 lots.append(lot)
@@ -330,6 +331,13 @@ def import_points(
         # end), so that later chunks see the keys of this one
         store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
         store.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
+        # keys given in the file are taken globally too (derived ones are this file's own)
+        given = [
+            {"key": e["idem_key"], "kind": "entry", "ref": str(e["id"])}
+            for e, r in zip(entries, applied_rows, strict=True)
+            if not r.derived
+        ]
+        store.bulk_insert(session, "idempotency_key", ("key", "kind", "ref"), given)
         chunk.clear()
 
     for row in _parse_points_rows(path, problems, tz, now):

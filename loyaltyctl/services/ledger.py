@@ -123,6 +123,8 @@ def change_points(
         now=now,
     )
     entry_id = store.insert_entry(session, entry)
+    if key is not None:
+        idempotency.register(session, key, kind="entry", ref=str(entry_id))
     if expires_at is not None or (pending_until is not None and pending_until > now):
         store.insert_lot(session, lot_row(entry, entry_id=entry_id))
     store.save_lot_changes(session, [state])

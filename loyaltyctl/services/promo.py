@@ -387,6 +387,8 @@ def redeem(
             "request_hash": request if key else None,
         },
     )
+    if key is not None:
+        idempotency.register(session, key, kind="redemption", ref=redemption_id)
     if entry_id is None:
         audit.append_event(
             session,

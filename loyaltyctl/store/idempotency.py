@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
+from loyaltyctl.store.ledger import insert_row
 from loyaltyctl.store.tables import Claim, LedgerEntry, PromoRedemption
 
 HOLDERS = (
@@ -36,3 +37,10 @@ def held_elsewhere(session: Session, keys: list[str], *, except_kind: str) -> di
             for key, ident in session.execute(select(column, row_id).where(column.in_(chunk))):
                 found.setdefault(key, f"{kind} {ident}")
     return found
+
+
+def register(session: Session, key: str, *, kind: str, ref: str) -> None:
+    """Take ``key`` for this change. A concurrent change of another kind holding it makes
+    this INSERT wait and then fail (IntegrityError), and the caller's transaction is
+    retried from the start (store.db), where the look-ups find the key."""
+    insert_row(session, "idempotency_key", {"key": key, "kind": kind, "ref": ref})

@@ -449,3 +449,16 @@ class PromoRedemption(SQLModel, table=True):
     operator: str = Field(max_length=100)
     idem_key: str | None = Field(default=None, max_length=200, unique=True)
     request_hash: str | None = Field(default=None, max_length=64)
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """Every idempotency key given to a single change, whatever its kind (points change,
+    claim, redemption), so that two changes of different kinds racing with one new key
+    cannot both commit: the second insert waits for the first and then fails, and the
+    retried transaction finds the key. Each kind also keeps its key on its own row."""
+
+    __tablename__ = "idempotency_key"
+
+    key: str = Field(max_length=200, primary_key=True)
+    kind: str = Field(max_length=16)  # entry | claim | redemption
+    ref: str = Field(max_length=64)  # the entry, claim or redemption id

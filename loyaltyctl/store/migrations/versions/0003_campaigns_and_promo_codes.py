@@ -18,6 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "idempotency_key",
+        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("ref", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_idempotency_key")),
+    )
 
     op.create_table(
         "campaign",
@@ -154,6 +161,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("idempotency_key")
 
     with op.batch_alter_table("claim", schema=None) as batch_op:
         batch_op.drop_column("redemption_id")
