@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
-from typing import Any
+from typing import IO, Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -134,9 +134,7 @@ class Output:
             sys.stdout.flush()
             return
         if secret:
-            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            os.fchmod(descriptor, 0o600)  # an existing file keeps no looser mode
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            with open_secret(path, append=False) as handle:
                 handle.write(text)
         else:
             path.write_text(text, encoding="utf-8")
@@ -249,3 +247,55 @@ class Output:
         ) as bar:
             task = bar.add_task(description, total=total)
             yield lambda n: bar.update(task, completed=n)
+
+
+# --- streams: documents too long to hold in memory (promo export) ----------------------
+
+
+def open_secret(path: os.PathLike[str] | str, *, append: bool) -> IO[str]:
+    """A text file only its owner can read (an existing one is narrowed to 0600 too)."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
+    descriptor = os.open(path, flags, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return os.fdopen(descriptor, "w", encoding="utf-8", newline="")
+
+
+class CsvStream:
+    """CSV rows streamed page by page (for listings too long to hold), neutralised
+    against spreadsheet formulas like every CSV the tool writes."""
+
+    def __init__(self, handle: IO[str], columns: tuple[str, ...], *, header: bool) -> None:
+        self.handle, self.columns = handle, columns
+        self.writer = csv.writer(handle, lineterminator="\n")
+        if header:
+            self.writer.writerow(columns)
+
+    def write(self, codes) -> None:
+        columns = self.columns
+        self.writer.writerows([csv_cell(getattr(c, name)) for name in columns] for c in codes)
+        self.handle.flush()
+
+    def finish(self, _result) -> None:
+        self.handle.flush()
+
+
+class JsonListStream:
+    """One JSON document streamed page by page: {"campaign", "batch_id", "codes": [...],
+    "count", ...} (still exactly one document on stdout)."""
+
+    def __init__(self, handle: IO[str], campaign: str, batch: str | None) -> None:
+        self.handle, self.first = handle, True
+        head = json.dumps({"campaign": campaign, "batch_id": batch})[:-1]
+        handle.write(head + ', "codes": [')
+
+    def write(self, codes) -> None:
+        from dataclasses import asdict
+
+        for code in codes:
+            self.handle.write(("\n  " if self.first else ",\n  ") + json.dumps(asdict(code)))
+            self.first = False
+
+    def finish(self, result) -> None:
+        tail = {"count": result.count, "available": result.available, "used_up": result.used_up}
+        self.handle.write("\n], " + json.dumps(tail)[1:] + "\n")
+        self.handle.flush()

@@ -6,8 +6,6 @@ are written with mode 0600.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 from pathlib import Path
@@ -17,7 +15,7 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
-from loyaltyctl.cli._output import Output, csv_cell
+from loyaltyctl.cli._output import CsvStream, JsonListStream, Output, open_secret
 
 GENERATED_COLUMNS = ("code", "batch_id", "uses_allowed")
 EXPORT_COLUMNS = ("code", "batch_id", "uses_allowed", "uses", "status")
@@ -150,11 +148,11 @@ def export(
 
     def work(session):
         # a retried transaction starts the output again
-        handle = _open_secret(out_file, append=False) if out_file else sys.stdout
+        handle = open_secret(out_file, append=False) if out_file else sys.stdout
         writer = (
-            _JsonCodes(handle, campaign, batch)
+            JsonListStream(handle, campaign, batch)
             if json_ and out_file is None
-            else _CsvCodes(handle, EXPORT_COLUMNS, header=True)
+            else CsvStream(handle, EXPORT_COLUMNS, header=True)
         )
         try:
             result = export_codes(
@@ -201,53 +199,6 @@ def _check_writable(path: Path) -> None:
         raise UsageProblem(f"--out {path}: not writable.")
 
 
-def _open_secret(path: Path, *, append: bool) -> IO[str]:
-    """A text file only its owner can read (an existing one is narrowed to 0600 too)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else os.O_TRUNC)
-    descriptor = os.open(path, flags, 0o600)
-    os.fchmod(descriptor, 0o600)
-    return os.fdopen(descriptor, "w", encoding="utf-8", newline="")
-
-
-class _CsvCodes:
-    """CSV rows of codes, neutralised against spreadsheet formulas."""
-
-    def __init__(self, handle: IO[str], columns: tuple[str, ...], *, header: bool) -> None:
-        self.handle, self.columns = handle, columns
-        self.writer = csv.writer(handle, lineterminator="\n")
-        if header:
-            self.writer.writerow(columns)
-
-    def write(self, codes) -> None:
-        columns = self.columns
-        self.writer.writerows([csv_cell(getattr(c, name)) for name in columns] for c in codes)
-        self.handle.flush()
-
-    def finish(self, _result) -> None:
-        self.handle.flush()
-
-
-class _JsonCodes:
-    """One JSON document streamed: {"campaign", "batch_id", "codes": [...], "count", ...}."""
-
-    def __init__(self, handle: IO[str], campaign: str, batch: str | None) -> None:
-        self.handle, self.first = handle, True
-        head = json.dumps({"campaign": campaign, "batch_id": batch})[:-1]
-        handle.write(head + ', "codes": [')
-
-    def write(self, codes) -> None:
-        from dataclasses import asdict
-
-        for code in codes:
-            self.handle.write(("\n  " if self.first else ",\n  ") + json.dumps(asdict(code)))
-            self.first = False
-
-    def finish(self, result) -> None:
-        tail = {"count": result.count, "available": result.available, "used_up": result.used_up}
-        self.handle.write("\n], " + json.dumps(tail)[1:] + "\n")
-        self.handle.flush()
-
-
 class _GeneratedCodes:
     """What `promo generate` does as chunks commit: the progress bar, the --out file."""
 
@@ -255,16 +206,16 @@ class _GeneratedCodes:
         self.out, self.path, self.append = out, path, append
         self.batch = None
         self.file: IO[str] | None = None
-        self.csv: _CsvCodes | None = None
+        self.csv: CsvStream | None = None
         self.progress = None
         self.advance = lambda _n: None
 
     def start(self, batch) -> None:
         self.batch = batch
         if self.path is not None:
-            self.file = _open_secret(self.path, append=self.append)
+            self.file = open_secret(self.path, append=self.append)
             empty = os.fstat(self.file.fileno()).st_size == 0
-            self.csv = _CsvCodes(self.file, GENERATED_COLUMNS, header=empty)
+            self.csv = CsvStream(self.file, GENERATED_COLUMNS, header=empty)
         self.progress = self.out.progress(f"Batch {batch.id}", total=batch.requested)
         self.advance = self.progress.__enter__()
         self.advance(batch.generated)
