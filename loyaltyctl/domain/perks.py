@@ -172,6 +172,30 @@ class ClaimantState:
     claims_of_perk: int  # the member's active claims of this perk
 
 
+def window_and_audience(
+    what: str,
+    valid_from: datetime | None,
+    valid_until: datetime | None,
+    audience: Audience,
+    member,
+    now: datetime,
+) -> tuple[str, str] | None:
+    """The window and audience rules perks and campaigns share (windows are inclusive);
+    ``member`` has external_id, plan, tier, groups and tags."""
+    if valid_from is not None and now < valid_from:
+        return NOT_IN_WINDOW, f"{what[0].upper()}{what[1:]} opens {valid_from:%Y-%m-%d %H:%M} UTC."
+    if valid_until is not None and now > valid_until:
+        return (
+            NOT_IN_WINDOW,
+            f"{what[0].upper()}{what[1:]} closed {valid_until:%Y-%m-%d %H:%M} UTC.",
+        )
+    if not audience.admits(
+        plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
+    ):
+        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of {what}."
+    return None
+
+
 def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str, str] | None:
     """The first rule that refuses this claim, as (code, sentence), or None.
 
@@ -180,23 +204,11 @@ def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str,
     """
     if not perk.active:
         return PERK_INACTIVE, f"Perk {perk.slug} is disabled."
-    if perk.valid_from is not None and now < perk.valid_from:
-        return (
-            NOT_IN_WINDOW,
-            f"Perk {perk.slug} can be claimed from {perk.valid_from:%Y-%m-%d %H:%M} UTC.",
-        )
-    if perk.valid_until is not None and now > perk.valid_until:
-        return (
-            NOT_IN_WINDOW,
-            f"Perk {perk.slug} could be claimed until {perk.valid_until:%Y-%m-%d %H:%M} UTC.",
-        )
-    if not perk.audience.admits(
-        plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
-    ):
-        return (
-            NOT_IN_AUDIENCE,
-            f"Member {member.external_id} is not in the audience of perk {perk.slug}.",
-        )
+    outside = window_and_audience(
+        f"perk {perk.slug}", perk.valid_from, perk.valid_until, perk.audience, member, now
+    )
+    if outside is not None:
+        return outside
     if perk.max_supply is not None and perk.claimed >= perk.max_supply:
         return SOLD_OUT, f"Perk {perk.slug} is sold out ({perk.max_supply:,} claimed)."
     if perk.max_per_member is not None and member.claims_of_perk >= perk.max_per_member:

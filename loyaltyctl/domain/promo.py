@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from loyaltyctl.domain.perks import Audience
+from loyaltyctl.domain.perks import Audience, window_and_audience
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -207,23 +207,16 @@ def refusal(
         return CAMPAIGN_ARCHIVED, f"Campaign {campaign.slug} is archived."
     if campaign.status == "paused":
         return CAMPAIGN_PAUSED, f"Campaign {campaign.slug} is paused."
-    if campaign.valid_from is not None and now < campaign.valid_from:
-        return (
-            NOT_IN_WINDOW,
-            f"Campaign {campaign.slug} starts {campaign.valid_from:%Y-%m-%d %H:%M} UTC.",
-        )
-    if campaign.valid_until is not None and now > campaign.valid_until:
-        return (
-            NOT_IN_WINDOW,
-            f"Campaign {campaign.slug} ended {campaign.valid_until:%Y-%m-%d %H:%M} UTC.",
-        )
-    if not campaign.audience.admits(
-        plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
-    ):
-        return (
-            NOT_IN_AUDIENCE,
-            f"Member {member.external_id} is not in the audience of campaign {campaign.slug}.",
-        )
+    outside = window_and_audience(
+        f"campaign {campaign.slug}",
+        campaign.valid_from,
+        campaign.valid_until,
+        campaign.audience,
+        member,
+        now,
+    )
+    if outside is not None:
+        return outside
     if campaign.per_member is not None and member.redemptions >= campaign.per_member:
         return (
             MEMBER_LIMIT,

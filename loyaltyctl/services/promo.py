@@ -482,7 +482,7 @@ def set_campaign_status(
     if row.status == status:
         return to_domain(session, row), False
     if row.status == "archived":
-        raise CampaignArchived(f"Campaign {slug} is archived and cannot be {status} again.")
+        raise CampaignArchived(f"Campaign {slug} is archived; it cannot be changed any more.")
     store.set_status(session, row.id, status, allowed_from=TRANSITIONS[status], now=now)
     audit.append_event(
         session,
@@ -504,6 +504,8 @@ def restock(
     """Raise a shared code's inventory by ``add`` (inventory only grows)."""
     now = now or utcnow()
     campaign = store.require(session, slug)
+    if campaign.status == "archived":
+        raise CampaignArchived(f"Campaign {slug} is archived; its codes stay closed.")
     row = store.code_by_hash(session, keys.lookup_hash(domain.normalize(code)))
     if row is None or row.campaign_id != campaign.id or row.batch_id is not None:
         raise UnknownCode(f"Campaign {slug} has no shared code {code!r}.")

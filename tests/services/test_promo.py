@@ -167,14 +167,16 @@ def test_a_prize_out_of_supply_refuses_the_whole_redemption(promo, db, run, keys
 
 
 def test_archive_is_final_and_restock_only_grows(promo, run, keys):
+    restocked = run(restock, keys=keys, slug="summer", code="summer50", add=6, operator="t")
+    assert (restocked.code, restocked.inventory) == ("SUMMER50", 10)
     run(set_campaign_status, slug="summer", status="paused", operator="t")
     run(set_campaign_status, slug="summer", status="archived", operator="t")
     with pytest.raises(errors.CampaignArchived):
         run(set_campaign_status, slug="summer", status="active", operator="t")
     with pytest.raises(errors.CampaignArchived):
         promo.redeem("SUMMER50")
-    restocked = run(restock, keys=keys, slug="summer", code="summer50", add=6, operator="t")
-    assert restocked.inventory == 10
+    with pytest.raises(errors.CampaignArchived):
+        run(restock, keys=keys, slug="summer", code="summer50", add=6, operator="t")
 
 
 def test_apply_refuses_a_lowered_inventory_and_a_taken_code(promo):
