@@ -17,6 +17,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
+from loyaltyctl.store import consistency
 from loyaltyctl.store.audit import event_content
 from loyaltyctl.store.ledger import STATE_COLUMNS
 from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member, PointLot
@@ -188,6 +189,9 @@ def verify(*, session: Session) -> models.VerifyResult:
                 f"audit chain {subject}: its head does not match its last event "
                 "(events removed or the head altered)"
             )
+    # the counters kept with the writes (supply, allowances, code uses, campaign totals)
+    for mismatch in consistency.counter_mismatches(session):
+        problem(mismatch)
     member_total = session.execute(select(func.count()).select_from(Member)).scalar_one()
     return models.VerifyResult(
         ok=not problems,

@@ -299,3 +299,23 @@ def test_stats_series_by_week_and_month(promo, run):
     ]
     (monthly,) = run(promo_stats, campaign="summer", by="month")
     assert [(p.period, p.redemptions) for p in monthly.series] == [("2026-07", 2)]
+
+
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        ("UPDATE perk SET claimed = claimed + 1", "perk free-coffee: claimed is 2"),
+        ("UPDATE perk_member SET claims = 0", "a member's claim count is 0"),
+        ("UPDATE campaign SET redemptions = 5", "campaign summer: redemptions is 5"),
+        ("UPDATE campaign SET points_granted = 1", "campaign summer: points granted is 1"),
+        ("UPDATE promo_code SET uses = 3", "a code's uses are 3"),
+        ("UPDATE campaign_member SET redemptions = 2", "a member's redemption count is 2"),
+    ],
+)
+def test_verify_recounts_the_kept_counters(promo, run, tamper, statement, expected):
+    promo.redeem("SUMMER50")
+    assert run(verify).ok
+    tamper(statement)
+    result = run(verify)
+    assert not result.ok
+    assert any(expected in p for p in result.problems), result.problems

@@ -1,0 +1,69 @@
+"""Counters kept in the writing transactions, recounted from the rows they summarise
+(for `audit verify`). Each query returns only the rows that disagree."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+# (what, SQL returning (name, kept, counted) for each disagreement)
+CHECKS = (
+    (
+        "perk {0}: claimed is {1}, its active claims number {2}",
+        "SELECT p.slug, p.claimed, COUNT(c.id) FROM perk p "
+        "LEFT JOIN claim c ON c.perk_id = p.id AND c.status = 'active' "
+        "GROUP BY p.id, p.slug, p.claimed HAVING p.claimed <> COUNT(c.id)",
+    ),
+    (
+        "perk {0}: a member's claim count is {1}, their active claims number {2}",
+        "SELECT p.slug, pm.claims, COUNT(c.id) FROM perk_member pm "
+        "JOIN perk p ON p.id = pm.perk_id "
+        "LEFT JOIN claim c ON c.perk_id = pm.perk_id AND c.member_id = pm.member_id "
+        "AND c.status = 'active' "
+        "GROUP BY pm.perk_id, pm.member_id, p.slug, pm.claims HAVING pm.claims <> COUNT(c.id)",
+    ),
+    (
+        "campaign {0}: redemptions is {1}, its redemption rows number {2}",
+        "SELECT k.slug, k.redemptions, COUNT(r.id) FROM campaign k "
+        "LEFT JOIN promo_redemption r ON r.campaign_id = k.id "
+        "GROUP BY k.id, k.slug, k.redemptions HAVING k.redemptions <> COUNT(r.id)",
+    ),
+    (
+        "campaign {0}: points granted is {1}, its redemptions granted {2}",
+        "SELECT k.slug, k.points_granted, COALESCE(SUM(r.points), 0) FROM campaign k "
+        "LEFT JOIN promo_redemption r ON r.campaign_id = k.id "
+        "GROUP BY k.id, k.slug, k.points_granted "
+        "HAVING k.points_granted <> COALESCE(SUM(r.points), 0)",
+    ),
+    (
+        "campaign {0}: a code's uses are {1}, its redemptions number {2}",
+        "SELECT k.slug, c.uses, COUNT(r.id) FROM promo_code c "
+        "JOIN campaign k ON k.id = c.campaign_id "
+        "LEFT JOIN promo_redemption r ON r.code_id = c.id "
+        "WHERE c.uses > 0 OR c.batch_id IS NULL "
+        "GROUP BY c.id, k.slug, c.uses HAVING c.uses <> COUNT(r.id)",
+    ),
+    (
+        "campaign {0}: a member's redemption count is {1}, their redemptions number {2}",
+        "SELECT k.slug, m.redemptions, COUNT(r.id) FROM campaign_member m "
+        "JOIN campaign k ON k.id = m.campaign_id "
+        "LEFT JOIN promo_redemption r ON r.campaign_id = m.campaign_id "
+        "AND r.member_id = m.member_id AND (m.day = '' OR r.day = m.day) "
+        "GROUP BY m.campaign_id, m.member_id, m.day, k.slug, m.redemptions "
+        "HAVING m.redemptions <> COUNT(r.id)",
+    ),
+    (
+        "promo batch {0}: generated is {1}, its codes number {2}",
+        "SELECT b.id, b.generated, COUNT(c.id) FROM promo_batch b "
+        "LEFT JOIN promo_code c ON c.batch_id = b.id "
+        "GROUP BY b.id, b.generated HAVING b.generated <> COUNT(c.id)",
+    ),
+)
+
+
+def counter_mismatches(session: Session, limit: int = 20) -> list[str]:
+    found: list[str] = []
+    for message, sql in CHECKS:
+        for name, kept, counted in session.execute(text(sql + f" LIMIT {limit}")):
+            found.append(message.format(name, kept, counted))
+    return found[:limit]
