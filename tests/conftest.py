@@ -21,6 +21,8 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
+    "ledger_summary",
+    "claim_day",
     "idempotency_key",
     "promo_redemption",
     "campaign_member",

@@ -59,7 +59,13 @@ def cancel(claim_id: ClaimArg, reason: opt.ReasonOpt, json_: opt.JsonOpt = False
     out = Output(json_mode=json_)
     ctx = current()
     record = ctx.write(
-        lambda s: cancel_claim(session=s, claim_id=claim_id, reason=reason, operator=ctx.operator)
+        lambda s: cancel_claim(
+            session=s,
+            claim_id=claim_id,
+            reason=reason,
+            operator=ctx.operator,
+            tz=ctx.settings.tz,
+        )
     )
     out.result(record, lambda: views.claim_cancelled(record))
 

@@ -221,6 +221,7 @@ def claim(
             member=member,
             operator=ctx.operator,
             key=key,
+            tz=ctx.settings.tz,
         )
     )
     out.result(result, lambda: views.claim_panel(result))

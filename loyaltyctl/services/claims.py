@@ -14,6 +14,7 @@ import json
 import secrets
 from dataclasses import replace
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -39,6 +40,7 @@ from loyaltyctl.store import perks as store
 from loyaltyctl.store import webhooks as webhook_store
 from loyaltyctl.store.tables import Claim, LedgerEntry, Perk
 
+UTC_ZONE = ZoneInfo("UTC")
 ID_LENGTH = 10  # 31**10 ≈ 8e14 claim ids: a collision is a retried transaction, not a bug
 
 
@@ -62,7 +64,9 @@ def claim_perk(
     operator: str,
     key: str | None = None,
     now: datetime | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> domain.ClaimResult:
+    """``tz``: the program time zone (a claim's day in the statistics)."""
     now = now or utcnow()
     digest = _request_hash(perk_slug, member)
     perk = store.require(session, perk_slug)
@@ -88,7 +92,8 @@ def claim_perk(
     if not store.take_supply(session, perk.id):
         session.refresh(perk)  # someone took the last one (or disabled it) meanwhile
         _check(perk, claimant, now, fallback=SoldOut)
-    if not store.take_member_allowance(session, perk.id, state.id, perk.max_per_member):
+    held = store.take_member_allowance(session, perk.id, state.id, perk.max_per_member)
+    if not held:
         held = store.member_claims(session, perk.id, state.id)
         _check(perk, replace(claimant, claims_of_perk=held), now, fallback=MemberLimit)
 
@@ -102,6 +107,8 @@ def claim_perk(
         now=now,
         key=key,
         digest=digest,
+        day=now.astimezone(tz).date().isoformat(),
+        member_joined=held == 1,
     )
     return domain.ClaimResult(
         claim_id=claim_id,
@@ -128,6 +135,8 @@ def _issue(
     key: str | None = None,
     digest: str | None = None,
     redemption_id: str | None = None,
+    day: str,
+    member_joined: bool,
 ) -> tuple[str, dict, domain.Redemption]:
     """Record a claim whose supply and allowance are taken: debit ``price`` (none for a
     free perk or a prize), reveal the redemption, sign the certificate, queue the
@@ -161,6 +170,9 @@ def _issue(
         },
         lots,
     )
+    store.count_claim(
+        session, perk.id, points=price, at=now, day=day, member_joined=int(member_joined)
+    )
     if key is not None:
         idempotency.register(session, key, kind="claim", ref=claim_id)
     if perk.redemption_type == "webhook":
@@ -189,6 +201,7 @@ def claim_prize(
     operator: str,
     now: datetime,
     redemption_id: str,
+    tz: ZoneInfo = None,
 ) -> str:
     """A prize of a promo redemption: free, within the perk's supply and active flag,
     not limited by its own audience or per-member limit (the campaign's govern).
@@ -197,9 +210,18 @@ def claim_prize(
         session.refresh(perk)
         why = "is disabled" if not perk.active else "is sold out"
         raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.")
-    store.take_member_allowance(session, perk.id, state.id, None)  # counted, not limited
+    held = store.take_member_allowance(session, perk.id, state.id, None)  # not limited
     claim_id, _, _ = _issue(
-        session, keys, perk, state, price=0, operator=operator, now=now, redemption_id=redemption_id
+        session,
+        keys,
+        perk,
+        state,
+        price=0,
+        operator=operator,
+        now=now,
+        redemption_id=redemption_id,
+        day=now.astimezone(tz or UTC_ZONE).date().isoformat(),
+        member_joined=held == 1,
     )
     return claim_id
 
@@ -354,6 +376,7 @@ def cancel_claim(
     reason: str,
     operator: str,
     now: datetime | None = None,
+    tz: ZoneInfo = UTC_ZONE,
 ) -> domain.ClaimRecord:
     """Refund the points (to the lots they came from, with their expiry), give the
     supply and the member's allowance back, mark the claim cancelled."""
@@ -366,7 +389,14 @@ def cancel_claim(
         raise AlreadyCancelled(f"Claim {claim.id} was already cancelled.")
     perk = store.perk_of_claim(session, claim)
     store.give_back_supply(session, perk.id)
-    store.give_back_allowance(session, perk.id, claim.member_id)
+    left = store.give_back_allowance(session, perk.id, claim.member_id) == 0
+    store.uncount_claim(
+        session,
+        perk.id,
+        points=claim.points,
+        day=claim.at.astimezone(tz).date().isoformat(),
+        member_left=int(left),
+    )
     if claim.points:
         _refund(session, state, claim, reason=reason, operator=operator, now=now)
     if perk.redemption_type == "webhook" and not webhook_store.cancel_queued(

@@ -75,7 +75,13 @@ def run_demo(
     )
     claims = tuple(
         claim_perk(
-            session=session, keys=keys, perk_slug=slug, member=member, operator=operator, key=key
+            session=session,
+            keys=keys,
+            perk_slug=slug,
+            member=member,
+            operator=operator,
+            key=key,
+            tz=tz,
         )
         for slug, member, key in DEMO_CLAIMS
     )

@@ -366,7 +366,14 @@ def redeem(
     for slug in json.loads(campaign.perks):
         perk = perk_store.require(session, slug)
         claim_id = claim_prize(
-            session, keys, perk, state, operator=operator, now=now, redemption_id=redemption_id
+            session,
+            keys,
+            perk,
+            state,
+            operator=operator,
+            now=now,
+            redemption_id=redemption_id,
+            tz=tz,
         )
         prizes.append(domain.PrizeClaim(slug, claim_id))
     store.add_to_totals(session, campaign.id, campaign.points)

@@ -53,6 +53,29 @@ CHECKS = (
         "HAVING m.redemptions <> COUNT(r.id)",
     ),
     (
+        "perk {0}: members is {1}, members with an active claim number {2}",
+        "SELECT p.slug, p.members, COUNT(m.member_id) FROM perk p "
+        "LEFT JOIN perk_member m ON m.perk_id = p.id AND m.claims > 0 "
+        "GROUP BY p.id, p.slug, p.members HAVING p.members <> COUNT(m.member_id)",
+    ),
+    (
+        "perk {0}: points spent is {1}, its active claims spent {2}",
+        "SELECT p.slug, p.points_spent, COALESCE(SUM(c.points), 0) FROM perk p "
+        "LEFT JOIN claim c ON c.perk_id = p.id AND c.status = 'active' "
+        "GROUP BY p.id, p.slug, p.points_spent "
+        "HAVING p.points_spent <> COALESCE(SUM(c.points), 0)",
+    ),
+    (
+        "ledger summary of {0}: {1} points kept, the ledger sums to {2}",
+        "SELECT k.kind, k.kept, COALESCE(l.summed, 0) FROM "
+        "(SELECT kind, SUM(points) AS kept FROM ledger_summary GROUP BY kind) k "
+        "LEFT JOIN (SELECT kind, SUM(amount + pending_amount) AS summed FROM ledger_entry "
+        "GROUP BY kind) l ON l.kind = k.kind WHERE k.kept <> COALESCE(l.summed, 0) "
+        "UNION ALL SELECT l.kind, 0, l.summed FROM "
+        "(SELECT kind, SUM(amount + pending_amount) AS summed FROM ledger_entry GROUP BY kind) l "
+        "WHERE l.kind NOT IN (SELECT kind FROM ledger_summary) AND l.summed <> 0",
+    ),
+    (
         "promo batch {0}: generated is {1}, its codes number {2}",
         "SELECT b.id, b.generated, COUNT(c.id) FROM promo_batch b "
         "LEFT JOIN promo_code c ON c.batch_id = b.id "

@@ -59,6 +59,8 @@ class MemberState:
     base_pending: int = 0
     base_seq: int = 0
     lot_changes: dict[int, int] | None = None  # lot id -> points taken
+    # kind -> [points (amount + pending_amount), entries] added in this transaction
+    kinds: dict[str, list[int]] | None = None
 
 
 def is_sqlite(session: Session) -> bool:
@@ -181,6 +183,11 @@ def build_entry(
     row["hash"] = ledger_hash(state.head, row)
     state.head = row["hash"]
     state.dirty = True
+    if state.kinds is None:
+        state.kinds = {}
+    totals = state.kinds.setdefault(kind, [0, 0])
+    totals[0] += amount + pending_amount
+    totals[1] += 1
     return row
 
 
@@ -235,6 +242,31 @@ def save_member_states(session: Session, states: Iterable[MemberState], now: dat
         raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
     for s in changed:
         s.base_balance, s.base_pending, s.base_seq, s.dirty = s.balance, s.pending, s.seq, False
+    save_summary(session, changed)
+
+
+SUMMARY_SHARDS = 16
+SUMMARY_SQL = (
+    "INSERT INTO ledger_summary (shard, kind, points, entries) VALUES ({p}, {p}, {p}, {p}) "
+    "ON CONFLICT (shard, kind) DO UPDATE SET points = ledger_summary.points + excluded.points, "
+    "entries = ledger_summary.entries + excluded.entries"
+)
+
+
+def save_summary(session: Session, states: Iterable[MemberState]) -> None:
+    """Add the entries these states made to `ledger_summary`, one upsert per (shard, kind):
+    the totals `stats overview` reads, kept in the same transaction as the entries."""
+    added: dict[tuple[int, str], list[int]] = {}
+    for state in states:
+        for kind, (points, entries) in (state.kinds or {}).items():
+            totals = added.setdefault((state.id % SUMMARY_SHARDS, kind), [0, 0])
+            totals[0] += points
+            totals[1] += entries
+        state.kinds = None
+    if added:
+        sql = SUMMARY_SQL.format(p="?" if is_sqlite(session) else "%s")
+        # sorted: concurrent transactions take the shard rows in one order (no deadlock)
+        execute_many(session, sql, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
 
 
 def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:

@@ -122,27 +122,29 @@ def claims_by_member(session: Session, member_id: int) -> dict[int, int]:
     return {perk_id: claims for perk_id, claims in rows}
 
 
-def take_member_allowance(
-    session: Session, perk_id: int, member_id: int, limit: int | None
-) -> bool:
-    """Count one claim for this member; False when they reached the limit.
+def take_member_allowance(session: Session, perk_id: int, member_id: int, limit: int | None) -> int:
+    """Count one claim for this member: their active claims of the perk now, or 0 when
+    they reached the limit.
 
-    One upsert that only counts up while below the limit (SQLite ≥ 3.24 and
-    PostgreSQL both take ON CONFLICT ... DO UPDATE ... WHERE).
+    One upsert that only counts up while below the limit (SQLite ≥ 3.35 and
+    PostgreSQL both take ON CONFLICT ... DO UPDATE ... WHERE ... RETURNING).
     """
     bound = "" if limit is None else " WHERE perk_member.claims < :limit"
-    result = session.execute(
+    held = session.execute(
         text(
             "INSERT INTO perk_member (perk_id, member_id, claims) VALUES (:perk, :member, 1) "
-            "ON CONFLICT (perk_id, member_id) DO UPDATE SET claims = perk_member.claims + 1" + bound
+            "ON CONFLICT (perk_id, member_id) DO UPDATE SET claims = perk_member.claims + 1"
+            + bound
+            + " RETURNING claims"
         ),
         {"perk": perk_id, "member": member_id, "limit": limit},
-    )
-    return result.rowcount == 1
+    ).scalar_one_or_none()
+    return held or 0
 
 
-def give_back_allowance(session: Session, perk_id: int, member_id: int) -> None:
-    session.execute(
+def give_back_allowance(session: Session, perk_id: int, member_id: int) -> int:
+    """One claim less for this member; returns their active claims of the perk now."""
+    held = session.execute(
         update(PerkMember)
         .where(
             PerkMember.perk_id == perk_id,
@@ -150,7 +152,57 @@ def give_back_allowance(session: Session, perk_id: int, member_id: int) -> None:
             PerkMember.claims > 0,
         )
         .values(claims=PerkMember.claims - 1)
+        .returning(PerkMember.claims)
+    ).scalar_one_or_none()
+    return held or 0
+
+
+def count_claim(
+    session: Session, perk_id: int, *, points: int, at: datetime, day: str, member_joined: int
+) -> None:
+    """The perk's statistics counters, +1 claim (the perk row is locked by the supply
+    UPDATE already, so this adds no waiting)."""
+    session.execute(
+        text(
+            "UPDATE perk SET members = members + :joined, points_spent = points_spent + :points, "
+            "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < :at "
+            "THEN :at ELSE last_claim_at END WHERE id = :perk"
+        ),
+        {"joined": member_joined, "points": points, "at": _stamp(session, at), "perk": perk_id},
     )
+    session.execute(
+        text(
+            "INSERT INTO claim_day (perk_id, day, claims) VALUES (:perk, :day, 1) "
+            "ON CONFLICT (perk_id, day) DO UPDATE SET claims = claim_day.claims + 1"
+        ),
+        {"perk": perk_id, "day": day},
+    )
+
+
+def uncount_claim(
+    session: Session, perk_id: int, *, points: int, day: str, member_left: int
+) -> None:
+    """A cancelled claim leaves the counters (`last_claim_at` stays: it was claimed then)."""
+    session.execute(
+        text(
+            "UPDATE perk SET members = members - :left, points_spent = points_spent - :points "
+            "WHERE id = :perk"
+        ),
+        {"left": member_left, "points": points, "perk": perk_id},
+    )
+    session.execute(
+        text(
+            "UPDATE claim_day SET claims = claims - 1 "
+            "WHERE perk_id = :perk AND day = :day AND claims > 0"
+        ),
+        {"perk": perk_id, "day": day},
+    )
+
+
+def _stamp(session: Session, at: datetime):
+    from loyaltyctl.store.tables import sqlite_timestamp
+
+    return sqlite_timestamp(at) if is_sqlite(session) else at
 
 
 # --- claims ---------------------------------------------------------------------------

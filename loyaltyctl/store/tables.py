@@ -264,6 +264,10 @@ class Perk(SQLModel, table=True):
     webhook_secret_enc: str | None = Field(default=None)
     created_at: datetime = _ts(False)
     updated_at: datetime = _ts(False)
+    # kept by the claim and cancel transactions (the perk row is locked there anyway)
+    members: int = Field(default=0, sa_type=BigInteger)  # members with an active claim
+    points_spent: int = Field(default=0, sa_type=BigInteger)  # net of cancellations
+    last_claim_at: datetime | None = _ts()
 
 
 class PerkMember(SQLModel, table=True):
@@ -462,3 +466,29 @@ class IdempotencyKey(SQLModel, table=True):
     key: str = Field(max_length=200, primary_key=True)
     kind: str = Field(max_length=16)  # entry | claim | redemption
     ref: str = Field(max_length=64)  # the entry, claim or redemption id
+
+
+# --- statistics (issue 5): summaries kept in the writing transactions ----------------------
+
+
+class LedgerSummary(SQLModel, table=True):
+    """Sum of every ledger entry's effect (amount + pending_amount) and count, by kind,
+    in 16 shards by member id so that concurrent writers rarely meet on one row.
+    `stats overview` reads 16 × kinds rows instead of the whole ledger."""
+
+    __tablename__ = "ledger_summary"
+
+    shard: int = Field(primary_key=True)
+    kind: str = Field(max_length=24, primary_key=True)
+    points: int = Field(default=0, sa_type=BigInteger)
+    entries: int = Field(default=0, sa_type=BigInteger)
+
+
+class ClaimDay(SQLModel, table=True):
+    """Active claims of a perk per day (program time zone at the claim), for charts."""
+
+    __tablename__ = "claim_day"
+
+    perk_id: int = Field(foreign_key="perk.id", primary_key=True)
+    day: str = Field(max_length=10, primary_key=True)
+    claims: int = Field(default=0)
