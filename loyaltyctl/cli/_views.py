@@ -538,3 +538,123 @@ def promo_stats(out: Output, found) -> list:
             parts.append(f"[bold]{s.campaign}: redemptions per day[/]")
             parts.append(bar_chart([(p.period, p.redemptions) for p in s.series]))
     return parts
+
+
+FIGURE_COLUMNS = [Column("figure", "Figure"), Column("value", "Value", "right")]
+
+
+def overview_rows(found) -> list[dict]:
+    p = found.points
+    return [
+        {"figure": name, "value": value}
+        for name, value in (
+            ("members", found.members),
+            ("active_members", found.active_members),
+            ("points_issued", p.issued),
+            ("points_spent", p.spent),
+            ("points_written_off", p.written_off),
+            ("points_reversed", p.reversed),
+            ("points_expired", p.expired),
+            ("points_pending", p.pending),
+            ("points_outstanding", p.outstanding),
+            ("points_expiring_30_days", p.expiring_soon),
+            ("perks_active", found.perks["active"]),
+            ("perks_sold_out", found.perks["sold_out"]),
+            ("campaigns_active", found.campaigns["active"]),
+            ("campaign_redemptions", found.campaigns["redemptions"]),
+        )
+    ]
+
+
+def overview(out: Output, found) -> list:
+    rows = [
+        {"figure": r["figure"].replace("_", " ").capitalize(), "value": r["value"]}
+        for r in overview_rows(found)
+    ]
+    parts: list = [out.table(rows, FIGURE_COLUMNS, title="Program overview")]
+    if found.top_perks:
+        parts.append(
+            out.table(
+                [{"slug": t.slug, "name": t.name, "claims": t.claims} for t in found.top_perks],
+                [
+                    Column("slug", "Perk"),
+                    Column("name", "Name"),
+                    Column("claims", "Claims", "right"),
+                ],
+                title="Top perks",
+            )
+        )
+        parts.append(bar_chart([(t.slug, t.claims) for t in found.top_perks]))
+    return parts
+
+
+CLAIM_STAT_COLUMNS = [
+    Column("slug", "Perk"),
+    Column("name", "Name"),
+    Column("claims", "Claims", "right"),
+    Column("unique_members", "Members", "right"),
+    Column("points_spent", "Points spent", "right"),
+    Column("supply_left", "Supply left", "right", fmt=_supply_left),
+    Column("last_claim_at", "Last claim"),
+]
+
+
+def claim_stat_rows(found) -> list[dict]:
+    return [{k: getattr(p, k) for k in p.__dataclass_fields__} for p in found.perks]
+
+
+def claim_stats(out: Output, found) -> list:
+    parts: list = [
+        out.table(claim_stat_rows(found), CLAIM_STAT_COLUMNS, title="Claims per perk")
+        if found.perks
+        else "No perks yet."
+    ]
+    if found.series:
+        parts.append("[bold]Claims per period[/]")
+        parts.append(bar_chart([(p.period, p.claims) for p in found.series]))
+    return parts
+
+
+MEMBER_STAT_COLUMNS = [
+    Column("list", "List"),
+    Column("member", "Member"),
+    Column("name", "Name"),
+    Column("value", "Value", "right"),
+]
+
+
+def member_stat_rows(found) -> list[dict]:
+    rows = [
+        {"list": "biggest_balance", "member": r.member, "name": r.name, "value": r.value}
+        for r in found.biggest_balances
+    ]
+    rows += [
+        {"list": "most_active", "member": r.member, "name": r.name, "value": r.value}
+        for r in found.most_active
+    ]
+    rows += [
+        {"list": "tier", "member": t["tier"] or "", "name": "", "value": t["members"]}
+        for t in found.tiers
+    ]
+    return rows
+
+
+def member_stats(out: Output, found) -> list:
+    member_columns = [Column("member", "Member"), Column("name", "Name")]
+    return [
+        out.table(
+            [
+                {"member": r.member, "name": r.name, "balance": r.value}
+                for r in found.biggest_balances
+            ],
+            [*member_columns, Column("balance", "Balance", "right")],
+            title="Biggest balances",
+        ),
+        out.table(
+            [{"member": r.member, "name": r.name, "entries": r.value} for r in found.most_active],
+            [*member_columns, Column("entries", "Ledger entries", "right")],
+            title="Most active",
+        ),
+        "[bold]Members per tier[/]",
+        bar_chart([(t["tier"] or "(none)", t["members"]) for t in found.tiers]),
+    ]

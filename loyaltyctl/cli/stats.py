@@ -1,4 +1,4 @@
-"""`stats promo` (the rest of the statistics come with their own issue)."""
+"""`stats overview | claims | members | promo`: tables and charts, --json, --csv."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from loyaltyctl.cli._output import Output
 
 app = typer.Typer(
     help="Statistics, as tables and charts, or --json / --csv.\n\n"
-    "Example: loyaltyctl stats promo summer-2026",
+    "Example: loyaltyctl stats claims --by week",
     no_args_is_help=True,
 )
 
@@ -50,12 +50,9 @@ def promo(
     ctx = current()
     keys = ctx.keys() if reveal else None
     start = opt.when(since, option="--since", end_of_day=False)
-    if by not in ("day", "week", "month"):
-        from loyaltyctl.domain.errors import UsageProblem
-
-        raise UsageProblem("--by must be day, week or month.")
+    period = _period(by)
     found = ctx.read(
-        lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start, by=by)
+        lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start, by=period)
     )
     if json_:
         out.json(found[0] if campaign else {"campaigns": found})
@@ -64,3 +61,89 @@ def promo(
         out.listing(views.promo_stats_rows(found), views.PROMO_STATS_COLUMNS)
         return
     out.result(found, lambda: views.promo_stats(out, found))
+
+
+ByOpt = Annotated[
+    str, typer.Option("--by", help="Period of the chart: day, week (by its Monday) or month.")
+]
+
+
+def _period(by: str) -> str:
+    if by not in ("day", "week", "month"):
+        from loyaltyctl.domain.errors import UsageProblem
+
+        raise UsageProblem("--by must be day, week or month.")
+    return by
+
+
+@app.command("overview")
+def overview(json_: opt.JsonOpt = False, csv_: opt.CsvOpt = False) -> None:
+    """Members, points issued / spent / written off / reversed / expired / pending /
+    outstanding, points expiring in 30 days, perks, top perks, campaign redemptions.
+
+    "Outstanding" (the program's liability) is issued − spent − written off − reversed −
+    expired, which equals all balances plus pending points.
+
+    Example: loyaltyctl stats overview --json
+    """
+    from loyaltyctl.services.stats import overview as program_overview
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    found = current().read(lambda s: program_overview(session=s))
+    if csv_:
+        out.listing(views.overview_rows(found), views.FIGURE_COLUMNS)
+        return
+    out.result(found, lambda: views.overview(out, found))
+
+
+@app.command("claims")
+def claims(
+    perk: Annotated[str | None, typer.Option("--perk", help="One perk only.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="From this date.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Until this date (its end).")] = None,
+    by: ByOpt = "day",
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """Per perk: claims, unique members, points spent, supply left, last claim; and a
+    chart of claims per day, week or month (program time zone; empty periods as 0).
+    Cancelled claims do not count.
+
+    Example: loyaltyctl stats claims --since 2026-10-01 --by week
+    """
+    from loyaltyctl.services.stats import claim_stats
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    ctx = current()
+    start = opt.when(since, option="--since", end_of_day=False)
+    end = opt.when(until, option="--until", end_of_day=True)
+    period = _period(by)
+    found = ctx.read(
+        lambda s: claim_stats(
+            session=s, tz=ctx.settings.tz, perk=perk, since=start, until=end, by=period
+        )
+    )
+    if csv_:
+        out.listing(views.claim_stat_rows(found), views.CLAIM_STAT_COLUMNS)
+        return
+    out.result(found, lambda: views.claim_stats(out, found))
+
+
+@app.command("members")
+def members(
+    top: Annotated[int, typer.Option("--top", min=1, help="How many members per list.")] = 10,
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """Biggest balances, most active members (ledger entries), tier distribution.
+
+    Example: loyaltyctl stats members --top 5
+    """
+    from loyaltyctl.services.stats import member_stats
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    found = current().read(lambda s: member_stats(session=s, top=top))
+    if csv_:
+        out.listing(views.member_stat_rows(found), views.MEMBER_STAT_COLUMNS)
+        return
+    out.result(found, lambda: views.member_stats(out, found))

@@ -13,6 +13,7 @@ from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain.promo import SharedCode
 from loyaltyctl.services.promo import to_domain
 from loyaltyctl.store import promo as promo_store
+from loyaltyctl.store import stats as store
 
 
 @dataclass(frozen=True)
@@ -101,3 +102,188 @@ def _grouped(days: tuple[Period, ...], by: str) -> tuple[Period, ...]:
         key = period_of(date.fromisoformat(p.period), by)
         totals[key] = totals.get(key, 0) + p.redemptions
     return tuple(Period(k, n) for k, n in totals.items())
+
+
+# --- stats overview ------------------------------------------------------------------------
+
+# ledger kinds by statistics bucket (spec §5); any other kind that adds points is "issued"
+SPENT_KINDS = ("claim", "claim_refund")  # net of cancellations
+WRITTEN_OFF_KINDS = ("write_off",)
+REVERSED_KINDS = ("reverse",)  # order refunds taking earned points back (earning rules)
+EXPIRED_KINDS = ("expire",)
+NEUTRAL_KINDS = ("mature",)  # pending -> balance: no points come or go
+
+
+@dataclass(frozen=True)
+class Points:
+    issued: int
+    spent: int
+    written_off: int
+    reversed: int
+    expired: int
+    pending: int
+    outstanding: int
+    expiring_soon: int  # in the next `soon_days` days
+
+
+@dataclass(frozen=True)
+class TopPerk:
+    slug: str
+    name: str
+    claims: int
+    points_spent: int
+
+
+@dataclass(frozen=True)
+class Overview:
+    members: int
+    active_members: int  # with a points change in the last 30 days
+    points: Points
+    perks: dict
+    top_perks: tuple[TopPerk, ...]
+    campaigns: dict
+    balances: int  # sum of balances: outstanding = balances + pending
+
+
+def overview(
+    *, session: Session, now: datetime | None = None, soon_days: int = 30, top: int = 5
+) -> Overview:
+    from loyaltyctl.domain.values import utcnow
+
+    now = now or utcnow()
+    by_kind = store.points_by_kind(session)
+
+    def total(kinds) -> int:
+        return -sum(by_kind.get(k, 0) for k in kinds)
+
+    known = set(SPENT_KINDS + WRITTEN_OFF_KINDS + REVERSED_KINDS + EXPIRED_KINDS + NEUTRAL_KINDS)
+    issued = sum(v for k, v in by_kind.items() if k not in known)
+    spent, written_off = total(SPENT_KINDS), total(WRITTEN_OFF_KINDS)
+    reversed_, expired = total(REVERSED_KINDS), total(EXPIRED_KINDS)
+    members, active, balances, pending = store.member_figures(
+        session, active_since=now - timedelta(days=30)
+    )
+    perks = store.perks(session)
+    sold_out = sum(1 for p in perks if p.max_supply is not None and p.claimed >= p.max_supply)
+    campaigns_active, redemptions = store.campaign_figures(session)
+    return Overview(
+        members=members,
+        active_members=active,
+        points=Points(
+            issued=issued,
+            spent=spent,
+            written_off=written_off,
+            reversed=reversed_,
+            expired=expired,
+            pending=pending,
+            outstanding=issued - spent - written_off - reversed_ - expired,
+            expiring_soon=store.expiring_between(session, now, now + timedelta(days=soon_days)),
+        ),
+        perks={"active": sum(1 for p in perks if p.active), "sold_out": sold_out},
+        top_perks=tuple(TopPerk(p.slug, p.name, p.claimed, p.points_spent) for p in perks[:top]),
+        campaigns={"active": campaigns_active, "redemptions": redemptions},
+        balances=balances,
+    )
+
+
+# --- stats claims --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PerkStats:
+    slug: str
+    name: str
+    claims: int
+    unique_members: int
+    points_spent: int
+    supply_left: int | None
+    last_claim_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ClaimPeriod:
+    period: str
+    claims: int
+
+
+@dataclass(frozen=True)
+class ClaimStats:
+    perks: tuple[PerkStats, ...]
+    series: tuple[ClaimPeriod, ...]
+
+
+def claim_stats(
+    *,
+    session: Session,
+    tz,
+    perk: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by: str = "day",
+) -> ClaimStats:
+    """Per perk: active claims, members, points spent (net of cancellations), supply left,
+    last claim; and claims per period (program time zone), empty periods as 0. Without a
+    window the figures are the counters kept by the claims; with one, they are counted
+    from the claims in it."""
+    rows = store.perks(session, perk)
+    if perk is not None and not rows:
+        from loyaltyctl.store import perks as perk_store
+
+        perk_store.require(session, perk)  # the "did you mean" refusal
+    windowed = (
+        store.perk_window_figures(session, since, until)
+        if since is not None or until is not None
+        else None
+    )
+    figures = []
+    for p in rows:
+        claims, members, spent, last = (
+            windowed.get(p.id, (0, 0, 0, None))
+            if windowed is not None
+            else (p.claimed, p.members, p.points_spent, p.last_claim_at)
+        )
+        figures.append(
+            PerkStats(
+                slug=p.slug,
+                name=p.name,
+                claims=claims,
+                unique_members=members,
+                points_spent=spent,
+                supply_left=None if p.max_supply is None else max(p.max_supply - p.claimed, 0),
+                last_claim_at=last,
+            )
+        )
+    figures.sort(key=lambda f: (-f.claims, f.slug))
+    first = since.astimezone(tz).date().isoformat() if since else None
+    last_day = until.astimezone(tz).date().isoformat() if until else None
+    days = store.claim_days(session, [p.id for p in rows] if perk else None, first, last_day)
+    series = _grouped(_every_day(days), by)
+    return ClaimStats(
+        perks=tuple(figures),
+        series=tuple(ClaimPeriod(p.period, p.redemptions) for p in series),
+    )
+
+
+# --- stats members -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberRow:
+    member: str
+    name: str
+    value: int
+
+
+@dataclass(frozen=True)
+class MemberStats:
+    biggest_balances: tuple[MemberRow, ...]
+    most_active: tuple[MemberRow, ...]  # by ledger entries
+    tiers: tuple[dict, ...]
+
+
+def member_stats(*, session: Session, top: int = 10) -> MemberStats:
+    return MemberStats(
+        biggest_balances=tuple(MemberRow(*r) for r in store.top_balances(session, top)),
+        most_active=tuple(MemberRow(*r) for r in store.most_active(session, top)),
+        tiers=tuple({"tier": t, "members": n} for t, n in store.tiers(session)),
+    )
