@@ -182,11 +182,13 @@ def count_claim(
 def uncount_claim(
     session: Session, perk_id: int, *, points: int, day: str, member_left: int
 ) -> None:
-    """A cancelled claim leaves the counters (`last_claim_at` stays: it was claimed then)."""
+    """A cancelled claim (already marked) leaves the counters; the last claim is looked up
+    again among the active ones (an index range on claim (perk_id, at), newest first)."""
     session.execute(
         text(
-            "UPDATE perk SET members = members - :left, points_spent = points_spent - :points "
-            "WHERE id = :perk"
+            "UPDATE perk SET members = members - :left, points_spent = points_spent - :points, "
+            "last_claim_at = (SELECT MAX(c.at) FROM claim c WHERE c.perk_id = :perk "
+            "AND c.status = 'active') WHERE id = :perk"
         ),
         {"left": member_left, "points": points, "perk": perk_id},
     )
