@@ -18,7 +18,12 @@ def demo(json_: opt.JsonOpt = False) -> None:
     import os
 
     from loyaltyctl import crypto
-    from loyaltyctl.services.demo import program_path, run_demo, run_demo_codes
+    from loyaltyctl.services.demo import (
+        demo_statistics,
+        program_path,
+        run_demo,
+        run_demo_codes,
+    )
     from loyaltyctl.services.perkfiles import load_program
     from loyaltyctl.store import migrate
 
@@ -35,6 +40,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
     generated, redeemed = run_demo_codes(
         db=ctx.database(), keys=keys, operator=ctx.operator, tz=ctx.settings.tz
     )
+    program_stats = ctx.read(lambda s: demo_statistics(session=s, tz=ctx.settings.tz))
 
     def render() -> list:
         s = result.summary
@@ -66,10 +72,18 @@ def demo(json_: opt.JsonOpt = False) -> None:
                 title=f"{s['members']:,} members · {s['balance']:,} points spendable · "
                 f"{s['pending']:,} pending · {s['ledger_entries']:,} ledger entries",
             ),
+            *views.overview(out, program_stats[0]),
+            *views.claim_stats(out, program_stats[1]),
             "Next: [bold]loyaltyctl member find 0321[/], [bold]loyaltyctl member show C-1001[/], "
             "[bold]loyaltyctl perk list --member C-1002[/], [bold]loyaltyctl stats promo[/], "
             "[bold]loyaltyctl audit verify[/]",
         ]
 
-    document = {**jsonable(result), "generated": generated, "generated_redemption": redeemed}
+    document = {
+        **jsonable(result),
+        "generated": generated,
+        "generated_redemption": redeemed,
+        "overview": program_stats[0],
+        "claims_stats": program_stats[1],
+    }
     out.result(document, render)

@@ -149,3 +149,10 @@ def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
         )
     )
     return generated, redeemed
+
+
+def demo_statistics(*, session: Session, tz: ZoneInfo):
+    """What the demo ends with: the program overview and the claims statistics."""
+    from loyaltyctl.services.stats import claim_stats, overview
+
+    return overview(session=session), claim_stats(session=session, tz=tz)

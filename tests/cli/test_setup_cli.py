@@ -231,6 +231,16 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert [r["campaign"] for r in doc["redemptions"]] == ["winter-2026", "students-welcome"]
     assert doc["generated"]["count"] == 100
     assert doc["generated_redemption"]["campaign"] == "winter-2026"
+    points = doc["overview"]["points"]
+    assert (
+        points["outstanding"]
+        == points["issued"]
+        - points["spent"]
+        - points["written_off"]
+        - points["reversed"]
+        - points["expired"]
+    )
+    assert {p["slug"]: p["claims"] for p in doc["claims_stats"]["perks"]}["free-coffee"] == 3  # one claim, two prizes
 
     again = cli("demo", "--json", url=url)
     assert again.exit_code == 0, again.stderr
