@@ -240,7 +240,8 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
         - points["reversed"]
         - points["expired"]
     )
-    assert {p["slug"]: p["claims"] for p in doc["claims_stats"]["perks"]}["free-coffee"] == 3  # one claim, two prizes
+    claimed = {p["slug"]: p["claims"] for p in doc["claims_stats"]["perks"]}
+    assert claimed["free-coffee"] == 3  # one claim and two promo prizes
 
     again = cli("demo", "--json", url=url)
     assert again.exit_code == 0, again.stderr
