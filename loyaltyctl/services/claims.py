@@ -110,6 +110,7 @@ def claim_perk(
         day=now.astimezone(tz).date().isoformat(),
         member_joined=held == 1,
     )
+    ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
     return domain.ClaimResult(
         claim_id=claim_id,
         perk=perk.slug,
@@ -167,6 +168,7 @@ def _issue(
             "certificate_id": certificate["certificate_id"],
             "certificate": domain.canonical_json(certificate).decode(),
             "redemption_id": redemption_id,
+            "day": day,
         },
         lots,
     )
@@ -255,7 +257,8 @@ def _debit(session, state, perk: Perk, *, price: int, claim_id: str, operator: s
     )
     entry_id = ledger_store.insert_entry(session, entry)
     ledger_store.save_lot_changes(session, [state])
-    ledger_store.save_member_states(session, [state], now)
+    # the shared summary row is taken last, just before commit (see claim_perk)
+    ledger_store.save_member_states(session, [state], now, summary=False)
     return entry_id, lots
 
 
@@ -394,7 +397,8 @@ def cancel_claim(
         session,
         perk.id,
         points=claim.points,
-        day=claim.at.astimezone(tz).date().isoformat(),
+        # the day it was counted on (a later time zone change does not move it)
+        day=claim.day or claim.at.astimezone(tz).date().isoformat(),
         member_left=int(left),
     )
     if claim.points:

@@ -76,6 +76,15 @@ CHECKS = (
         "WHERE l.kind NOT IN (SELECT kind FROM ledger_summary) AND l.summed <> 0",
     ),
     (
+        "perk {0}: its claims per day add up to {1}, its active claims number {2}",
+        "SELECT p.slug, COALESCE(d.claims, 0), COALESCE(c.claims, 0) FROM perk p "
+        "LEFT JOIN (SELECT perk_id, SUM(claims) AS claims FROM claim_day GROUP BY perk_id) d "
+        "ON d.perk_id = p.id "
+        "LEFT JOIN (SELECT perk_id, COUNT(*) AS claims FROM claim WHERE status = 'active' "
+        "GROUP BY perk_id) c ON c.perk_id = p.id "
+        "WHERE COALESCE(d.claims, 0) <> COALESCE(c.claims, 0)",
+    ),
+    (
         "promo batch {0}: generated is {1}, its codes number {2}",
         "SELECT b.id, b.generated, COUNT(c.id) FROM promo_batch b "
         "LEFT JOIN promo_code c ON c.batch_id = b.id "

@@ -213,7 +213,9 @@ SAVE_MEMBER_SQL = (
 )
 
 
-def save_member_states(session: Session, states: Iterable[MemberState], now: datetime) -> None:
+def save_member_states(
+    session: Session, states: Iterable[MemberState], now: datetime, *, summary: bool = True
+) -> None:
     """Write the moved figures back: one conditional UPDATE per member, sent in bulk.
 
     The database applies the change relative to what it holds and refuses it when
@@ -242,7 +244,8 @@ def save_member_states(session: Session, states: Iterable[MemberState], now: dat
         raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
     for s in changed:
         s.base_balance, s.base_pending, s.base_seq, s.dirty = s.balance, s.pending, s.seq, False
-    save_summary(session, changed)
+    if summary:  # else the caller calls save_summary itself, later (see claims)
+        save_summary(session, changed)
 
 
 SUMMARY_SHARDS = 16

@@ -314,6 +314,8 @@ class Claim(SQLModel, table=True):
     refund_entry_id: int | None = Field(default=None, sa_type=BigInteger)
     # a prize of a promo redemption (claimed free of charge)
     redemption_id: str | None = Field(default=None, max_length=32)
+    # the day it counts on in claim_day (program time zone when it was made)
+    day: str | None = Field(default=None, max_length=10)
 
 
 class ClaimLot(SQLModel, table=True):

@@ -310,6 +310,8 @@ def test_stats_series_by_week_and_month(promo, run):
         ("UPDATE campaign SET points_granted = 1", "campaign summer: points granted is 1"),
         ("UPDATE promo_code SET uses = 3", "a code's uses are 3"),
         ("UPDATE campaign_member SET redemptions = 2", "a member's redemption count is 2"),
+        ("UPDATE claim_day SET claims = claims + 1", "its claims per day add up to 2"),
+        ("UPDATE ledger_summary SET points = points + 1", "ledger summary of"),
     ],
 )
 def test_verify_recounts_the_kept_counters(promo, run, tamper, statement, expected):

@@ -188,3 +188,20 @@ def test_reports_are_read_only(program, run, db):
     run(member_stats)
     after = _rows(db)
     assert [len(x) for x in before] == [len(x) for x in after]
+
+
+def test_a_cancel_takes_the_claim_off_the_day_it_was_counted_on(run, keys, member):
+    member("M9")
+    run(change_points, member="M9", amount=500, reason="r", operator="t", now=T0)
+    run(apply_perks, specs=PERKS[:1], keys=lambda: keys, operator="t")
+    late = datetime(2026, 3, 2, 13, 15, tzinfo=UTC)  # March 3rd in Auckland
+    auckland = ZoneInfo("Pacific/Auckland")
+    made = run(claim_perk, keys=keys, perk_slug="coffee", member="M9", operator="t",
+               now=late, tz=auckland)  # fmt: skip
+    assert [(p.period, p.claims) for p in run(claim_stats, tz=auckland).series] == [
+        ("2026-03-03", 1)
+    ]
+    # the program's time zone changed since: the cancel still finds the claim's day
+    run(cancel_claim, claim_id=made.claim_id, reason="r", operator="t", now=late, tz=TZ)
+    assert run(claim_stats, tz=TZ).series == ()
+    assert run(verify).ok

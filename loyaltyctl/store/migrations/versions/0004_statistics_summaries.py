@@ -35,6 +35,10 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["perk_id"], ["perk.id"], name=op.f("fk_claim_day_perk_id_perk")),
         sa.PrimaryKeyConstraint("perk_id", "day", name=op.f("pk_claim_day")),
     )
+    with op.batch_alter_table("claim", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("day", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True)
+        )
     with op.batch_alter_table("perk", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("members", sa.BigInteger(), nullable=False, server_default="0")
@@ -65,13 +69,16 @@ def upgrade() -> None:
         if op.get_bind().dialect.name == "sqlite"
         else "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
     )
+    op.execute(f"UPDATE claim SET day = {day}")
     op.execute(
-        f"INSERT INTO claim_day (perk_id, day, claims) SELECT perk_id, {day}, COUNT(*) "
-        f"FROM claim WHERE status = 'active' GROUP BY perk_id, {day}"
+        "INSERT INTO claim_day (perk_id, day, claims) SELECT perk_id, day, COUNT(*) "
+        "FROM claim WHERE status = 'active' GROUP BY perk_id, day"
     )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("claim", schema=None) as batch_op:
+        batch_op.drop_column("day")
 
     with op.batch_alter_table("perk", schema=None) as batch_op:
         batch_op.drop_column("last_claim_at")
