@@ -85,7 +85,7 @@ ENTRY_COLUMNS = (
 LOT_COLUMNS = "id,member_id,entry_id,amount,remaining,expires_at,matures_at,matured"
 CLAIM_COLUMNS = (
     "id,perk_id,member_id,at,points,status,operator,entry_id,certificate_id,certificate,"
-    "cancelled_at,cancelled_by,cancel_reason,refund_entry_id"
+    "cancelled_at,cancelled_by,cancel_reason,refund_entry_id,day"
 )
 REDEMPTION_COLUMNS = "id,campaign_id,code_id,member_id,at,day,points,entry_id,prizes,operator"
 PERK_COLUMNS = (
@@ -334,6 +334,7 @@ class Program:
                             by,
                             why,
                             refund_id,
+                            at[:10],  # the day it counts on: UTC, the bench's time zone
                         )
                     )
                     if len(entries) >= CHUNK:
@@ -454,8 +455,7 @@ class Program:
 
 # the SQL that fills the summaries and counters from the rows (as migration 0004 does for
 # the summaries; the counters as the claim, cancel and redeem transactions keep them)
-def fill_statements(sqlite: bool) -> list[tuple[str, str]]:
-    day = "substr(at, 1, 10)" if sqlite else "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+def fill_statements() -> list[tuple[str, str]]:
     return [
         (
             "ledger_summary",
@@ -492,8 +492,10 @@ def fill_statements(sqlite: bool) -> list[tuple[str, str]]:
         ),
         (
             "claim_day",
-            f"INSERT INTO claim_day (perk_id, day, claims) SELECT perk_id, {day}, COUNT(*) "
-            f"FROM claim WHERE status = 'active' GROUP BY perk_id, {day}",
+            # by the day each claim keeps (claim.day, written with the claim as the claim
+            # transaction does; migration 0004 sets it to the UTC day of older claims)
+            "INSERT INTO claim_day (perk_id, day, claims) SELECT perk_id, day, COUNT(*) "
+            "FROM claim WHERE status = 'active' GROUP BY perk_id, day",
         ),
         (
             "campaign counters",
@@ -559,7 +561,7 @@ class SqliteStatsBackend(SqliteBackend):
             )
             timings["load"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            for name, sql in fill_statements(sqlite=True):
+            for name, sql in fill_statements():
                 t1 = time.perf_counter()
                 conn.execute(sql)
                 log(f"filled {name} in {time.perf_counter() - t1:.1f} s")
@@ -637,7 +639,7 @@ class PostgresStatsBackend(PostgresBackend):
             _stream(program.chunks(pg=True), lambda t, rows: copy(t, COLUMNS[t], rows), program)
             timings["load"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            for name, sql in fill_statements(sqlite=False):
+            for name, sql in fill_statements():
                 t1 = time.perf_counter()
                 cur.execute(sql)
                 log(f"filled {name} in {time.perf_counter() - t1:.1f} s")
@@ -1531,8 +1533,8 @@ def main() -> None:
     parser.add_argument(
         "--sqlite-cache-mb",
         type=int,
-        default=1024,
-        help="page cache of the SQLite load connection, MB (1024; it is this process's memory)",
+        default=256,
+        help="page cache of the SQLite load connection, MB (256; it is this process's memory)",
     )
     parser.add_argument("--explain", action="store_true", help="print plans of slow statements")
     parser.add_argument("--verbose", action="store_true", help="print every run's seconds")
