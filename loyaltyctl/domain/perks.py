@@ -60,6 +60,16 @@ class Audience:
         )
 
 
+def position_of(positions: dict[str, tuple[int, int]], key: str, line: int) -> tuple[int, int]:
+    """The line and column of a dotted key, else of its table, else of the table's header
+    (``line``): where a problem found when planning is reported."""
+    while key:
+        if key in positions:
+            return positions[key]
+        key = key.rpartition(".")[0]
+    return line, 1
+
+
 @dataclass(frozen=True)
 class PerkSpec:
     """One `[[perk]]` table of a perk file, validated.
@@ -97,12 +107,7 @@ class PerkSpec:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def where(self, key: str) -> tuple[int, int]:
-        """The line and column of a key, else of its table, else of the perk."""
-        while key:
-            if key in self.positions:
-                return self.positions[key]
-            key = key.rpartition(".")[0]
-        return self.line, 1
+        return position_of(self.positions, key, self.line)
 
 
 # the keys problems found when planning (against the database) point at

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from loyaltyctl.domain.perks import Audience, window_and_audience
+from loyaltyctl.domain.perks import Audience, position_of, window_and_audience
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -154,11 +154,7 @@ class CampaignSpec:
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def where(self, key: str) -> tuple[int, int]:
-        while key:
-            if key in self.positions:
-                return self.positions[key]
-            key = key.rpartition(".")[0]
-        return self.line, 1
+        return position_of(self.positions, key, self.line)
 
 
 # the keys problems found against the database point at

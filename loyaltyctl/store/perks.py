@@ -28,11 +28,14 @@ def get(session: Session, slug: str) -> Perk | None:
 def require(session: Session, slug: str) -> Perk:
     row = get(session, slug)
     if row is None:
-        slugs = session.execute(select(Perk.slug)).scalars().all()
-        close = difflib.get_close_matches(slug, slugs, n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
-        raise UnknownPerk(f"There is no perk {slug!r}.{hint}")
+        raise UnknownPerk(f"There is no perk {slug!r}.{did_you_mean(session, Perk.slug, slug)}")
     return row
+
+
+def did_you_mean(session: Session, column, value: str) -> str:
+    """ " Did you mean X?" with the closest existing value of ``column``, or ""."""
+    close = difflib.get_close_matches(value, session.execute(select(column)).scalars().all(), n=1)
+    return f" Did you mean {close[0]}?" if close else ""
 
 
 def by_slugs(session: Session, slugs: list[str]) -> dict[str, Perk]:

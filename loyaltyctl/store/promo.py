@@ -8,7 +8,6 @@ Generated codes are written by store/promo_codes.py.
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, text, update
@@ -16,6 +15,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownCampaign
 from loyaltyctl.store.ledger import execute_many, insert_row, is_sqlite
+from loyaltyctl.store.perks import did_you_mean
 from loyaltyctl.store.tables import (
     Campaign,
     CampaignMember,
@@ -34,9 +34,7 @@ def get(session: Session, slug: str) -> Campaign | None:
 def require(session: Session, slug: str) -> Campaign:
     row = get(session, slug)
     if row is None:
-        slugs = session.execute(select(Campaign.slug)).scalars().all()
-        close = difflib.get_close_matches(slug, slugs, n=1)
-        hint = f" Did you mean {close[0]}?" if close else ""
+        hint = did_you_mean(session, Campaign.slug, slug)
         raise UnknownCampaign(f"There is no campaign {slug!r}.{hint}")
     return row
 
