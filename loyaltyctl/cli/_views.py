@@ -41,7 +41,7 @@ def member_rows(members) -> list[dict]:
 
 
 def entry_rows(entries) -> list[dict]:
-    return [{**{k: getattr(e, k) for k in e.__dataclass_fields__}} for e in entries]
+    return [_fields(e) for e in entries]
 
 
 def balance_lines(balance) -> list[str]:
@@ -248,20 +248,30 @@ def _grid(rows: list[tuple[str, object]]):
     return grid
 
 
+def _audience_text(audience) -> str:
+    if audience.is_everyone():
+        return "everyone"
+    return "; ".join(f"{k}: {', '.join(v)}" for k, v in audience.as_dict().items() if v)
+
+
+def _window_text(item) -> str | None:
+    """A perk's or campaign's validity window, in the program time zone."""
+    if not (item.valid_from or item.valid_until):
+        return None
+    start = local_time(item.valid_from) if item.valid_from else "…"
+    end = local_time(item.valid_until) if item.valid_until else "…"
+    return f"{start} → {end}"
+
+
+def _fields(item) -> dict:
+    """A dataclass's fields as they are (timestamps stay timestamps for local time)."""
+    return {k: getattr(item, k) for k in item.__dataclass_fields__}
+
+
 def perk_panel(perk):
     from rich.panel import Panel
 
-    audience = perk.audience
-    who = (
-        "everyone"
-        if audience.is_everyone()
-        else "; ".join(f"{k}: {', '.join(v)}" for k, v in audience.as_dict().items() if v)
-    )
-    window = None
-    if perk.valid_from or perk.valid_until:
-        start = local_time(perk.valid_from) if perk.valid_from else "…"
-        end = local_time(perk.valid_until) if perk.valid_until else "…"
-        window = f"{start} → {end}"
+    who, window = _audience_text(perk.audience), _window_text(perk)
     redemption = perk.redemption_type + (" (single-use codes)" if perk.single_use else "")
     grid = _grid(
         [
@@ -341,7 +351,7 @@ MEMBER_CLAIM_COLUMNS = [
 
 def claim_rows(records) -> list[dict]:
     """Fields as they are (timestamps stay timestamps: the table shows local time)."""
-    return [{k: getattr(r, k) for k in r.__dataclass_fields__} for r in records]
+    return [_fields(r) for r in records]
 
 
 def claim_cancelled(record) -> str:
@@ -418,23 +428,13 @@ CAMPAIGN_COLUMNS = [
 
 
 def campaign_rows(campaigns) -> list[dict]:
-    return [{k: getattr(c, k) for k in c.__dataclass_fields__} for c in campaigns]
+    return [_fields(c) for c in campaigns]
 
 
 def campaign_panel(campaign):
     from rich.panel import Panel
 
-    audience = campaign.audience
-    who = (
-        "everyone"
-        if audience.is_everyone()
-        else "; ".join(f"{k}: {', '.join(v)}" for k, v in audience.as_dict().items() if v)
-    )
-    window = None
-    if campaign.valid_from or campaign.valid_until:
-        start = local_time(campaign.valid_from) if campaign.valid_from else "…"
-        end = local_time(campaign.valid_until) if campaign.valid_until else "…"
-        window = f"{start} → {end}"
+    who, window = _audience_text(campaign.audience), _window_text(campaign)
     shared = "; ".join(
         f"{c.code or 'hidden (--reveal)'}: {c.used:,} of "
         + ("unlimited" if c.inventory is None else f"{c.inventory:,}")
@@ -600,7 +600,7 @@ CLAIM_STAT_COLUMNS = [
 
 
 def claim_stat_rows(found) -> list[dict]:
-    return [{k: getattr(p, k) for k in p.__dataclass_fields__} for p in found.perks]
+    return [_fields(p) for p in found.perks]
 
 
 def claim_stats(out: Output, found) -> list:
