@@ -71,6 +71,8 @@ def _profile(row: dict) -> dict:
     return {
         **{name: row[name] for name in PROFILE_FIELDS},
         "phone_rev": _phone_rev(row["phone"]),
+        # indexed: `maintain run` finds the day's birthdays by it
+        "birthday_md": row["birthday"][-5:] if row["birthday"] else None,
         "tier_manual": row["tier_manual"],
     }
 
@@ -112,6 +114,9 @@ def save_members(
                     **_profile(record),
                     "created_at": now,
                     "updated_at": now,
+                    # the next `maintain run` gives a computed tier (a threshold of 0 is
+                    # every member's), if the program defines tiers
+                    "tier_review_at": now,
                 }
             )
             label_sets[change.external_id] = (groups, tags)

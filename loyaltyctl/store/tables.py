@@ -18,6 +18,7 @@ from sqlalchemy import (
     MetaData,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlmodel import Field, SQLModel
 
@@ -81,6 +82,8 @@ class Member(SQLModel, table=True):
         Index(None, "phone_rev"),
         Index(None, "email"),
         Index(None, "balance"),
+        Index(None, "birthday_md"),
+        Index(None, "tier_review_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,6 +105,14 @@ class Member(SQLModel, table=True):
     # head of this member's ledger hash chain
     ledger_seq: int = Field(default=0)
     ledger_head: str = Field(default="0" * 64, max_length=64)
+    # the birthday's "MM-DD", so `maintain run` finds the day's birthdays by an index
+    birthday_md: str | None = Field(default=None, max_length=5)
+    # the date (YYYY-MM-DD) the last birthday award counts as: the next one comes 12
+    # months later at the earliest, however the birthday is moved
+    birthday_anchor: str | None = Field(default=None, max_length=10)
+    # when `maintain run` should look at the computed tier again (points leave a
+    # qualifying period, a refund, a new member, tiers changed); None: no need
+    tier_review_at: datetime | None = _ts()
 
 
 class MemberLabel(SQLModel, table=True):
@@ -494,3 +505,99 @@ class ClaimDay(SQLModel, table=True):
     perk_id: int = Field(foreign_key="perk.id", primary_key=True)
     day: str = Field(max_length=10, primary_key=True)
     claims: int = Field(default=0)
+
+
+# --- earning rules, tiers and events (issue 6) ------------------------------------------
+
+
+class EarningRule(SQLModel, table=True):
+    """An earning rule as last applied. Never deleted: `apply --prune` disables it.
+    `settings` holds the kind's own values (domain.earning.KIND_KEYS) as canonical JSON."""
+
+    __tablename__ = "earning_rule"
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    kind: str = Field(max_length=16)
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    active: bool = Field(default=True)
+    tiers: str = Field(default="[]")  # JSON list of tier names; [] = everyone
+    settings: str = Field(default="{}")
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+
+
+class Tier(SQLModel, table=True):
+    """A tier as last applied. Never deleted: `apply --prune` disables it."""
+
+    __tablename__ = "tier"
+    __table_args__ = (CheckConstraint("threshold >= 0", name="threshold_not_negative"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    threshold: int = Field(sa_type=BigInteger)
+    period: str = Field(max_length=32)  # "lifetime" or "12 months"
+    multiplier: str = Field(max_length=24)  # a decimal, as text (exact)
+    overrides: str = Field(default="{}")  # JSON {rule slug: whole number}
+    downgrade: str = Field(max_length=12)
+    active: bool = Field(default=True)
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+
+
+class IngestedEvent(SQLModel, table=True):
+    """Every event applied by `events ingest`, by its id: what makes ingesting idempotent.
+    Never updated. An order's paid event holds what its refunds need (`details`); each
+    refund holds what it took back, so a later refund reads the earlier ones."""
+
+    __tablename__ = "ingested_event"
+    __table_args__ = (
+        # one paid event per order, whoever sends it (a partial index: refunds repeat it)
+        Index(
+            "uq_ingested_event_paid_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("type = 'order.paid'"),
+            postgresql_where=text("type = 'order.paid'"),
+        ),
+        Index(
+            "ix_ingested_event_refunded_order",
+            "order_id",
+            sqlite_where=text("type = 'order.refunded'"),
+            postgresql_where=text("type = 'order.refunded'"),
+        ),
+    )
+
+    id: str = Field(max_length=200, primary_key=True)
+    type: str = Field(max_length=32)
+    at: datetime = _ts(False)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    order_id: str | None = Field(default=None, max_length=100)
+    digest: str = Field(max_length=64)  # sha256 of the event's canonical JSON
+    points: int = Field(default=0, sa_type=BigInteger)  # net effect on the member's points
+    details: str = Field(default="{}")  # JSON: what was awarded, and what refunds need
+    ingested_at: datetime = _ts(False)
+    operator: str = Field(max_length=100)
+
+
+class EarningCounter(SQLModel, table=True):
+    """A member's uses of a rule in one scope: a time frame of its limit (`day:2026-11-02`,
+    `week:2026-10-26`, `month:2026-11`, `year:2026`, `lifetime`), the reviews of an order
+    (`order:<id>`, with the points they earned, for the cap) or one product's review
+    (`review:<order>:<product>`). Moved only by conditional upserts, under the member's
+    lock, so limits hold under concurrent ingests."""
+
+    __tablename__ = "earning_counter"
+    __table_args__ = (
+        CheckConstraint("uses >= 0", name="uses_not_negative"),
+        CheckConstraint("points >= 0", name="points_not_negative"),
+    )
+
+    rule_id: int = Field(foreign_key="earning_rule.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    scope: str = Field(max_length=240, primary_key=True)
+    uses: int = Field(default=0, sa_type=BigInteger)
+    points: int = Field(default=0, sa_type=BigInteger)

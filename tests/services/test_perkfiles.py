@@ -307,17 +307,17 @@ def test_a_file_that_is_not_utf8_is_placed_at_the_bad_byte(tmp_path):
     ]
 
 
-def test_later_top_level_tables_are_not_supported_yet(tmp_path):
-    text = MINIMAL + "\n[[earning_rule]]\nx = 1\n\n[settings]\nx = 1\n\n[[campaigns]]\nx = 1\n"
+def test_unknown_top_level_tables_are_named_with_a_did_you_mean(tmp_path):
+    text = MINIMAL + "\n[[earning_rules]]\nx = 1\n\n[settings]\nx = 1\n\n[[campaigns]]\nx = 1\n"
     path = write(tmp_path / "p.toml", text)
-    holds = "a file holds only [[perk]] and [[campaign]] tables"
+    holds = "a file holds only [[perk]], [[campaign]], [[earning_rule]] and [[tier]] tables"
     assert problems(path) == [
         (
             "p.toml",
             6,
             1,
-            "earning_rule",
-            f"Earning rules are not supported by this version yet; {holds}.",
+            "earning_rules",
+            f'unknown top-level key "earning_rules"; {holds} (did you mean "earning_rule"?).',
         ),
         ("p.toml", 9, 1, "settings", f'unknown top-level key "settings"; {holds}.'),
         (
@@ -345,7 +345,13 @@ def test_an_inline_array_of_perks_is_read_too(tmp_path):
 def test_an_empty_file_is_a_problem(tmp_path):
     path = write(tmp_path / "p.toml", "# nothing yet\n")
     assert problems(path) == [
-        ("p.toml", 1, None, None, "the file holds no [[perk]] or [[campaign]] table.")
+        (
+            "p.toml",
+            1,
+            None,
+            None,
+            "the file holds no [[perk]], [[campaign]], [[earning_rule]] or [[tier]] table.",
+        )
     ]
 
 

@@ -1,0 +1,337 @@
+"""Store and club events (JSON lines): parsed and validated one line at a time.
+
+Pure: no I/O. `parse_line` turns one line of an events file into a typed event, or
+raises `EventProblem` with a sentence saying what is wrong. Unknown fields are
+ignored (stores send more than we read); missing or malformed known fields are
+problems. Money is a decimal string (a JSON number is read exactly too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+from loyaltyctl.domain.earning import PLATFORMS, SOCIAL_ACTIONS
+from loyaltyctl.domain.values import (
+    ValueProblem,
+    validate_birthday,
+    validate_email,
+    validate_external_id,
+    validate_phone,
+)
+
+JOINED = "member.joined"
+ORDER_PAID = "order.paid"
+ORDER_REFUNDED = "order.refunded"
+REVIEW = "review.submitted"
+SOCIAL = "social.action"
+BIRTHDAY_CHANGED = "member.birthday_changed"
+TYPES = (JOINED, ORDER_PAID, ORDER_REFUNDED, REVIEW, SOCIAL, BIRTHDAY_CHANGED)
+
+ID_MAX = 200
+REF_MAX = 100  # order ids, skus, products
+NAME_MAX = 200
+LINE_MAX = 1_000_000  # bytes: one event, however many items
+MONEY_MAX = Decimal("1000000000000")  # far above any real order
+QUANTITY_MAX = 1_000_000
+FUTURE_SLACK = timedelta(days=1)  # a store's clock a little ahead is fine, next week is not
+_MONEY_RE = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
+
+
+class EventProblem(ValueError):
+    """What is wrong with one line, as one sentence."""
+
+
+@dataclass(slots=True)
+class Event:
+    line: int
+    id: str
+    type: str
+    at: datetime
+    digest: str  # sha256 of the event's canonical JSON: what "the same content" means
+    member: str | None  # external id
+
+
+@dataclass(slots=True)
+class MemberJoined(Event):
+    name: str
+    email: str | None
+    phone: str | None
+    birthday: str | None
+
+
+@dataclass(slots=True)
+class OrderPaid(Event):
+    order_id: str
+    currency: str | None
+    items: dict[str, tuple[int, Decimal]]  # sku -> (quantity, value = price x quantity)
+    total: Decimal  # the items' value
+    discount: Decimal
+    shipping: Decimal
+
+    @property
+    def value(self) -> Decimal:
+        """What earns points: paid for the items after discounts, shipping excluded."""
+        return self.total - self.discount
+
+
+@dataclass(slots=True)
+class OrderRefunded(Event):
+    order_id: str
+    items: dict[str, int] | None  # sku -> quantity; None with an amount or a full refund
+    amount: Decimal | None  # of the value paid for items (after discounts)
+
+
+@dataclass(slots=True)
+class ReviewSubmitted(Event):
+    order_id: str
+    product: str
+    social_login: bool
+    photos: int
+    video: bool
+
+
+@dataclass(slots=True)
+class SocialAction(Event):
+    platform: str
+    action: str
+
+
+@dataclass(slots=True)
+class BirthdayChanged(Event):
+    birthday: str
+
+
+def digest_of(document: dict) -> str:
+    canonical = json.dumps(
+        document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
+    """One event from one line (not blank). Raises EventProblem."""
+    if len(text) > LINE_MAX:
+        raise EventProblem(f"the line is longer than {LINE_MAX:,} characters")
+    try:
+        document = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        raise EventProblem(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(document, dict):
+        raise EventProblem('each line must be one JSON object, e.g. {"id": ..., "type": ...}')
+    reader = _Fields(document)
+    event_id = reader.ref("id", ID_MAX)
+    kind = reader.text("type", 40)
+    if kind not in TYPES:
+        raise EventProblem(f"unknown event type {kind!r}; known: {', '.join(TYPES)}")
+    at = reader.moment("at", tz)
+    if at > now + FUTURE_SLACK:
+        raise EventProblem(f"at: {at:%Y-%m-%d %H:%M} UTC is in the future")
+    common = (line, event_id, kind, at, digest_of(document))
+    if kind == ORDER_REFUNDED:
+        return _refund(reader, common)
+    member = reader.member("member")
+    if kind == JOINED:
+        return MemberJoined(
+            *common,
+            member,
+            name=reader.text("name", NAME_MAX),
+            email=reader.optional("email", validate_email),
+            phone=reader.optional("phone", validate_phone),
+            birthday=reader.optional("birthday", validate_birthday),
+        )
+    if kind == ORDER_PAID:
+        return _order(reader, common, member)
+    if kind == REVIEW:
+        return ReviewSubmitted(
+            *common,
+            member,
+            order_id=reader.ref("order_id", REF_MAX),
+            product=reader.ref("product", REF_MAX),
+            social_login=reader.flag("social_login"),
+            photos=reader.count("photos", minimum=0, default=0),
+            video=reader.flag("video"),
+        )
+    if kind == SOCIAL:
+        return SocialAction(
+            *common,
+            member,
+            platform=reader.choice("platform", PLATFORMS),
+            action=reader.choice("action", SOCIAL_ACTIONS),
+        )
+    return BirthdayChanged(*common, member, birthday=reader.required("birthday", validate_birthday))
+
+
+def _order(reader: _Fields, common: tuple, member: str) -> OrderPaid:
+    items: dict[str, tuple[int, Decimal]] = {}
+    for index, item in enumerate(reader.array("items")):
+        where = f"items[{index}]"
+        if not isinstance(item, dict):
+            raise EventProblem(f"{where} must be an object with sku, price and quantity")
+        part = _Fields(item, prefix=f"{where}.")
+        sku = part.ref("sku", REF_MAX)
+        price = part.money("price")
+        quantity = part.count("quantity", minimum=1, default=1)
+        had_quantity, had_value = items.get(sku, (0, Decimal(0)))
+        items[sku] = (had_quantity + quantity, had_value + price * quantity)
+    total = sum((value for _, value in items.values()), Decimal(0))
+    discount = reader.money("discount", default=Decimal(0))
+    if discount > total:
+        raise EventProblem(f"discount: {discount} is more than the items' {total}")
+    return OrderPaid(
+        *common,
+        member,
+        order_id=reader.ref("order_id", REF_MAX),
+        currency=reader.optional_text("currency", 8),
+        items=items,
+        total=total,
+        discount=discount,
+        shipping=reader.money("shipping", default=Decimal(0)),
+    )
+
+
+def _refund(reader: _Fields, common: tuple) -> OrderRefunded:
+    member = reader.member("member") if "member" in reader.document else None
+    order_id = reader.ref("order_id", REF_MAX)
+    has_items = reader.document.get("items") is not None
+    has_amount = reader.document.get("amount") is not None
+    if has_items and has_amount:
+        raise EventProblem("give items or amount (or neither, for a full refund), not both")
+    items = None
+    if has_items:
+        items = {}
+        listed = reader.array("items")
+        for index, item in enumerate(listed):
+            where = f"items[{index}]"
+            if not isinstance(item, dict):
+                raise EventProblem(f"{where} must be an object with sku and quantity")
+            part = _Fields(item, prefix=f"{where}.")
+            sku = part.ref("sku", REF_MAX)
+            items[sku] = items.get(sku, 0) + part.count("quantity", minimum=1, default=1)
+    amount = reader.money("amount") if has_amount else None
+    if amount is not None and amount <= 0:
+        raise EventProblem("amount: a refund amount must be more than 0")
+    return OrderRefunded(*common, member, order_id=order_id, items=items, amount=amount)
+
+
+class _Fields:
+    """Typed reads of an event's fields; each failure is one EventProblem."""
+
+    def __init__(self, document: dict, prefix: str = "") -> None:
+        self.document = document
+        self.prefix = prefix
+
+    def _get(self, key: str):
+        value = self.document.get(key)
+        if value is None:
+            raise EventProblem(f"{self.prefix}{key} is missing")
+        return value
+
+    def text(self, key: str, limit: int) -> str:
+        value = self._get(key)
+        if not isinstance(value, str) or not value.strip():
+            raise EventProblem(f"{self.prefix}{key} must be a non-empty string")
+        if len(value) > limit or any(ord(ch) < 32 for ch in value):
+            raise EventProblem(f"{self.prefix}{key} must be one line of at most {limit} characters")
+        return value.strip()
+
+    def optional_text(self, key: str, limit: int) -> str | None:
+        return self.text(key, limit) if self.document.get(key) is not None else None
+
+    def ref(self, key: str, limit: int) -> str:
+        """An identifier: a string, or a whole number written without quotes."""
+        value = self._get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return str(value)
+        return self.text(key, limit)
+
+    def member(self, key: str) -> str:
+        value = self.ref(key, 64)
+        try:
+            return validate_external_id(value)
+        except ValueProblem as exc:
+            raise EventProblem(f"{self.prefix}{key}: {exc}") from None
+
+    def required(self, key: str, validate) -> str:
+        value = self._get(key)
+        if not isinstance(value, str):
+            raise EventProblem(f"{self.prefix}{key} must be a string")
+        try:
+            return validate(value)
+        except ValueProblem as exc:
+            raise EventProblem(f"{self.prefix}{key}: {exc}") from None
+
+    def optional(self, key: str, validate) -> str | None:
+        return self.required(key, validate) if self.document.get(key) is not None else None
+
+    def moment(self, key: str, tz: ZoneInfo) -> datetime:
+        value = self._get(key)
+        if not isinstance(value, str):
+            raise EventProblem(f"{self.prefix}{key} must be an ISO 8601 timestamp string")
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise EventProblem(
+                f"{self.prefix}{key}: {value!r} is not an ISO 8601 timestamp, "
+                "e.g. 2026-11-02T10:00:00Z"
+            ) from None
+        if moment.tzinfo is None:  # no offset: the program time zone
+            moment = moment.replace(tzinfo=tz)
+        return moment.astimezone(UTC)
+
+    def money(self, key: str, default: Decimal | None = None) -> Decimal:
+        value = self.document.get(key)
+        if value is None:
+            if default is not None:
+                return default
+            raise EventProblem(f"{self.prefix}{key} is missing")
+        if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+            raise EventProblem(f'{self.prefix}{key} must be a decimal string, e.g. "10.00"')
+        text = str(value).strip()
+        if not _MONEY_RE.fullmatch(text):
+            raise EventProblem(
+                f'{self.prefix}{key}: {text!r} is not an amount of money (e.g. "10.00";'
+                " no sign, at most 6 decimals)"
+            )
+        try:
+            amount = Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern rules it out
+            raise EventProblem(f"{self.prefix}{key}: {text!r} is not a number") from None
+        if amount > MONEY_MAX:
+            raise EventProblem(f"{self.prefix}{key}: {text} is too large")
+        return amount
+
+    def count(self, key: str, *, minimum: int, default: int) -> int:
+        value = self.document.get(key)
+        if value is None:
+            return default
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise EventProblem(f"{self.prefix}{key} must be a whole number")
+        if not minimum <= value <= QUANTITY_MAX:
+            raise EventProblem(f"{self.prefix}{key} must be between {minimum} and {QUANTITY_MAX:,}")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self.document.get(key, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise EventProblem(f"{self.prefix}{key} must be true or false")
+        return value
+
+    def choice(self, key: str, choices: tuple[str, ...]) -> str:
+        value = self.text(key, 40)
+        if value not in choices:
+            raise EventProblem(f"{self.prefix}{key}: {value!r} is not one of {', '.join(choices)}")
+        return value
+
+    def array(self, key: str) -> list:
+        value = self._get(key)
+        if not isinstance(value, list) or not value:
+            raise EventProblem(f"{self.prefix}{key} must be a non-empty array")
+        return value
