@@ -41,6 +41,19 @@ def report(error: LoyaltyError, *, json_mode: bool) -> int:
     return error.exit_code
 
 
+def report_bad_lines(out: Output, lines: list[str], *, more: int, message: str, hint: str) -> int:
+    """Bad lines of a file whose good lines were handled (`events ingest`): each on stderr,
+    then the one sentence; the result document already holds them for --json."""
+    from loyaltyctl.domain.errors import BadInputFile
+
+    for line in lines:
+        out.err.print(line, markup=False, highlight=False)
+    if more:
+        out.err.print(f"... and {more:,} more", markup=False, highlight=False)
+    Output(json_mode=False).error(BadInputFile.code, message, hint)
+    return BadInputFile.exit_code
+
+
 def _first_line(exc: BaseException) -> str:
     """A driver's message goes on with the statement and its values: keep the first line."""
     lines = str(exc).splitlines()

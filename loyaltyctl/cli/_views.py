@@ -156,7 +156,7 @@ def apply_plan(out: Output, result) -> list:
     else:
         tail = f"Nothing to change: {summary['unchanged']} unchanged."
     if not result.changes:
-        return ["No perks in the files."]
+        return ["Nothing in the files."]
     table = Table(title="Plan", title_justify="left", header_style="bold")
     for title in ("Action", "Kind", "Slug", "Changed fields"):
         table.add_column(title)

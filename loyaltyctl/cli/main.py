@@ -15,6 +15,7 @@ from loyaltyctl.cli import (
     claims,
     db,
     demo,
+    earning,
     keys,
     maintain,
     members,
@@ -141,6 +142,9 @@ app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
 app.add_typer(promo.app, name="promo")
 app.add_typer(stats.app, name="stats")
+app.add_typer(earning.events_app, name="events")
+app.add_typer(earning.rules_app, name="rules")
+app.add_typer(earning.tiers_app, name="tiers")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
 

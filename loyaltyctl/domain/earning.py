@@ -330,7 +330,66 @@ def period_start(period: str, end: datetime) -> datetime | None:
     return end.replace(year=shifted.year, month=shifted.month, day=shifted.day)
 
 
+def period_after(period: str, start: datetime) -> datetime | None:
+    """When a point earned at ``start`` leaves a qualifying period; None for a lifetime."""
+    parsed = parse_period(period)
+    if parsed is None:
+        return None
+    count, unit = parsed
+    if unit == "day":
+        return start + timedelta(days=count)
+    if unit == "week":
+        return start + timedelta(weeks=count)
+    shifted = add_months(start.date(), count * (12 if unit == "year" else 1))
+    return start.replace(year=shifted.year, month=shifted.month, day=shifted.day)
+
+
 # --- tiers -------------------------------------------------------------------------------
+
+
+def credits_from(entries) -> list[list]:
+    """What counts toward tiers, from a member's `earn` and `reverse` ledger entries in
+    chain order ((kind, at, points, rule, order id)): [at, points, rule, order id] per
+    award, a reversal taken off the award it reverses (same rule and order), so points
+    earned and refunded later leave the qualifying period together."""
+    credits: list[list] = []
+    awards: dict[tuple, list] = {}
+    for kind, at, points, rule, order_id in entries:
+        if kind == "reverse" and (rule, order_id) in awards:
+            awards[(rule, order_id)][1] += points  # points < 0
+            continue
+        credit = [at, points, rule, order_id]
+        credits.append(credit)
+        if order_id is not None:
+            awards[(rule, order_id)] = credit
+    return credits
+
+
+def take_off(credits: list[list], rule: str, order_id: str, points: int, at: datetime) -> None:
+    """A reversal of ``points``, taken off the award of the same rule and order."""
+    for credit in reversed(credits):
+        if credit[2] == rule and credit[3] == order_id:
+            credit[1] -= points
+            return
+    credits.append([at, -points, rule, order_id])
+
+
+def earned_in(credits: list[list], start: datetime | None, end: datetime) -> int:
+    """Points earned (net of reversals) after ``start`` (None: ever) and up to ``end``."""
+    return sum(c[1] for c in credits if c[0] <= end and (start is None or c[0] > start))
+
+
+def next_review(credits: list[list], tier: Tier | None, at: datetime) -> datetime | None:
+    """When a member of ``tier`` may stop qualifying for it: the first moment a point in
+    its period at ``at`` leaves the period. None when it cannot happen by time alone (no
+    tier, a lifetime period, or a tier that is never left)."""
+    if tier is None or tier.downgrade == "never":
+        return None
+    start = tier.window_start(at)
+    if start is None:
+        return None
+    leaving = [period_after(tier.period, c[0]) for c in credits if c[1] > 0 and start < c[0] <= at]
+    return min(leaving) if leaving else None
 
 
 def ranked(tiers) -> list[Tier]:

@@ -13,6 +13,8 @@ EXPIRE = "expire"  # maintain run: an expiring lot reached its date
 MATURE = "mature"  # maintain run: pending points became spendable
 CLAIM = "claim"  # a perk claimed: its price debited
 CLAIM_REFUND = "claim_refund"  # a claim cancelled: its points given back to their lots
+EARN = "earn"  # points earned by an earning rule (events ingest, birthdays in maintain run)
+REVERSE = "reverse"  # earned points taken back by an order's refund
 CREDIT_KINDS = (CREDIT,)
 
 

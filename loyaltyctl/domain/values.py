@@ -128,11 +128,15 @@ def validate_external_id(external_id: str) -> str:
 
 
 def validate_birthday(text: str) -> str:
-    """``YYYY-MM-DD``, or ``MM-DD`` when the year is not known."""
+    """``YYYY-MM-DD``, or ``MM-DD`` when the year is not known.
+
+    February 29 is taken with any year (the spec's own example is 1990-02-29): the
+    birthday is that day, celebrated on March 1 in the years without it.
+    """
     text = text.strip()
     try:
         if _BIRTHDAY_FULL_RE.fullmatch(text):
-            date.fromisoformat(text)
+            date.fromisoformat(text if text[5:] != "02-29" else f"2000-{text[5:]}")
             return text
         if _BIRTHDAY_SHORT_RE.fullmatch(text):
             date.fromisoformat(f"2000-{text}")  # a leap year, so 02-29 is accepted

@@ -133,7 +133,8 @@ class _RuleReader(_Readers):
                 continue
             if key in ALL_RULE_KEYS:
                 users = [k for k, keys in domain.KIND_KEYS.items() if key in keys]
-                self.add(key, f"is not used by {kind} rules (only by {' and '.join(users)} rules).")
+                named = users[0] if len(users) == 1 else f"{', '.join(users[:-1])} and {users[-1]}"
+                self.add(key, f"is not used by {kind} rules (only by {named} rules).")
             else:
                 self.add(key, unknown_key(key, domain.COMMON_RULE_KEYS + ALL_RULE_KEYS))
         slug = self._slug()

@@ -1,0 +1,171 @@
+"""Human renderings of earning rules, tiers, event ingests and tier status."""
+
+from __future__ import annotations
+
+from loyaltyctl.cli._output import Column
+
+RULE_COLUMNS = [
+    Column("slug", "Rule"),
+    Column("kind", "Kind"),
+    Column("name", "Name"),
+    Column("earns", "Earns"),
+    Column("limit", "Limit"),
+    Column("tiers", "Tiers"),
+    Column("active", "Active"),
+]
+
+TIER_COLUMNS = [
+    Column("slug", "Tier"),
+    Column("name", "Name"),
+    Column("threshold", "Threshold", "right"),
+    Column("period", "Period"),
+    Column("multiplier", "Multiplier", "right"),
+    Column("overrides", "Overrides"),
+    Column("downgrade", "Downgrade"),
+    Column("active", "Active"),
+]
+
+
+def rule_json(rule) -> dict:
+    return {
+        "slug": rule.slug,
+        "kind": rule.kind,
+        "name": rule.name,
+        "description": rule.description,
+        "active": rule.active,
+        "tiers": list(rule.tiers),
+        **rule.settings(),
+    }
+
+
+def rule_rows(rules) -> list[dict]:
+    return [
+        {
+            "slug": r.slug,
+            "kind": r.kind,
+            "name": r.name,
+            "earns": r.describe(),
+            "limit": r.limit.describe() if r.limit else None,
+            "tiers": list(r.tiers) or "everyone",
+            "active": r.active,
+        }
+        for r in rules
+    ]
+
+
+def tier_json(tier) -> dict:
+    from loyaltyctl.domain.earning import decimal_text
+
+    return {
+        "slug": tier.slug,
+        "name": tier.name,
+        "description": tier.description,
+        "threshold": tier.threshold,
+        "period": tier.period,
+        "multiplier": decimal_text(tier.multiplier),
+        "overrides": dict(tier.overrides),
+        "downgrade": tier.downgrade,
+        "active": tier.active,
+    }
+
+
+def tier_rows(tiers) -> list[dict]:
+    rows = []
+    for t in tiers:
+        row = tier_json(t)
+        row["multiplier"] = f"×{row['multiplier']}"
+        row["overrides"] = ", ".join(f"{k} = {v}" for k, v in t.overrides.items()) or None
+        rows.append(row)
+    return rows
+
+
+def ingest_json(result) -> dict:
+    from loyaltyctl.cli._output import jsonable
+
+    document = jsonable(result)
+    document["errors"] = [{"line": e.line, "message": e.message} for e in result.errors]
+    if result.errors_total:
+        document["error"] = {
+            "code": "bad_input_file",
+            "message": ingest_problem(result),
+            "hint": ingest_hint(result),
+        }
+    return document
+
+
+def ingest_problem(result) -> str:
+    noun = "line is" if result.errors_total == 1 else "lines are"
+    return f"{result.file}: {result.errors_total:,} bad {noun} listed above."
+
+
+def ingest_hint(result) -> str:
+    if result.rolled_back:
+        return "--strict: nothing was applied; fix them and ingest the file again."
+    return (
+        "The other events were applied; fix the bad lines and ingest the file again "
+        "(events applied already are replayed, not applied twice)."
+    )
+
+
+def ingest_summary(result) -> list[str]:
+    if result.rolled_back:
+        head = f"--strict: nothing applied from {result.file} ({result.events:,} events read)."
+    else:
+        verb = "Would apply" if result.dry_run else "Applied"
+        head = (
+            f"{verb} {result.applied:,} of {result.events:,} events from {result.file}; "
+            f"{result.replayed:,} ingested before (nothing changed for them)"
+            + (f", {result.skipped:,} skipped" if result.skipped else "")
+            + "."
+        )
+    lines = [head]
+    if not result.rolled_back and (result.points_awarded or result.points_reversed):
+        pending = f" ({result.points_pending:,} pending)" if result.points_pending else ""
+        lines.append(
+            f"Points awarded {result.points_awarded:,}{pending}, reversed "
+            f"{result.points_reversed:,}."
+        )
+    if result.shortfall and not result.rolled_back:
+        lines.append(
+            f"[yellow]warning:[/] {result.shortfall:,} points to reverse had been spent "
+            "already; balances stop at 0 and the shortfall is recorded on the refunds."
+        )
+    extras = []
+    if result.capped:
+        extras.append(f"{_count(result.capped, 'event')} held back by a rule's limit (0 points)")
+    if result.members_created and not result.rolled_back:
+        extras.append(f"{_count(result.members_created, 'member')} added")
+    if result.tier_changes and not result.rolled_back:
+        extras.append(f"{_count(result.tier_changes, 'tier change')}")
+    if extras:
+        lines.append("; ".join(extras) + ".")
+    return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
+def tier_status_text(status) -> str | None:
+    """ "Gold ×1.5 · 1,200 earned in 12 months · 300 more for Platinum (1,500)"."""
+    if status is None:
+        return None
+    from loyaltyctl.domain.earning import decimal_text
+
+    parts = []
+    if status.tier is not None:
+        label = status.name or status.tier
+        if status.multiplier is not None:
+            label += f" ×{decimal_text(status.multiplier)}"
+        parts.append(label + (" (set by hand)" if status.manual else ""))
+    else:
+        parts.append("none")
+    if status.earned is not None:
+        parts.append(f"{status.earned:,} earned in {status.period}")
+    if status.next_tier is not None:
+        parts.append(
+            f"{status.needed:,} more for {status.next_name} ({status.next_threshold:,}"
+            + (f" in {status.next_period}" if status.next_period != status.period else "")
+            + ")"
+        )
+    return " · ".join(parts)

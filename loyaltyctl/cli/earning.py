@@ -1,0 +1,153 @@
+"""`events ingest`, `rules list` and `tiers list`: earning from what members do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from loyaltyctl.cli import _earning_views as views
+from loyaltyctl.cli import _options as opt
+from loyaltyctl.cli._context import current
+from loyaltyctl.cli._output import Output
+
+events_app = typer.Typer(
+    help="Events from a store or club system (JSON lines), applied through the earning rules."
+    "\n\nExample: loyaltyctl events ingest orders.jsonl",
+    no_args_is_help=True,
+)
+rules_app = typer.Typer(
+    help="Earning rules (defined in TOML, see `apply`).\n\nExample: loyaltyctl rules list",
+    no_args_is_help=True,
+)
+tiers_app = typer.Typer(
+    help="Tiers (defined in TOML, see `apply`).\n\nExample: loyaltyctl tiers list",
+    no_args_is_help=True,
+)
+
+AllOpt = Annotated[bool, typer.Option("--all", help="Include disabled ones.")]
+
+
+@events_app.command("ingest")
+def ingest(
+    file: Annotated[
+        str, typer.Argument(metavar="FILE.jsonl", help="One JSON event per line, or - for stdin.")
+    ],
+    dry_run: opt.DryRunOpt = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Any bad line aborts the whole file: nothing is applied."),
+    ] = False,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Apply events (member.joined, order.paid, order.refunded, review.submitted,
+    social.action, member.birthday_changed) through the earning rules in force.
+
+    Idempotent per event id: ingesting a file again applies only what is new. Bad lines
+    are listed with their line numbers and skipped (exit 3); with --strict, nothing is
+    applied. Without --strict the file is applied in chunks, each its own transaction.
+
+    Example: loyaltyctl events ingest orders.jsonl --json
+    """
+    from loyaltyctl.cli import _errors
+    from loyaltyctl.services.events import ingest_events
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    with _source(file) as path, out.progress(f"Ingesting {file}") as advance:
+        result = ingest_events(
+            database=ctx.database(),
+            path=path,
+            tz=ctx.settings.tz,
+            operator=ctx.operator,
+            strict=strict,
+            dry_run=dry_run,
+            progress=advance,
+        )
+    result = _named(result, file)
+    out.result(views.ingest_json(result), lambda: views.ingest_summary(result))
+    if result.errors_total:
+        raise typer.Exit(
+            _errors.report_bad_lines(
+                out,
+                [f"{result.file}:{e.line}: {e.message}" for e in result.errors],
+                more=result.errors_total - len(result.errors),
+                message=views.ingest_problem(result),
+                hint=views.ingest_hint(result),
+            )
+        )
+
+
+def _named(result, file: str):
+    from dataclasses import replace
+
+    return replace(result, file="<stdin>" if file == "-" else file)
+
+
+class _source:
+    """The events file; standard input is copied to a temporary file first, so a
+    transaction that lost a race can read its events again."""
+
+    def __init__(self, file: str) -> None:
+        self.file = file
+        self.temporary: Path | None = None
+
+    def __enter__(self) -> Path:
+        if self.file != "-":
+            path = Path(self.file)
+            if not path.is_file():
+                from loyaltyctl.domain.errors import UsageProblem
+
+                raise UsageProblem(f"There is no file {self.file!r}.")
+            return path
+        import shutil
+        import sys
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
+            shutil.copyfileobj(sys.stdin.buffer, handle)
+        self.temporary = Path(handle.name)
+        return self.temporary
+
+    def __exit__(self, *_exc) -> None:
+        if self.temporary is not None:
+            self.temporary.unlink(missing_ok=True)
+
+
+@rules_app.command("list")
+def rules_list(all_: AllOpt = False, json_: opt.JsonOpt = False, csv_: opt.CsvOpt = False) -> None:
+    """The earning rules in force: kind, what they earn, limits and tiers.
+
+    Example: loyaltyctl rules list --json
+    """
+    from loyaltyctl.services.earning import list_rules
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    rules = current().read(lambda s: list_rules(session=s, include_inactive=all_))
+    out.listing(
+        views.rule_rows(rules),
+        views.RULE_COLUMNS,
+        json_doc=[views.rule_json(r) for r in rules],
+        title="Earning rules",
+        empty="No earning rules yet: define [[earning_rule]] tables and run `loyaltyctl apply`.",
+    )
+
+
+@tiers_app.command("list")
+def tiers_list(all_: AllOpt = False, json_: opt.JsonOpt = False, csv_: opt.CsvOpt = False) -> None:
+    """The tiers in force, highest first: threshold, period, multiplier, overrides.
+
+    Example: loyaltyctl tiers list
+    """
+    from loyaltyctl.services.earning import list_tiers
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    tiers = current().read(lambda s: list_tiers(session=s, include_inactive=all_))
+    out.listing(
+        views.tier_rows(tiers),
+        views.TIER_COLUMNS,
+        json_doc=[views.tier_json(t) for t in tiers],
+        title="Tiers",
+        empty="No tiers yet: define [[tier]] tables and run `loyaltyctl apply`.",
+    )

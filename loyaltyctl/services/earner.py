@@ -1,0 +1,309 @@
+"""The earning engine: points earned by rules, reversals, limits and tiers, for the
+members one transaction has locked. `events ingest` and `maintain run` (birthdays,
+tier reviews) use it.
+
+Everything is worked out in memory against the locked members' figures, then written
+in bulk by `flush` (ledger entries and lots through the driver's bulk insert, member
+figures and counters as conditional UPDATEs and upserts the database checks again).
+Every award is a ledger entry of kind `earn` carrying its rule and event; every
+reversal one of kind `reverse`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session
+
+from loyaltyctl.domain import earning as domain
+from loyaltyctl.domain import models
+from loyaltyctl.services.earning import Program
+from loyaltyctl.services.ledger import lot_row
+from loyaltyctl.store import audit
+from loyaltyctl.store import earning as store
+from loyaltyctl.store import ledger as ledger_store
+
+NO_LIMIT = store.NO_LIMIT
+UNSET = object()
+
+
+@dataclass(slots=True)
+class Earning:
+    """A locked member while a transaction earns for them."""
+
+    state: ledger_store.MemberState
+    tier: str | None  # the member's tier label
+    manual: bool  # set by hand: kept as it is, never computed
+    plan: str | None
+    review_at: datetime | None
+    credits: list[list] | None = None  # domain.credits_from (loaded when tiers exist)
+    tier_dirty: bool = False
+
+
+@dataclass
+class TierChange:
+    member: str
+    before: str | None
+    after: str | None
+    at: datetime
+    reason: str
+
+
+@dataclass
+class Totals:
+    awarded: int = 0
+    pending: int = 0  # of `awarded`, held as pending
+    reversed: int = 0
+    shortfall: int = 0  # reversals due but not taken: the points were spent already
+    tier_changes: list[TierChange] = field(default_factory=list)
+
+
+class Earner:
+    def __init__(self, session: Session, program: Program, *, operator: str, now: datetime):
+        self.session = session
+        self.program = program
+        self.operator = operator
+        self.now = now
+        self.members: dict[int, Earning] = {}
+        self.entries: list[dict] = []
+        self.new_lots: dict[int, dict] = {}  # lot id -> row, written by flush
+        self.lots: dict[int, list] = {}  # lot id -> [remaining, matured] (pending lots read)
+        self.pending_taken: dict[int, int] = {}
+        self.counters: dict[tuple[int, int, str], list[int]] = {}
+        self.counted: dict[tuple[int, int, str], list[int]] = {}  # key -> [uses, points, most...]
+        self.totals = Totals()
+        self._tier_changes_written = 0
+        self.entry_ids = ledger_store.IdBlock(session, "ledger_entry")
+        self.lot_ids = ledger_store.IdBlock(session, "point_lot")
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def lock(self, member_ids) -> dict[int, Earning]:
+        """Lock these members (in id order) and read what earning needs of them."""
+        ids = sorted(set(member_ids) - set(self.members))
+        states = ledger_store.lock_members(self.session, ids)
+        info = store.member_tiers(self.session, ids)
+        for member_id, state in states.items():
+            tier, manual, review_at, plan = info[member_id]
+            self.members[member_id] = Earning(state, tier, bool(manual), plan, review_at)
+        if self.program.has_tiers:
+            computed = [m for m in ids if m in states and not self.members[m].manual]
+            for member_id, entries in store.earned_history(self.session, computed).items():
+                self.members[member_id].credits = domain.credits_from(entries)
+        return {m: self.members[m] for m in ids if m in self.members}
+
+    def load_counters(self, keys) -> None:
+        wanted = [k for k in set(keys) if k not in self.counters]
+        found = store.counters(self.session, wanted) if wanted else {}
+        for key in wanted:
+            self.counters[key] = found.get(key, [0, 0])
+
+    def load_lots(self, lot_ids) -> None:
+        wanted = [i for i in set(lot_ids) if i not in self.lots and i not in self.new_lots]
+        for lot_id, (_member, remaining, matured) in store.lots(self.session, wanted).items():
+            self.lots[lot_id] = [remaining, matured]
+
+    def counter(self, rule: domain.EarningRule, member_id: int, scope: str) -> list[int]:
+        """[uses, points] of a counter, with this transaction's changes."""
+        key = (self.program.rule_ids[rule.slug], member_id, scope)
+        if key not in self.counters:  # not loaded ahead: read it now
+            self.load_counters([key])
+        return self.counters[key]
+
+    def count(
+        self,
+        rule: domain.EarningRule,
+        member_id: int,
+        scope: str,
+        *,
+        points: int = 0,
+        most_uses: int = NO_LIMIT,
+        most_points: int = NO_LIMIT,
+    ) -> None:
+        """One more use (and ``points``) in a counter, within its bounds."""
+        key = (self.program.rule_ids[rule.slug], member_id, scope)
+        current = self.counter(rule, member_id, scope)
+        current[0] += 1
+        current[1] += points
+        change = self.counted.setdefault(key, [0, 0, most_uses, most_points])
+        change[0] += 1
+        change[1] += points
+        change[2], change[3] = min(change[2], most_uses), min(change[3], most_points)
+
+    def tier_of(self, m: Earning) -> domain.Tier | None:
+        return self.program.tier(m.tier)
+
+    def eligible(self, rule: domain.EarningRule, m: Earning) -> bool:
+        """A rule limited to tiers is earned only by members of one of them."""
+        return not rule.tiers or m.tier in rule.tiers
+
+    # --- writing ---------------------------------------------------------------------------
+
+    def award(
+        self,
+        m: Earning,
+        rule: domain.EarningRule,
+        points: int,
+        *,
+        at: datetime,
+        event_id: str,
+        reason: str,
+        order_id: str | None = None,
+        pending_until: datetime | None = None,
+    ) -> tuple[int, int | None]:
+        """Credit earned points (pending until ``pending_until`` when that is still
+        ahead); returns (entry id, the pending lot's id or None)."""
+        pending = pending_until is not None and pending_until > self.now
+        entry_id = self.entry_ids.take()
+        entry = ledger_store.build_entry(
+            m.state,
+            entry_id=entry_id,
+            at=at,
+            kind=models.EARN,
+            amount=0 if pending else points,
+            pending_amount=points if pending else 0,
+            reason=reason,
+            operator=self.operator,
+            pending_until=pending_until if pending else None,
+            rule=rule.slug,
+            event_id=event_id,
+            order_id=order_id,
+        )
+        self.entries.append(entry)
+        lot_id = None
+        if pending:
+            lot_id = self.lot_ids.take()
+            self.new_lots[lot_id] = lot_row(entry, entry_id=entry_id, lot_id=lot_id)
+        if m.credits is not None:
+            m.credits.append([at, points, rule.slug, order_id])
+        self.totals.awarded += points
+        self.totals.pending += points if pending else 0
+        return entry_id, lot_id
+
+    def reverse(
+        self,
+        m: Earning,
+        rule_slug: str,
+        due: int,
+        *,
+        lot_id: int | None,
+        at: datetime,
+        event_id: str,
+        order_id: str,
+        reason: str,
+    ) -> int:
+        """Take back ``due`` earned points: from the award's pending lot while it is
+        pending, else from the balance (points that never expire first, then the lots
+        that expire soonest), never below zero. Returns what was taken; the rest is the
+        shortfall (the points were spent already)."""
+        from_pending = 0
+        lot = self.new_lots.get(lot_id) if lot_id is not None else None
+        if lot is not None and lot["remaining"] > 0:  # paid and refunded in this transaction
+            from_pending = min(due, lot["remaining"])
+            lot["remaining"] -= from_pending
+        elif lot_id is not None and lot_id in self.lots and not self.lots[lot_id][1]:
+            held = self.lots[lot_id]
+            from_pending = min(due, held[0])
+            held[0] -= from_pending
+            if from_pending:
+                self.pending_taken[lot_id] = self.pending_taken.get(lot_id, 0) + from_pending
+        state = m.state
+        from_balance = min(due - from_pending, state.balance)
+        if from_balance:
+            self._spend_never_expiring_first(state, from_balance)
+        taken = from_pending + from_balance
+        if taken:
+            self.entries.append(
+                ledger_store.build_entry(
+                    state,
+                    entry_id=self.entry_ids.take(),
+                    at=at,
+                    kind=models.REVERSE,
+                    amount=-from_balance,
+                    pending_amount=-from_pending,
+                    reason=reason,
+                    operator=self.operator,
+                    rule=rule_slug,
+                    event_id=event_id,
+                    order_id=order_id,
+                )
+            )
+            if m.credits is not None:
+                domain.take_off(m.credits, rule_slug, order_id, taken, at)
+        self.totals.reversed += taken
+        self.totals.shortfall += due - taken
+        return taken
+
+    def _spend_never_expiring_first(self, state: ledger_store.MemberState, points: int) -> None:
+        lots = ledger_store.load_spendable_lots(self.session, state)
+        never_expiring = state.balance - sum(lot[1] for lot in lots)
+        from_lots = points - min(points, max(never_expiring, 0))
+        if from_lots:
+            ledger_store.take_from_lots(self.session, state, from_lots)
+
+    def recalculate(
+        self, m: Earning, at: datetime, *, reason: str, downgrade: bool = False
+    ) -> None:
+        """The member's computed tier at ``at``: up whenever they qualify for a higher one,
+        down only when ``downgrade`` (maintain run); and when to look again."""
+        if m.manual or m.credits is None:
+            return
+        tiers = self.program.tiers
+        current = self.tier_of(m)
+        computed = domain.qualifying(
+            tiers, lambda t: domain.earned_in(m.credits, t.window_start(at), at)
+        )
+        new = domain.new_tier(tiers, current, computed, downgrade=downgrade)
+        label = new.slug if new is not None else None
+        if label != m.tier:
+            self.totals.tier_changes.append(
+                TierChange(m.state.external_id, m.tier, label, at, reason)
+            )
+            m.tier = label
+        m.review_at = domain.next_review(m.credits, new, at)
+        m.tier_dirty = True
+
+    def review_soon(self, m: Earning, at: datetime) -> None:
+        """A refund may have taken the member below their tier: `maintain run` looks."""
+        if not m.manual and m.credits is not None and m.tier is not None:
+            m.review_at = at if m.review_at is None else min(m.review_at, at)
+            m.tier_dirty = True
+
+    def flush(self) -> None:
+        """Write what this transaction earned and reversed."""
+        session = self.session
+        ledger_store.bulk_insert(session, "ledger_entry", ledger_store.ENTRY_COLUMNS, self.entries)
+        ledger_store.bulk_insert(
+            session, "point_lot", ledger_store.LOT_COLUMNS, list(self.new_lots.values())
+        )
+        store.save_counters(
+            session,
+            [(k[0], k[1], k[2], *change) for k, change in self.counted.items()],
+        )
+        store.take_from_pending_lots(session, self.pending_taken)
+        states = [m.state for m in self.members.values()]
+        ledger_store.save_lot_changes(session, states)
+        ledger_store.save_member_states(session, states, self.now)
+        store.save_member_tiers(
+            session,
+            [(mid, m.tier, m.review_at) for mid, m in self.members.items() if m.tier_dirty],
+        )
+        audit.append_events(
+            session,
+            [
+                audit.NewEvent(
+                    subject=f"member:{c.member}",
+                    action="member.tier",
+                    operator=self.operator,
+                    at=self.now,
+                    reason=c.reason,
+                    details={"from": c.before, "to": c.after, "at": c.at.isoformat()},
+                )
+                for c in self.totals.tier_changes[self._tier_changes_written :]
+            ],
+        )
+        self._tier_changes_written = len(self.totals.tier_changes)
+        self.entries, self.new_lots, self.counted, self.pending_taken = [], {}, {}, {}
+        for m in self.members.values():
+            m.tier_dirty = False

@@ -1,0 +1,264 @@
+"""Earning rules, tiers and what earning keeps per member, in the database.
+
+Limits hold by the conditional upserts of `earning_counter` (they only count up while
+below the limit), made under the member's row lock like every ledger change. The
+queries that read per member take lists of member ids (a chunk of events at a time).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from loyaltyctl.store.db import ConcurrentChange
+from loyaltyctl.store.ledger import execute_many, is_sqlite
+from loyaltyctl.store.tables import EarningCounter, EarningRule, LedgerEntry, Member, PointLot, Tier
+
+EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)
+NO_LIMIT = 2**62  # the bound of a counter that has none (keeps the statement's types fixed)
+
+
+# --- rules and tiers ------------------------------------------------------------------------
+
+
+def rules(session: Session, *, include_inactive: bool = False) -> list[EarningRule]:
+    stmt = select(EarningRule).order_by(EarningRule.kind, EarningRule.slug)
+    if not include_inactive:
+        stmt = stmt.where(EarningRule.active.is_(True))
+    return list(session.execute(stmt).scalars())
+
+
+def tiers(session: Session, *, include_inactive: bool = False) -> list[Tier]:
+    stmt = select(Tier).order_by(Tier.threshold.desc(), Tier.slug)
+    if not include_inactive:
+        stmt = stmt.where(Tier.active.is_(True))
+    return list(session.execute(stmt).scalars())
+
+
+def by_slugs(session: Session, table, slugs: list[str]) -> dict[str, object]:
+    found = {}
+    for start in range(0, len(slugs), 900):
+        chunk = slugs[start : start + 900]
+        for row in session.execute(select(table).where(table.slug.in_(chunk))).scalars():
+            found[row.slug] = row
+    return found
+
+
+def insert_one(session: Session, table, values: dict) -> int:
+    return session.execute(insert(table).values(**values).returning(table.id)).scalar_one()
+
+
+def update_one(session: Session, table, row_id: int, values: dict) -> None:
+    session.execute(update(table).where(table.id == row_id).values(**values))
+
+
+def disable(session: Session, table, slug: str, now: datetime) -> None:
+    session.execute(update(table).where(table.slug == slug).values(active=False, updated_at=now))
+
+
+def active_slugs(session: Session, table) -> list[str]:
+    return list(
+        session.execute(
+            select(table.slug).where(table.active.is_(True)).order_by(table.slug)
+        ).scalars()
+    )
+
+
+def review_all_tiers(session: Session, now: datetime) -> int:
+    """The tiers changed: every member whose tier is computed is looked at again by the
+    next `maintain run`. Returns how many."""
+    return session.execute(
+        update(Member).where(Member.tier_manual.is_(False)).values(tier_review_at=now)
+    ).rowcount
+
+
+# --- counters -------------------------------------------------------------------------------
+
+
+def counters(
+    session: Session, keys: Iterable[tuple[int, int, str]]
+) -> dict[tuple[int, int, str], list[int]]:
+    """(rule id, member id, scope) -> [uses, points] of these counters (absent: none yet)."""
+    wanted = set(keys)
+    members = sorted({k[1] for k in wanted})
+    rule_ids = sorted({k[0] for k in wanted})
+    found: dict[tuple[int, int, str], list[int]] = {}
+    for start in range(0, len(members), 900):
+        rows = session.execute(
+            select(
+                EarningCounter.rule_id,
+                EarningCounter.member_id,
+                EarningCounter.scope,
+                EarningCounter.uses,
+                EarningCounter.points,
+            ).where(
+                EarningCounter.member_id.in_(members[start : start + 900]),
+                EarningCounter.rule_id.in_(rule_ids),
+            )
+        )
+        for rule_id, member_id, scope, uses, points in rows:
+            key = (rule_id, member_id, scope)
+            if key in wanted:
+                found[key] = [uses, points]
+    return found
+
+
+COUNTER_SQL = (
+    "INSERT INTO earning_counter (rule_id, member_id, scope, uses, points) "
+    "VALUES ({p}, {p}, {p}, {p}, {p}) ON CONFLICT (rule_id, member_id, scope) DO UPDATE "
+    "SET uses = earning_counter.uses + excluded.uses, "
+    "points = earning_counter.points + excluded.points "
+    "WHERE earning_counter.uses + excluded.uses <= {p} "
+    "AND earning_counter.points + excluded.points <= {p}"
+)
+
+
+def save_counters(
+    session: Session, changes: list[tuple[int, int, str, int, int, int, int]]
+) -> None:
+    """Add (rule id, member id, scope, uses, points, most uses, most points) to the
+    counters: each one upsert that the database refuses beyond the bounds (the members
+    are locked, so a refusal means a writer that did not lock them: the transaction is
+    retried)."""
+    if not changes:
+        return
+    sql = COUNTER_SQL.format(p="?" if is_sqlite(session) else "%s")
+    params = [
+        (rule_id, member_id, scope, uses, points, most_uses, most_points)
+        for rule_id, member_id, scope, uses, points, most_uses, most_points in sorted(changes)
+    ]
+    if execute_many(session, sql, params) != len(params):
+        raise ConcurrentChange("an earning limit was reached by a concurrent writer")
+
+
+# --- what earning reads per member -----------------------------------------------------------
+
+
+def earned_history(session: Session, member_ids: list[int]) -> dict[int, list[tuple]]:
+    """member id -> its earned points and their reversals, oldest first:
+    (kind, at, points, rule, order id), points = amount + pending_amount."""
+    found: dict[int, list[tuple]] = {m: [] for m in member_ids}
+    ids = sorted(member_ids)
+    for start in range(0, len(ids), 900):
+        rows = session.execute(
+            select(
+                LedgerEntry.member_id,
+                LedgerEntry.kind,
+                LedgerEntry.at,
+                LedgerEntry.amount + LedgerEntry.pending_amount,
+                LedgerEntry.rule,
+                LedgerEntry.order_id,
+            )
+            .where(LedgerEntry.member_id.in_(ids[start : start + 900]))
+            .where(LedgerEntry.kind.in_(EARN_KINDS))
+            .order_by(LedgerEntry.member_id, LedgerEntry.seq)
+        )
+        for member_id, kind, at, points, rule, order_id in rows:
+            found[member_id].append((kind, at, int(points), rule, order_id))
+    return found
+
+
+def member_tiers(session: Session, member_ids: list[int]) -> dict[int, tuple]:
+    """member id -> (tier, tier_manual, tier_review_at, plan)."""
+    found: dict[int, tuple] = {}
+    ids = sorted(member_ids)
+    for start in range(0, len(ids), 900):
+        rows = session.execute(
+            select(
+                Member.id, Member.tier, Member.tier_manual, Member.tier_review_at, Member.plan
+            ).where(Member.id.in_(ids[start : start + 900]))
+        )
+        for member_id, tier, manual, review_at, plan in rows:
+            found[member_id] = (tier, manual, review_at, plan)
+    return found
+
+
+def save_member_tiers(
+    session: Session, changes: list[tuple[int, str | None, datetime | None]]
+) -> None:
+    """(member id, tier, next review) for members whose tier is computed."""
+    if not changes:
+        return
+    sqlite = is_sqlite(session)
+    from loyaltyctl.store.tables import sqlite_timestamp
+
+    mark = "?" if sqlite else "%s"
+    sql = (
+        f"UPDATE member SET tier = {mark}, tier_review_at = {mark} "
+        f"WHERE id = {mark} AND tier_manual = {'0' if sqlite else 'false'}"
+    )
+    params = [
+        (tier, sqlite_timestamp(review_at) if sqlite else review_at, member_id)
+        for member_id, tier, review_at in changes
+    ]
+    execute_many(session, sql, params)
+
+
+def due_for_tier_review(session: Session, now: datetime, limit: int) -> list[int]:
+    """Members whose computed tier should be looked at again by now."""
+    return list(
+        session.execute(
+            select(Member.id)
+            .where(Member.tier_review_at <= now, Member.tier_manual.is_(False))
+            .order_by(Member.tier_review_at, Member.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def lots(session: Session, lot_ids: list[int]) -> dict[int, tuple[int, int, bool]]:
+    """lot id -> (member id, remaining, matured)."""
+    found: dict[int, tuple[int, int, bool]] = {}
+    for start in range(0, len(lot_ids), 900):
+        rows = session.execute(
+            select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.matured).where(
+                PointLot.id.in_(lot_ids[start : start + 900])
+            )
+        )
+        for lot_id, member_id, remaining, matured in rows:
+            found[lot_id] = (member_id, int(remaining), bool(matured))
+    return found
+
+
+def take_from_pending_lots(session: Session, taken: dict[int, int]) -> None:
+    """What reversals took from pending lots (not yet matured), as conditional UPDATEs."""
+    if not taken:
+        return
+    sqlite = is_sqlite(session)
+    mark = "?" if sqlite else "%s"
+    sql = (
+        f"UPDATE point_lot SET remaining = remaining - {mark} "
+        f"WHERE id = {mark} AND remaining >= {mark} AND matured = {'0' if sqlite else 'false'}"
+    )
+    params = [(points, lot_id, points) for lot_id, points in sorted(taken.items())]
+    if execute_many(session, sql, params) != len(params):
+        raise ConcurrentChange("a pending lot changed during the transaction")
+
+
+# --- birthdays ----------------------------------------------------------------------------------
+
+
+def birthday_candidates(session: Session, month_days: list[str]) -> list[tuple]:
+    """(id, external id, birthday, birthday_anchor) of members whose birthday's "MM-DD"
+    is one of these (an index look-up)."""
+    rows = session.execute(
+        select(Member.id, Member.external_id, Member.birthday, Member.birthday_anchor)
+        .where(Member.birthday_md.in_(month_days))
+        .order_by(Member.id)
+    )
+    return [tuple(r) for r in rows]
+
+
+def set_birthday_anchor(session: Session, member_id: int, old: str | None, new: str) -> bool:
+    """Move a member's birthday anchor from ``old`` to ``new``: False when it is not
+    ``old`` any more (a concurrent award)."""
+    condition = Member.birthday_anchor.is_(None) if old is None else Member.birthday_anchor == old
+    return (
+        session.execute(
+            update(Member).where(Member.id == member_id, condition).values(birthday_anchor=new)
+        ).rowcount
+        == 1
+    )
