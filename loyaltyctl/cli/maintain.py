@@ -30,6 +30,13 @@ def _summary(result) -> str:
             f"{verb} {result.matured_points:,} points in {result.matured_lots:,} lots, "
             f"{verb2} {result.expired_points:,} points in {result.expired_lots:,} lots"
         )
+    if result.birthdays:
+        verb = "would give" if result.dry_run else "gave"
+        parts.append(
+            f"{verb} {result.birthday_points:,} birthday points to {result.birthdays:,} members"
+        )
+    if result.tier_changes:
+        parts.append(f"{result.tier_changes:,} tier changes")
     if result.dry_run and result.webhooks_due:
         parts.append(f"would deliver {result.webhooks_due:,} due webhooks")
     elif result.webhooks_due:
@@ -57,7 +64,8 @@ def run(
     dry_run: opt.DryRunOpt = False,
     json_: opt.JsonOpt = False,
 ) -> None:
-    """Expire due points, mature pending ones and deliver queued webhooks (retried with
+    """Expire due points, mature pending ones, give birthday points (the program time
+    zone's day), move computed tiers up or down, and deliver queued webhooks (retried with
     backoff). Safe every minute from cron: idempotent, never two at once, quiet when
     nothing is due. Exits 1 when a webhook delivery was given up in this run.
 
@@ -78,6 +86,7 @@ def run(
         operator=ctx.operator,
         dry_run=dry_run,
         keys=lambda: crypto.load(ctx.settings.keys_file),  # read only when webhooks are due
+        tz=ctx.settings.tz,
     )
     text = None if json_ else _summary(result)
     if json_ or text:  # quiet when nothing happened, for cron

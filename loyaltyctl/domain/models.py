@@ -137,12 +137,18 @@ class MaintenanceResult:
     webhooks_retrying: int = 0  # failed this time, tried again after a backoff
     webhooks_failed: int = 0  # given up in this run
     webhook_failures: tuple[WebhookFailure, ...] = ()
+    birthdays: int = 0  # members given birthday points
+    birthday_points: int = 0
+    tier_reviews: int = 0  # computed tiers looked at again
+    tier_changes: int = 0
 
     @property
     def changed(self) -> bool:
         return bool(
             self.matured_lots
             or self.expired_lots
+            or self.birthdays
+            or self.tier_changes
             or self.webhooks_due
             or self.webhooks_delivered
             or self.webhooks_retrying

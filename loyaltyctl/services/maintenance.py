@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
@@ -25,6 +26,7 @@ from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import webhooks
+from loyaltyctl.services.earning_jobs import run_earning_jobs
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import webhooks as webhook_store
 from loyaltyctl.store.db import ConcurrentChange, Database
@@ -59,12 +61,33 @@ def release_lock(*, session: Session, holder: str) -> None:
 
 
 def run_due_work(
-    *, session: Session, now: datetime, operator: str, dry_run: bool = False
+    *,
+    session: Session,
+    now: datetime,
+    operator: str,
+    dry_run: bool = False,
+    tz: ZoneInfo = ZoneInfo("UTC"),
 ) -> models.MaintenanceResult:
-    """Mature, then expire (a lot that matured and expired since the last run does both)."""
+    """Mature, then expire (a lot that matured and expired since the last run does both),
+    then birthdays and tier reviews (``tz``: the program time zone, what "the day" is)."""
+    points = _mature_and_expire(session=session, now=now, operator=operator, dry_run=dry_run)
+    earned = run_earning_jobs(session=session, now=now, tz=tz, operator=operator)
+    return replace(
+        points,
+        birthdays=earned.birthdays,
+        birthday_points=earned.birthday_points,
+        tier_reviews=earned.tier_reviews,
+        tier_changes=earned.tier_changes,
+    )
+
+
+def _mature_and_expire(
+    *, session: Session, now: datetime, operator: str, dry_run: bool
+) -> models.MaintenanceResult:
+    # a pending lot that a refund emptied has nothing to mature
     matured = session.execute(
         select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
-        .where(PointLot.matured.is_(False), PointLot.matures_at <= now)
+        .where(PointLot.matured.is_(False), PointLot.matures_at <= now, PointLot.remaining > 0)
         .order_by(PointLot.member_id, PointLot.matures_at, PointLot.id)
     ).all()
     by_member: dict[int, list] = defaultdict(list)
@@ -160,6 +183,7 @@ def maintain(
     operator: str,
     dry_run: bool = False,
     keys: KeyRing | Callable[[], KeyRing] | None = None,
+    tz: ZoneInfo = ZoneInfo("UTC"),
 ) -> models.MaintenanceResult:
     """The whole cron job: take the lock, do the due work in one transaction, deliver
     the due webhooks, release.
@@ -181,7 +205,7 @@ def maintain(
         )
         ring = _key_ring(keys) if webhooks_due and not dry_run else None
         result = db.run(
-            lambda s: run_due_work(session=s, now=now, operator=operator, dry_run=dry_run),
+            lambda s: run_due_work(session=s, now=now, operator=operator, dry_run=dry_run, tz=tz),
             rollback=dry_run,
         )
         result = replace(result, webhooks_due=webhooks_due)

@@ -262,3 +262,13 @@ def set_birthday_anchor(session: Session, member_id: int, old: str | None, new: 
         ).rowcount
         == 1
     )
+
+
+def clear_tier_reviews(session: Session, member_ids: list[int]) -> None:
+    """No tiers are defined: nothing to look at for these members."""
+    for start in range(0, len(member_ids), 900):
+        session.execute(
+            update(Member)
+            .where(Member.id.in_(member_ids[start : start + 900]))
+            .values(tier_review_at=None)
+        )

@@ -4,102 +4,23 @@ checked against hand-computed values, and `audit verify` after each test."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.events import ingest_events
 from loyaltyctl.services.ledger import balance, change_points, history
-from loyaltyctl.services.perkfiles import load_program
-from loyaltyctl.services.program import apply_program
 from loyaltyctl.store.tables import IngestedEvent, Member, PointLot
-
-NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-TZ = ZoneInfo("Europe/Amsterdam")
-
-ORDER_RULE = """
-[[earning_rule]]
-slug = "order-points"
-kind = "order"
-points_per_unit = 1
-rounding = "down"
-"""
-
-
-def at(days_before_now: float = 0, hours: float = 0) -> str:
-    return (NOW - timedelta(days=days_before_now, hours=hours)).isoformat().replace("+00:00", "Z")
-
-
-def order(event_id, order_id, items, *, member="C-1", discount=None, when=None, **extra):
-    event = {
-        "id": event_id,
-        "type": "order.paid",
-        "at": when or at(30),
-        "member": member,
-        "order_id": order_id,
-        "currency": "USD",
-        "items": [{"sku": sku, "price": price, "quantity": qty} for sku, price, qty in items],
-        **extra,
-    }
-    if discount is not None:
-        event["discount"] = discount
-    return event
-
-
-def refund(event_id, order_id, *, items=None, amount=None, when=None):
-    event = {"id": event_id, "type": "order.refunded", "at": when or at(20), "order_id": order_id}
-    if items is not None:
-        event["items"] = [{"sku": sku, "quantity": qty} for sku, qty in items]
-    if amount is not None:
-        event["amount"] = amount
-    return event
-
-
-WORKED_ORDER = order("e2", "1001", [("P1", "10.00", 1), ("P2", "20.00", 1)], discount="6.00")
-
-
-@pytest.fixture
-def program(db, tmp_path):
-    """program(toml) applies earning rules and tiers from TOML text."""
-
-    def apply(text: str, *, prune: bool = False):
-        path = tmp_path / f"program-{len(list(tmp_path.glob('program-*')))}.toml"
-        path.write_text(text, encoding="utf-8")
-        files = load_program([path], env={}, tz=TZ)
-        return db.run(
-            lambda s: apply_program(
-                session=s, program=files, keys=lambda: None, operator="t", prune=prune
-            )
-        )
-
-    return apply
-
-
-@pytest.fixture
-def ingest(db, tmp_path):
-    """ingest(*events or raw lines, strict=, dry_run=, now=) -> IngestResult."""
-    counter = iter(range(1000))
-
-    def run(*lines, strict=False, dry_run=False, now=NOW):
-        path = tmp_path / f"events-{next(counter)}.jsonl"
-        path.write_text(
-            "".join((line if isinstance(line, str) else json.dumps(line)) + "\n" for line in lines),
-            encoding="utf-8",
-        )
-        return ingest_events(
-            database=db,
-            path=path,
-            tz=TZ,
-            operator="tester",
-            strict=strict,
-            dry_run=dry_run,
-            now=now,
-        )
-
-    return run
+from tests.services.earning_helpers import (
+    NOW,
+    ORDER_RULE,
+    TIERS,
+    WORKED_ORDER,
+    at,
+    order,
+    refund,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -583,24 +504,6 @@ def test_a_disabled_rule_earns_nothing_and_a_rule_limited_to_tiers_only_them(
 
 
 # --- tiers ---------------------------------------------------------------------------------
-
-
-TIERS = """
-[[tier]]
-slug = "silver"
-name = "Silver"
-threshold = 100
-period = "12 months"
-multiplier = 1.5
-
-[[tier]]
-slug = "gold"
-name = "Gold"
-threshold = 300
-period = "12 months"
-multiplier = 2
-overrides = { "order-points" = 3 }
-"""
 
 
 def test_a_tier_reached_by_an_event_applies_from_the_next_event_on(db, program, ingest, member):
