@@ -27,6 +27,9 @@ TIER_COLUMNS = [
 
 
 def rule_json(rule) -> dict:
+    settings = rule.settings()
+    if rule.points_per_unit is not None:
+        settings["points_per_unit"] = rule.points_per_unit  # a number, not its stored text
     return {
         "slug": rule.slug,
         "kind": rule.kind,
@@ -34,7 +37,7 @@ def rule_json(rule) -> dict:
         "description": rule.description,
         "active": rule.active,
         "tiers": list(rule.tiers),
-        **rule.settings(),
+        **settings,
     }
 
 
@@ -54,15 +57,13 @@ def rule_rows(rules) -> list[dict]:
 
 
 def tier_json(tier) -> dict:
-    from loyaltyctl.domain.earning import decimal_text
-
     return {
         "slug": tier.slug,
         "name": tier.name,
         "description": tier.description,
         "threshold": tier.threshold,
         "period": tier.period,
-        "multiplier": decimal_text(tier.multiplier),
+        "multiplier": tier.multiplier,
         "overrides": dict(tier.overrides),
         "downgrade": tier.downgrade,
         "active": tier.active,
@@ -72,8 +73,10 @@ def tier_json(tier) -> dict:
 def tier_rows(tiers) -> list[dict]:
     rows = []
     for t in tiers:
+        from loyaltyctl.domain.earning import decimal_text
+
         row = tier_json(t)
-        row["multiplier"] = f"×{row['multiplier']}"
+        row["multiplier"] = f"×{decimal_text(t.multiplier)}"
         row["overrides"] = ", ".join(f"{k} = {v}" for k, v in t.overrides.items()) or None
         rows.append(row)
     return rows

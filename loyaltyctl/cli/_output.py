@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from decimal import Decimal
 from typing import IO, Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -30,6 +31,8 @@ def jsonable(value: Any) -> Any:
         return iso_utc(value)
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, Decimal):  # multipliers, points per unit: exact, small
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):

@@ -24,6 +24,8 @@ ENTRY_COLUMNS = [
     Column("pending_amount", "Pending", "right", fmt=lambda v: f"{v:+,}" if v else ""),
     Column("balance_after", "Balance", "right"),
     Column("reason", "Reason"),
+    Column("rule", "Rule"),
+    Column("event_id", "Event"),
     Column("operator", "Operator"),
     Column("expires_at", "Expires"),
 ]
@@ -75,7 +77,12 @@ def profile(out: Output, p) -> list:
     from rich.panel import Panel
     from rich.table import Table
 
+    from loyaltyctl.cli._earning_views import tier_status_text
+
     m = p.member
+    tier = tier_status_text(p.tier_status) or (
+        (m.tier or "") + (" (set by hand)" if m.tier and m.tier_manual else "")
+    )
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -85,7 +92,7 @@ def profile(out: Output, p) -> list:
         ("Email", m.email),
         ("Birthday", m.birthday),
         ("Plan", m.plan),
-        ("Tier", (m.tier or "") + (" (set by hand)" if m.tier and m.tier_manual else "")),
+        ("Tier", tier),
         ("Groups", ", ".join(m.groups)),
         ("Tags", ", ".join(m.tags)),
         ("Member since", local_time(m.created_at, "%Y-%m-%d")),

@@ -165,11 +165,11 @@ class EarningRule:
             if self.max_per_order:
                 text += f", at most {self.max_per_order} per order"
         elif self.kind == "social":
-            text = f"{self.points} for a {self.platform} {self.action}"
+            text = f"{self.points} per {self.platform} {self.action}"
         elif self.kind == "join":
             text = f"{self.points} once"
         else:
-            text = f"{self.points} a year"
+            text = f"{self.points} on the birthday"
         return text
 
 

@@ -12,6 +12,7 @@ from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import MemberExists, UsageProblem
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services.claims import member_claims
+from loyaltyctl.services.earning import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as store
@@ -238,4 +239,5 @@ def show_member(
         balance=balance_of(session, row, soon_days=soon_days, now=now),
         recent=tuple(recent_entries(session, row, limit=recent)),
         claims=tuple(member_claims(session=session, member_id=row.id, limit=recent)),
+        tier_status=tier_status(session, row, now=now),
     )

@@ -282,8 +282,16 @@ class MemberStats:
 
 
 def member_stats(*, session: Session, top: int = 10) -> MemberStats:
+    """The tier distribution lists the tiers in force highest first (with 0 members when
+    none has reached one yet), then labels set by hand that are no tier, then no tier."""
+    from loyaltyctl.store import earning as earning_store
+
+    counts = dict(store.tiers(session))
+    defined = [t.slug for t in earning_store.tiers(session)]
+    labels = sorted((t for t in counts if t is not None and t not in defined), key=str)
+    order = defined + labels + ([None] if None in counts else [])
     return MemberStats(
         biggest_balances=tuple(MemberRow(*r) for r in store.top_balances(session, top)),
         most_active=tuple(MemberRow(*r) for r in store.most_active(session, top)),
-        tiers=tuple({"tier": t, "members": n} for t, n in store.tiers(session)),
+        tiers=tuple({"tier": t, "members": counts.get(t, 0)} for t in order),
     )

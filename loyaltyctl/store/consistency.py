@@ -85,6 +85,15 @@ CHECKS = (
         "WHERE COALESCE(d.claims, 0) <> COALESCE(c.claims, 0)",
     ),
     (
+        # every earned point traces back to its rule and event (a birthday is its own)
+        "ledger entry {0}: earned by rule {1!r} for event {2!r}, which is not recorded",
+        "SELECT l.id, COALESCE(l.rule, ''), COALESCE(l.event_id, '') FROM ledger_entry l "
+        "LEFT JOIN earning_rule r ON r.slug = l.rule "
+        "LEFT JOIN ingested_event e ON e.id = l.event_id "
+        "WHERE l.kind IN ('earn', 'reverse') AND (r.id IS NULL OR (e.id IS NULL "
+        "AND (l.event_id IS NULL OR l.event_id NOT LIKE 'birthday:%')))",
+    ),
+    (
         "promo batch {0}: generated is {1}, its codes number {2}",
         "SELECT b.id, b.generated, COUNT(c.id) FROM promo_batch b "
         "LEFT JOIN promo_code c ON c.batch_id = b.id "

@@ -547,3 +547,19 @@ def test_refunded_points_do_not_count_toward_a_tier(db, program, ingest, member)
     ingest(order("o1", "A", [("P", "90", 1)]), refund("r", "A"))
     ingest(order("o2", "B", [("P", "20", 1)]))
     assert member_row(db).tier is None
+
+
+def test_verify_finds_earned_points_whose_event_is_gone(db, program, ingest, member, tamper):
+    member("C-1")
+    program(ORDER_RULE)
+    ingest(WORKED_ORDER)
+    tamper("DELETE FROM ingested_event WHERE id = 'e2'")
+    result = db.run(lambda s: verify(session=s), write=False, rollback=True)
+    assert result.problems == (
+        "ledger entry 1: earned by rule 'order-points' for event 'e2', which is not recorded",
+    )
+    tamper(
+        "INSERT INTO ingested_event (id, type, at, member_id, order_id, digest, points, details,"
+        " ingested_at, operator) SELECT 'e2', 'order.paid', at, member_id, '1001', 'x', 24, '{}',"
+        " at, 't' FROM ledger_entry WHERE id = 1"
+    )
