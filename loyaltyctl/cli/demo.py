@@ -9,20 +9,23 @@ from loyaltyctl.cli._output import Column, Output, jsonable
 
 
 def demo(json_: opt.JsonOpt = False) -> None:
-    """Create the database and key file if needed, apply the example program of perks
-    (config/program), import the sample members and points, credit, write off and
-    claim perks, and print a summary. Safe to run again: nothing is applied twice.
+    """Create the database and key file if needed, apply the example program of perks,
+    campaigns, earning rules and tiers (config/program), import the sample members and
+    points, credit, write off, claim perks, redeem codes, ingest the sample events
+    (fixtures/events.jsonl), and print a summary. Safe to run again: nothing is applied twice.
 
     Example: loyaltyctl demo
     """
     import os
 
     from loyaltyctl import crypto
+    from loyaltyctl.cli._earning_views import ingest_summary
     from loyaltyctl.services.demo import (
         demo_statistics,
         program_path,
         run_demo,
         run_demo_codes,
+        run_demo_events,
     )
     from loyaltyctl.services.perkfiles import load_program
     from loyaltyctl.store import migrate
@@ -40,6 +43,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
     generated, redeemed = run_demo_codes(
         db=ctx.database(), keys=keys, operator=ctx.operator, tz=ctx.settings.tz
     )
+    events = run_demo_events(db=ctx.database(), operator=ctx.operator, tz=ctx.settings.tz)
     program_stats = ctx.read(lambda s: demo_statistics(session=s, tz=ctx.settings.tz))
 
     def render() -> list:
@@ -62,6 +66,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
                 if generated
                 else []
             ),
+            *ingest_summary(events),
             out.table(
                 s["top_balances"],
                 [
@@ -76,6 +81,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
             *views.claim_stats(out, program_stats[1]),
             "Next: [bold]loyaltyctl member find 0321[/], [bold]loyaltyctl member show C-1001[/], "
             "[bold]loyaltyctl perk list --member C-1002[/], [bold]loyaltyctl stats promo[/], "
+            "[bold]loyaltyctl rules list[/], [bold]loyaltyctl points history C-1001[/], "
             "[bold]loyaltyctl audit verify[/]",
         ]
 
@@ -83,6 +89,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
         **jsonable(result),
         "generated": generated,
         "generated_redemption": redeemed,
+        "events": events,
         "overview": program_stats[0],
         "claims_stats": program_stats[1],
     }

@@ -151,6 +151,17 @@ def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
     return generated, redeemed
 
 
+def run_demo_events(*, db, operator: str, tz: ZoneInfo):
+    """The sample events (fixtures/events.jsonl) through the example earning rules: joins,
+    orders (the seed's worked example among them), refunds, a review, social actions and
+    a birthday change. Its own transactions, after the demo's; later runs replay them."""
+    from loyaltyctl.services.events import ingest_events
+
+    return ingest_events(
+        database=db, path=data_path("fixtures", "events.jsonl"), tz=tz, operator=operator
+    )
+
+
 def demo_statistics(*, session: Session, tz: ZoneInfo):
     """What the demo ends with: the program overview and the claims statistics."""
     from loyaltyctl.services.stats import claim_stats, overview

@@ -226,7 +226,10 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert doc["members"]["applied"] > 0 and doc["points"]["applied"] > 0
     assert doc["credit"]["replayed"] is False and doc["write_off"]["replayed"] is False
     actions = [c["action"] for c in doc["program"]["changes"]]
-    assert actions == ["create"] * 12  # ten perks and two campaigns
+    assert actions == ["create"] * 21  # ten perks, two campaigns, six rules, three tiers
+    events = doc["events"]
+    assert (events["events"], events["applied"], events["errors"]) == (11, 11, [])
+    assert events["members_created"] == 2 and events["points_reversed"] > 0
     assert [c["perk"] for c in doc["claims"]] == ["free-coffee", "ten-percent-off", "vip-discord"]
     assert [r["campaign"] for r in doc["redemptions"]] == ["winter-2026", "students-welcome"]
     assert doc["generated"]["count"] == 100
@@ -251,7 +254,8 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert doc2["points"]["replayed"] == doc["points"]["rows"]
     assert doc2["credit"]["replayed"] is True and doc2["write_off"]["replayed"] is True
     assert doc2["credit"]["entry_id"] == doc["credit"]["entry_id"]
-    assert [c["action"] for c in doc2["program"]["changes"]] == ["unchanged"] * 12
+    assert [c["action"] for c in doc2["program"]["changes"]] == ["unchanged"] * 21
+    assert (doc2["events"]["applied"], doc2["events"]["replayed"]) == (0, 11)
     assert doc2["generated"] is None
     assert [c["claim_id"] for c in doc2["claims"]] == [c["claim_id"] for c in doc["claims"]]
 
