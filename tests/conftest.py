@@ -154,9 +154,9 @@ def cli(db_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
 
-    def invoke(*args: str, url: str | None = db_url) -> CliResult:
+    def invoke(*args: str, url: str | None = db_url, input: str | None = None) -> CliResult:
         argv = (["--database-url", url] if url else []) + [str(a) for a in args]
-        result = runner.invoke(app, argv, catch_exceptions=False)
+        result = runner.invoke(app, argv, input=input, catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     invoke.url = db_url
