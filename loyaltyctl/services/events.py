@@ -242,20 +242,22 @@ class _Chunk:
     def run(self) -> _Tally:
         if not self.events:
             return self.tally
-        self.known = store.digests(self.session, [e.id for e in self.events])
         self._members()
+        refunded = [e.order_id for e in self.events if isinstance(e, domain.OrderRefunded)]
+        # a refund's member is its order's: locked with the rest, in id order
+        owners = {p[1] for p in store.paid_orders(self.session, refunded).values()}
+        self.earner.lock(set(self.members.values()) | owners)
+        # read under the locks: what a concurrent ingest committed meanwhile is seen
+        self.known = store.digests(self.session, [e.id for e in self.events])
         self._orders()
-        locked = self.earner.lock(
-            set(self.members.values()) | {p.member_id for p in self.paid.values()}
-        )
+        self.earner.lock({p.member_id for p in self.paid.values()})  # an owner paid meanwhile
+        locked = self.earner.members
         refunding = {
             self.paid[e.order_id].member_id
             for e in self.events
             if isinstance(e, domain.OrderRefunded) and e.order_id in self.paid
         }
-        ledger_store.prefetch_lots(
-            self.session, [locked[m].state for m in refunding if m in locked]
-        )
+        ledger_store.prefetch_lots(self.session, [locked[m].state for m in refunding])
         self.earner.load_counters(self._counter_keys())
         handlers = {
             domain.JOINED: self._joined,
@@ -309,7 +311,6 @@ class _Chunk:
                 isinstance(event, domain.MemberJoined)
                 and event.member not in self.members
                 and event.member not in self.created_at_line
-                and event.id not in self.known
             ):
                 self.created_at_line[event.member] = event.line
                 new.append(
