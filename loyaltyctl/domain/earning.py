@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 from loyaltyctl.domain.perks import position_of
 
@@ -294,6 +295,7 @@ def add_months(day: date, months: int) -> date:
     return day.replace(year=year, month=month + 1, day=min(day.day, last))
 
 
+@lru_cache(maxsize=256)
 def parse_period(text: str) -> tuple[int, str] | None:
     """ "12 months" -> (12, "month"); "lifetime" -> None. Raises ValueError."""
     words = text.strip().lower().split()
@@ -388,8 +390,21 @@ def next_review(credits: list[list], tier: Tier | None, at: datetime) -> datetim
     start = tier.window_start(at)
     if start is None:
         return None
-    leaving = [period_after(tier.period, c[0]) for c in credits if c[1] > 0 and start < c[0] <= at]
-    return min(leaving) if leaving else None
+    # the point earned first leaves first (a period's end moves with its start)
+    first = min((c[0] for c in credits if c[1] > 0 and start < c[0] <= at), default=None)
+    return None if first is None else period_after(tier.period, first)
+
+
+def qualifying_at(tiers: list[Tier], credits: list[list], at: datetime) -> Tier | None:
+    """`qualifying` with each distinct period's earned points summed once."""
+    sums: dict[str, int] = {}
+
+    def earned(tier: Tier) -> int:
+        if tier.period not in sums:
+            sums[tier.period] = earned_in(credits, tier.window_start(at), at)
+        return sums[tier.period]
+
+    return qualifying(tiers, earned)
 
 
 def ranked(tiers) -> list[Tier]:

@@ -40,6 +40,7 @@ LINE_MAX = 1_000_000  # bytes: one event, however many items
 MONEY_MAX = Decimal("1000000000000")  # far above any real order
 QUANTITY_MAX = 1_000_000
 FUTURE_SLACK = timedelta(days=1)  # a store's clock a little ahead is fine, next week is not
+_CONTROL_RE = re.compile(r"[\x00-\x1f]")
 _MONEY_RE = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
 
 
@@ -236,7 +237,7 @@ class _Fields:
         value = self._get(key)
         if not isinstance(value, str) or not value.strip():
             raise EventProblem(f"{self.prefix}{key} must be a non-empty string")
-        if len(value) > limit or any(ord(ch) < 32 for ch in value):
+        if len(value) > limit or _CONTROL_RE.search(value):
             raise EventProblem(f"{self.prefix}{key} must be one line of at most {limit} characters")
         return value.strip()
 

@@ -251,9 +251,13 @@ class Earner:
             return
         tiers = self.program.tiers
         current = self.tier_of(m)
-        computed = domain.qualifying(
-            tiers, lambda t: domain.earned_in(m.credits, t.window_start(at), at)
-        )
+        if not downgrade and (current is not None or m.tier is None):
+            # an event moves members up only: the tiers above theirs are all to look at
+            above = [t for t in tiers if current is None or t.threshold > current.threshold]
+            if domain.qualifying_at(above, m.credits, at) is None:
+                self._reviewed_after_award(m, current, at)
+                return
+        computed = domain.qualifying_at(tiers, m.credits, at)
         new = domain.new_tier(tiers, current, computed, downgrade=downgrade)
         label = new.slug if new is not None else None
         if label != m.tier:
@@ -263,6 +267,16 @@ class Earner:
             m.tier = label
         m.review_at = domain.next_review(m.credits, new, at)
         m.tier_dirty = True
+
+    def _reviewed_after_award(self, m: Earning, tier: domain.Tier | None, at: datetime) -> None:
+        """The tier stays: the point just earned at ``at`` may leave its period before
+        the ones the next review was set by (an event older than those)."""
+        if tier is None or tier.downgrade == "never":
+            return
+        leaves = domain.period_after(tier.period, at)
+        if leaves is not None and (m.review_at is None or leaves < m.review_at):
+            m.review_at = leaves
+            m.tier_dirty = True
 
     def review_soon(self, m: Earning, at: datetime) -> None:
         """A refund may have taken the member below their tier: `maintain run` looks."""

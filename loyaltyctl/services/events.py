@@ -37,7 +37,7 @@ from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 
-CHUNK = 2000  # events per transaction
+CHUNK = 5000  # events per transaction
 MAX_ERRORS = 1000  # listed; the rest are counted
 
 

@@ -11,12 +11,13 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import GENESIS, record_hash
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.tables import AuditChain, AuditEvent
+from loyaltyctl.store.ledger import bulk_insert, execute_many, is_sqlite
+from loyaltyctl.store.tables import AuditChain
 
 
 def event_content(
@@ -31,6 +32,19 @@ def event_content(
         "reason": reason,
         "details": details,
     }
+
+
+EVENT_COLUMNS = (
+    "subject",
+    "seq",
+    "at",
+    "operator",
+    "action",
+    "reason",
+    "details",
+    "prev_hash",
+    "hash",
+)
 
 
 @dataclass(frozen=True)
@@ -80,18 +94,21 @@ def append_events(session: Session, events: list[NewEvent]) -> None:
         digest = record_hash(prev, content)
         rows.append({**content, "prev_hash": prev, "hash": digest})
         heads[e.subject] = (seq + 1, digest)
-    session.execute(insert(AuditEvent), rows)
+    # through the driver's bulk paths: a chunk of events may write thousands (tier changes)
+    bulk_insert(session, "audit_event", EVENT_COLUMNS, rows)
     fresh = [{"subject": s, "seq": q, "head": h} for s, (q, h) in heads.items() if s not in known]
     if fresh:
         # a concurrent first event for a subject violates the primary key: retried
-        session.execute(insert(AuditChain), fresh)
-    table = AuditChain.__table__
-    for subject, (old_seq, _old) in known.items():
-        seq, head = heads[subject]
-        moved = session.execute(
-            update(table)
-            .where(table.c.subject == subject, table.c.seq == old_seq)
-            .values(seq=seq, head=head)
-        ).rowcount
-        if moved != 1:
-            raise ConcurrentChange(f"audit chain {subject} moved")
+        bulk_insert(session, "audit_chain", ("subject", "seq", "head"), fresh)
+    moved = [
+        (heads[subject][0], heads[subject][1], subject, old_seq)
+        for subject, (old_seq, _) in known.items()
+    ]
+    if moved:
+        mark = "?" if is_sqlite(session) else "%s"
+        sql = (
+            f"UPDATE audit_chain SET seq = {mark}, head = {mark} "
+            f"WHERE subject = {mark} AND seq = {mark}"
+        )
+        if execute_many(session, sql, moved) != len(moved):
+            raise ConcurrentChange("an audit chain moved during the transaction")

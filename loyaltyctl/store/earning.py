@@ -8,14 +8,15 @@ queries that read per member take lists of member ids (a chunk of events at a ti
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.ledger import execute_many, is_sqlite
-from loyaltyctl.store.tables import EarningCounter, EarningRule, LedgerEntry, Member, PointLot, Tier
+from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
 EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)
 NO_LIMIT = 2**62  # the bound of a counter that has none (keeps the statement's types fixed)
@@ -138,27 +139,41 @@ def save_counters(
 
 
 def earned_history(session: Session, member_ids: list[int]) -> dict[int, list[tuple]]:
-    """member id -> its earned points and their reversals, oldest first:
-    (kind, at, points, rule, order id), points = amount + pending_amount."""
+    """member id -> its earned points and their reversals, in chain order:
+    (kind, at, points, rule, order id), points = amount + pending_amount.
+
+    Through the driver (an ingest reads this for every chunk of events)."""
     found: dict[int, list[tuple]] = {m: [] for m in member_ids}
     ids = sorted(member_ids)
+    raw = session.connection().connection.driver_connection
+    sqlite = is_sqlite(session)
+    columns = "member_id, kind, at, amount + pending_amount, rule, order_id"
+    kinds = "kind IN ('earn', 'reverse')"
     for start in range(0, len(ids), 900):
-        rows = session.execute(
-            select(
-                LedgerEntry.member_id,
-                LedgerEntry.kind,
-                LedgerEntry.at,
-                LedgerEntry.amount + LedgerEntry.pending_amount,
-                LedgerEntry.rule,
-                LedgerEntry.order_id,
+        chunk = ids[start : start + 900]
+        if sqlite:
+            rows = raw.execute(
+                f"SELECT {columns} FROM ledger_entry WHERE member_id IN "
+                f"({','.join('?' * len(chunk))}) AND {kinds} ORDER BY member_id, seq",
+                chunk,
             )
-            .where(LedgerEntry.member_id.in_(ids[start : start + 900]))
-            .where(LedgerEntry.kind.in_(EARN_KINDS))
-            .order_by(LedgerEntry.member_id, LedgerEntry.seq)
-        )
+        else:
+            rows = raw.execute(
+                f"SELECT {columns} FROM ledger_entry WHERE member_id = ANY(%s) AND {kinds} "
+                "ORDER BY member_id, seq",
+                (chunk,),
+            )
         for member_id, kind, at, points, rule, order_id in rows:
+            if sqlite:
+                at = _sqlite_moment(at)
             found[member_id].append((kind, at, int(points), rule, order_id))
     return found
+
+
+@lru_cache(maxsize=65536)
+def _sqlite_moment(text: str) -> datetime:
+    """A timestamp as SQLite holds it (UTC, no offset) as an aware datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def member_tiers(session: Session, member_ids: list[int]) -> dict[int, tuple]:
