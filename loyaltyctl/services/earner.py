@@ -37,8 +37,10 @@ class Earning:
     manual: bool  # set by hand: kept as it is, never computed
     plan: str | None
     review_at: datetime | None
-    credits: list[list] | None = None  # domain.credits_from (loaded when tiers exist)
+    earned: int  # points earned by rules, net of reversals, ever (member.earned)
+    credits: list[list] | None = None  # domain.credits_from, loaded when a tier needs it
     tier_dirty: bool = False
+    earned_delta: int = 0  # what this transaction added to `earned`
 
 
 @dataclass
@@ -79,19 +81,59 @@ class Earner:
 
     # --- reading ---------------------------------------------------------------------------
 
-    def lock(self, member_ids) -> dict[int, Earning]:
-        """Lock these members (in id order) and read what earning needs of them."""
+    def lock(self, member_ids, bounds: dict[int, int] | None = None) -> dict[int, Earning]:
+        """Lock these members (in id order) and read what earning needs of them.
+
+        A member's earned points (their history) are read only when a tier of a period
+        could be reached: ``bounds`` gives the most each member may earn in this
+        transaction (None: read for all)."""
         ids = sorted(set(member_ids) - set(self.members))
         states = ledger_store.lock_members(self.session, ids)
         info = store.member_tiers(self.session, ids)
         for member_id, state in states.items():
-            tier, manual, review_at, plan = info[member_id]
-            self.members[member_id] = Earning(state, tier, bool(manual), plan, review_at)
+            tier, manual, review_at, plan, earned = info[member_id]
+            self.members[member_id] = Earning(
+                state, tier, bool(manual), plan, review_at, int(earned)
+            )
         if self.program.has_tiers:
-            computed = [m for m in ids if m in states and not self.members[m].manual]
-            for member_id, entries in store.earned_history(self.session, computed).items():
-                self.members[member_id].credits = domain.credits_from(entries)
+            wanted = [
+                member_id
+                for member_id in ids
+                if member_id in states
+                and self._may_need_history(
+                    self.members[member_id], None if bounds is None else bounds.get(member_id, 0)
+                )
+            ]
+            self._load_history(wanted)
         return {m: self.members[m] for m in ids if m in self.members}
+
+    def _may_need_history(self, m: Earning, bound: int | None) -> bool:
+        """Whether a tier of a period (not a lifetime) above the member's may be reached
+        with what they earned and at most ``bound`` more (None: no bound known)."""
+        if m.manual:
+            return False
+        if bound is None or (m.tier is not None and self.tier_of(m) is None):
+            return True
+        return bool(self._finite_above(m, m.earned + bound))
+
+    def _finite_above(self, m: Earning, earned: int) -> list[domain.Tier]:
+        current = self.tier_of(m)
+        return [
+            t
+            for t in self.program.tiers
+            if t.period != domain.LIFETIME
+            and (current is None or t.threshold > current.threshold)
+            and t.threshold <= earned
+        ]
+
+    def _load_history(self, member_ids: list[int]) -> None:
+        for member_id, entries in store.earned_history(self.session, member_ids).items():
+            self.members[member_id].credits = domain.credits_from(entries)
+
+    def _credits(self, m: Earning) -> list[list]:
+        if m.credits is None:
+            self._load_history([m.state.id])  # a bound was wrong: read it now
+        return m.credits
 
     def load_counters(self, keys) -> None:
         wanted = [k for k in set(keys) if k not in self.counters]
@@ -177,6 +219,8 @@ class Earner:
             self.new_lots[lot_id] = lot_row(entry, entry_id=entry_id, lot_id=lot_id)
         if m.credits is not None:
             m.credits.append([at, points, rule.slug, order_id])
+        m.earned += points
+        m.earned_delta += points
         self.totals.awarded += points
         self.totals.pending += points if pending else 0
         return entry_id, lot_id
@@ -231,6 +275,8 @@ class Earner:
             )
             if m.credits is not None:
                 domain.take_off(m.credits, rule_slug, order_id, taken, at)
+            m.earned -= taken
+            m.earned_delta -= taken
         self.totals.reversed += taken
         self.totals.shortfall += due - taken
         return taken
@@ -247,17 +293,23 @@ class Earner:
     ) -> None:
         """The member's computed tier at ``at``: up whenever they qualify for a higher one,
         down only when ``downgrade`` (maintain run); and when to look again."""
-        if m.manual or m.credits is None:
+        if m.manual or not self.program.has_tiers:
             return
         tiers = self.program.tiers
         current = self.tier_of(m)
         if not downgrade and (current is not None or m.tier is None):
-            # an event moves members up only: the tiers above theirs are all to look at
-            above = [t for t in tiers if current is None or t.threshold > current.threshold]
-            if domain.qualifying_at(above, m.credits, at) is None:
+            # an event moves members up only: the tiers above theirs are all to look at,
+            # and only those their points earned ever reach
+            above = [
+                t
+                for t in tiers
+                if (current is None or t.threshold > current.threshold) and t.threshold <= m.earned
+            ]
+            if not above or domain.qualifying_at(above, self._credits(m), at) is None:
                 self._reviewed_after_award(m, current, at)
                 return
-        computed = domain.qualifying_at(tiers, m.credits, at)
+        credits = self._credits(m)
+        computed = domain.qualifying_at(tiers, credits, at)
         new = domain.new_tier(tiers, current, computed, downgrade=downgrade)
         label = new.slug if new is not None else None
         if label != m.tier:
@@ -265,7 +317,7 @@ class Earner:
                 TierChange(m.state.external_id, m.tier, label, at, reason)
             )
             m.tier = label
-        m.review_at = domain.next_review(m.credits, new, at)
+        m.review_at = domain.next_review(credits, new, at)
         m.tier_dirty = True
 
     def _reviewed_after_award(self, m: Earning, tier: domain.Tier | None, at: datetime) -> None:
@@ -280,7 +332,7 @@ class Earner:
 
     def review_soon(self, m: Earning, at: datetime) -> None:
         """A refund may have taken the member below their tier: `maintain run` looks."""
-        if not m.manual and m.credits is not None and m.tier is not None:
+        if not m.manual and self.program.has_tiers and m.tier is not None:
             m.review_at = at if m.review_at is None else min(m.review_at, at)
             m.tier_dirty = True
 
@@ -303,6 +355,9 @@ class Earner:
             session,
             [(mid, m.tier, m.review_at) for mid, m in self.members.items() if m.tier_dirty],
         )
+        store.save_member_earned(
+            session, {mid: m.earned_delta for mid, m in self.members.items() if m.earned_delta}
+        )
         audit.append_events(
             session,
             [
@@ -320,4 +375,4 @@ class Earner:
         self._tier_changes_written = len(self.totals.tier_changes)
         self.entries, self.new_lots, self.counted, self.pending_taken = [], {}, {}, {}
         for m in self.members.values():
-            m.tier_dirty = False
+            m.tier_dirty, m.earned_delta = False, 0

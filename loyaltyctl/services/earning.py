@@ -262,6 +262,33 @@ class Program:
     def of_kind(self, kind: str) -> list[domain.EarningRule]:
         return self.rules.get(kind, [])
 
+    def most_points(self, event) -> int:
+        """At most how many points an event may earn under these rules, in any tier (a
+        bound, not the points)."""
+        kind = {
+            "member.joined": "join",
+            "order.paid": "order",
+            "review.submitted": "review",
+            "social.action": "social",
+        }.get(event.type)
+        if kind is None:
+            return 0
+        rules = self.of_kind(kind)
+        factor = max([Decimal(1)] + [t.multiplier for t in self.tiers])
+        total = Decimal(0)
+        for rule in rules:
+            overrides = [
+                Decimal(t.overrides[rule.slug]) for t in self.tiers if rule.slug in t.overrides
+            ]
+            if kind == "order":
+                rate = max([rule.points_per_unit * factor, *overrides])
+                total += event.value * rate + 1
+            else:
+                bonus = rule.social_login_bonus + rule.photo_bonus + rule.video_bonus
+                base = Decimal((rule.points or 0) + bonus) * (1 if kind == "join" else factor)
+                total += max([base, *(o + bonus for o in overrides)])
+        return int(total) + 1
+
     def tier(self, label: str | None) -> domain.Tier | None:
         """The tier a member's label names (a tier set by hand counts when it is one)."""
         return self.tiers_by_slug.get(label) if label else None

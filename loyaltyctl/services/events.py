@@ -246,11 +246,11 @@ class _Chunk:
         refunded = [e.order_id for e in self.events if isinstance(e, domain.OrderRefunded)]
         # a refund's member is its order's: locked with the rest, in id order
         owners = {p[1] for p in store.paid_orders(self.session, refunded).values()}
-        self.earner.lock(set(self.members.values()) | owners)
+        self.earner.lock(set(self.members.values()) | owners, bounds=self._bounds())
         # read under the locks: what a concurrent ingest committed meanwhile is seen
         self.known = store.digests(self.session, [e.id for e in self.events])
         self._orders()
-        self.earner.lock({p.member_id for p in self.paid.values()})  # an owner paid meanwhile
+        self.earner.lock({p.member_id for p in self.paid.values()}, bounds={})  # paid meanwhile
         locked = self.earner.members
         refunding = {
             self.paid[e.order_id].member_id
@@ -360,6 +360,19 @@ class _Chunk:
                 for _slug, _points, lot_id in self.paid[order_id].details["awards"]
                 if lot_id is not None
             )
+
+    def _bounds(self) -> dict[int, int]:
+        """member id -> the most points this chunk's events may earn them (what decides
+        whose history is read: a tier of a period within reach)."""
+        if not self.program.has_tiers:
+            return {}
+        most = self.program.most_points
+        bounds: dict[int, int] = {}
+        for event in self.events:
+            member_id = self.members.get(event.member) if event.member else None
+            if member_id is not None:
+                bounds[member_id] = bounds.get(member_id, 0) + most(event)
+        return bounds
 
     def _counter_keys(self) -> list[tuple[int, int, str]]:
         """The counters this chunk's events may read, loaded in one go."""

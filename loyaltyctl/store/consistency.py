@@ -94,6 +94,13 @@ CHECKS = (
         "AND (l.event_id IS NULL OR l.event_id NOT LIKE 'birthday:%')))",
     ),
     (
+        "member {0}: earned is {1}, its earned and reversed entries sum to {2}",
+        "SELECT m.external_id, m.earned, COALESCE(SUM(l.amount + l.pending_amount), 0) "
+        "FROM member m LEFT JOIN ledger_entry l ON l.member_id = m.id "
+        "AND l.kind IN ('earn', 'reverse') GROUP BY m.id, m.external_id, m.earned "
+        "HAVING m.earned <> COALESCE(SUM(l.amount + l.pending_amount), 0)",
+    ),
+    (
         "promo batch {0}: generated is {1}, its codes number {2}",
         "SELECT b.id, b.generated, COUNT(c.id) FROM promo_batch b "
         "LEFT JOIN promo_code c ON c.batch_id = b.id "

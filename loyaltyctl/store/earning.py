@@ -177,17 +177,22 @@ def _sqlite_moment(text: str) -> datetime:
 
 
 def member_tiers(session: Session, member_ids: list[int]) -> dict[int, tuple]:
-    """member id -> (tier, tier_manual, tier_review_at, plan)."""
+    """member id -> (tier, tier_manual, tier_review_at, plan, earned)."""
     found: dict[int, tuple] = {}
     ids = sorted(member_ids)
     for start in range(0, len(ids), 900):
         rows = session.execute(
             select(
-                Member.id, Member.tier, Member.tier_manual, Member.tier_review_at, Member.plan
+                Member.id,
+                Member.tier,
+                Member.tier_manual,
+                Member.tier_review_at,
+                Member.plan,
+                Member.earned,
             ).where(Member.id.in_(ids[start : start + 900]))
         )
-        for member_id, tier, manual, review_at, plan in rows:
-            found[member_id] = (tier, manual, review_at, plan)
+        for member_id, *info in rows:
+            found[member_id] = tuple(info)
     return found
 
 
@@ -210,6 +215,15 @@ def save_member_tiers(
         for member_id, tier, review_at in changes
     ]
     execute_many(session, sql, params)
+
+
+def save_member_earned(session: Session, deltas: dict[int, int]) -> None:
+    """Add to members' `earned` (relative, under their lock like every ledger change)."""
+    if not deltas:
+        return
+    mark = "?" if is_sqlite(session) else "%s"
+    sql = f"UPDATE member SET earned = earned + {mark} WHERE id = {mark}"
+    execute_many(session, sql, [(delta, member_id) for member_id, delta in sorted(deltas.items())])
 
 
 def due_for_tier_review(session: Session, now: datetime, limit: int) -> list[int]:

@@ -113,6 +113,9 @@ class Member(SQLModel, table=True):
     # when `maintain run` should look at the computed tier again (points leave a
     # qualifying period, a refund, a new member, tiers changed); None: no need
     tier_review_at: datetime | None = _ts()
+    # points earned by earning rules, net of their reversals, ever (the `earn` and
+    # `reverse` entries): what a lifetime tier counts, and a bound of any period's
+    earned: int = Field(default=0, sa_type=BigInteger)
 
 
 class MemberLabel(SQLModel, table=True):

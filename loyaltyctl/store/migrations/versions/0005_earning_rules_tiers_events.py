@@ -109,6 +109,9 @@ def upgrade() -> None:
             sa.Column("birthday_anchor", sqlmodel.sql.sqltypes.AutoString(length=10), nullable=True)
         )
         batch_op.add_column(sa.Column("tier_review_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column("earned", sa.BigInteger(), nullable=False, server_default="0")
+        )
         batch_op.create_index(batch_op.f("ix_member_birthday_md"), ["birthday_md"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_member_tier_review_at"), ["tier_review_at"], unique=False
@@ -125,6 +128,7 @@ def downgrade() -> None:
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_member_tier_review_at"))
         batch_op.drop_index(batch_op.f("ix_member_birthday_md"))
+        batch_op.drop_column("earned")
         batch_op.drop_column("tier_review_at")
         batch_op.drop_column("birthday_anchor")
         batch_op.drop_column("birthday_md")
