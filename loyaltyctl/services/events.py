@@ -38,6 +38,7 @@ from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 
 CHUNK = 5000  # events per transaction
+_DETAILS = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 MAX_ERRORS = 1000  # listed; the rest are counted
 
 
@@ -422,7 +423,7 @@ class _Chunk:
                 "order_id": getattr(event, "order_id", None),
                 "digest": event.digest,
                 "points": points,
-                "details": json.dumps(details, separators=(",", ":"), sort_keys=True),
+                "details": _DETAILS.encode(details),
                 "ingested_at": self.now,
                 "operator": self.operator,
             }
