@@ -327,9 +327,19 @@ def period_start(period: str, end: datetime) -> datetime | None:
         return end - timedelta(days=count)
     if unit == "week":
         return end - timedelta(weeks=count)
-    months = count * (12 if unit == "year" else 1)
-    shifted = add_months(end.date(), -months)
-    return end.replace(year=shifted.year, month=shifted.month, day=shifted.day)
+    return shift_months(end, -count * (12 if unit == "year" else 1))
+
+
+def shift_months(moment: datetime, months: int) -> datetime:
+    """The same moment ``months`` later or earlier, the day clamped to the month's end."""
+    if months % 12 == 0:  # whole years (the usual period): only February 29 moves
+        year = moment.year + months // 12
+        try:
+            return moment.replace(year=year)
+        except ValueError:
+            return moment.replace(year=year, day=28)
+    shifted = add_months(moment.date(), months)
+    return moment.replace(year=shifted.year, month=shifted.month, day=shifted.day)
 
 
 def period_after(period: str, start: datetime) -> datetime | None:
@@ -342,8 +352,7 @@ def period_after(period: str, start: datetime) -> datetime | None:
         return start + timedelta(days=count)
     if unit == "week":
         return start + timedelta(weeks=count)
-    shifted = add_months(start.date(), count * (12 if unit == "year" else 1))
-    return start.replace(year=shifted.year, month=shifted.month, day=shifted.day)
+    return shift_months(start, count * (12 if unit == "year" else 1))
 
 
 # --- tiers -------------------------------------------------------------------------------

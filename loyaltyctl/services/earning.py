@@ -246,6 +246,15 @@ def list_tiers(*, session: Session, include_inactive: bool = False) -> list[doma
     return [tier_of(r) for r in store.tiers(session, include_inactive=include_inactive)]
 
 
+# the kind of rule each type of event earns by
+RULE_KIND_OF = {
+    "member.joined": "join",
+    "order.paid": "order",
+    "review.submitted": "review",
+    "social.action": "social",
+}
+
+
 @dataclass
 class Program:
     """The earning rules and tiers in force, as one transaction read them."""
@@ -254,6 +263,7 @@ class Program:
     rule_ids: dict[str, int]  # slug -> row id (the counters' key)
     tiers: list[domain.Tier]  # active, highest threshold first
     tiers_by_slug: dict[str, domain.Tier] = field(default_factory=dict)
+    _most: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     @property
     def has_tiers(self) -> bool:
@@ -265,29 +275,33 @@ class Program:
     def most_points(self, event) -> int:
         """At most how many points an event may earn under these rules, in any tier (a
         bound, not the points)."""
-        kind = {
-            "member.joined": "join",
-            "order.paid": "order",
-            "review.submitted": "review",
-            "social.action": "social",
-        }.get(event.type)
+        kind = RULE_KIND_OF.get(event.type)
         if kind is None:
             return 0
-        rules = self.of_kind(kind)
+        if kind not in self._most:
+            self._most[kind] = self._most_of(kind)
+        per_unit, flat = self._most[kind]
+        return int(event.value * per_unit) + flat if per_unit else flat
+
+    def _most_of(self, kind: str) -> tuple[Decimal, int]:
+        """(points per unit of an order's value, fixed points) at most, over the rules."""
         factor = max([Decimal(1)] + [t.multiplier for t in self.tiers])
-        total = Decimal(0)
-        for rule in rules:
-            overrides = [
-                Decimal(t.overrides[rule.slug]) for t in self.tiers if rule.slug in t.overrides
-            ]
+        per_unit, flat = Decimal(0), 1
+        for rule in self.of_kind(kind):
+            overrides = [t.overrides[rule.slug] for t in self.tiers if rule.slug in t.overrides]
             if kind == "order":
-                rate = max([rule.points_per_unit * factor, *overrides])
-                total += event.value * rate + 1
+                per_unit += max([rule.points_per_unit * factor, *map(Decimal, overrides)])
+                flat += 1
             else:
                 bonus = rule.social_login_bonus + rule.photo_bonus + rule.video_bonus
-                base = Decimal((rule.points or 0) + bonus) * (1 if kind == "join" else factor)
-                total += max([base, *(o + bonus for o in overrides)])
-        return int(total) + 1
+                base = (rule.points or 0) + bonus
+                flat += max(
+                    [
+                        int(base * (1 if kind == "join" else factor)) + 1,
+                        *(o + bonus for o in overrides),
+                    ]
+                )
+        return per_unit, flat
 
     def tier(self, label: str | None) -> domain.Tier | None:
         """The tier a member's label names (a tier set by hand counts when it is one)."""

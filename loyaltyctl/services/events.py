@@ -31,7 +31,7 @@ from loyaltyctl.domain import events as domain
 from loyaltyctl.domain.events import EventProblem
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.earner import NO_LIMIT, Earner, Earning
-from loyaltyctl.services.earning import Program, load_program
+from loyaltyctl.services.earning import RULE_KIND_OF, Program, load_program
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
 from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
@@ -383,7 +383,7 @@ class _Chunk:
             member_id = self.members.get(event.member) if event.member else None
             if member_id is None:
                 continue
-            kind = _RULE_KIND.get(event.type)
+            kind = RULE_KIND_OF.get(event.type)
             for rule in self.program.of_kind(kind) if kind else ():
                 for scope in self._scopes(rule, event):
                     keys.append((ids[rule.slug], member_id, scope))
@@ -723,12 +723,3 @@ class _Chunk:
             MemberChange(m.state.external_id, MemberFields(birthday=event.birthday))
         )
         return 0, {"birthday": event.birthday}
-
-
-# the rules an event type is earned by
-_RULE_KIND = {
-    domain.JOINED: "join",
-    domain.ORDER_PAID: "order",
-    domain.REVIEW: "review",
-    domain.SOCIAL: "social",
-}
