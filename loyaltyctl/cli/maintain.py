@@ -33,10 +33,13 @@ def _summary(result) -> str:
     if result.birthdays:
         verb = "would give" if result.dry_run else "gave"
         parts.append(
-            f"{verb} {result.birthday_points:,} birthday points to {result.birthdays:,} members"
+            f"{verb} {result.birthday_points:,} birthday points to {result.birthdays:,} "
+            + ("member" if result.birthdays == 1 else "members")
         )
     if result.tier_changes:
-        parts.append(f"{result.tier_changes:,} tier changes")
+        parts.append(
+            f"{result.tier_changes:,} tier " + ("change" if result.tier_changes == 1 else "changes")
+        )
     if result.dry_run and result.webhooks_due:
         parts.append(f"would deliver {result.webhooks_due:,} due webhooks")
     elif result.webhooks_due:

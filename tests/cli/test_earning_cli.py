@@ -218,3 +218,44 @@ def test_member_show_gives_the_tier_multiplier_and_progress(cli, program, tmp_pa
     assert "Silver ×1.5" in flat(cli("member", "show", "C-1").stdout)
     tiers = cli("stats", "members", "--json").json["tiers"]
     assert tiers == [{"tier": "silver", "members": 1}]
+
+
+def test_prune_disables_rules_and_tiers_missing_from_the_files(cli, program, tmp_path):
+    only_orders = write(
+        tmp_path / "orders.toml", PROGRAM.split('[[earning_rule]]\nslug = "welcome"')[0]
+    )
+    result = cli("apply", str(only_orders), "--prune", "--json")
+    assert result.exit_code == 0, result.stderr
+    disabled = [(c["kind"], c["slug"]) for c in result.json["changes"] if c["action"] == "disable"]
+    assert disabled == [("earning_rule", "welcome"), ("tier", "silver")]
+    assert [r["slug"] for r in cli("rules", "list", "--json").json] == ["order-points"]
+    assert [r["slug"] for r in cli("rules", "list", "--all", "--json").json] == [
+        "welcome",
+        "order-points",
+    ]
+    assert cli("tiers", "list", "--json").json == []
+    joined = {
+        "id": "j",
+        "type": "member.joined",
+        "at": "2026-11-03T10:00:00Z",
+        "member": "C-9",
+        "name": "New",
+    }
+    doc = cli("events", "ingest", str(write(tmp_path / "j.jsonl", lines(joined))), "--json").json
+    assert (doc["applied"], doc["points_awarded"]) == (1, 0)  # the disabled rule earns nothing
+
+
+def test_maintain_run_gives_birthday_points_and_says_so(cli, tmp_path):
+    rules = write(
+        tmp_path / "birthday.toml",
+        '[[earning_rule]]\nslug = "birthday"\nkind = "birthday"\npoints = 250\n',
+    )
+    assert cli("apply", str(rules)).exit_code == 0
+    add_member(cli, "C-1", "Ada", "--birthday", "12-10")
+    result = cli("maintain", "run", "--now", "2026-12-10T09:00:00Z")
+    assert result.exit_code == 0, result.stderr
+    assert "gave 250 birthday points to 1 member." in flat(result.stdout)
+    doc = cli("maintain", "run", "--now", "2026-12-10T10:00:00Z", "--json").json
+    assert (doc["birthdays"], doc["birthday_points"]) == (0, 0)
+    quiet = cli("maintain", "run", "--now", "2026-12-10T11:00:00Z")
+    assert quiet.stdout == ""
