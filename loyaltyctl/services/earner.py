@@ -88,8 +88,7 @@ class Earner:
         could be reached: ``bounds`` gives the most each member may earn in this
         transaction (None: read for all)."""
         ids = sorted(set(member_ids) - set(self.members))
-        states = ledger_store.lock_members(self.session, ids)
-        info = store.member_tiers(self.session, ids)
+        states, info = store.lock_for_earning(self.session, ids)
         for member_id, state in states.items():
             tier, manual, review_at, plan, earned = info[member_id]
             self.members[member_id] = Earning(

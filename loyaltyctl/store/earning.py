@@ -15,7 +15,7 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.ledger import execute_many, is_sqlite
+from loyaltyctl.store.ledger import execute_many, is_sqlite, lock_members_with
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
 EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)
@@ -176,24 +176,24 @@ def _sqlite_moment(text: str) -> datetime:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
-def member_tiers(session: Session, member_ids: list[int]) -> dict[int, tuple]:
-    """member id -> (tier, tier_manual, tier_review_at, plan, earned)."""
-    found: dict[int, tuple] = {}
-    ids = sorted(member_ids)
-    for start in range(0, len(ids), 900):
-        rows = session.execute(
-            select(
-                Member.id,
-                Member.tier,
-                Member.tier_manual,
-                Member.tier_review_at,
-                Member.plan,
-                Member.earned,
-            ).where(Member.id.in_(ids[start : start + 900]))
-        )
-        for member_id, *info in rows:
-            found[member_id] = tuple(info)
-    return found
+def lock_for_earning(session: Session, member_ids: list[int]):
+    """Lock the members (store.ledger.lock_members) and read, in the same statement,
+    (states, member id -> (tier, tier_manual, tier_review_at, plan, earned))."""
+    states, extras = lock_members_with(
+        session, member_ids, ("tier", "tier_manual", "tier_review_at", "plan", "earned")
+    )
+    if is_sqlite(session):  # the driver's text and integers, as the ORM would give them
+        extras = {
+            member_id: (
+                tier,
+                bool(manual),
+                _sqlite_moment(review) if review else None,
+                plan,
+                earned,
+            )
+            for member_id, (tier, manual, review, plan, earned) in extras.items()
+        }
+    return states, extras
 
 
 def save_member_tiers(
