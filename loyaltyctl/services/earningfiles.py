@@ -201,15 +201,8 @@ class _RuleReader(_Readers):
         return values
 
     def _limit(self) -> domain.Limit | None:
-        if "limit" not in self.table:
-            return None
-        value = self.table["limit"]
-        if not isinstance(value, dict):
-            self.add(
-                "limit",
-                'must be a table, e.g. limit = { count = 5, per = "day" },'
-                f" not {describe(value)}.",
-            )
+        value = self._table("limit", 'limit = { count = 5, per = "day" }')
+        if value is None:
             return None
         self.unknown_keys(value, LIMIT_KEYS, "limit")
         count = self._whole(("limit", "count"), value, required=True, minimum=1, maximum=COUNT_MAX)
@@ -280,13 +273,10 @@ class _TierReader(_Readers):
             return domain.LIFETIME
 
     def _overrides(self) -> dict[str, int]:
-        value = self.table.get("overrides", {})
-        if not isinstance(value, dict):
-            self.add(
-                "overrides",
-                'must be a table of rule slugs, e.g. overrides = { "order-points" = 2 },'
-                f" not {describe(value)}.",
-            )
+        value = self._table(
+            "overrides", 'overrides = { "order-points" = 2 }', what="a table of rule slugs"
+        )
+        if value is None:
             return {}
         found: dict[str, int] = {}
         for rule, number in value.items():

@@ -459,18 +459,20 @@ class _Chunk:
         if scope is not None:
             self.earner.count(rule, m.state.id, scope, most_uses=rule.limit.count)
 
-    def _awarded(self, awards: list, notes: list[str], capped: bool) -> dict:
+    def _finish(
+        self, m: Earning, event: domain.Event, awards: list, notes: list[str], capped: bool
+    ) -> tuple[int, dict]:
+        """(the event's points, its details): what each rule awarded and why not; the
+        member's tier is computed again after points were earned."""
         points = sum(a[1] for a in awards)
         details: dict = {"awards": awards}
         if notes:
             details["notes"] = notes
         if capped and not points:
             details["capped"] = True
-        return details
-
-    def _done(self, m: Earning, event: domain.Event, points: int) -> None:
         if points:
             self.earner.recalculate(m, event.at, reason=f"event {event.id}")
+        return points, details
 
     def _joined(self, event: domain.MemberJoined) -> tuple[int, dict]:
         m = self._member(event)
@@ -486,10 +488,8 @@ class _Chunk:
             self.earner.award(m, rule, points, at=event.at, event_id=event.id, reason="joined")
             self.earner.count(rule, m.state.id, rules_domain.LIFETIME, most_uses=1)
             awards.append([rule.slug, points])
-        details = self._awarded(awards, notes, capped)
+        total, details = self._finish(m, event, awards, notes, capped)
         details["created"] = self.created_at_line.get(event.member) == event.line
-        total = sum(a[1] for a in awards)
-        self._done(m, event, total)
         return total, details
 
     def _order(self, event: domain.OrderPaid) -> tuple[int, dict]:
@@ -522,7 +522,7 @@ class _Chunk:
             )
             self._count_limit(rule, m, event)
             awards.append([rule.slug, points, lot_id])
-        details = self._awarded(awards, notes, capped)
+        total, details = self._finish(m, event, awards, notes, capped)
         details.update(
             currency=event.currency,
             total=str(event.total),
@@ -532,8 +532,6 @@ class _Chunk:
             items={sku: [qty, str(value)] for sku, (qty, value) in event.items.items()},
         )
         self.paid[event.order_id] = _Paid(event.id, m.state.id, details)
-        total = sum(a[1] for a in awards)
-        self._done(m, event, total)
         return total, details
 
     def _refund(self, event: domain.OrderRefunded) -> tuple[int, dict]:
@@ -681,9 +679,7 @@ class _Chunk:
                 self.earner.count(rule, member_id, product_scope, most_uses=1)
             self._count_limit(rule, m, event)
             awards.append([rule.slug, points])
-        total = sum(a[1] for a in awards)
-        self._done(m, event, total)
-        return total, self._awarded(awards, notes, capped)
+        return self._finish(m, event, awards, notes, capped)
 
     def _social(self, event: domain.SocialAction) -> tuple[int, dict]:
         m = self._member(event)
@@ -713,9 +709,7 @@ class _Chunk:
             )
             self._count_limit(rule, m, event)
             awards.append([rule.slug, points])
-        total = sum(a[1] for a in awards)
-        self._done(m, event, total)
-        return total, self._awarded(awards, notes, capped)
+        return self._finish(m, event, awards, notes, capped)
 
     def _birthday_changed(self, event: domain.BirthdayChanged) -> tuple[int, dict]:
         m = self._member(event)

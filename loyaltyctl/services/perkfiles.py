@@ -544,15 +544,8 @@ class _CampaignReader(Reader):
 
     def _share(self) -> dict[str, str] | None:
         """title / subtitle / image (resolved), as given; None when there is no share."""
-        if "share" not in self.table:
-            return None
-        value = self.table["share"]
-        if not isinstance(value, dict):
-            self.add(
-                "share",
-                'must be a table, e.g. share = { title = "Summer codes" },'
-                f" not {describe(value)}.",
-            )
+        value = self._table("share", 'share = { title = "Summer codes" }')
+        if value is None:
             return None
         self.unknown_keys(value, SHARE_KEYS, "share")
         share: dict[str, str] = {}
@@ -568,15 +561,8 @@ class _CampaignReader(Reader):
 
     def _page(self) -> dict[str, Any] | None:
         """Free-form, kept as plain JSON values; `banner` resolved like an image."""
-        if "page" not in self.table:
-            return None
-        value = self.table["page"]
-        if not isinstance(value, dict):
-            self.add(
-                "page",
-                'must be a table, e.g. page = { background = "#0b3d2e" },'
-                f" not {describe(value)}.",
-            )
+        value = self._table("page", 'page = { background = "#0b3d2e" }')
+        if value is None:
             return None
         page: dict[str, Any] = {}
         for key, item in value.items():

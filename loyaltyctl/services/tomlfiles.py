@@ -669,15 +669,20 @@ class Reader:
             return None, None, None
         return str(path), mime, size
 
-    def _audience(self) -> Audience:
-        value = self.table.get("audience")
-        if value is None:
-            return Audience()
+    def _table(self, key: str, example: str, what: str = "a table") -> dict[str, Any] | None:
+        """The inline table at ``key`` of this table; None when absent or not a table
+        (that problem noted, with an ``example`` of one)."""
+        if key not in self.table:
+            return None
+        value = self.table[key]
         if not isinstance(value, dict):
-            self.add(
-                "audience",
-                f'must be a table, e.g. audience = {{ tiers = ["gold"] }}, not {describe(value)}.',
-            )
+            self.add(key, f"must be {what}, e.g. {example}, not {describe(value)}.")
+            return None
+        return value
+
+    def _audience(self) -> Audience:
+        value = self._table("audience", 'audience = { tiers = ["gold"] }')
+        if value is None:
             return Audience()
         self.unknown_keys(value, AUDIENCE_KEYS, "audience")
         lists = {
