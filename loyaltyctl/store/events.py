@@ -37,21 +37,27 @@ def digests(session: Session, event_ids: list[str]) -> dict[str, str]:
 
 
 def paid_orders(session: Session, order_ids: list[str]) -> dict[str, tuple]:
-    """order id -> (event id, member id, at, details) of its paid event."""
+    """order id -> (event id, member id, at, details) of its paid event (through the
+    driver: a chunk of events looks up thousands of orders)."""
     found: dict[str, tuple] = {}
     ids = sorted(set(order_ids))
+    raw = session.connection().connection.driver_connection
+    sqlite = is_sqlite(session)
+    columns = "order_id, id, member_id, at, details"
     for start in range(0, len(ids), 900):
-        rows = session.execute(
-            select(
-                IngestedEvent.order_id,
-                IngestedEvent.id,
-                IngestedEvent.member_id,
-                IngestedEvent.at,
-                IngestedEvent.details,
-            ).where(
-                IngestedEvent.type == PAID, IngestedEvent.order_id.in_(ids[start : start + 900])
+        chunk = ids[start : start + 900]
+        if sqlite:
+            rows = raw.execute(
+                f"SELECT {columns} FROM ingested_event WHERE type = 'order.paid' "
+                f"AND order_id IN ({','.join('?' * len(chunk))})",
+                chunk,
             )
-        )
+        else:
+            rows = raw.execute(
+                f"SELECT {columns} FROM ingested_event WHERE type = 'order.paid' "
+                "AND order_id = ANY(%s)",
+                (chunk,),
+            )
         for order_id, event_id, member_id, at, details in rows:
             found[order_id] = (event_id, member_id, at, json.loads(details))
     return found
