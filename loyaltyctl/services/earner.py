@@ -25,7 +25,6 @@ from loyaltyctl.store import earning as store
 from loyaltyctl.store import ledger as ledger_store
 
 NO_LIMIT = store.NO_LIMIT
-UNSET = object()
 
 
 @dataclass(slots=True)

@@ -148,7 +148,7 @@ def earned_history(session: Session, member_ids: list[int]) -> dict[int, list[tu
     raw = session.connection().connection.driver_connection
     sqlite = is_sqlite(session)
     columns = "member_id, kind, at, amount + pending_amount, rule, order_id"
-    kinds = "kind IN ('earn', 'reverse')"
+    kinds = f"kind IN ({', '.join(repr(k) for k in EARN_KINDS)})"
     for start in range(0, len(ids), 900):
         chunk = ids[start : start + 900]
         if sqlite:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from loyaltyctl.store.ledger import is_sqlite
@@ -79,7 +79,3 @@ def refunds(session: Session, order_ids: list[str]) -> dict[str, list[dict]]:
         for order_id, details in rows:
             found.setdefault(order_id, []).append(json.loads(details))
     return found
-
-
-def count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(IngestedEvent)).scalar_one()
