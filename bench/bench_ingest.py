@@ -121,7 +121,7 @@ def generate_events(path: Path, events: int, members: int, *, seed: int, now: da
 
 
 def apply_program(url: str, workdir: Path, limit: bool) -> None:
-    from loyaltyctl.services.perkfiles import load_program
+    from loyaltyctl.program.files import read_program_files
     from loyaltyctl.services.program import apply_program as apply
     from loyaltyctl.store.db import Database
 
@@ -130,7 +130,7 @@ def apply_program(url: str, workdir: Path, limit: bool) -> None:
         PROGRAM.format(limit='limit = { count = 5, per = "day" }' if limit else ""),
         encoding="utf-8",
     )
-    files = load_program([path], env={}, tz=UTC)
+    files = read_program_files([path], env={}, tz=UTC)
     db = Database(url)
     try:
         db.run(lambda s: apply(session=s, program=files, keys=lambda: None, operator="bench"))

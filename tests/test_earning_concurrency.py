@@ -21,9 +21,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import func, select
 
+from loyaltyctl.program.files import read_program_files
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.ledger import balance
-from loyaltyctl.services.perkfiles import load_program
 from loyaltyctl.services.program import apply_program
 from loyaltyctl.store.tables import IngestedEvent, LedgerEntry, Member
 from tests._processes import Pool
@@ -55,7 +55,7 @@ def _ingest(url: str, path: str, *, start) -> list[tuple]:
     from pathlib import Path
     from zoneinfo import ZoneInfo
 
-    from loyaltyctl.services.events import ingest_events
+    from loyaltyctl.services.earning.ingest import ingest_events
     from loyaltyctl.store.db import Database
 
     db = Database(url)
@@ -72,7 +72,7 @@ def _ingest(url: str, path: str, *, start) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def pool():
-    workers = Pool(POOL, preload=("loyaltyctl.services.events", "loyaltyctl.store.db"))
+    workers = Pool(POOL, preload=("loyaltyctl.services.earning.ingest", "loyaltyctl.store.db"))
     yield workers
     workers.close()
 
@@ -86,7 +86,7 @@ def racers(db_url) -> int:
 def setup(db, member, tmp_path):
     path = tmp_path / "rules.toml"
     path.write_text(RULES, encoding="utf-8")
-    files = load_program([path], env={}, tz=UTC)
+    files = read_program_files([path], env={}, tz=UTC)
     db.run(lambda s: apply_program(session=s, program=files, keys=lambda: None, operator="t"))
     for external_id in ("R-0", "R-1"):
         member(external_id)
@@ -170,7 +170,7 @@ def test_one_file_ingested_twice_at_once_applies_each_event_once(
 
 
 def test_a_killed_ingest_loses_nothing_and_running_it_again_finishes(db, db_url, setup, tmp_path):
-    from loyaltyctl.services.events import CHUNK
+    from loyaltyctl.services.earning.ingest import CHUNK
 
     events = [_order(f"k-{n}", f"R-{n % 2}", n % 24, price=str(n % 7 + 1)) for n in range(30_000)]
     for n, event in enumerate(events):  # 3 a day per member: the daily limit caps none

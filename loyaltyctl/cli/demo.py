@@ -20,6 +20,7 @@ def demo(json_: opt.JsonOpt = False) -> None:
 
     from loyaltyctl import crypto
     from loyaltyctl.cli._earning_views import ingest_summary
+    from loyaltyctl.program.files import read_program_files
     from loyaltyctl.services.demo import (
         demo_statistics,
         program_path,
@@ -27,14 +28,13 @@ def demo(json_: opt.JsonOpt = False) -> None:
         run_demo_codes,
         run_demo_events,
     )
-    from loyaltyctl.services.perkfiles import load_program
     from loyaltyctl.store import migrate
 
     out = Output(json_mode=json_)
     ctx = current()
     migrate.upgrade(ctx.database(check_schema=False))
     keys, _ = crypto.create(ctx.settings.keys_file, exist_ok=True)  # as `init` does
-    program = load_program([program_path()], env=dict(os.environ), tz=ctx.settings.tz)
+    program = read_program_files([program_path()], env=dict(os.environ), tz=ctx.settings.tz)
     result = ctx.write(
         lambda s: run_demo(
             session=s, operator=ctx.operator, tz=ctx.settings.tz, program=program, keys=keys

@@ -51,7 +51,7 @@ def ingest(
     Example: loyaltyctl events ingest orders.jsonl --json
     """
     from loyaltyctl.cli import _errors
-    from loyaltyctl.services.events import ingest_events
+    from loyaltyctl.services.earning.ingest import ingest_events
 
     out = Output(json_mode=json_)
     ctx = current()
@@ -121,7 +121,7 @@ def rules_list(all_: AllOpt = False, json_: opt.JsonOpt = False, csv_: opt.CsvOp
 
     Example: loyaltyctl rules list --json
     """
-    from loyaltyctl.services.earning import list_rules
+    from loyaltyctl.services.earning.rules import list_rules
 
     out = Output(json_mode=json_, csv_mode=csv_)
     rules = current().read(lambda s: list_rules(session=s, include_inactive=all_))
@@ -140,7 +140,7 @@ def tiers_list(all_: AllOpt = False, json_: opt.JsonOpt = False, csv_: opt.CsvOp
 
     Example: loyaltyctl tiers list
     """
-    from loyaltyctl.services.earning import list_tiers
+    from loyaltyctl.services.earning.rules import list_tiers
 
     out = Output(json_mode=json_, csv_mode=csv_)
     tiers = current().read(lambda s: list_tiers(session=s, include_inactive=all_))

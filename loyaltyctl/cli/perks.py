@@ -48,12 +48,12 @@ def apply(
     """
     import os
 
-    from loyaltyctl.services.perkfiles import load_program
+    from loyaltyctl.program.files import read_program_files
     from loyaltyctl.services.program import apply_program
 
     out = Output(json_mode=json_)
     ctx = current()
-    program = load_program(list(paths), env=dict(os.environ), tz=ctx.settings.tz)
+    program = read_program_files(list(paths), env=dict(os.environ), tz=ctx.settings.tz)
     result = ctx.write(
         lambda s: apply_program(
             session=s,

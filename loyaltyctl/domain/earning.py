@@ -1,7 +1,7 @@
 """Earning rules and tiers: what a program file says, and the arithmetic of earned points.
 
-Pure: no I/O. The file reader (services/earningfiles.py) builds `EarningRule`s and
-`Tier`s; the earning engine (services/earner.py) asks the functions here how many
+Pure: no I/O. The file reader (program/earning.py) builds `EarningRule`s and
+`Tier`s; the earning engine (services/earning/engine.py) asks the functions here how many
 points an event earns, which limit scope it counts in, how much a refund takes back,
 which tier a member qualifies for and when a birthday is due.
 """

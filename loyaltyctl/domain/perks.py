@@ -1,6 +1,6 @@
 """Perks and claims: what a perk file says, the rules of a claim, certificates.
 
-Pure: no I/O. The file loader (services/perkfiles.py) builds `PerkSpec`s; the
+Pure: no I/O. The file loader (program/files.py) builds `PerkSpec`s; the
 claim service asks `refusal()` which rule, if any, stops a claim.
 """
 

@@ -13,12 +13,12 @@ import json
 from datetime import datetime
 
 from sqlalchemy import case, func, select
-from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
 from loyaltyctl.store import consistency
 from loyaltyctl.store.audit import event_content
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.ledger import STATE_COLUMNS
 from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member, PointLot
 

@@ -16,8 +16,6 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain import perks as domain
@@ -38,6 +36,7 @@ from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
 from loyaltyctl.store import webhooks as webhook_store
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import Claim, LedgerEntry, Perk
 
 UTC_ZONE = ZoneInfo("UTC")

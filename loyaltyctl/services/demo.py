@@ -5,19 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.perks import ApplyResult, ClaimResult
 from loyaltyctl.domain.promo import RedemptionResult
+from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.resources import data_path
 from loyaltyctl.services.claims import claim_perk
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.perkfiles import ProgramFiles
 from loyaltyctl.services.program import apply_program
 from loyaltyctl.services.promo import redeem
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.members import program_summary
 
 
@@ -155,7 +154,7 @@ def run_demo_events(*, db, operator: str, tz: ZoneInfo):
     """The sample events (fixtures/events.jsonl) through the example earning rules: joins,
     orders (the seed's worked example among them), refunds, a review, social actions and
     a birthday change. Its own transactions, after the demo's; later runs replay them."""
-    from loyaltyctl.services.events import ingest_events
+    from loyaltyctl.services.earning.ingest import ingest_events
 
     return ingest_events(
         database=db, path=data_path("fixtures", "events.jsonl"), tz=tz, operator=operator

@@ -17,8 +17,6 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import BadInputFile, InsufficientBalance, Problem
 from loyaltyctl.domain.occurrences import OccurrenceCounter
@@ -39,9 +37,10 @@ from loyaltyctl.domain.values import (
 )
 from loyaltyctl.services.ledger import apply_change, lot_row, request_hash
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
-from loyaltyctl.store import idempotency
+from loyaltyctl.store import driver, idempotency
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
+from loyaltyctl.store.db import Session
 
 MAX_PROBLEMS = 1000
 CHUNK = 5000
@@ -242,8 +241,8 @@ def import_points(
     counts = {"applied": 0, "replayed": 0}
     derived_any = False
     chunk: list[_PointsRow] = []
-    lot_ids = store.IdBlock(session, "point_lot")
-    store.prepare_bulk(session)
+    lot_ids = driver.IdBlock(session, "point_lot")
+    driver.prepare_bulk(session)
     check_other_keys = idempotency.any_keys(session, except_kind="entry")
 
     def flush() -> None:
@@ -293,7 +292,7 @@ def import_points(
                 if r.amount < 0 or r.expires_at is not None
             }.values(),
         )
-        entry_ids = store.reserve_ids(session, "ledger_entry", len(to_apply))
+        entry_ids = driver.reserve_ids(session, "ledger_entry", len(to_apply))
         entries, lots, applied_rows = [], [], []
         for (r, digest), entry_id in zip(to_apply, entry_ids, strict=True):
             state = states[r.member]
@@ -329,15 +328,15 @@ def import_points(
             counts["applied"] += 1
         # written even when problems were found (the transaction is rolled back at the
         # end), so that later chunks see the keys of this one
-        store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
-        store.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
+        driver.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
+        driver.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
         # keys given in the file are taken globally too (derived ones are this file's own)
         given = [
             {"key": e["idem_key"], "kind": "entry", "ref": str(e["id"])}
             for e, r in zip(entries, applied_rows, strict=True)
             if not r.derived
         ]
-        store.bulk_insert(session, "idempotency_key", ("key", "kind", "ref"), given)
+        driver.bulk_insert(session, "idempotency_key", ("key", "kind", "ref"), given)
         chunk.clear()
 
     for row in _parse_points_rows(path, problems, tz, now):

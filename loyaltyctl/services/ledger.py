@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from sqlalchemy import func, select
-from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import InsufficientBalance, KeyConflict
@@ -15,6 +14,7 @@ from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.store import idempotency
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import LedgerEntry, Member, PointLot
 
 

@@ -19,17 +19,17 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select, update
-from sqlmodel import Session
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import webhooks
-from loyaltyctl.services.earning_jobs import run_earning_jobs
+from loyaltyctl.services.earning.jobs import run_earning_jobs
+from loyaltyctl.store import driver
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import webhooks as webhook_store
-from loyaltyctl.store.db import ConcurrentChange, Database
+from loyaltyctl.store.db import ConcurrentChange, Database, Session
 from loyaltyctl.store.tables import JobLock, PointLot
 
 LOCK_NAME = "maintain"
@@ -153,10 +153,10 @@ def _mature_and_expire(
             if changed != 1:
                 raise ConcurrentChange(f"lot {lot.id} changed during maintenance")
     for entry, entry_id in zip(
-        entries, store.reserve_ids(session, "ledger_entry", len(entries)), strict=True
+        entries, driver.reserve_ids(session, "ledger_entry", len(entries)), strict=True
     ):
         entry["id"] = entry_id
-    store.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
+    driver.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
     store.save_member_states(session, states.values(), now)
     return models.MaintenanceResult(
         now=now,

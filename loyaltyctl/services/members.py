@@ -6,16 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert
-from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import MemberExists, UsageProblem
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services.claims import member_claims
-from loyaltyctl.services.earning import tier_status
+from loyaltyctl.services.earning.rules import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as store
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import Member
 
 PROFILE_FIELDS = ("name", "phone", "email", "birthday", "plan", "tier")

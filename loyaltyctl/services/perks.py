@@ -7,8 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import perks as domain
 from loyaltyctl.domain.errors import BadInputFile, Problem
@@ -16,6 +14,7 @@ from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import Perk
 
 KeyLoader = Callable[[], KeyRing]

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
 from loyaltyctl.domain.perks import ApplyResult
-from loyaltyctl.services.earning import plan_rules, plan_tiers
-from loyaltyctl.services.perkfiles import ProgramFiles
+from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.earning.rules import plan_rules, plan_tiers
 from loyaltyctl.services.perks import KeyLoader, plan_perks, raise_problems
 from loyaltyctl.services.promo import plan_campaigns
 from loyaltyctl.store import earning as earning_store
 from loyaltyctl.store import perks as perk_store
+from loyaltyctl.store.db import Session
 
 
 def apply_program(

@@ -13,8 +13,6 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import (
@@ -39,6 +37,7 @@ from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store import promo as store
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import Campaign, LedgerEntry
 
 PROMO = "promo"  # the ledger kind of bonus points from a promo code

@@ -21,8 +21,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import CampaignArchived, TooManyCodes, UnknownBatch, UsageProblem
@@ -31,7 +29,7 @@ from loyaltyctl.services.promo import code_binding
 from loyaltyctl.store import audit
 from loyaltyctl.store import promo as campaign_store
 from loyaltyctl.store import promo_codes as store
-from loyaltyctl.store.db import ConcurrentChange, Database
+from loyaltyctl.store.db import ConcurrentChange, Database, Session
 from loyaltyctl.store.tables import PromoBatch
 
 # Codes per chunk transaction. SQLite: every commit writes each index page the chunk

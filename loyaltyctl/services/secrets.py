@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain.perks import claim_secret_binding, perk_secret_binding
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import perks as perk_store
+from loyaltyctl.store.db import Session
 
 PAGE = 1000
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlmodel import Session
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain.promo import SharedCode
 from loyaltyctl.services.promo import to_domain
 from loyaltyctl.store import promo as promo_store
 from loyaltyctl.store import stats as store
+from loyaltyctl.store.db import Session
 
 
 @dataclass(frozen=True)

@@ -37,15 +37,13 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
-from sqlmodel import Session
-
 from loyaltyctl import __version__
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysInvalid
 from loyaltyctl.domain.perks import perk_secret_binding
 from loyaltyctl.store import webhooks as store
-from loyaltyctl.store.db import Database
+from loyaltyctl.store.db import Database, Session
 
 MAX_ATTEMPTS = 8  # failed attempts before a delivery is given up (about 2 hours of retries)
 BACKOFF_FIRST = timedelta(minutes=1)  # wait after the first failure, doubled after each one

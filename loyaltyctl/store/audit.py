@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain.chain import GENESIS, record_hash
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.ledger import bulk_insert, execute_many, is_sqlite
+from loyaltyctl.store.driver import bulk_insert, execute_many, is_sqlite
 from loyaltyctl.store.tables import AuditChain
 
 

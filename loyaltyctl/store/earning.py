@@ -15,7 +15,8 @@ from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.ledger import execute_many, is_sqlite, lock_members_with
+from loyaltyctl.store.driver import execute_many, is_sqlite
+from loyaltyctl.store.ledger import lock_members_with
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
 EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import Session
 
-from loyaltyctl.store.ledger import is_sqlite
+from loyaltyctl.store.driver import is_sqlite
 from loyaltyctl.store.tables import IngestedEvent
 
 EVENT_COLUMNS = tuple(c.name for c in IngestedEvent.__table__.columns)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from loyaltyctl.store.ledger import insert_row
+from loyaltyctl.store.driver import insert_row
 from loyaltyctl.store.tables import Claim, LedgerEntry, PromoRedemption
 
 HOLDERS = (

@@ -12,20 +12,24 @@ from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
-from operator import itemgetter
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import ledger_hash
 from loyaltyctl.store.db import ConcurrentChange
+from loyaltyctl.store.driver import (
+    execute_many,
+    insert_row,
+    is_sqlite,
+    mark,
+    raw_connection,
+    stamp,
+)
 from loyaltyctl.store.tables import (
     LedgerEntry,
     Member,
     PointLot,
-    UtcDateTime,
-    sqlite_timestamp,
 )
 
 # column order of the bulk inserts (the driver's executemany or COPY)
@@ -63,10 +67,6 @@ class MemberState:
     kinds: dict[str, list[int]] | None = None
 
 
-def is_sqlite(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
-
-
 def lock_members(session: Session, member_ids: Iterable[int]) -> dict[int, MemberState]:
     """Lock member rows (PostgreSQL: FOR UPDATE in id order; SQLite holds the write lock)."""
     return lock_members_with(session, member_ids)[0]
@@ -83,7 +83,7 @@ def lock_members_with(
     ids = sorted(set(member_ids))
     states: dict[int, MemberState] = {}
     extras: dict[int, tuple] = {}
-    raw = session.connection().connection.driver_connection
+    raw = raw_connection(session)
     sqlite = is_sqlite(session)
     columns = ", ".join([c.name for c in STATE_COLUMNS] + list(extra))
     width = len(STATE_COLUMNS)
@@ -144,19 +144,6 @@ def load_spendable_lots(session: Session, state: MemberState) -> list[list]:
 def track_new_lot(state: MemberState, lot_id: int, remaining: int, expires_at: datetime) -> None:
     """A lot created in this transaction becomes spendable at once (its place by expiry)."""
     insort(state.lots, [lot_id, remaining, expires_at], key=lambda lot: (lot[2], lot[0]))
-
-
-class IdBlock:
-    """Hands out ids reserved in blocks, for rows written later by a bulk insert."""
-
-    def __init__(self, session: Session, table: str, size: int = 1000) -> None:
-        self.session, self.table, self.size = session, table, size
-        self.free: list[int] = []
-
-    def take(self) -> int:
-        if not self.free:
-            self.free = reserve_ids(self.session, self.table, self.size)[::-1]
-        return self.free.pop()
 
 
 def build_entry(
@@ -248,20 +235,19 @@ def save_member_states(
     the balance would go below zero or the chain moved underneath us (besides the
     CHECK constraints); a refused row aborts the whole transaction.
     """
-    sqlite = is_sqlite(session)
-    stamp = sqlite_timestamp(now) if sqlite else now
+    moment = stamp(session, now)
     params, changed = [], []
     for s in states:
         if not s.dirty:
             continue
         d_balance, d_pending = s.balance - s.base_balance, s.pending - s.base_pending
         params.append(
-            (d_balance, d_pending, s.seq, s.head, stamp, s.id, s.base_seq, d_balance, d_pending)
+            (d_balance, d_pending, s.seq, s.head, moment, s.id, s.base_seq, d_balance, d_pending)
         )
         changed.append(s)
     if not params:
         return
-    sql = SAVE_MEMBER_SQL.format(p="?" if sqlite else "%s")
+    sql = SAVE_MEMBER_SQL.format(p=mark(session))
     updated = sum(
         execute_many(session, sql, params[start : start + 5000])
         for start in range(0, len(params), 5000)
@@ -293,7 +279,7 @@ def save_summary(session: Session, states: Iterable[MemberState]) -> None:
             totals[1] += entries
         state.kinds = None
     if added:
-        sql = SUMMARY_SQL.format(p="?" if is_sqlite(session) else "%s")
+        sql = SUMMARY_SQL.format(p=mark(session))
         # sorted: concurrent transactions take the shard rows in one order (no deadlock)
         execute_many(session, sql, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
 
@@ -306,53 +292,15 @@ def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
         s.lot_changes = None
     if not params:
         return
-    mark = "?" if is_sqlite(session) else "%s"
-    sql = (
-        f"UPDATE point_lot SET remaining = remaining - {mark} "
-        f"WHERE id = {mark} AND remaining >= {mark}"
-    )
+    p = mark(session)
+    sql = f"UPDATE point_lot SET remaining = remaining - {p} WHERE id = {p} AND remaining >= {p}"
     if execute_many(session, sql, params) != len(params):
         raise ConcurrentChange("a lot changed during the transaction")
-
-
-def execute_many(session: Session, sql: str, params: list[tuple]) -> int:
-    """One statement, many parameter rows, through the driver; returns the rows changed."""
-    raw = session.connection().connection.driver_connection
-    if is_sqlite(session):
-        return raw.executemany(sql, params).rowcount
-    with raw.cursor() as cur:
-        cur.executemany(sql, params)
-        return cur.rowcount
 
 
 def insert_entry(session: Session, row: dict) -> int:
     """Insert one entry; returns its id."""
     return insert_row(session, "ledger_entry", row, returning_id=True)
-
-
-def insert_row(session: Session, table: str, row: dict, *, returning_id: bool = False):
-    """One INSERT through the driver (a hot path: a claim makes several, and the ORM's
-    statement building costs ~1 ms each, the driver's ~0.05 ms); returns the new id
-    when asked. ``row`` holds column names (an ``id`` of None is left to the database)."""
-    columns = [c for c in row if not (c == "id" and row[c] is None)]
-    values = [row[c] for c in columns]
-    raw = session.connection().connection.driver_connection
-    if is_sqlite(session):
-        values = [
-            _sqlite_stamp(v) if c in TIMESTAMP_COLUMNS and v is not None else v
-            for c, v in zip(columns, values, strict=True)
-        ]
-        cursor = raw.execute(
-            f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})",
-            values,
-        )
-        return cursor.lastrowid if returning_id else None
-    marks = ",".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})"
-    if not returning_id:
-        raw.execute(sql, values)
-        return None
-    return raw.execute(sql + " RETURNING id", values).fetchone()[0]
 
 
 def lot_expiries(session: Session, lot_ids: list[int]) -> dict[int, datetime]:
@@ -372,69 +320,6 @@ def insert_lot(session: Session, row: dict) -> None:
     session.execute(insert(PointLot).values(**values))
 
 
-def prepare_bulk(session: Session) -> None:
-    """Before a bulk write on PostgreSQL: keep look-ups on their indexes.
-
-    The planner's statistics do not know about the rows this transaction inserts, so
-    after a few chunks it would scan the growing ledger for every key look-up
-    (measured: ~1 s per look-up at a few hundred thousand rows). Only for this
-    transaction.
-    """
-    if not is_sqlite(session):
-        session.execute(text("SET LOCAL enable_seqscan = off"))
-
-
-def reserve_ids(session: Session, table: str, count: int) -> list[int]:
-    """Ids for rows a bulk insert will write, so lots can point at their entries."""
-    if count == 0:
-        return []
-    if is_sqlite(session):
-        # the write lock is held since BEGIN IMMEDIATE: nobody else can take ids
-        top = session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
-        reserved = session.info.setdefault(f"reserved:{table}", top)
-        start = max(top, reserved)
-        session.info[f"reserved:{table}"] = start + count
-        return list(range(start + 1, start + count + 1))
-    rows = session.execute(
-        text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": count}
-    )
-    return [r[0] for r in rows]
-
-
-def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
-    """The driver's fastest insert within the current transaction:
-    sqlite3 executemany, or psycopg COPY."""
-    if not rows:
-        return
-    raw = session.connection().connection.driver_connection
-    row_tuple = itemgetter(*columns)
-    if is_sqlite(session):
-        stamps = [i for i, c in enumerate(columns) if c in TIMESTAMP_COLUMNS]
-        data = []
-        for r in rows:
-            values = list(row_tuple(r))
-            for i in stamps:
-                if values[i] is not None:
-                    values[i] = _sqlite_stamp(values[i])
-            data.append(values)
-        placeholders = ",".join("?" for _ in columns)
-        raw.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders})", data)
-        return
-    with raw.cursor() as cur, cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
-        for r in rows:
-            copy.write_row(row_tuple(r))
-
-
-# columns that hold timestamps, in any table (the raw SQLite inserts convert them)
-TIMESTAMP_COLUMNS = frozenset(
-    c.name
-    for t in LedgerEntry.metadata.tables.values()
-    for c in t.columns
-    if isinstance(c.type, UtcDateTime)
-)
-_sqlite_stamp = lru_cache(maxsize=8192)(sqlite_timestamp)
-
-
 def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, str, int, int]]:
     """Entries holding these idempotency keys: key -> (id, request hash, amount, balance_after).
 
@@ -443,7 +328,7 @@ def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, s
     """
     found: dict[str, tuple[int, str, int, int]] = {}
     columns = "idem_key, id, request_hash, amount, balance_after"
-    raw = session.connection().connection.driver_connection
+    raw = raw_connection(session)
     sqlite = is_sqlite(session)
     for start in range(0, len(keys), 900):
         chunk = keys[start : start + 900]

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
-from loyaltyctl.store.ledger import execute_many, insert_row, is_sqlite
+from loyaltyctl.store.driver import execute_many, insert_row, is_sqlite
 from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkMember
 
 

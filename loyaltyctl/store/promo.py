@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownCampaign
-from loyaltyctl.store.ledger import execute_many, insert_row, is_sqlite
+from loyaltyctl.store.driver import execute_many, insert_row, is_sqlite
 from loyaltyctl.store.perks import did_you_mean
 from loyaltyctl.store.tables import (
     Campaign,

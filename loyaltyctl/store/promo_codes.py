@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, or_, select, update
 from sqlmodel import Session
 
-from loyaltyctl.store.ledger import is_sqlite
+from loyaltyctl.store.driver import is_sqlite
 from loyaltyctl.store.tables import Campaign, PromoBatch, PromoCode, sqlite_timestamp
 
 INCOMING = "promo_code_incoming"  # PostgreSQL: the temporary table a chunk is copied into

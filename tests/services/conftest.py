@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from loyaltyctl.services.events import ingest_events
-from loyaltyctl.services.perkfiles import load_program
+from loyaltyctl.program.files import read_program_files
+from loyaltyctl.services.earning.ingest import ingest_events
 from loyaltyctl.services.program import apply_program
 from tests.services.earning_helpers import NOW, TZ
 
@@ -19,7 +19,7 @@ def program(db, tmp_path):
     def apply(text: str, *, prune: bool = False):
         path = tmp_path / f"program-{len(list(tmp_path.glob('program-*')))}.toml"
         path.write_text(text, encoding="utf-8")
-        files = load_program([path], env={}, tz=TZ)
+        files = read_program_files([path], env={}, tz=TZ)
         return db.run(
             lambda s: apply_program(
                 session=s, program=files, keys=lambda: None, operator="t", prune=prune

@@ -15,7 +15,7 @@ from loyaltyctl.domain import media
 from loyaltyctl.domain.errors import BadInputFile
 from loyaltyctl.domain.perks import Audience, PerkSpec
 from loyaltyctl.domain.promo import CampaignSpec, SharedCodeSpec
-from loyaltyctl.services.perkfiles import ProgramFiles, load_perk_files, load_program
+from loyaltyctl.program.files import ProgramFiles, read_perk_files, read_program_files
 
 AMS = ZoneInfo("Europe/Amsterdam")
 MB = 1024 * 1024
@@ -43,13 +43,13 @@ def write(path: Path, content: str | bytes) -> Path:
 
 
 def load(*paths: Path, env: dict[str, str] | None = None, tz: ZoneInfo = AMS) -> list[PerkSpec]:
-    return load_perk_files(list(paths), env=env or {}, tz=tz)
+    return read_perk_files(list(paths), env=env or {}, tz=tz)
 
 
 def problems(*paths: Path, env: dict[str, str] | None = None) -> list[tuple]:
     """Every problem as (file name, line, column, field, message)."""
     with pytest.raises(BadInputFile) as caught:
-        load_program(list(paths), env=env or {}, tz=AMS)
+        read_program_files(list(paths), env=env or {}, tz=AMS)
     return [
         (Path(p.file).name, p.line, p.column, p.field, p.message) for p in caught.value.problems
     ]
@@ -938,7 +938,7 @@ CAMPAIGN = '[[campaign]]\nslug = "c"\nname = "C"\npoints = 10\n'
 
 
 def campaigns(*paths: Path) -> list[CampaignSpec]:
-    return load_program(list(paths), env={}, tz=AMS).campaigns
+    return read_program_files(list(paths), env={}, tz=AMS).campaigns
 
 
 def one_campaign_problem(tmp_path: Path, body: str, **files: bytes) -> tuple:
@@ -987,7 +987,7 @@ def test_a_full_campaign_gives_every_field(tmp_path):
     write(tmp_path / "media" / "banner.png", real_png())
     share_png = str((tmp_path / "media" / "share.png").resolve())
     banner_png = str((tmp_path / "media" / "banner.png").resolve())
-    program = load_program([path], env={}, tz=AMS)
+    program = read_program_files([path], env={}, tz=AMS)
     assert program == ProgramFiles(
         perks=[],
         campaigns=[
@@ -1059,7 +1059,7 @@ def test_perks_and_campaigns_share_a_file_and_a_folder(tmp_path):
         + CAMPAIGN,
     )
     write(tmp_path / "b.toml", CAMPAIGN.replace('"c"', '"b"') + "\n" + MINIMAL)
-    program = load_program([tmp_path], env={}, tz=AMS)
+    program = read_program_files([tmp_path], env={}, tz=AMS)
     # a campaign may have a perk's slug: they are different kinds
     assert [(s.slug, Path(s.source).name, s.line) for s in program.perks] == [
         ("free-coffee", "a.toml", 1),
@@ -1072,7 +1072,7 @@ def test_perks_and_campaigns_share_a_file_and_a_folder(tmp_path):
         ("b", "b.toml", 1, ()),
     ]
     # the perk-only entry point still reads the same files
-    assert load_perk_files([tmp_path], env={}, tz=AMS) == program.perks
+    assert read_perk_files([tmp_path], env={}, tz=AMS) == program.perks
 
 
 def test_problems_of_perks_and_campaigns_come_in_one_sorted_list(tmp_path):
@@ -1080,7 +1080,7 @@ def test_problems_of_perks_and_campaigns_come_in_one_sorted_list(tmp_path):
     b = MINIMAL.replace('"p"', '"q"') + "\n" + CAMPAIGN.replace('"c"', '"d"')
     write(tmp_path / "b.toml", b.replace("points = 10", "points = 1.5"))
     with pytest.raises(BadInputFile) as caught:
-        load_perk_files([tmp_path], env={}, tz=AMS)  # campaigns are validated here too
+        read_perk_files([tmp_path], env={}, tz=AMS)  # campaigns are validated here too
     assert [(Path(p.file).name, p.line, p.column, p.field) for p in caught.value.problems] == [
         ("a.toml", 5, 1, "per_member"),
         ("a.toml", 11, 1, "max_per_member"),

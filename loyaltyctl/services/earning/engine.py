@@ -14,15 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session
-
 from loyaltyctl.domain import earning as domain
 from loyaltyctl.domain import models
-from loyaltyctl.services.earning import Program
+from loyaltyctl.services.earning.rules import RulesInForce
 from loyaltyctl.services.ledger import lot_row
-from loyaltyctl.store import audit
+from loyaltyctl.store import audit, driver
 from loyaltyctl.store import earning as store
 from loyaltyctl.store import ledger as ledger_store
+from loyaltyctl.store.db import Session
 
 NO_LIMIT = store.NO_LIMIT
 
@@ -61,9 +60,9 @@ class Totals:
 
 
 class Earner:
-    def __init__(self, session: Session, program: Program, *, operator: str, now: datetime):
+    def __init__(self, session: Session, rules: RulesInForce, *, operator: str, now: datetime):
         self.session = session
-        self.program = program
+        self.rules = rules
         self.operator = operator
         self.now = now
         self.members: dict[int, Earning] = {}
@@ -75,8 +74,8 @@ class Earner:
         self.counted: dict[tuple[int, int, str], list[int]] = {}  # key -> [uses, points, most...]
         self.totals = Totals()
         self._tier_changes_written = 0
-        self.entry_ids = ledger_store.IdBlock(session, "ledger_entry")
-        self.lot_ids = ledger_store.IdBlock(session, "point_lot")
+        self.entry_ids = driver.IdBlock(session, "ledger_entry")
+        self.lot_ids = driver.IdBlock(session, "point_lot")
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -93,7 +92,7 @@ class Earner:
             self.members[member_id] = Earning(
                 state, tier, bool(manual), plan, review_at, int(earned)
             )
-        if self.program.has_tiers:
+        if self.rules.has_tiers:
             wanted = [
                 member_id
                 for member_id in ids
@@ -118,7 +117,7 @@ class Earner:
         current = self.tier_of(m)
         return [
             t
-            for t in self.program.tiers
+            for t in self.rules.tiers
             if t.period != domain.LIFETIME
             and (current is None or t.threshold > current.threshold)
             and t.threshold <= earned
@@ -146,7 +145,7 @@ class Earner:
 
     def counter(self, rule: domain.EarningRule, member_id: int, scope: str) -> list[int]:
         """[uses, points] of a counter, with this transaction's changes."""
-        key = (self.program.rule_ids[rule.slug], member_id, scope)
+        key = (self.rules.rule_ids[rule.slug], member_id, scope)
         if key not in self.counters:  # not loaded ahead: read it now
             self.load_counters([key])
         return self.counters[key]
@@ -162,7 +161,7 @@ class Earner:
         most_points: int = NO_LIMIT,
     ) -> None:
         """One more use (and ``points``) in a counter, within its bounds."""
-        key = (self.program.rule_ids[rule.slug], member_id, scope)
+        key = (self.rules.rule_ids[rule.slug], member_id, scope)
         current = self.counter(rule, member_id, scope)
         current[0] += 1
         current[1] += points
@@ -172,7 +171,7 @@ class Earner:
         change[2], change[3] = min(change[2], most_uses), min(change[3], most_points)
 
     def tier_of(self, m: Earning) -> domain.Tier | None:
-        return self.program.tier(m.tier)
+        return self.rules.tier(m.tier)
 
     def eligible(self, rule: domain.EarningRule, m: Earning) -> bool:
         """A rule limited to tiers is earned only by members of one of them."""
@@ -291,9 +290,9 @@ class Earner:
     ) -> None:
         """The member's computed tier at ``at``: up whenever they qualify for a higher one,
         down only when ``downgrade`` (maintain run); and when to look again."""
-        if m.manual or not self.program.has_tiers:
+        if m.manual or not self.rules.has_tiers:
             return
-        tiers = self.program.tiers
+        tiers = self.rules.tiers
         current = self.tier_of(m)
         if not downgrade and (current is not None or m.tier is None):
             # an event moves members up only: the tiers above theirs are all to look at,
@@ -330,15 +329,15 @@ class Earner:
 
     def review_soon(self, m: Earning, at: datetime) -> None:
         """A refund may have taken the member below their tier: `maintain run` looks."""
-        if not m.manual and self.program.has_tiers and m.tier is not None:
+        if not m.manual and self.rules.has_tiers and m.tier is not None:
             m.review_at = at if m.review_at is None else min(m.review_at, at)
             m.tier_dirty = True
 
     def flush(self) -> None:
         """Write what this transaction earned and reversed."""
         session = self.session
-        ledger_store.bulk_insert(session, "ledger_entry", ledger_store.ENTRY_COLUMNS, self.entries)
-        ledger_store.bulk_insert(
+        driver.bulk_insert(session, "ledger_entry", ledger_store.ENTRY_COLUMNS, self.entries)
+        driver.bulk_insert(
             session, "point_lot", ledger_store.LOT_COLUMNS, list(self.new_lots.values())
         )
         store.save_counters(

@@ -1,6 +1,6 @@
 """Earning rule and tier files: validate every `[[earning_rule]]` and `[[tier]]` table of a
 program file into `EarningRule`s and `Tier`s (domain.earning), noting every problem at
-its `file:line:column`. `perkfiles.load_program` calls `rules` and `tiers` for each file.
+its `file:line:column`. `files.read_program_files` calls `rules` and `tiers` for each file.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from loyaltyctl.domain import earning as domain
 from loyaltyctl.domain.values import MAX_AMOUNT
-from loyaltyctl.services.tomlfiles import (
+from loyaltyctl.program.source import (
     COUNT_MAX,
     NAME_MAX,
     TEXT_MAX,

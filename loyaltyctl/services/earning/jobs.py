@@ -8,13 +8,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from loyaltyctl.domain import earning as domain
-from loyaltyctl.services.earner import Earner
-from loyaltyctl.services.earning import load_program
+from loyaltyctl.services.earning.engine import Earner
+from loyaltyctl.services.earning.rules import load_rules_in_force
 from loyaltyctl.store import earning as store
-from loyaltyctl.store.db import ConcurrentChange
+from loyaltyctl.store.db import ConcurrentChange, Session
 
 # a birthday missed by cron (the machine was off) is still given this many days late
 BIRTHDAY_GRACE_DAYS = 7
@@ -33,8 +31,8 @@ class EarningWork:
 def run_earning_jobs(
     *, session: Session, now: datetime, tz: ZoneInfo, operator: str
 ) -> EarningWork:
-    program = load_program(session)
-    earner = Earner(session, program, operator=operator, now=now)
+    rules = load_rules_in_force(session)
+    earner = Earner(session, rules, operator=operator, now=now)
     birthdays = _birthdays(session, earner, now=now, tz=tz)
     reviews = _tier_reviews(session, earner, now=now)
     earner.flush()
@@ -49,7 +47,7 @@ def run_earning_jobs(
 def _birthdays(session: Session, earner: Earner, *, now: datetime, tz: ZoneInfo) -> int:
     """Birthday points for members whose birthday is today (program time zone), or was in
     the grace days before, unless they had them in the last 12 months."""
-    rules = earner.program.of_kind("birthday")
+    rules = earner.rules.of_kind("birthday")
     if not rules:
         return 0
     today = now.astimezone(tz).date()
@@ -101,7 +99,7 @@ def _tier_reviews(session: Session, earner: Earner, *, now: datetime) -> int:
     due = store.due_for_tier_review(session, now, TIER_REVIEWS_PER_RUN)
     if not due:
         return 0
-    if not earner.program.has_tiers:
+    if not earner.rules.has_tiers:
         store.clear_tier_reviews(session, due)
         return len(due)
     earner.lock(due)  # those given birthday points are locked already

@@ -1,12 +1,12 @@
 """Perk and campaign files: validate every `[[perk]]` and `[[campaign]]`, report every
 problem at once.
 
-`load_program` reads files and directories, validates each `[[perk]]` into a
+`read_program_files` reads files and directories, validates each `[[perk]]` into a
 `PerkSpec`, each `[[campaign]]` into a `CampaignSpec` and each `[[earning_rule]]` and
-`[[tier]]` (services/earningfiles.py), and raises `BadInputFile` with every problem of
+`[[tier]]` (program/earning.py), and raises `BadInputFile` with every problem of
 every file (nothing is returned then), each placed at `file:line:column`.
-`load_perk_files` is the same, giving the perks only. Reading the files and placing
-keys is services/tomlfiles.py.
+`read_perk_files` is the same, giving the perks only. Reading the files and placing
+keys is program/source.py.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from loyaltyctl.domain.promo import (
     shared_code_problem,
 )
 from loyaltyctl.domain.values import MAX_AMOUNT
-from loyaltyctl.services import earningfiles
-from loyaltyctl.services.tomlfiles import (
+from loyaltyctl.program import earning as earning_files
+from loyaltyctl.program.source import (
     COUNT_MAX,
     NAME_MAX,
     TEXT_MAX,
@@ -62,7 +62,7 @@ from loyaltyctl.services.tomlfiles import (
 )
 
 # the top-level arrays of tables a file may hold
-TABLES = ("perk", "campaign", *earningfiles.TABLES)
+TABLES = ("perk", "campaign", *earning_files.TABLES)
 PERK_KEYS = (
     "slug",
     "name",
@@ -124,7 +124,7 @@ class ProgramFiles:
     tiers: list[Tier] = field(default_factory=list)
 
 
-def load_program(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> ProgramFiles:
+def read_program_files(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> ProgramFiles:
     """Every perk, campaign, earning rule and tier of these files and directories
     (`*.toml`, recursively).
 
@@ -141,17 +141,17 @@ def load_program(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> 
             _top_level(context)
             program.perks.extend(_perks(context, seen))
             program.campaigns.extend(_campaigns(context, seen))
-            program.rules.extend(earningfiles.rules(context, seen))
-            program.tiers.extend(earningfiles.tiers(context, seen))
+            program.rules.extend(earning_files.rules(context, seen))
+            program.tiers.extend(earning_files.tiers(context, seen))
     if problems:
         problems.sort(key=lambda p: (p.file, p.line, p.column or 0))
         raise BadInputFile(problems)
     return program
 
 
-def load_perk_files(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> list[PerkSpec]:
-    """The perks of `load_program` (its campaigns are validated too, then left out)."""
-    return load_program(paths, env=env, tz=tz).perks
+def read_perk_files(paths: list[Path], *, env: Mapping[str, str], tz: ZoneInfo) -> list[PerkSpec]:
+    """The perks of `read_program_files` (its campaigns are validated too, then left out)."""
+    return read_program_files(paths, env=env, tz=tz).perks
 
 
 # --- validation ----------------------------------------------------------------------

@@ -26,18 +26,18 @@ from fractions import Fraction
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session
-
 from loyaltyctl.domain import earning as rules_domain
 from loyaltyctl.domain import events as domain
 from loyaltyctl.domain.events import EventProblem
 from loyaltyctl.domain.values import utcnow
-from loyaltyctl.services.earner import NO_LIMIT, Earner, Earning
-from loyaltyctl.services.earning import RULE_KIND_OF, Program, load_program
+from loyaltyctl.services.earning.engine import NO_LIMIT, Earner, Earning
+from loyaltyctl.services.earning.rules import RULE_KIND_OF, RulesInForce, load_rules_in_force
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
+from loyaltyctl.store import driver
 from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
+from loyaltyctl.store.db import Session
 
 CHUNK = 5000  # events per transaction
 _DETAILS = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
@@ -258,8 +258,8 @@ class _Chunk:
                 self.tally.error(item.line, item.message)
             else:
                 self.events.append(item)
-        self.program: Program = load_program(session)
-        self.earner = Earner(session, self.program, operator=operator, now=now)
+        self.rules: RulesInForce = load_rules_in_force(session)
+        self.earner = Earner(session, self.rules, operator=operator, now=now)
         self.rows: list[dict] = []
         self.birthdays: list[MemberChange] = []
         self.applied: dict[str, str] = {}  # event id -> digest, applied in this chunk
@@ -329,7 +329,7 @@ class _Chunk:
                 create=False,
                 now=self.now,
             )
-        ledger_store.bulk_insert(self.session, "ingested_event", store.EVENT_COLUMNS, self.rows)
+        driver.bulk_insert(self.session, "ingested_event", store.EVENT_COLUMNS, self.rows)
         return self.tally
 
     def _members(self) -> None:
@@ -395,9 +395,9 @@ class _Chunk:
     def _bounds(self) -> dict[int, int]:
         """member id -> the most points this chunk's events may earn them (what decides
         whose history is read: a tier of a period within reach)."""
-        if not self.program.has_tiers:
+        if not self.rules.has_tiers:
             return {}
-        most = self.program.most_points
+        most = self.rules.most_points
         bounds: dict[int, int] = {}
         for event in self.events:
             member_id = self.members.get(event.member) if event.member else None
@@ -407,14 +407,14 @@ class _Chunk:
 
     def _counter_keys(self) -> list[tuple[int, int, str]]:
         """The counters this chunk's events may read, loaded in one go."""
-        ids = self.program.rule_ids
+        ids = self.rules.rule_ids
         keys = []
         for event in self.events:
             member_id = self.members.get(event.member) if event.member else None
             if member_id is None:
                 continue
             kind = RULE_KIND_OF.get(event.type)
-            for rule in self.program.of_kind(kind) if kind else ():
+            for rule in self.rules.of_kind(kind) if kind else ():
                 for scope in self._scopes(rule, event):
                     keys.append((ids[rule.slug], member_id, scope))
         return keys
@@ -471,7 +471,7 @@ class _Chunk:
 
     def _rules(self, kind: str, m: Earning, notes: list[str]):
         """The active rules of a kind this member may earn (the rest noted)."""
-        for rule in self.program.of_kind(kind):
+        for rule in self.rules.of_kind(kind):
             if self.earner.eligible(rule, m):
                 yield rule
             else:

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlmodel import Session
-
 from loyaltyctl.domain import earning as domain
 from loyaltyctl.domain.errors import Problem
 from loyaltyctl.domain.perks import PlanChange
@@ -18,6 +16,7 @@ from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.perks import Plan
 from loyaltyctl.store import audit
 from loyaltyctl.store import earning as store
+from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import EarningRule, Tier
 
 
@@ -256,7 +255,7 @@ RULE_KIND_OF = {
 
 
 @dataclass
-class Program:
+class RulesInForce:
     """The earning rules and tiers in force, as one transaction read them."""
 
     rules: dict[str, list[domain.EarningRule]]  # kind -> active rules of that kind
@@ -308,14 +307,14 @@ class Program:
         return self.tiers_by_slug.get(label) if label else None
 
 
-def load_program(session: Session) -> Program:
+def load_rules_in_force(session: Session) -> RulesInForce:
     by_kind: dict[str, list[domain.EarningRule]] = {}
     ids = {}
     for row in store.rules(session):
         by_kind.setdefault(row.kind, []).append(rule_of(row))
         ids[row.slug] = row.id
     tiers = domain.ranked(list_tiers(session=session))
-    return Program(by_kind, ids, tiers, {t.slug: t for t in tiers})
+    return RulesInForce(by_kind, ids, tiers, {t.slug: t for t in tiers})
 
 
 # --- a member's tier ---------------------------------------------------------------------------
