@@ -37,7 +37,7 @@ from loyaltyctl.domain.values import (
 )
 from loyaltyctl.services.ledger import apply_change, lot_row, request_hash
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
-from loyaltyctl.store import driver, idempotency
+from loyaltyctl.store import idempotency
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store.db import Session
@@ -241,8 +241,8 @@ def import_points(
     counts = {"applied": 0, "replayed": 0}
     derived_any = False
     chunk: list[_PointsRow] = []
-    lot_ids = driver.IdBlock(session, "point_lot")
-    driver.prepare_bulk(session)
+    lot_ids = store.lot_ids(session)
+    store.prepare_bulk_write(session)
     check_other_keys = idempotency.any_keys(session, except_kind="entry")
 
     def flush() -> None:
@@ -292,7 +292,7 @@ def import_points(
                 if r.amount < 0 or r.expires_at is not None
             }.values(),
         )
-        entry_ids = driver.reserve_ids(session, "ledger_entry", len(to_apply))
+        entry_ids = store.reserve_entry_ids(session, len(to_apply))
         entries, lots, applied_rows = [], [], []
         for (r, digest), entry_id in zip(to_apply, entry_ids, strict=True):
             state = states[r.member]
@@ -328,15 +328,15 @@ def import_points(
             counts["applied"] += 1
         # written even when problems were found (the transaction is rolled back at the
         # end), so that later chunks see the keys of this one
-        driver.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
-        driver.bulk_insert(session, "point_lot", store.LOT_COLUMNS, lots)
+        store.insert_entries(session, entries)
+        store.insert_lots(session, lots)
         # keys given in the file are taken globally too (derived ones are this file's own)
         given = [
             {"key": e["idem_key"], "kind": "entry", "ref": str(e["id"])}
             for e, r in zip(entries, applied_rows, strict=True)
             if not r.derived
         ]
-        driver.bulk_insert(session, "idempotency_key", ("key", "kind", "ref"), given)
+        idempotency.register_many(session, given)
         chunk.clear()
 
     for row in _parse_points_rows(path, problems, tz, now):

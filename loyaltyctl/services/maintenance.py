@@ -26,7 +26,6 @@ from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import webhooks
 from loyaltyctl.services.earning.jobs import run_earning_jobs
-from loyaltyctl.store import driver
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import webhooks as webhook_store
 from loyaltyctl.store.db import ConcurrentChange, Database, Session
@@ -153,10 +152,10 @@ def _mature_and_expire(
             if changed != 1:
                 raise ConcurrentChange(f"lot {lot.id} changed during maintenance")
     for entry, entry_id in zip(
-        entries, driver.reserve_ids(session, "ledger_entry", len(entries)), strict=True
+        entries, store.reserve_entry_ids(session, len(entries)), strict=True
     ):
         entry["id"] = entry_id
-    driver.bulk_insert(session, "ledger_entry", store.ENTRY_COLUMNS, entries)
+    store.insert_entries(session, entries)
     store.save_member_states(session, states.values(), now)
     return models.MaintenanceResult(
         now=now,

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import is_sqlite
+from loyaltyctl.store.driver import bulk_insert, is_sqlite
 from loyaltyctl.store.tables import IngestedEvent
 
 EVENT_COLUMNS = tuple(c.name for c in IngestedEvent.__table__.columns)
@@ -79,3 +79,8 @@ def refunds(session: Session, order_ids: list[str]) -> dict[str, list[dict]]:
         for order_id, details in rows:
             found.setdefault(order_id, []).append(json.loads(details))
     return found
+
+
+def insert_records(session: Session, rows: list[dict]) -> None:
+    """The chunk's `ingested_event` rows, through the driver's bulk path."""
+    bulk_insert(session, "ingested_event", EVENT_COLUMNS, rows)

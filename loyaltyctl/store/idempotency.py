@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import insert_row
+from loyaltyctl.store.driver import bulk_insert, insert_row
 from loyaltyctl.store.tables import Claim, LedgerEntry, PromoRedemption
 
 HOLDERS = (
@@ -44,3 +44,8 @@ def register(session: Session, key: str, *, kind: str, ref: str) -> None:
     this INSERT wait and then fail (IntegrityError), and the caller's transaction is
     retried from the start (store.db), where the look-ups find the key."""
     insert_row(session, "idempotency_key", {"key": key, "kind": kind, "ref": ref})
+
+
+def register_many(session: Session, rows: list[dict]) -> None:
+    """Keys taken in bulk: rows of {"key", "kind", "ref"}."""
+    bulk_insert(session, "idempotency_key", ("key", "kind", "ref"), rows)

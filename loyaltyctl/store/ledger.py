@@ -19,11 +19,15 @@ from sqlmodel import Session
 from loyaltyctl.domain.chain import ledger_hash
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.driver import (
+    IdBlock,
+    bulk_insert,
     execute_many,
     insert_row,
     is_sqlite,
     mark,
+    prepare_bulk,
     raw_connection,
+    reserve_ids,
     stamp,
 )
 from loyaltyctl.store.tables import (
@@ -344,3 +348,34 @@ def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, s
         for key, entry_id, request_hash, amount, balance_after in rows:
             found[key] = (entry_id, request_hash, amount, balance_after)
     return found
+
+
+# --- bulk writes of entries and lots (ids reserved first, so lots can name their entries) ---
+
+
+def entry_ids(session: Session) -> IdBlock:
+    """Ids for ledger entries written later by `insert_entries`, handed out in blocks."""
+    return IdBlock(session, "ledger_entry")
+
+
+def lot_ids(session: Session) -> IdBlock:
+    """Ids for lots written later by `insert_lots`, handed out in blocks."""
+    return IdBlock(session, "point_lot")
+
+
+def reserve_entry_ids(session: Session, count: int) -> list[int]:
+    return reserve_ids(session, "ledger_entry", count)
+
+
+def insert_entries(session: Session, rows: list[dict]) -> None:
+    """Entries built by `build_entry` (with ids), through the driver's bulk path."""
+    bulk_insert(session, "ledger_entry", ENTRY_COLUMNS, rows)
+
+
+def insert_lots(session: Session, rows: list[dict]) -> None:
+    bulk_insert(session, "point_lot", LOT_COLUMNS, rows)
+
+
+def prepare_bulk_write(session: Session) -> None:
+    """Before a bulk write: keep key look-ups on their indexes (see `driver.prepare_bulk`)."""
+    prepare_bulk(session)

@@ -18,7 +18,7 @@ from loyaltyctl.domain import earning as domain
 from loyaltyctl.domain import models
 from loyaltyctl.services.earning.rules import RulesInForce
 from loyaltyctl.services.ledger import lot_row
-from loyaltyctl.store import audit, driver
+from loyaltyctl.store import audit
 from loyaltyctl.store import earning as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store.db import Session
@@ -74,8 +74,8 @@ class Earner:
         self.counted: dict[tuple[int, int, str], list[int]] = {}  # key -> [uses, points, most...]
         self.totals = Totals()
         self._tier_changes_written = 0
-        self.entry_ids = driver.IdBlock(session, "ledger_entry")
-        self.lot_ids = driver.IdBlock(session, "point_lot")
+        self.entry_ids = ledger_store.entry_ids(session)
+        self.lot_ids = ledger_store.lot_ids(session)
 
     # --- reading ---------------------------------------------------------------------------
 
@@ -336,10 +336,8 @@ class Earner:
     def flush(self) -> None:
         """Write what this transaction earned and reversed."""
         session = self.session
-        driver.bulk_insert(session, "ledger_entry", ledger_store.ENTRY_COLUMNS, self.entries)
-        driver.bulk_insert(
-            session, "point_lot", ledger_store.LOT_COLUMNS, list(self.new_lots.values())
-        )
+        ledger_store.insert_entries(session, self.entries)
+        ledger_store.insert_lots(session, list(self.new_lots.values()))
         store.save_counters(
             session,
             [(k[0], k[1], k[2], *change) for k, change in self.counted.items()],

@@ -33,7 +33,6 @@ from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.earning.engine import NO_LIMIT, Earner, Earning
 from loyaltyctl.services.earning.rules import RULE_KIND_OF, RulesInForce, load_rules_in_force
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
-from loyaltyctl.store import driver
 from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
@@ -329,7 +328,7 @@ class _Chunk:
                 create=False,
                 now=self.now,
             )
-        driver.bulk_insert(self.session, "ingested_event", store.EVENT_COLUMNS, self.rows)
+        store.insert_records(self.session, self.rows)
         return self.tally
 
     def _members(self) -> None:
