@@ -23,23 +23,25 @@ from loyaltyctl.domain.errors import (
     CLAIM_REFUSALS,
     AlreadyCancelled,
     InvalidCertificate,
-    KeyConflict,
     MemberLimit,
     PrizeUnavailable,
     Refused,
     SoldOut,
 )
 from loyaltyctl.domain.values import iso_utc, utcnow
+from loyaltyctl.services import idempotency
+from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.services.perks import claimant_state, perk_state
-from loyaltyctl.store import audit, idempotency
+from loyaltyctl.store import audit
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
 from loyaltyctl.store import webhooks as webhook_store
 from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import Claim, LedgerEntry, Perk
+from loyaltyctl.store.tables import Claim, Perk
 
 UTC_ZONE = ZoneInfo("UTC")
+CLAIM_KEYS = KeyedKind("claim", same_kind_conflict="another claim ({ref})")
 ID_LENGTH = 10  # 31**10 ≈ 8e14 claim ids: a collision is a retried transaction, not a bug
 
 
@@ -71,12 +73,10 @@ def claim_perk(
     perk = store.require(session, perk_slug)
     member_row = member_store.require_row(session, member)
     state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
-    if key is not None:
-        # looked up under the member's lock, so a request with this key that committed
-        # while we waited is found here and replayed (not refused for its effects)
-        replayed = _replay(session, keys, key=key, digest=digest)
-        if replayed is not None:
-            return replayed
+    # looked up under the member's lock, so a request with this key that committed
+    # while we waited is found here and replayed (not refused for its effects)
+    if (ref := idempotency.original(session, CLAIM_KEYS, key=key, digest=digest)) is not None:
+        return _replayed(session, keys, ref)
     rules = perk_state(perk)
     claimant = claimant_state(
         session,
@@ -174,8 +174,7 @@ def _issue(
     store.count_claim(
         session, perk.id, points=price, at=now, day=day, member_joined=int(member_joined)
     )
-    if key is not None:
-        idempotency.register(session, key, kind="claim", ref=claim_id)
+    idempotency.register(session, CLAIM_KEYS, key=key, ref=claim_id)
     if perk.redemption_type == "webhook":
         _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
     if entry_id is None:
@@ -323,24 +322,13 @@ def _queue_webhook(session, perk: Perk, claim_id: str, event: str, certificate: 
     )
 
 
-def _replay(session, keys: KeyRing, *, key: str, digest: str) -> domain.ClaimResult | None:
-    """The claim an idempotency key already made; a key used otherwise is a conflict."""
-    claim = store.claim_by_key(session, key)
-    if claim is None:
-        holder = idempotency.held_elsewhere(session, [key], except_kind="claim").get(key)
-        if holder is not None:  # keys are global
-            raise KeyConflict(
-                f"The key {key!r} was already used for {holder}; nothing was changed."
-            )
-        return None
-    if claim.request_hash != digest:
-        raise KeyConflict(
-            f"The key {key!r} was already used for another claim ({claim.id}); nothing was changed."
-        )
+def _replayed(session, keys: KeyRing, ref: str) -> domain.ClaimResult:
+    """The result of the claim an idempotency key already made."""
+    claim = store.require_claim(session, ref)
     perk = store.perk_of_claim(session, claim)
     member = store.member_external_id(session, claim.member_id)
     if claim.entry_id is not None:
-        balance = session.get(LedgerEntry, claim.entry_id).balance_after
+        balance = ledger_store.entry_by_id(session, claim.entry_id).balance_after
     else:
         balance = member_store.require_row(session, member).balance
     return domain.ClaimResult(

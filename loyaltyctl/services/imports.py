@@ -35,9 +35,9 @@ from loyaltyctl.domain.values import (
     validate_phone,
     validate_reason,
 )
-from loyaltyctl.services.ledger import apply_change, lot_row, request_hash
+from loyaltyctl.services.idempotency import KeyBatch, KeyStatus
+from loyaltyctl.services.ledger import ENTRY_KEYS, apply_change, lot_row, request_hash
 from loyaltyctl.services.members import MemberChange, MemberFields, save_members
-from loyaltyctl.store import idempotency
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store.db import Session
@@ -236,128 +236,151 @@ def import_points(
     """
     now = now or utcnow()
     problems = _Problems(str(path))
-    states: dict[str, store.MemberState] = {}
-    unknown_members: set[str] = set()
-    counts = {"applied": 0, "replayed": 0}
-    derived_any = False
+    points = _PointsImport(session, problems, operator=operator, now=now)
     chunk: list[_PointsRow] = []
-    lot_ids = store.lot_ids(session)
-    store.prepare_bulk_write(session)
-    check_other_keys = idempotency.any_keys(session, except_kind="entry")
+    for row in _parse_points_rows(path, problems, tz, now):
+        chunk.append(row)
+        if len(chunk) >= CHUNK:
+            _Chunk(points, chunk).apply()
+            chunk = []
+            if progress:
+                progress(problems.rows)
+    _Chunk(points, chunk).apply()
+    problems.raise_if_any()
+    points.save()
+    return models.ImportResult(
+        file=str(path),
+        rows=problems.rows,
+        applied=points.applied,
+        replayed=points.replayed,
+        dry_run=dry_run,
+        derived_keys=points.derived_keys,
+    )
 
-    def flush() -> None:
-        keys = [r.key for r in chunk]
-        existing = store.entries_for_key(session, keys)
-        # keys are global: one a claim or redemption holds is taken (looked up only if any do)
-        claimed = (
-            idempotency.held_elsewhere(session, keys, except_kind="entry")
-            if check_other_keys
-            else {}
-        )
-        wanted = {r.member for r in chunk} - set(states) - unknown_members
-        ids = member_store.ids_by_external(session, wanted)
-        unknown_members.update(wanted - set(ids))
-        for state in store.lock_members(session, ids.values()).values():
-            states[state.external_id] = state
-        to_apply: list[tuple[_PointsRow, str]] = []
-        # keys of earlier chunks are in the database by now (this transaction's rows);
-        # a key repeated inside this chunk is caught here
-        in_chunk: dict[str, str] = {}
-        for r in chunk:
-            digest = r.digest
+
+class _PointsImport:
+    """What a points import keeps from chunk to chunk: the members locked so far (their
+    balances move row by row, saved once at the end), the ones found unknown, the counts."""
+
+    def __init__(self, session: Session, problems: _Problems, *, operator: str, now: datetime):
+        self.session, self.problems, self.operator, self.now = session, problems, operator, now
+        self.states: dict[str, store.MemberState] = {}
+        self.unknown_members: set[str] = set()
+        self.applied = self.replayed = 0
+        self.derived_keys = False
+        self.keys = KeyBatch(session, ENTRY_KEYS)
+        self.lot_ids = store.lot_ids(session)
+        store.prepare_bulk_write(session)
+
+    def save(self) -> None:
+        store.save_lot_changes(self.session, self.states.values())
+        store.save_member_states(self.session, self.states.values(), self.now)
+
+
+class _Chunk:
+    """One chunk of rows, applied in file order through the ledger path of a single
+    credit, then written in bulk. Its entries are written even when problems were found
+    (the transaction is rolled back at the end), so that later chunks see its keys."""
+
+    def __init__(self, points: _PointsImport, rows: list[_PointsRow]):
+        self.points, self.rows = points, rows
+        self.session, self.problems = points.session, points.problems
+        self.new: list[_PointsRow] = []  # rows whose key nobody holds: to apply
+        self.entries: list[dict] = []
+        self.lots: list[dict] = []
+        self.given_keys: dict[str, int] = {}  # key given in the file -> its entry's id
+
+    def apply(self) -> None:
+        self.points.derived_keys = self.points.derived_keys or any(r.derived for r in self.rows)
+        self.points.keys.look_up([r.key for r in self.rows])
+        self._lock_members()
+        self._check_keys()
+        self._prefetch_lots()
+        self._apply_changes()
+        self._write()
+
+    def _lock_members(self) -> None:
+        points = self.points
+        wanted = {r.member for r in self.rows} - set(points.states) - points.unknown_members
+        ids = member_store.ids_by_external(self.session, wanted)
+        points.unknown_members.update(wanted - set(ids))
+        for state in store.lock_members(self.session, ids.values()).values():
+            points.states[state.external_id] = state
+
+    def _check_keys(self) -> None:
+        """Sort the rows out by their keys: new (to apply), replayed, or a problem."""
+        unknown_members = self.points.unknown_members
+        for r in self.rows:
             if r.member in unknown_members:
-                problems.add(r.line, "member", f"no member has the id {r.member!r}")
+                self.problems.add(r.line, "member", f"no member has the id {r.member!r}")
                 continue
-            if r.key in claimed:
-                problems.add(r.line, "key", f"the key {r.key!r} was used for {claimed[r.key]}")
-                continue
-            previous = existing.get(r.key)
-            stored_digest = previous[1] if previous else in_chunk.get(r.key)
-            if stored_digest is not None:
-                if stored_digest != digest:
-                    problems.add(
-                        r.line, "key", f"the key {r.key!r} was used for a different change"
-                    )
-                else:
-                    counts["replayed"] += 1
-                continue
-            in_chunk[r.key] = digest
-            to_apply.append((r, digest))
-        # lots spent by the chunk's write-offs, or joined by its expiring credits
+            found = self.points.keys.check(r.key, r.digest)
+            if found.status is KeyStatus.NEW:
+                self.new.append(r)
+            elif found.status is KeyStatus.REPLAY:
+                self.points.replayed += 1
+            elif found.status is KeyStatus.CONFLICT:
+                self.problems.add(
+                    r.line, "key", f"the key {r.key!r} was used for a different change"
+                )
+            else:
+                holder = f"{found.holder.kind} {found.holder.ref}"
+                self.problems.add(r.line, "key", f"the key {r.key!r} was used for {holder}")
+
+    def _prefetch_lots(self) -> None:
+        """The lots the chunk's write-offs spend, or its expiring credits join."""
+        states = self.points.states
         store.prefetch_lots(
-            session,
+            self.session,
             {
                 states[r.member].id: states[r.member]
-                for r, _ in to_apply
+                for r in self.new
                 if r.amount < 0 or r.expires_at is not None
             }.values(),
         )
-        entry_ids = store.reserve_entry_ids(session, len(to_apply))
-        entries, lots, applied_rows = [], [], []
-        for (r, digest), entry_id in zip(to_apply, entry_ids, strict=True):
-            state = states[r.member]
+
+    def _apply_changes(self) -> None:
+        points, now = self.points, self.points.now
+        entry_ids = store.reserve_entry_ids(self.session, len(self.new))
+        for r, entry_id in zip(self.new, entry_ids, strict=True):
+            state = points.states[r.member]
             try:
                 entry = apply_change(
-                    session,
+                    self.session,
                     state,
                     amount=r.amount,
                     reason=r.reason,
-                    operator=operator,
+                    operator=points.operator,
                     key=r.key,
-                    digest=digest,
+                    digest=r.digest,
                     expires_at=r.expires_at,
                     pending_until=r.pending_until,
                     now=now,
                     entry_id=entry_id,
                 )
             except InsufficientBalance:
-                problems.add(
+                self.problems.add(
                     r.line,
                     "amount",
                     f"member {r.member} has {state.balance:,} points at this row; "
                     f"writing off {-r.amount:,} would go below zero",
                 )
                 continue
-            entries.append(entry)
-            applied_rows.append(r)
+            self.entries.append(entry)
+            if not r.derived:
+                self.given_keys[r.key] = entry_id
             if entry["expires_at"] is not None or entry["pending_amount"] > 0:
-                lot = lot_row(entry, entry_id=entry_id, lot_id=lot_ids.take())
-                lots.append(lot)
+                lot = lot_row(entry, entry_id=entry_id, lot_id=points.lot_ids.take())
+                self.lots.append(lot)
                 if lot["matured"]:
                     store.track_new_lot(state, lot["id"], lot["remaining"], lot["expires_at"])
-            counts["applied"] += 1
-        # written even when problems were found (the transaction is rolled back at the
-        # end), so that later chunks see the keys of this one
-        store.insert_entries(session, entries)
-        store.insert_lots(session, lots)
-        # keys given in the file are taken globally too (derived ones are this file's own)
-        given = [
-            {"key": e["idem_key"], "kind": "entry", "ref": str(e["id"])}
-            for e, r in zip(entries, applied_rows, strict=True)
-            if not r.derived
-        ]
-        idempotency.register_many(session, given)
-        chunk.clear()
+            points.applied += 1
 
-    for row in _parse_points_rows(path, problems, tz, now):
-        derived_any = derived_any or row.derived
-        chunk.append(row)
-        if len(chunk) >= CHUNK:
-            flush()
-            if progress:
-                progress(problems.rows)
-    flush()
-    problems.raise_if_any()
-    store.save_lot_changes(session, states.values())
-    store.save_member_states(session, states.values(), now)
-    return models.ImportResult(
-        file=str(path),
-        rows=problems.rows,
-        applied=counts["applied"],
-        replayed=counts["replayed"],
-        dry_run=dry_run,
-        derived_keys=derived_any,
-    )
+    def _write(self) -> None:
+        store.insert_entries(self.session, self.entries)
+        store.insert_lots(self.session, self.lots)
+        # keys given in the file are taken globally too (derived ones are this file's own)
+        self.points.keys.register(self.given_keys)
 
 
 # --- members ---------------------------------------------------------------------

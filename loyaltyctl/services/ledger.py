@@ -9,9 +9,10 @@ from functools import lru_cache
 from sqlalchemy import func, select
 
 from loyaltyctl.domain import models
-from loyaltyctl.domain.errors import InsufficientBalance, KeyConflict
+from loyaltyctl.domain.errors import InsufficientBalance
 from loyaltyctl.domain.values import iso_utc, utcnow
-from loyaltyctl.store import idempotency
+from loyaltyctl.services import idempotency
+from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store.db import Session
@@ -43,27 +44,16 @@ def _iso(moment: datetime | None) -> str:
     return iso_utc(moment) or ""
 
 
-def _replay(session: Session, *, key: str, digest: str, member: str) -> models.PointsChange | None:
-    existing = store.entries_for_key(session, [key]).get(key)
-    if existing is None:
-        holder = idempotency.held_elsewhere(session, [key], except_kind="entry").get(key)
-        if holder is not None:  # keys are global: one used by a claim or redemption is taken
-            raise KeyConflict(
-                f"The key {key!r} was already used for {holder}; nothing was changed."
-            )
-        return None
-    entry_id, stored_hash, amount, balance_after = existing
-    if stored_hash != digest:
-        raise KeyConflict(
-            f"The key {key!r} was already used for a different change (entry {entry_id}); "
-            "nothing was changed."
-        )
-    entry = session.get(LedgerEntry, entry_id)
+ENTRY_KEYS = KeyedKind("entry", same_kind_conflict="a different change (entry {ref})")
+
+
+def _replayed(session: Session, ref: str, member: str) -> models.PointsChange:
+    entry = store.entry_by_id(session, int(ref))
     return models.PointsChange(
-        entry_id=entry_id,
+        entry_id=entry.id,
         member=member,
-        amount=amount or entry.pending_amount,
-        balance=balance_after,
+        amount=entry.amount or entry.pending_amount,
+        balance=entry.balance_after,
         pending=entry.pending_amount,
         replayed=True,
     )
@@ -99,17 +89,13 @@ def change_points(
         pending_until=pending_until,
         expires_in=expires_in,
     )
-    if key is not None:
-        replayed = _replay(session, key=key, digest=digest, member=member)
-        if replayed:
-            return replayed
+    if (ref := idempotency.original(session, ENTRY_KEYS, key=key, digest=digest)) is not None:
+        return _replayed(session, ref, member)
     row = member_store.require_row(session, member)
     state = store.lock_members(session, [row.id])[row.id]
-    if key is not None:
-        # a request with this key may have committed while we waited for the lock
-        replayed = _replay(session, key=key, digest=digest, member=member)
-        if replayed:
-            return replayed
+    # a request with this key may have committed while we waited for the lock
+    if (ref := idempotency.original(session, ENTRY_KEYS, key=key, digest=digest)) is not None:
+        return _replayed(session, ref, member)
     entry = apply_change(
         session,
         state,
@@ -123,8 +109,7 @@ def change_points(
         now=now,
     )
     entry_id = store.insert_entry(session, entry)
-    if key is not None:
-        idempotency.register(session, key, kind="entry", ref=str(entry_id))
+    idempotency.register(session, ENTRY_KEYS, key=key, ref=entry_id)
     if expires_at is not None or (pending_until is not None and pending_until > now):
         store.insert_lot(session, lot_row(entry, entry_id=entry_id))
     store.save_lot_changes(session, [state])

@@ -20,7 +20,6 @@ from loyaltyctl.domain.errors import (
     CampaignArchived,
     CodeExists,
     CodeUsedUp,
-    KeyConflict,
     MemberDailyLimit,
     MemberLimit,
     Problem,
@@ -30,15 +29,17 @@ from loyaltyctl.domain.errors import (
 )
 from loyaltyctl.domain.perks import SLUG_PATTERN, Audience, PlanChange
 from loyaltyctl.domain.values import utcnow
+from loyaltyctl.services import idempotency
 from loyaltyctl.services.claims import claim_prize
+from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.services.perks import KeyLoader, Plan
-from loyaltyctl.store import audit, idempotency
+from loyaltyctl.store import audit
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store import promo as store
 from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import Campaign, LedgerEntry
+from loyaltyctl.store.tables import Campaign, PromoCode
 
 PROMO = "promo"  # the ledger kind of bonus points from a promo code
 
@@ -272,6 +273,9 @@ def create_campaign(
 # --- redeem -------------------------------------------------------------------------------
 
 
+REDEMPTION_KEYS = KeyedKind("redemption", same_kind_conflict="another redemption ({ref})")
+
+
 def _request_hash(code_hash: str, member: str) -> str:
     return hashlib.sha256(f"redeem\x1f{code_hash}\x1f{member}".encode()).hexdigest()
 
@@ -292,15 +296,48 @@ def redeem(
     the prizes free of charge."""
     now = now or utcnow()
     normalized = domain.normalize(code)
-    digest = keys.lookup_hash(normalized) if normalized else ""
+    code_hash = keys.lookup_hash(normalized) if normalized else ""
     member_row = member_store.require_row(session, member)
     state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
-    request = _request_hash(digest, member_row.external_id)
-    if key is not None:
-        replayed = _replay(session, key=key, request=request)
-        if replayed is not None:
-            return replayed
-    code_row = store.code_by_hash(session, digest) if normalized else None
+    request = _request_hash(code_hash, member_row.external_id)
+    if (ref := idempotency.original(session, REDEMPTION_KEYS, key=key, digest=request)) is not None:
+        return _replayed(session, ref)
+    code_row = _code(session, normalized, code_hash)
+    campaign = store.by_id(session, code_row.campaign_id)
+    day = now.astimezone(tz).date().isoformat()
+    _take_use(session, campaign, code_row, member_row, state, day=day, now=now)
+    redemption_id = "R" + "".join(secrets.choice(domain.ALPHABET) for _ in range(11))
+    entry_id = _credit(session, campaign, state, redemption_id, operator=operator, now=now)
+    prizes = _claim_prizes(
+        session, keys, campaign, state, redemption_id, operator=operator, now=now, tz=tz
+    )
+    result = domain.RedemptionResult(
+        redemption_id=redemption_id,
+        campaign=campaign.slug,
+        member=state.external_id,
+        points=campaign.points,
+        perks=prizes,
+        balance=state.balance,
+        at=now,
+    )
+    _record(
+        session,
+        result,
+        campaign_id=campaign.id,
+        code_id=code_row.id,
+        member_id=state.id,
+        day=day,
+        entry_id=entry_id,
+        operator=operator,
+        key=key,
+        request=request,
+    )
+    return result
+
+
+def _code(session: Session, normalized: str, code_hash: str) -> PromoCode:
+    """The code's row, or UnknownCode."""
+    code_row = store.code_by_hash(session, code_hash) if normalized else None
     if code_row is None:
         # nothing here depends on which codes exist: a typo is told by the check symbol
         if domain.looks_mistyped(normalized):
@@ -308,8 +345,14 @@ def redeem(
                 "This code is not valid: it looks mistyped (its last symbol does not match)."
             )
         raise UnknownCode("This code is not valid.")
-    campaign = store.by_id(session, code_row.campaign_id)
-    day = now.astimezone(tz).date().isoformat()
+    return code_row
+
+
+def _take_use(
+    session: Session, campaign: Campaign, code_row: PromoCode, member_row, state, *, day, now
+) -> None:
+    """Check the campaign's rules for this member, then take a use of the code and one of
+    the member's redemptions (total and that day), or raise the refusal."""
     total, today = store.member_redemptions(session, campaign.id, state.id, day)
     groups, tags = member_store.labels(session, [state.id])[state.id]
     rules = _campaign_state(campaign)
@@ -345,22 +388,41 @@ def redeem(
             fallback=MemberDailyLimit,
         )
 
-    redemption_id = "R" + "".join(secrets.choice(domain.ALPHABET) for _ in range(11))
-    entry_id = None
-    if campaign.points:
-        entry = ledger_store.build_entry(
-            state,
-            entry_id=None,
-            at=now,
-            kind=PROMO,
-            amount=campaign.points,
-            reason=f"promo code of campaign {campaign.slug}",
-            operator=operator,
-            rule=f"campaign:{campaign.slug}",
-            event_id=redemption_id,
-        )
-        entry_id = ledger_store.insert_entry(session, entry)
-        ledger_store.save_member_states(session, [state], now)
+
+def _credit(
+    session: Session, campaign: Campaign, state, redemption_id: str, *, operator: str, now
+) -> int | None:
+    """The campaign's bonus points, if any: the id of their ledger entry."""
+    if not campaign.points:
+        return None
+    entry = ledger_store.build_entry(
+        state,
+        entry_id=None,
+        at=now,
+        kind=PROMO,
+        amount=campaign.points,
+        reason=f"promo code of campaign {campaign.slug}",
+        operator=operator,
+        rule=f"campaign:{campaign.slug}",
+        event_id=redemption_id,
+    )
+    entry_id = ledger_store.insert_entry(session, entry)
+    ledger_store.save_member_states(session, [state], now)
+    return entry_id
+
+
+def _claim_prizes(
+    session: Session,
+    keys: KeyRing,
+    campaign: Campaign,
+    state,
+    redemption_id: str,
+    *,
+    operator: str,
+    now: datetime,
+    tz: ZoneInfo,
+) -> tuple[domain.PrizeClaim, ...]:
+    """The campaign's prize perks, claimed for the member free of charge."""
     prizes = []
     for slug in json.loads(campaign.perks):
         perk = perk_store.require(session, slug)
@@ -375,45 +437,53 @@ def redeem(
             tz=tz,
         )
         prizes.append(domain.PrizeClaim(slug, claim_id))
-    store.add_to_totals(session, campaign.id, campaign.points)
+    return tuple(prizes)
+
+
+def _record(
+    session: Session,
+    result: domain.RedemptionResult,
+    *,
+    campaign_id: int,
+    code_id: int,
+    member_id: int,
+    day: str,
+    entry_id: int | None,
+    operator: str,
+    key: str | None,
+    request: str,
+) -> None:
+    """The redemption's row, the campaign's totals, the key; an audit event when no
+    ledger entry records who redeemed (a campaign of prizes only)."""
+    store.add_to_totals(session, campaign_id, result.points)
     store.insert_redemption(
         session,
         {
-            "id": redemption_id,
-            "campaign_id": campaign.id,
-            "code_id": code_row.id,
-            "member_id": state.id,
-            "at": now,
+            "id": result.redemption_id,
+            "campaign_id": campaign_id,
+            "code_id": code_id,
+            "member_id": member_id,
+            "at": result.at,
             "day": day,
-            "points": campaign.points,
+            "points": result.points,
             "entry_id": entry_id,
-            "prizes": _json([{"slug": p.slug, "claim_id": p.claim_id} for p in prizes]),
+            "prizes": _json([{"slug": p.slug, "claim_id": p.claim_id} for p in result.perks]),
             "operator": operator,
             "idem_key": key,
             "request_hash": request if key else None,
         },
     )
-    if key is not None:
-        idempotency.register(session, key, kind="redemption", ref=redemption_id)
+    idempotency.register(session, REDEMPTION_KEYS, key=key, ref=result.redemption_id)
     if entry_id is None:
         audit.append_event(
             session,
-            subject=f"campaign:{campaign.slug}",
+            subject=f"campaign:{result.campaign}",
             action="promo.redeem",
             operator=operator,
-            at=now,
-            reason=f"code redeemed by {state.external_id}",
-            details={"redemption": redemption_id, "prizes": [p.slug for p in prizes]},
+            at=result.at,
+            reason=f"code redeemed by {result.member}",
+            details={"redemption": result.redemption_id, "prizes": [p.slug for p in result.perks]},
         )
-    return domain.RedemptionResult(
-        redemption_id=redemption_id,
-        campaign=campaign.slug,
-        member=state.external_id,
-        points=campaign.points,
-        perks=tuple(prizes),
-        balance=state.balance,
-        at=now,
-    )
 
 
 def _campaign_state(row: Campaign) -> domain.CampaignState:
@@ -437,24 +507,13 @@ def _check(rules, redeemer, *, used_up: bool, now, fallback: type[Refused] | Non
         raise fallback(f"The limit of campaign {rules.slug} is reached ({fallback.code}).")
 
 
-def _replay(session, *, key: str, request: str) -> domain.RedemptionResult | None:
-    row = store.redemption_by_key(session, key)
-    if row is None:
-        holder = idempotency.held_elsewhere(session, [key], except_kind="redemption").get(key)
-        if holder is not None:  # keys are global
-            raise KeyConflict(
-                f"The key {key!r} was already used for {holder}; nothing was changed."
-            )
-        return None
-    if row.request_hash != request:
-        raise KeyConflict(
-            f"The key {key!r} was already used for another redemption ({row.id}); "
-            "nothing was changed."
-        )
+def _replayed(session: Session, ref: str) -> domain.RedemptionResult:
+    """The result of the redemption an idempotency key already made."""
+    row = store.redemption_by_id(session, ref)
     campaign = store.by_id(session, row.campaign_id)
     member = perk_store.member_external_id(session, row.member_id)
     balance = (
-        session.get(LedgerEntry, row.entry_id).balance_after
+        ledger_store.entry_by_id(session, row.entry_id).balance_after
         if row.entry_id is not None
         else member_store.require_row(session, member).balance
     )

@@ -1,41 +1,68 @@
-"""Idempotency keys are global: a key held by one kind of change (a ledger entry, a
-claim, a promo redemption) is taken for every other kind. Each kind keeps its keys in
-its own UNIQUE column; this looks across them."""
+"""Idempotency keys in the database.
+
+Keys are global: a key held by one kind of change (a ledger entry, a claim, a promo
+redemption) is taken for every other kind. Each kind keeps its key and the request hash
+(what "the same content" was) on its own row, in a UNIQUE ``idem_key`` column; `holders`
+looks across them. Keys taken before the ``idempotency_key`` table existed, and the keys a
+points import derives, are only there, which is why the look-up reads the kinds' rows.
+
+A new kind of keyed change adds its table to HOLDERS (its columns ``id``, ``idem_key``,
+``request_hash``) and takes its keys with `register`.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from dataclasses import dataclass
+
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import bulk_insert, insert_row
-from loyaltyctl.store.tables import Claim, LedgerEntry, PromoRedemption
+from loyaltyctl.store.driver import bulk_insert, insert_row, is_sqlite, raw_connection
 
-HOLDERS = (
-    ("entry", LedgerEntry.idem_key, LedgerEntry.id),
-    ("claim", Claim.idem_key, Claim.id),
-    ("redemption", PromoRedemption.idem_key, PromoRedemption.id),
-)
+# kind -> the table whose rows hold that kind's keys; the order is the order of preference
+# when a key is held by several kinds (possible only in databases older than the key table)
+HOLDERS = {"entry": "ledger_entry", "claim": "claim", "redemption": "promo_redemption"}
 
-
-def any_keys(session: Session, *, except_kind: str) -> bool:
-    """Whether any other kind holds keys at all (bulk imports skip the look-up if not)."""
-    return any(
-        session.execute(select(column).where(column.is_not(None)).limit(1)).first() is not None
-        for kind, column, _ in HOLDERS
-        if kind != except_kind
-    )
+LOOK_UP_CHUNK = 900  # keys a statement (each arm of the UNION names them once)
 
 
-def held_elsewhere(session: Session, keys: list[str], *, except_kind: str) -> dict[str, str]:
-    """key -> "claim 7KQ4..." for the keys another kind of change holds."""
-    found: dict[str, str] = {}
-    for kind, column, row_id in HOLDERS:
-        if kind == except_kind:
-            continue
-        for start in range(0, len(keys), 900):
-            chunk = keys[start : start + 900]
-            for key, ident in session.execute(select(column, row_id).where(column.in_(chunk))):
-                found.setdefault(key, f"{kind} {ident}")
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """A change holding a key: its kind, its id, and the request hash it was made with."""
+
+    kind: str
+    ref: str
+    request_hash: str | None
+
+
+def holders(session: Session, keys: list[str]) -> dict[str, list[Holder]]:
+    """key -> the changes holding it (in HOLDERS order), for the keys that are taken.
+
+    Through the driver, one statement per chunk of keys over every kind's table: a
+    single key (a claim, a credit) costs one round trip, and a bulk import's thousands
+    are not rendered and parsed by SQLAlchemy. On PostgreSQL the keys are one array
+    parameter; on SQLite numbered placeholders, bound once and named in every arm.
+    """
+    found: dict[str, list[Holder]] = {}
+    raw = raw_connection(session)
+    sqlite = is_sqlite(session)
+    order = {kind: index for index, kind in enumerate(HOLDERS)}
+    for start in range(0, len(keys), LOOK_UP_CHUNK):
+        chunk = keys[start : start + LOOK_UP_CHUNK]
+        if sqlite:
+            wanted = f"IN ({','.join(f'?{n}' for n in range(1, len(chunk) + 1))})"
+            params: object = chunk
+        else:
+            wanted, params = "= ANY(%(keys)s)", {"keys": chunk}
+        sql = " UNION ALL ".join(
+            f"SELECT idem_key, '{kind}', CAST(id AS TEXT), request_hash FROM {table} "
+            f"WHERE idem_key {wanted}"
+            for kind, table in HOLDERS.items()
+        )
+        for key, kind, ref, request_hash in raw.execute(sql, params):
+            found.setdefault(key, []).append(Holder(kind, ref, request_hash))
+    for held in found.values():
+        if len(held) > 1:
+            held.sort(key=lambda holder: order[holder.kind])
     return found
 
 

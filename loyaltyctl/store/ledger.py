@@ -324,30 +324,8 @@ def insert_lot(session: Session, row: dict) -> None:
     session.execute(insert(PointLot).values(**values))
 
 
-def entries_for_key(session: Session, keys: list[str]) -> dict[str, tuple[int, str, int, int]]:
-    """Entries holding these idempotency keys: key -> (id, request hash, amount, balance_after).
-
-    Through the driver: on PostgreSQL one array parameter per look-up (``= ANY``), so a
-    thousand keys are not a thousand placeholders to render and parse.
-    """
-    found: dict[str, tuple[int, str, int, int]] = {}
-    columns = "idem_key, id, request_hash, amount, balance_after"
-    raw = raw_connection(session)
-    sqlite = is_sqlite(session)
-    for start in range(0, len(keys), 900):
-        chunk = keys[start : start + 900]
-        if sqlite:
-            marks = ",".join("?" * len(chunk))
-            rows = raw.execute(
-                f"SELECT {columns} FROM ledger_entry WHERE idem_key IN ({marks})", chunk
-            )
-        else:
-            rows = raw.execute(
-                f"SELECT {columns} FROM ledger_entry WHERE idem_key = ANY(%s)", (chunk,)
-            )
-        for key, entry_id, request_hash, amount, balance_after in rows:
-            found[key] = (entry_id, request_hash, amount, balance_after)
-    return found
+def entry_by_id(session: Session, entry_id: int) -> LedgerEntry:
+    return session.get(LedgerEntry, entry_id)
 
 
 # --- bulk writes of entries and lots (ids reserved first, so lots can name their entries) ---

@@ -238,10 +238,6 @@ def claim_lots(session: Session, claim_id: str) -> dict[int, int]:
     return {lot_id: points for lot_id, points in rows}
 
 
-def claim_by_key(session: Session, key: str) -> Claim | None:
-    return session.execute(select(Claim).where(Claim.idem_key == key)).scalar_one_or_none()
-
-
 def require_claim(session: Session, claim_id: str) -> Claim:
     row = session.get(Claim, claim_id.strip().upper())
     if row is None:

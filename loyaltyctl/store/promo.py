@@ -200,10 +200,8 @@ def insert_redemption(session: Session, values: dict) -> None:
     insert_row(session, "promo_redemption", values)
 
 
-def redemption_by_key(session: Session, key: str) -> PromoRedemption | None:
-    return session.execute(
-        select(PromoRedemption).where(PromoRedemption.idem_key == key)
-    ).scalar_one_or_none()
+def redemption_by_id(session: Session, redemption_id: str) -> PromoRedemption:
+    return session.get(PromoRedemption, redemption_id)
 
 
 def redemptions_by_keys(session: Session, keys: list[str]) -> dict[str, str]:
