@@ -103,11 +103,16 @@ class KeyBatch:
 
     def __init__(self, session: Session, kind: KeyedKind) -> None:
         self.session, self.kind = session, kind
+        # the other kinds are looked at only if they hold keys at all (most databases
+        # importing points have no keyed claims or redemptions); this kind's keys are
+        # looked up always: the batch's earlier chunks wrote some
+        others = [name for name in store.HOLDERS if name != kind.name]
+        self.kinds = store.kinds_holding_keys(session, others) | {kind.name}
         self.found: dict[str, list[Holder]] = {}
         self.taken: dict[str, str] = {}  # key -> digest, of this chunk's new keys
 
     def look_up(self, keys: list[str]) -> None:
-        self.found = store.holders(self.session, keys)
+        self.found = store.holders(self.session, keys, kinds=self.kinds)
         self.taken = {}
 
     def check(self, key: str, digest: str) -> KeyCheck:

@@ -12,6 +12,7 @@ A new kind of keyed change adds its table to HOLDERS (its columns ``id``, ``idem
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sqlmodel import Session
@@ -34,10 +35,26 @@ class Holder:
     request_hash: str | None
 
 
-def holders(session: Session, keys: list[str]) -> dict[str, list[Holder]]:
-    """key -> the changes holding it (in HOLDERS order), for the keys that are taken.
+def kinds_holding_keys(session: Session, kinds: Collection[str]) -> set[str]:
+    """Those of ``kinds`` of which some change holds a key (a bulk look-up skips the
+    others)."""
+    raw = raw_connection(session)
+    return {
+        kind
+        for kind in kinds
+        if raw.execute(
+            f"SELECT 1 FROM {HOLDERS[kind]} WHERE idem_key IS NOT NULL LIMIT 1"
+        ).fetchone()
+    }
 
-    Through the driver, one statement per chunk of keys over every kind's table: a
+
+def holders(
+    session: Session, keys: list[str], *, kinds: Collection[str] = HOLDERS
+) -> dict[str, list[Holder]]:
+    """key -> the changes holding it (in HOLDERS order), for the keys that are taken;
+    only changes of ``kinds`` are looked at.
+
+    Through the driver, one statement per chunk of keys over the kinds' tables: a
     single key (a claim, a credit) costs one round trip, and a bulk import's thousands
     are not rendered and parsed by SQLAlchemy. On PostgreSQL the keys are one array
     parameter; on SQLite numbered placeholders, bound once and named in every arm.
@@ -57,6 +74,7 @@ def holders(session: Session, keys: list[str]) -> dict[str, list[Holder]]:
             f"SELECT idem_key, '{kind}', CAST(id AS TEXT), request_hash FROM {table} "
             f"WHERE idem_key {wanted}"
             for kind, table in HOLDERS.items()
+            if kind in kinds
         )
         for key, kind, ref, request_hash in raw.execute(sql, params):
             found.setdefault(key, []).append(Holder(kind, ref, request_hash))

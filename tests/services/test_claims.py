@@ -129,25 +129,38 @@ def test_idempotency_key_replays_the_claim_and_refuses_other_use(program):
     again = program.claim("free-coffee", "C-1", key="web-1")
     assert again.replayed and again.claim_id == first.claim_id and again.balance == 800
     assert again.redemption.value == "COFFEE-2026"
-    with pytest.raises(errors.KeyConflict):
+    with pytest.raises(errors.KeyConflict) as caught:
         program.claim("free-coffee", "C-2", key="web-1")
-    program.credit("C-2", 5, key="points-key")
-    with pytest.raises(errors.KeyConflict):
+    assert caught.value.message == (
+        f"The key 'web-1' was already used for another claim ({first.claim_id}); "
+        "nothing was changed."
+    )
+    credited = program.credit("C-2", 5, key="points-key")
+    with pytest.raises(errors.KeyConflict) as caught:
         program.claim("free-coffee", "C-2", key="points-key")
+    assert caught.value.message == (
+        f"The key 'points-key' was already used for entry {credited.entry_id}; nothing was changed."
+    )
     # keys are global the other way round too: a points change cannot take a claim's key
-    with pytest.raises(errors.KeyConflict):
+    with pytest.raises(errors.KeyConflict) as caught:
         program.credit("C-1", 5, key="web-1")
+    assert caught.value.message == (
+        f"The key 'web-1' was already used for claim {first.claim_id}; nothing was changed."
+    )
 
 
 def test_points_import_refuses_a_key_a_claim_holds(program, run, tmp_path):
     from loyaltyctl.services.imports import import_points
 
-    program.claim("free-coffee", "C-1", key="web-1")
+    held = program.claim("free-coffee", "C-1", key="web-1")
     csv = tmp_path / "points.csv"
     csv.write_text("member,amount,reason,key\nC-1,5,bonus,web-1\nC-2,5,bonus,other\n")
     with pytest.raises(errors.BadInputFile) as caught:
         run(import_points, path=csv, operator="tester", tz=UTC)
     assert [(p.line, p.field) for p in caught.value.problems] == [(2, "key")]
+    assert caught.value.problems[0].message == (
+        f"the key 'web-1' was used for claim {held.claim_id}"
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from loyaltyctl.domain.errors import BadInputFile
-from loyaltyctl.services import ledger
+from loyaltyctl.services import imports, ledger
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.members import find_members, list_members
 
@@ -93,7 +93,30 @@ def test_explicit_keys_replay_and_conflict(run, member, tmp_path):
     with pytest.raises(BadInputFile) as info:
         points(run, bad)
     assert {(p.line, p.field) for p in info.value.problems} == {(2, "key"), (4, "key")}
+    assert [p.message for p in info.value.problems] == [
+        "the key 'k1' was used for a different change",  # by an earlier command
+        "the key 'k3' was used for a different change",  # by an earlier row of the file
+    ]
     assert balances(run, "A") == [15]
+
+
+def test_keys_of_a_file_are_checked_across_chunks(run, member, tmp_path, monkeypatch):
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    member("A")
+    f = write(
+        tmp_path,
+        "p.csv",
+        "member,amount,reason,key\nA,1,x,k1\nA,2,x,k2\nA,1,x,k1\nA,3,x,k3\nA,9,x,k2\n",
+    )
+    with pytest.raises(BadInputFile) as info:
+        points(run, f)
+    assert [(p.line, p.message) for p in info.value.problems] == [
+        (6, "the key 'k2' was used for a different change")
+    ]
+    f.write_text("member,amount,reason,key\nA,1,x,k1\nA,2,x,k2\nA,1,x,k1\nA,3,x,k3\n")
+    result = points(run, f)
+    assert (result.applied, result.replayed) == (3, 1)
+    assert balances(run, "A") == [6]
 
 
 def test_dry_run_reports_the_outcome_and_rolls_back(db, member, tmp_path):

@@ -244,10 +244,18 @@ def test_idempotent_redemption(promo, db, run):
     assert again.replayed and again.redemption_id == first.redemption_id
     assert [p.claim_id for p in again.perks] == [p.claim_id for p in first.perks]
     assert _state(db)[3] == 1
-    with pytest.raises(errors.KeyConflict):
+    with pytest.raises(errors.KeyConflict) as caught:
         promo.redeem("SUMMER50", who="C-2", key="web-1")
-    with pytest.raises(errors.KeyConflict):  # keys are global across kinds of change
+    assert caught.value.message == (
+        f"The key 'web-1' was already used for another redemption ({first.redemption_id}); "
+        "nothing was changed."
+    )
+    with pytest.raises(errors.KeyConflict) as caught:  # keys are global across kinds of change
         run(change_points, member="C-1", amount=5, reason="x", operator="t", key="web-1")
+    assert caught.value.message == (
+        f"The key 'web-1' was already used for redemption {first.redemption_id}; "
+        "nothing was changed."
+    )
 
 
 def test_codes_are_not_stored_in_clear(promo, db_url, run, keys):
