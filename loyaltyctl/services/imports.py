@@ -268,9 +268,9 @@ class _PointsImport:
         self.unknown_members: set[str] = set()
         self.applied = self.replayed = 0
         self.derived_keys = False
-        self.keys = KeyBatch(session, ENTRY_KEYS)
         self.lot_ids = store.lot_ids(session)
-        store.prepare_bulk_write(session)
+        store.prepare_bulk_write(session)  # first: the key look-ups stay on their indexes
+        self.keys = KeyBatch(session, ENTRY_KEYS)
 
     def save(self) -> None:
         store.save_lot_changes(self.session, self.states.values())

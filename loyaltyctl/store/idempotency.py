@@ -3,8 +3,9 @@
 Keys are global: a key held by one kind of change (a ledger entry, a claim, a promo
 redemption) is taken for every other kind. Each kind keeps its key and the request hash
 (what "the same content" was) on its own row, in a UNIQUE ``idem_key`` column; `holders`
-looks across them. Keys taken before the ``idempotency_key`` table existed, and the keys a
-points import derives, are only there, which is why the look-up reads the kinds' rows.
+looks across them. The ``idempotency_key`` table (`register`) is what makes two kinds
+racing with one new key collide; it is not looked in, since it holds no request hashes,
+nor the keys taken before it existed or those a points import derives.
 
 A new kind of keyed change adds its table to HOLDERS (its columns ``id``, ``idem_key``,
 ``request_hash``) and takes its keys with `register`.
@@ -19,8 +20,8 @@ from sqlmodel import Session
 
 from loyaltyctl.store.driver import bulk_insert, insert_row, is_sqlite, raw_connection
 
-# kind -> the table whose rows hold that kind's keys; the order is the order of preference
-# when a key is held by several kinds (possible only in databases older than the key table)
+# kind -> the table whose rows hold that kind's keys; `holders` lists the kinds holding
+# one key in this order (several only where the key table did not yet keep them apart)
 HOLDERS = {"entry": "ledger_entry", "claim": "claim", "redemption": "promo_redemption"}
 
 LOOK_UP_CHUNK = 900  # keys a statement (each arm of the UNION names them once)
