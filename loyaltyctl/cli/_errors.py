@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from loyaltyctl.cli import _earning_views as ingest_views
 from loyaltyctl.cli._options import flag
 from loyaltyctl.cli._output import Output
 from loyaltyctl.domain import errors as e
@@ -70,12 +71,6 @@ def _longer_or_fewer(error: e.LoyaltyError) -> str:
     ]
     text = "; or ".join(o for o in options if o)
     return text[:1].upper() + text[1:] + "." if text else "Use a longer --length, or fewer codes."
-
-
-def _ingest_views():
-    from loyaltyctl.cli import _earning_views
-
-    return _earning_views
 
 
 def _gave_up(failure) -> str:
@@ -158,7 +153,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     # refused by a business rule
     e.Refused: Rendering(REFUSED),
     e.UnknownMember: Rendering(
-        REFUSED, _candidates_or("Check the id with `loyaltyctl member find`.")
+        REFUSED, hint=_candidates_or("Check the id with `loyaltyctl member find`.")
     ),
     e.MemberExists: Rendering(
         REFUSED, "Use `loyaltyctl member update` to change an existing member."
@@ -180,7 +175,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED, "Another `maintain run` holds the lock; try again when it has finished."
     ),
     e.UnknownPerk: Rendering(
-        REFUSED, "List the perks with `loyaltyctl perk list --all`.", _with_candidates
+        REFUSED, "List the perks with `loyaltyctl perk list --all`.", message=_with_candidates
     ),
     e.UnknownClaim: Rendering(REFUSED, "Find the claim id with `loyaltyctl perk claims SLUG`."),
     e.PerkInactive: Rendering(
@@ -208,7 +203,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         "Do not accept this certificate; ask for the original file or check the public key.",
     ),
     e.UnknownCampaign: Rendering(
-        REFUSED, "List the campaigns with `loyaltyctl promo list`.", _with_candidates
+        REFUSED, "List the campaigns with `loyaltyctl promo list`.", message=_with_candidates
     ),
     e.UnknownCode: Rendering(
         REFUSED, "Check the code for typos; codes ignore case, spaces and dashes."
@@ -228,7 +223,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     ),
     e.TooManyCodes: Rendering(
         REFUSED,
-        _longer_or_fewer,
+        hint=_longer_or_fewer,
         fields=("count", "length", "live", "max_live", "suggested_length"),
     ),
     e.UnknownBatch: Rendering(
@@ -244,7 +239,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     ),
     # usage
     e.UsageProblem: Rendering(USAGE, "See the command's --help."),
-    e.CampaignExists: Rendering(USAGE, "See the command's --help.", _campaign_exists),
+    e.CampaignExists: Rendering(USAGE, "See the command's --help.", message=_campaign_exists),
     # bad input file
     e.BadInputFile: Rendering(
         BAD_INPUT,
@@ -253,8 +248,8 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     ),
     e.BadLines: Rendering(
         BAD_INPUT,
-        lambda error: _ingest_views().ingest_hint(error.data["result"]),
-        lambda error: _ingest_views().ingest_problem(error.data["result"]),
+        hint=lambda error: ingest_views.ingest_hint(error.data["result"]),
+        message=lambda error: ingest_views.ingest_problem(error.data["result"]),
         show=_show_bad_lines,
         result_shown=True,
     ),

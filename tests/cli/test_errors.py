@@ -147,3 +147,24 @@ def test_outcomes_after_a_result_print_no_second_json_document(capsys):
         "attempts, the last: HTTP 500. It will not be sent again; check the perk's webhook "
         "receiver."
     )
+
+
+def test_did_you_mean_reaches_the_user_as_before(cli, keys):
+    assert cli("member", "add", "C-1001", "--name", "Ada").exit_code == 0
+    member = cli("member", "show", "C-1000", "--json")
+    assert (member.exit_code, member.json["error"]) == (
+        1,
+        {
+            "code": "unknown_member",
+            "message": "No member has the id 'C-1000'.",
+            "hint": "Did you mean C-1001?",
+        },
+    )
+    created = cli("promo", "create", "spring", "--name", "Spring", "--points", "5")
+    assert created.exit_code == 0, created.stderr
+    campaign = cli("promo", "show", "sprin")
+    assert campaign.exit_code == 1
+    assert " ".join(campaign.stderr.split()) == (
+        "error: There is no campaign 'sprin'. Did you mean spring? "
+        "List the campaigns with `loyaltyctl promo list`."
+    )

@@ -383,8 +383,9 @@ def test_an_archived_campaign_gets_no_codes(db, keys, campaigns):
 
 
 def test_an_unknown_campaign_suggests_a_close_one(db, keys, campaigns):
-    with pytest.raises(errors.UnknownCampaign, match="spring"):
+    with pytest.raises(errors.UnknownCampaign, match="sprig") as unknown:
         generate(db, keys, campaign="sprig", count=10)
+    assert unknown.value.data == {"campaign": "sprig", "candidates": ["spring"]}
 
 
 # --- export ---------------------------------------------------------------------------
