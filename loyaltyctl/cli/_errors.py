@@ -233,7 +233,6 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.CodeExists: Rendering(
         REFUSED, "Shared codes are unique across all campaigns (ignoring case, spaces and dashes)."
     ),
-    e.DeliveriesGaveUp: Rendering(REFUSED, show=_show_gave_up, result_shown=True),
     e.KeysExist: Rendering(
         REFUSED, "Keep the existing file; use `loyaltyctl keys rotate` for a new encryption key."
     ),
@@ -246,6 +245,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         "Fix the problems listed above and run the command again; nothing was applied.",
         show=_show_problems,
     ),
+    # outcomes: printed after the command's result
     e.BadLines: Rendering(
         BAD_INPUT,
         hint=lambda error: ingest_views.ingest_hint(error.data["result"]),
@@ -253,6 +253,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         show=_show_bad_lines,
         result_shown=True,
     ),
+    e.DeliveriesGaveUp: Rendering(REFUSED, show=_show_gave_up, result_shown=True),
     # environment
     e.EnvironmentProblem: Rendering(ENVIRONMENT),
     e.SchemaOutdated: Rendering(ENVIRONMENT, "Run `loyaltyctl db upgrade`."),

@@ -147,20 +147,6 @@ class CodeExists(Refused):
     code = "code_exists"
 
 
-class DeliveriesGaveUp(Refused):
-    """Webhook deliveries were given up in a run that otherwise went through.
-    data: failures (the deliveries given up), result (the run's, shown already)."""
-
-    code = "webhook_given_up"
-
-    def __init__(self, failures: Sequence[object], *, result: object) -> None:
-        count = len(failures)
-        noun = "delivery was" if count == 1 else "deliveries were"
-        super().__init__(
-            f"{count:,} webhook {noun} given up.", failures=list(failures), result=result
-        )
-
-
 # the claim refusals by their stable code (domain.perks.refusal returns the code)
 CLAIM_REFUSALS: dict[str, type[Refused]] = {
     "perk_inactive": PerkInactive,
@@ -264,15 +250,32 @@ class BadInputFile(LoyaltyError):
         super().__init__(message, problems=problems, total=count)
 
 
+# --- outcomes: the request went through with a result, and ended like this ---------
+
+
 class BadLines(LoyaltyError):
     """Bad lines of a file handled line by line: the others were applied (strictly, none
-    were). data: file, count (bad lines), result (the whole outcome, shown already)."""
+    were). data: file, count (bad lines), result (the whole outcome)."""
 
     code = "bad_input_file"
 
     def __init__(self, file: str, count: int, *, result: object) -> None:
         noun = "line" if count == 1 else "lines"
         super().__init__(f"{file}: {count:,} bad {noun}.", file=file, count=count, result=result)
+
+
+class DeliveriesGaveUp(LoyaltyError):
+    """Webhook deliveries were given up in a run that otherwise went through.
+    data: failures (the deliveries given up), result (the run's)."""
+
+    code = "webhook_given_up"
+
+    def __init__(self, failures: Sequence[object], *, result: object) -> None:
+        count = len(failures)
+        noun = "delivery was" if count == 1 else "deliveries were"
+        super().__init__(
+            f"{count:,} webhook {noun} given up.", failures=list(failures), result=result
+        )
 
 
 # --- environment: the database, the config, the key file ---------------------------
