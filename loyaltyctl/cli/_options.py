@@ -79,6 +79,15 @@ CsvFileArg = Annotated[
 ]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
 
+# a service's arguments whose option is not the one Typer makes of the same name
+FLAGS = {"batch_id": "--batch ID", "perks": "--perk"}
+
+
+def flag(argument: str) -> str:
+    """How the CLI names a service's argument (``uses_per_code`` -> ``--uses-per-code``)."""
+    return FLAGS.get(argument, "--" + argument.replace("_", "-"))
+
+
 phone = _wrap(values.validate_phone)
 email = _wrap(values.validate_email)
 birthday = _wrap(values.validate_birthday)

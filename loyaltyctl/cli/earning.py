@@ -50,7 +50,7 @@ def ingest(
 
     Example: loyaltyctl events ingest orders.jsonl --json
     """
-    from loyaltyctl.cli import _errors
+    from loyaltyctl.domain.errors import BadLines
     from loyaltyctl.services.earning.ingest import ingest_events
 
     out = Output(json_mode=json_)
@@ -65,24 +65,23 @@ def ingest(
             dry_run=dry_run,
             progress=advance,
         )
-    result = _named(result, file)
+    result = _for_people(result, file)
     out.result(views.ingest_json(result), lambda: views.ingest_summary(result))
     if result.errors_total:
-        raise typer.Exit(
-            _errors.report_bad_lines(
-                out,
-                [f"{result.file}:{e.line}: {e.message}" for e in result.errors],
-                more=result.errors_total - len(result.errors),
-                message=views.ingest_problem(result),
-                hint=views.ingest_hint(result),
-            )
-        )
+        raise BadLines(result.file, result.errors_total, result=result)
 
 
-def _named(result, file: str):
+def _for_people(result, file: str):
+    """The result as people read it: standard input named so, bad lines in the CLI's words."""
     from dataclasses import replace
 
-    return replace(result, file="<stdin>" if file == "-" else file)
+    from loyaltyctl.cli._errors import line_message
+
+    return replace(
+        result,
+        file="<stdin>" if file == "-" else file,
+        errors=tuple(replace(e, message=line_message(e)) for e in result.errors),
+    )
 
 
 class _source:

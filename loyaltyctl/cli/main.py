@@ -58,11 +58,14 @@ class LoyaltyGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except LoyaltyError as error:
-            if _errors.debug():
+            if _errors.wants_traceback(error):
                 raise
             raise typer.Exit(_errors.report(error, json_mode=json_mode)) from None
         except (typer.Exit, typer.Abort):
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: what was committed stays; the command said what it leaves undone
+            raise typer.Exit(_errors.INTERRUPTED) from None
         except BrokenPipeError:
             # the reader went away (`| head`): stop quietly, as Unix tools do
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

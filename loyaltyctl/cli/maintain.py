@@ -50,14 +50,6 @@ def _summary(result) -> str:
     return "maintain: " + "; ".join(parts) + "."
 
 
-def _failure(failure) -> str:
-    return (
-        f"Gave up the webhook {failure.event} ({failure.event_id}) of claim {failure.claim_id} "
-        f"(perk {failure.perk}) after {failure.attempts} attempts, the last: {failure.error}. "
-        "It will not be sent again; check the perk's webhook receiver."
-    )
-
-
 @app.command("run")
 def run(
     now: Annotated[
@@ -74,9 +66,8 @@ def run(
 
     Example: */5 * * * * loyaltyctl maintain run
     """
-    from rich.markup import escape
-
     from loyaltyctl import crypto
+    from loyaltyctl.domain.errors import DeliveriesGaveUp
     from loyaltyctl.domain.values import utcnow
     from loyaltyctl.services.maintenance import maintain
 
@@ -94,7 +85,5 @@ def run(
     text = None if json_ else _summary(result)
     if json_ or text:  # quiet when nothing happened, for cron
         out.result(result, lambda: text)
-    for failure in result.webhook_failures:
-        out.message(f"[bold red]error:[/] {escape(_failure(failure))}")
-    if result.webhooks_failed:
-        raise typer.Exit(1)  # cron mails the owner
+    if result.webhook_failures:  # exit 1: cron mails the owner
+        raise DeliveriesGaveUp(result.webhook_failures, result=result)

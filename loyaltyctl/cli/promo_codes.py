@@ -103,7 +103,7 @@ def generate(
             on_batch=sink.start,
             on_chunk=sink.add,
         )
-    except BaseException as error:
+    except BaseException:  # Ctrl-C too: the chunks done are kept, say how to finish
         sink.close()
         if sink.batch is not None and not sink.batch.complete:
             out.message(
@@ -111,8 +111,6 @@ def generate(
                 f"{sink.batch.requested:,} codes; finish it with: loyaltyctl promo generate "
                 f"{campaign} --batch {sink.batch.id}" + (f" --out {out_file}" if out_file else "")
             )
-        if isinstance(error, KeyboardInterrupt):
-            raise typer.Exit(130) from None
         raise
     sink.close()
     if out_file is not None:

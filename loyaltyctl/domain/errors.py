@@ -1,53 +1,53 @@
-"""Typed errors with a stable code; the CLI maps them to exit codes and hints.
+"""Typed errors: a stable ``code`` for scripts, one sentence about the domain, and the data
+behind it (ids, numbers, did-you-mean candidates, the arguments a request got wrong).
 
-Exit codes (spec §3): 1 business refusal, 2 usage, 3 bad input file, 4 environment.
+How an error reaches a person (its exit code, what to do next, the names of commands and
+flags) is the front end's business: cli/_errors.py maps every type defined here.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 
 class LoyaltyError(Exception):
-    """Base of every error a user may see. ``code`` is stable for scripts."""
+    """Base of every error a user may see. ``code`` is stable for scripts, ``message`` is
+    one sentence and ``data`` what it is about."""
 
     code = "error"
-    exit_code = 1
-    hint = ""
 
-    def __init__(self, message: str, *, hint: str | None = None, **details: object) -> None:
+    def __init__(self, message: str, **data: object) -> None:
         super().__init__(message)
         self.message = message
-        if hint is not None:
-            self.hint = hint
-        self.details = details
+        self.data = data
 
 
-# --- 1: refused by a business rule -------------------------------------------------
+# --- refused by a business rule: nothing changed -----------------------------------
 
 
 class Refused(LoyaltyError):
-    exit_code = 1
+    """Refused by a business rule; nothing was changed."""
 
 
 class UnknownMember(Refused):
+    """data: member, candidates (close ids, best first)."""
+
     code = "unknown_member"
-    hint = "Check the id with `loyaltyctl member find`."
 
 
 class MemberExists(Refused):
+    """data: member."""
+
     code = "member_exists"
-    hint = "Use `loyaltyctl member update` to change an existing member."
 
 
 class InsufficientBalance(Refused):
     code = "insufficient_balance"
-    hint = "Check the balance with `loyaltyctl points balance`."
 
 
 class KeyConflict(Refused):
     code = "idempotency_conflict"
-    hint = "Use a new --key for a different change, or repeat the original one exactly."
 
 
 class NotFound(Refused):
@@ -55,108 +55,96 @@ class NotFound(Refused):
 
 
 class AuditFailure(Refused):
+    """data: problems (every one found, the first in the message)."""
+
     code = "audit_failed"
-    hint = "Restore the database from a backup or investigate the row named above."
 
 
 class MaintenanceRunning(Refused):
     code = "maintenance_running"
-    hint = "Another `maintain run` holds the lock; try again when it has finished."
 
 
 class UnknownPerk(Refused):
+    """data: perk, candidates (close slugs, best first)."""
+
     code = "unknown_perk"
-    hint = "List the perks with `loyaltyctl perk list --all`."
 
 
 class UnknownClaim(Refused):
     code = "unknown_claim"
-    hint = "Find the claim id with `loyaltyctl perk claims SLUG`."
 
 
 class PerkInactive(Refused):
     code = "perk_inactive"
-    hint = "Enable it with `loyaltyctl perk enable SLUG` if it should be claimable."
 
 
 class NotInWindow(Refused):
     code = "not_in_window"
-    hint = "See the window with `loyaltyctl perk show SLUG` or `loyaltyctl promo show CAMPAIGN`."
 
 
 class NotInAudience(Refused):
     code = "not_in_audience"
-    hint = "Check the member's plan, tier, groups and tags with `loyaltyctl member show`."
 
 
 class SoldOut(Refused):
     code = "sold_out"
-    hint = "Raise max_supply in the perk file and apply it, or offer another perk."
 
 
 class MemberLimit(Refused):
     code = "member_limit"
-    hint = "The member has had as many as allowed; `loyaltyctl member show MEMBER` lists them."
 
 
 class AlreadyCancelled(Refused):
     code = "already_cancelled"
-    hint = "Nothing to do: the points were refunded when it was cancelled."
 
 
 class InvalidCertificate(Refused):
     code = "invalid_certificate"
-    hint = "Do not accept this certificate; ask for the original file or check the public key."
 
 
 class UnknownCampaign(Refused):
+    """data: campaign, candidates (close slugs, best first)."""
+
     code = "unknown_campaign"
-    hint = "List the campaigns with `loyaltyctl promo list`."
 
 
 class UnknownCode(Refused):
     code = "unknown_code"
-    hint = "Check the code for typos; codes ignore case, spaces and dashes."
 
 
 class CodeUsedUp(Refused):
     code = "code_used_up"
-    hint = "Nothing was changed."
 
 
 class CampaignPaused(Refused):
     code = "campaign_paused"
-    hint = "Resume it with `loyaltyctl promo resume CAMPAIGN` if it should run."
 
 
 class CampaignArchived(Refused):
     code = "campaign_archived"
-    hint = "An archived campaign stays closed; start a new campaign instead."
 
 
 class MemberDailyLimit(Refused):
     code = "member_daily_limit"
-    hint = "The day is counted in the program time zone; try again tomorrow."
 
 
 class PrizeUnavailable(Refused):
     code = "prize_unavailable"
-    hint = "Check the prize perks with `loyaltyctl perk show SLUG` (enabled, supply left)."
 
 
 class TooManyCodes(Refused):
+    """data: count, length, live (codes of that length live now), max_live,
+    suggested_length (a length with room for them, or None)."""
+
     code = "too_many_codes"
-    hint = "Use a longer --length, or fewer codes."
 
 
 class UnknownBatch(Refused):
     code = "unknown_batch"
-    hint = "The batch id is in the output of `promo generate` and the batch_id column of its file."
 
 
 class CodeExists(Refused):
     code = "code_exists"
-    hint = "Shared codes are unique across all campaigns (ignoring case, spaces and dashes)."
 
 
 # the claim refusals by their stable code (domain.perks.refusal returns the code)
@@ -181,16 +169,52 @@ PROMO_REFUSALS: dict[str, type[Refused]] = {
 }
 
 
-# --- 2: usage --------------------------------------------------------------------
+# --- usage: a request that cannot be taken as given --------------------------------
+
+
+@dataclass(frozen=True)
+class Argument:
+    """An argument of a request, named inside a message. The domain names it as the
+    parameter (``uses_per_code``); a front end names it its own way (the CLI: its flag)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class UsageProblem(LoyaltyError):
+    """A request that cannot be taken as given. The sentence comes in parts, the request's
+    arguments kept apart (``Argument``) so that each front end names them its own way.
+    data: arguments (their names)."""
+
     code = "usage"
-    exit_code = 2
-    hint = "See the command's --help."
+
+    def __init__(self, *parts: str | Argument, **data: object) -> None:
+        self.parts = parts
+        named = [p.name for p in parts if isinstance(p, Argument)]
+        super().__init__("".join(map(str, parts)), arguments=list(dict.fromkeys(named)), **data)
+
+    @classmethod
+    def several(cls, problems: Sequence[Sequence[str | Argument]]) -> UsageProblem:
+        """One sentence of several problems: separated by semicolons, capitalised."""
+        parts: list[str | Argument] = []
+        for problem in problems:
+            parts.extend(["; ", *problem] if parts else problem)
+        if isinstance(parts[0], str):
+            parts[0] = parts[0][:1].upper() + parts[0][1:]
+        return cls(*parts, ".")
+
+    def worded(self, name: Callable[[str], str]) -> str:
+        """The sentence with each argument named by ``name``."""
+        return "".join(name(p.name) if isinstance(p, Argument) else p for p in self.parts)
 
 
-# --- 3: bad input file -----------------------------------------------------------
+class CampaignExists(UsageProblem):
+    """A new campaign's slug is taken. data: campaign."""
+
+
+# --- bad input file: nothing applied -----------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -213,9 +237,9 @@ class Problem:
 
 
 class BadInputFile(LoyaltyError):
+    """data: problems (the first ones), total (how many were found)."""
+
     code = "bad_input_file"
-    exit_code = 3
-    hint = "Fix the problems listed above and run the command again; nothing was applied."
 
     def __init__(self, problems: list[Problem], *, total: int | None = None) -> None:
         self.problems = problems
@@ -223,55 +247,75 @@ class BadInputFile(LoyaltyError):
         first = problems[0] if problems else None
         noun = "problem" if count == 1 else "problems"
         message = f"{first.file if first else 'input'}: {count} {noun} found."
-        super().__init__(message, total=count)
+        super().__init__(message, problems=problems, total=count)
 
 
-# --- 4: environment --------------------------------------------------------------
+# --- outcomes: the request went through with a result, and ended like this ---------
+
+
+class BadLines(LoyaltyError):
+    """Bad lines of a file handled line by line: the others were applied (strictly, none
+    were). data: file, count (bad lines), result (the whole outcome)."""
+
+    code = "bad_input_file"
+
+    def __init__(self, file: str, count: int, *, result: object) -> None:
+        noun = "line" if count == 1 else "lines"
+        super().__init__(f"{file}: {count:,} bad {noun}.", file=file, count=count, result=result)
+
+
+class DeliveriesGaveUp(LoyaltyError):
+    """Webhook deliveries were given up in a run that otherwise went through.
+    data: failures (the deliveries given up), result (the run's)."""
+
+    code = "webhook_given_up"
+
+    def __init__(self, failures: Sequence[object], *, result: object) -> None:
+        count = len(failures)
+        noun = "delivery was" if count == 1 else "deliveries were"
+        super().__init__(
+            f"{count:,} webhook {noun} given up.", failures=list(failures), result=result
+        )
+
+
+# --- environment: the database, the config, the key file ---------------------------
 
 
 class EnvironmentProblem(LoyaltyError):
+    """The database, the config or the key file is not as the command needs it."""
+
     code = "environment"
-    exit_code = 4
 
 
 class SchemaOutdated(EnvironmentProblem):
     code = "schema_outdated"
-    hint = "Run `loyaltyctl db upgrade`."
 
 
 class SchemaMissing(EnvironmentProblem):
     code = "schema_missing"
-    hint = "Run `loyaltyctl init` to create it."
 
 
 class DatabaseUnavailable(EnvironmentProblem):
     code = "database_unavailable"
-    hint = "Check --database-url / LOYALTYCTL_DATABASE_URL and that the server is running."
 
 
 class DatabaseBusy(EnvironmentProblem):
     code = "database_busy"
-    hint = "Other writers held the database too long; try again."
 
 
 class ConfigProblem(EnvironmentProblem):
     code = "config"
-    hint = "Fix that setting (its flag, LOYALTYCTL_* variable or config file)."
-
-
-# --- the key file (exit 4 when missing or damaged; 1 when init would replace it) ---
 
 
 class KeysMissing(EnvironmentProblem):
     code = "keys_missing"
-    hint = "Run `loyaltyctl keys init` (or set LOYALTYCTL_KEYS_FILE to the existing key file)."
 
 
 class KeysInvalid(EnvironmentProblem):
     code = "keys_invalid"
-    hint = "Restore the key file from your backup; without it stored secrets cannot be read."
 
 
 class KeysExist(Refused):
+    """Creating the key file would replace one."""
+
     code = "keys_exist"
-    hint = "Keep the existing file; use `loyaltyctl keys rotate` for a new encryption key."

@@ -45,7 +45,20 @@ _MONEY_RE = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
 
 
 class EventProblem(ValueError):
-    """What is wrong with one line, as one sentence."""
+    """What is wrong with one line, as one sentence; ``code`` and ``data`` let a front end
+    word it its own way."""
+
+    code = "bad_event"
+
+    def __init__(self, message: str, **data: object) -> None:
+        super().__init__(message)
+        self.data = data
+
+
+class UnknownEventMember(EventProblem):
+    """The event names a member nobody added. data: member."""
+
+    code = "unknown_member"
 
 
 @dataclass(slots=True)

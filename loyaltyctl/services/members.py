@@ -101,11 +101,16 @@ def save_members(
         if row is None and create is False:
             store.require_row(session, change.external_id)  # raises with suggestions
         if row is not None and create is True:
-            raise MemberExists(f"A member with the id {change.external_id!r} already exists.")
+            raise MemberExists(
+                f"A member with the id {change.external_id!r} already exists.",
+                member=change.external_id,
+            )
         given = {k: v for k in PROFILE_FIELDS if (v := getattr(change.fields, k)) is not None}
         if row is None:
             if not change.fields.name:
-                raise UsageProblem(f"Member {change.external_id} needs a name.")
+                raise UsageProblem(
+                    f"Member {change.external_id} needs a name.", member=change.external_id
+                )
             groups, tags = change.labels([], [])
             record = {name: given.get(name) for name in PROFILE_FIELDS}
             record["tier_manual"] = "tier" in given

@@ -17,7 +17,9 @@ from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import (
     PROMO_REFUSALS,
+    Argument,
     CampaignArchived,
+    CampaignExists,
     CodeExists,
     CodeUsedUp,
     MemberDailyLimit,
@@ -239,21 +241,18 @@ def create_campaign(
     now: datetime | None = None,
 ) -> PlanChange:
     """`promo create`: the same plan as a file with one new campaign."""
-    problems = []
+    problems: list[tuple[str | Argument, ...]] = []
     if not SLUG_PATTERN.match(spec.slug):
-        problems.append("the slug must be lowercase letters, digits and dashes")
+        problems.append(("the slug must be lowercase letters, digits and dashes",))
     if spec.points <= 0 and not spec.perks:
-        problems.append("give --points, --perk or both")
+        problems.append(("give ", Argument("points"), ", ", Argument("perks"), " or both"))
     for code in spec.codes:
         if (why := domain.shared_code_problem(code.code)) is not None:
-            problems.append(f"--code {why.rstrip('.')}")
+            problems.append((Argument("code"), f" {why.rstrip('.')}"))
     if problems:
-        text = "; ".join(problems)
-        raise UsageProblem(text[0].upper() + text[1:] + ".")
+        raise UsageProblem.several(problems)
     if store.get(session, spec.slug) is not None:
-        raise UsageProblem(
-            f"A campaign {spec.slug!r} exists already; edit it in its file and run `apply`."
-        )
+        raise CampaignExists(f"A campaign {spec.slug!r} exists already.", campaign=spec.slug)
     plan = plan_campaigns(
         session=session,
         specs=[spec],

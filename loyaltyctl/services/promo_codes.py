@@ -23,7 +23,13 @@ from datetime import datetime
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
-from loyaltyctl.domain.errors import CampaignArchived, TooManyCodes, UnknownBatch, UsageProblem
+from loyaltyctl.domain.errors import (
+    Argument,
+    CampaignArchived,
+    TooManyCodes,
+    UnknownBatch,
+    UsageProblem,
+)
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.promo import code_binding
 from loyaltyctl.store import audit
@@ -116,7 +122,12 @@ def generate_codes(
     """
     if batch_id is None:
         if count is None:
-            raise UsageProblem("--count is required for a new batch (or give --batch ID).")
+            raise UsageProblem(
+                Argument("count"),
+                " is required for a new batch (or give ",
+                Argument("batch_id"),
+                ").",
+            )
         batch = database.run(
             lambda s: start_batch(
                 session=s,
@@ -169,11 +180,13 @@ def start_batch(
     now = now or utcnow()
     prefix = _checked_prefix(prefix)
     if count < 1:
-        raise UsageProblem("--count must be at least 1.")
+        raise UsageProblem(Argument("count"), " must be at least 1.")
     if not domain.MIN_LENGTH <= length <= domain.MAX_LENGTH:
-        raise UsageProblem(f"--length must be between {domain.MIN_LENGTH} and {domain.MAX_LENGTH}.")
+        raise UsageProblem(
+            Argument("length"), f" must be between {domain.MIN_LENGTH} and {domain.MAX_LENGTH}."
+        )
     if uses_per_code < 1:
-        raise UsageProblem("--uses-per-code must be at least 1.")
+        raise UsageProblem(Argument("uses_per_code"), " must be at least 1.")
     row = campaign_store.require(session, campaign)
     if store.lock_campaign(session, row.id) == "archived":
         raise CampaignArchived(f"Campaign {campaign} is archived; it gets no new codes.")
@@ -239,16 +252,21 @@ def find_batch(
         raise CampaignArchived(f"Campaign {campaign} is archived; it gets no new codes.")
     batch = _batch(batch_row, campaign)
     given = {
-        "--count": (count, batch.requested),
-        "--length": (length, batch.length),
-        "--prefix": (None if prefix is None else _checked_prefix(prefix), batch.prefix),
-        "--uses-per-code": (uses_per_code, batch.uses_per_code),
+        "count": (count, batch.requested),
+        "length": (length, batch.length),
+        "prefix": (None if prefix is None else _checked_prefix(prefix), batch.prefix),
+        "uses_per_code": (uses_per_code, batch.uses_per_code),
     }
-    for option, (value, started_with) in given.items():
+    for name, (value, started_with) in given.items():
         if value is not None and _comparable(value) != _comparable(started_with):
+            option = Argument(name)
             raise UsageProblem(
-                f"Batch {batch.id} was started with {option} {started_with or '(none)'}; "
-                f"leave {option} out to finish it as it began."
+                f"Batch {batch.id} was started with ",
+                option,
+                f" {started_with or '(none)'}; leave ",
+                option,
+                " out to finish it as it began.",
+                batch=batch.id,
             )
     return batch
 
@@ -383,11 +401,14 @@ def _checked_prefix(prefix: str) -> str:
     bad = sorted({c for c in domain.normalize(shown) if c not in domain.ALPHABET})
     if bad:
         raise UsageProblem(
-            f"--prefix {prefix!r} has {', '.join(repr(c) for c in bad)}: use letters other "
-            "than U, and digits."
+            Argument("prefix"),
+            f" {prefix!r} has {', '.join(repr(c) for c in bad)}: use letters other than U, and "
+            "digits.",
         )
     if len(shown) > PREFIX_MAX:
-        raise UsageProblem(f"--prefix may have at most {PREFIX_MAX} letters and digits.")
+        raise UsageProblem(
+            Argument("prefix"), f" may have at most {PREFIX_MAX} letters and digits."
+        )
     return shown
 
 
@@ -410,7 +431,6 @@ def _check_guessing_bound(campaign: str, count: int, length: int, live: dict[int
         ),
         None,
     )
-    room = max(0, most - already)
     chance = domain.guess_probability(already + count, length)
     message = (
         f"{count:,} codes of length {length} would make {already + count:,} live codes of that "
@@ -418,12 +438,8 @@ def _check_guessing_bound(campaign: str, count: int, length: int, live: dict[int
         f"{chance:.2g}, above one in a million. At most {most:,} may be live "
         f"({already:,} are)."
     )
-    options = [f"use --length {longer}" if longer else None]
-    options.append(f"generate at most {room:,}" if room else None)
-    hint = "; or ".join(o for o in options if o)
     raise TooManyCodes(
         message,
-        hint=(hint[0].upper() + hint[1:] + ".") if hint else TooManyCodes.hint,
         count=count,
         length=length,
         live=already,

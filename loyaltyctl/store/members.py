@@ -35,13 +35,11 @@ def suggestions(session: Session, external_id: str) -> list[str]:
 def require_row(session: Session, external_id: str) -> Member:
     row = get_row(session, external_id)
     if row is None:
-        close = suggestions(session, external_id)
-        hint = (
-            f"Did you mean {' or '.join(close)}?"
-            if close
-            else "Check the id with `loyaltyctl member find`."
+        raise UnknownMember(
+            f"No member has the id {external_id!r}.",
+            member=external_id,
+            candidates=suggestions(session, external_id),
         )
-        raise UnknownMember(f"No member has the id {external_id!r}.", hint=hint)
     return row
 
 

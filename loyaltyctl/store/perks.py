@@ -28,14 +28,17 @@ def get(session: Session, slug: str) -> Perk | None:
 def require(session: Session, slug: str) -> Perk:
     row = get(session, slug)
     if row is None:
-        raise UnknownPerk(f"There is no perk {slug!r}.{did_you_mean(session, Perk.slug, slug)}")
+        raise UnknownPerk(
+            f"There is no perk {slug!r}.",
+            perk=slug,
+            candidates=close_matches(session, Perk.slug, slug),
+        )
     return row
 
 
-def did_you_mean(session: Session, column, value: str) -> str:
-    """ " Did you mean X?" with the closest existing value of ``column``, or ""."""
-    close = difflib.get_close_matches(value, session.execute(select(column)).scalars().all(), n=1)
-    return f" Did you mean {close[0]}?" if close else ""
+def close_matches(session: Session, column, value: str) -> list[str]:
+    """The closest existing value of ``column`` (for a mistyped one), or none."""
+    return difflib.get_close_matches(value, session.execute(select(column)).scalars().all(), n=1)
 
 
 def by_slugs(session: Session, slugs: list[str]) -> dict[str, Perk]:

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownCampaign
 from loyaltyctl.store.driver import execute_many, insert_row, is_sqlite
-from loyaltyctl.store.perks import did_you_mean
+from loyaltyctl.store.perks import close_matches
 from loyaltyctl.store.tables import (
     Campaign,
     CampaignMember,
@@ -34,8 +34,11 @@ def get(session: Session, slug: str) -> Campaign | None:
 def require(session: Session, slug: str) -> Campaign:
     row = get(session, slug)
     if row is None:
-        hint = did_you_mean(session, Campaign.slug, slug)
-        raise UnknownCampaign(f"There is no campaign {slug!r}.{hint}")
+        raise UnknownCampaign(
+            f"There is no campaign {slug!r}.",
+            campaign=slug,
+            candidates=close_matches(session, Campaign.slug, slug),
+        )
     return row
 
 

@@ -147,6 +147,22 @@ def test_bad_lines_are_listed_and_the_rest_applied_with_exit_3(cli, program, tmp
     assert f"{events}:3: order 9 is not known" in flat(result.stderr)
 
 
+def test_an_unknown_member_line_says_how_to_add_the_member(cli, program, tmp_path, monkeypatch):
+    events = write(tmp_path / "events.jsonl", lines(dict(ORDER, member="C-404")))
+    result = cli("events", "ingest", str(events), "--json")
+    assert result.exit_code == 3
+    said = (
+        "no member has the id 'C-404'; a member.joined event (or `loyaltyctl member add`) "
+        "must add them first"
+    )
+    assert result.json["errors"] == [{"line": 1, "message": said}]
+    assert f"{events}:1: {said}" in flat(result.stderr)
+    # an outcome, not a failure: no traceback even when debugging
+    monkeypatch.setenv("LOYALTYCTL_DEBUG", "1")
+    again = cli("events", "ingest", str(events))
+    assert again.exit_code == 3 and said in flat(again.stderr)
+
+
 def test_strict_applies_nothing_and_says_so(cli, program, tmp_path):
     events = write(tmp_path / "events.jsonl", lines(ORDER, "{nope"))
     result = cli("events", "ingest", str(events), "--strict")

@@ -83,6 +83,53 @@ def test_usage_errors(promo):
     assert promo("generate", "spring", "--batch", "BXXXX").exit_code == 1
 
 
+def test_usage_errors_name_the_flags(promo):
+    missing = promo("generate", "spring", "--json")
+    assert (missing.exit_code, missing.json["error"]["message"]) == (
+        2,
+        "--count is required for a new batch (or give --batch ID).",
+    )
+    bad = promo("generate", "spring", "--count", 5, "--prefix", "u!")
+    assert " ".join(bad.stderr.split()) == (
+        "error: --prefix 'u!' has '!', 'U': use letters other than U, and digits. "
+        "See the command's --help."
+    )
+    batch = promo("generate", "spring", "--count", 5, "--json").json["batch_id"]
+    changed = promo("generate", "spring", "--batch", batch, "--uses-per-code", 2, "--json")
+    assert changed.json["error"]["message"] == (
+        f"Batch {batch} was started with --uses-per-code 1; leave --uses-per-code out to "
+        "finish it as it began."
+    )
+
+
+def test_ctrl_c_keeps_the_chunks_done_says_how_to_finish_and_exits_130(
+    promo, tmp_path, monkeypatch
+):
+    from loyaltyctl.cli.promo_codes import _GeneratedCodes
+    from loyaltyctl.services import promo_codes
+
+    monkeypatch.setattr(promo_codes, "CHUNK_SIZES", {"sqlite": 5, "postgresql": 5})
+    add = _GeneratedCodes.add
+
+    def add_then_interrupt(self, batch, codes):
+        add(self, batch, codes)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_GeneratedCodes, "add", add_then_interrupt)
+    out = tmp_path / "codes.csv"
+    result = promo("generate", "spring", "--count", 12, "--out", out, "--json")
+    assert (result.exit_code, result.stdout) == (130, "")
+    (batch,) = re.findall(r"--batch (B\w+)", result.stderr)
+    assert f"Batch {batch} has 5 of 12 codes; finish it with: loyaltyctl promo generate " in (
+        " ".join(result.stderr.split())
+    )
+    assert len(read_csv(out)) == 5
+    monkeypatch.setattr(_GeneratedCodes, "add", add)
+    done = promo("generate", "spring", "--batch", batch, "--out", out, "--json")
+    assert (done.exit_code, done.json["count"]) == (0, 12), done.stderr
+    assert len(read_csv(out)) == 12
+
+
 def test_export_round_trips_the_codes_with_uses_and_status(promo, tmp_path):
     made = tmp_path / "made.csv"
     doc = promo("generate", "spring", "--count", 40, "--out", made, "--json").json

@@ -37,7 +37,7 @@ def test_unknown_member_suggests_a_close_id(run, member):
     member("C-1001")
     with pytest.raises(UnknownMember) as info:
         credit(run, member="C-1000")
-    assert "C-1001" in info.value.hint
+    assert info.value.data == {"member": "C-1000", "candidates": ["C-1001"]}
 
 
 def test_same_key_same_content_replays_the_original_result(run, member):

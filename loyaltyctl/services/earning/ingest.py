@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain import earning as rules_domain
 from loyaltyctl.domain import events as domain
-from loyaltyctl.domain.events import EventProblem
+from loyaltyctl.domain.events import EventProblem, UnknownEventMember
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.earning.engine import NO_LIMIT, Earner, Earning
 from loyaltyctl.services.earning.rules import RULE_KIND_OF, RulesInForce, load_rules_in_force
@@ -47,6 +47,8 @@ MAX_ERRORS = 1000  # listed; the rest are counted
 class LineError:
     line: int
     message: str
+    code: str = EventProblem.code  # with data: what a front end words its own way
+    data: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,10 +87,10 @@ class _Tally:
     errors: list[LineError] = field(default_factory=list)
     errors_total: int = 0
 
-    def error(self, line: int, message: str) -> None:
+    def error(self, line: int, message: str, code: str = EventProblem.code, **data) -> None:
         self.errors_total += 1
         if len(self.errors) < MAX_ERRORS:
-            self.errors.append(LineError(line, message))
+            self.errors.append(LineError(line, message, code, data))
 
     def add(self, other: _Tally) -> None:
         for name in (
@@ -104,7 +106,7 @@ class _Tally:
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for item in other.errors:
-            self.error(item.line, item.message)
+            self.error(item.line, item.message, item.code, **item.data)
         self.errors_total += other.errors_total - len(other.errors)
 
 
@@ -224,7 +226,7 @@ def _chunks(path: Path, tz: ZoneInfo, now: datetime, tally: _Tally) -> Iterator[
             try:
                 chunk.append(domain.parse_line(text, number, tz=tz, now=now))
             except EventProblem as exc:
-                chunk.append(LineError(number, str(exc)))
+                chunk.append(LineError(number, str(exc), exc.code, exc.data))
             if len(chunk) >= CHUNK:
                 yield chunk
                 chunk = []
@@ -254,7 +256,7 @@ class _Chunk:
         self.events: list[domain.Event] = []
         for item in items:
             if isinstance(item, LineError):
-                self.tally.error(item.line, item.message)
+                self.tally.error(item.line, item.message, item.code, **item.data)
             else:
                 self.events.append(item)
         self.rules: RulesInForce = load_rules_in_force(session)
@@ -312,7 +314,7 @@ class _Chunk:
             try:
                 points, details = handlers[event.type](event)
             except EventProblem as exc:
-                self.tally.error(event.line, str(exc))
+                self.tally.error(event.line, str(exc), exc.code, **exc.data)
                 continue
             self._record(event, points, details)
         self.earner.flush()
@@ -462,9 +464,10 @@ class _Chunk:
         member_id = self.members.get(event.member)
         created = self.created_at_line.get(event.member)
         if member_id is None or (created is not None and created > event.line):
-            raise EventProblem(
-                f"no member has the id {event.member!r}; a member.joined event (or"
-                " `loyaltyctl member add`) must add them first"
+            raise UnknownEventMember(
+                f"no member has the id {event.member!r}; add them first (a member.joined event"
+                " does)",
+                member=event.member,
             )
         return self.earner.members[member_id]
 
