@@ -16,7 +16,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any, ClassVar
 
 from loyaltyctl.domain.errors import BadInputFile, Problem
@@ -91,13 +91,16 @@ class Kind(ABC):
         """The stored columns as the file says them."""
 
     @abstractmethod
-    def insert(self, draft: Draft, values: dict[str, Any]) -> None: ...
+    def insert(self, draft: Draft, values: dict[str, Any]) -> None:
+        """Store a new row: `values` are the columns, the slug and the timestamps."""
 
     @abstractmethod
-    def update(self, draft: Draft, values: dict[str, Any]) -> None: ...
+    def update(self, draft: Draft, values: dict[str, Any]) -> None:
+        """Update `draft.row`: `values` are the columns and updated_at."""
 
     @abstractmethod
-    def disable(self, slug: str) -> None: ...
+    def disable(self, slug: str) -> None:
+        """Turn a stored one off (--prune): never a delete."""
 
     # -- what a kind may change
 
@@ -180,7 +183,7 @@ def plan(
         result.changes += [
             PlanChange(kind.name, slug, "disable", (kind.disable_field,)) for slug in kind.pruned
         ]
-        result.writes.append(lambda kind=kind, drafts=drafts: _write(kind, drafts))
+        result.writes.append(partial(_write, kind, drafts))
     return result
 
 
