@@ -5,7 +5,7 @@ planner does with it, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -13,8 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from loyaltyctl.domain.errors import BadInputFile
-from loyaltyctl.domain.perks import PlanChange
+from loyaltyctl.domain.perks import PerkSpec, PlanChange
 from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.apply.kinds import KINDS
 from loyaltyctl.services.apply.planner import Kind, plan, problem, raise_problems
 from loyaltyctl.store.tables import AuditEvent
@@ -182,3 +183,15 @@ def test_problems_of_every_kind_are_gathered_and_nothing_is_written(planned, db)
 
 def test_the_registered_kinds_are_planned_in_the_order_apply_lists_them():
     assert [kind.name for kind in KINDS] == ["perk", "campaign", "earning_rule", "tier"]
+
+
+def test_a_perk_update_is_audited_with_the_fields_it_changed(run, db, keys):
+    tea = PerkSpec(slug="tea", name="Tea", price=100, source="p.toml", line=1)
+    for spec in (tea, replace(tea, price=150, description="Green")):
+        run(apply_program, program=ProgramFiles({"perk": [spec]}), keys=lambda: keys, operator="t")
+    assert events(db)[-1] == (
+        "perk:tea",
+        "perk.update",
+        None,
+        {"fields": ["description", "price"], "file": "p.toml"},
+    )

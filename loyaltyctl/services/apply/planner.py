@@ -198,6 +198,8 @@ def _write(kind: Kind, drafts: list[Draft]) -> None:
     events = []
     for draft in drafts:
         slug = draft.spec.slug
+        # before the write: an update also refreshes the row the fields are compared with
+        fields = kind.audited_fields(draft)
         if draft.row is None:
             kind.insert(draft, dict(draft.columns, slug=slug, created_at=now, updated_at=now))
         else:
@@ -208,7 +210,7 @@ def _write(kind: Kind, drafts: list[Draft]) -> None:
                 action=f"{kind.name}.{draft.action}",
                 operator=operator,
                 at=now,
-                details={"fields": kind.audited_fields(draft), "file": draft.spec.source},
+                details={"fields": fields, "file": draft.spec.source},
             )
         )
     for slug in kind.pruned:
