@@ -79,9 +79,10 @@ def set_up_program(url: str, keys_file: Path, processes: int, claims: int) -> No
     """The perk and one member per process, through loyaltyctl's services (not timed)."""
     from loyaltyctl import crypto
     from loyaltyctl.domain.perks import PerkSpec
+    from loyaltyctl.program.files import ProgramFiles
+    from loyaltyctl.services.apply import apply_program
     from loyaltyctl.services.ledger import change_points
     from loyaltyctl.services.members import MemberFields, add_member
-    from loyaltyctl.services.perks import apply_perks
     from loyaltyctl.store.db import Database
 
     keys = crypto.load(keys_file)
@@ -99,7 +100,14 @@ def set_up_program(url: str, keys_file: Path, processes: int, claims: int) -> No
     )
     db = Database(url)
     try:
-        db.run(lambda s: apply_perks(session=s, specs=[spec], keys=lambda: keys, operator="bench"))
+        db.run(
+            lambda s: apply_program(
+                session=s,
+                program=ProgramFiles({"perk": [spec]}),
+                keys=lambda: keys,
+                operator="bench",
+            )
+        )
         for i in range(processes):
             external_id = member_id_text(i)
             db.run(

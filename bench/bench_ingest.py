@@ -122,7 +122,7 @@ def generate_events(path: Path, events: int, members: int, *, seed: int, now: da
 
 def apply_program(url: str, workdir: Path, limit: bool) -> None:
     from loyaltyctl.program.files import read_program_files
-    from loyaltyctl.services.program import apply_program as apply
+    from loyaltyctl.services.apply import apply_program as apply
     from loyaltyctl.store.db import Database
 
     path = workdir / "program.toml"
@@ -316,7 +316,9 @@ def main() -> None:
     try:
         events_path = workdir / "events.jsonl"
         print(f"generating {args.events:,} events", file=sys.stderr)
-        generate_events(events_path, args.events, args.members, seed=args.seed, now=datetime.now(UTC))
+        generate_events(
+            events_path, args.events, args.members, seed=args.seed, now=datetime.now(UTC)
+        )
         env = child_env(workdir)
         results = [bench_backend(b, args, events_path, workdir, env) for b in backends]
         print_report(results, args)

@@ -26,10 +26,11 @@ import pytest
 from sqlalchemy import func, select
 
 from loyaltyctl.domain.perks import PerkSpec
+from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.claims import show_claim
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.perks import apply_perks
 from loyaltyctl.store.tables import Claim, LedgerEntry, Member, Perk, PerkMember
 from tests._processes import Pool
 
@@ -204,7 +205,12 @@ def program(run, keys, member, tmp_path):
 
         @staticmethod
         def apply(spec: PerkSpec) -> None:
-            run(apply_perks, specs=[spec], keys=lambda: keys, operator="tester")
+            run(
+                apply_program,
+                program=ProgramFiles({"perk": [spec]}),
+                keys=lambda: keys,
+                operator="tester",
+            )
 
         @classmethod
         def members(cls, count: int, points: int, prefix: str = "R") -> list[str]:

@@ -22,9 +22,9 @@ import pytest
 from sqlalchemy import func, select
 
 from loyaltyctl.program.files import read_program_files
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.ledger import balance
-from loyaltyctl.services.program import apply_program
 from loyaltyctl.store.tables import IngestedEvent, LedgerEntry, Member
 from tests._processes import Pool
 

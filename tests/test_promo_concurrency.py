@@ -20,9 +20,10 @@ from sqlalchemy import select
 
 from loyaltyctl.domain.perks import PerkSpec
 from loyaltyctl.domain.promo import CampaignSpec, SharedCodeSpec
+from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.perks import apply_perks
 from loyaltyctl.services.promo import PROMO, create_campaign
 from loyaltyctl.store.tables import (
     Campaign,
@@ -132,7 +133,12 @@ def program(db_url, run, keys, member, tmp_path, pool):
 
         @staticmethod
         def prize(spec: PerkSpec) -> None:
-            run(apply_perks, specs=[spec], keys=lambda: keys, operator="tester")
+            run(
+                apply_program,
+                program=ProgramFiles({"perk": [spec]}),
+                keys=lambda: keys,
+                operator="tester",
+            )
 
         @staticmethod
         def members(count: int, points: int = 0) -> list[str]:

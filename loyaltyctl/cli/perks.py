@@ -48,21 +48,18 @@ def apply(
     """
     import os
 
-    from loyaltyctl.program.files import read_program_files
-    from loyaltyctl.services.program import apply_program
+    from loyaltyctl.services.apply import apply_files
 
     out = Output(json_mode=json_)
     ctx = current()
-    program = read_program_files(list(paths), env=dict(os.environ), tz=ctx.settings.tz)
-    result = ctx.write(
-        lambda s: apply_program(
-            session=s,
-            program=program,
-            keys=ctx.keys,
-            operator=ctx.operator,
-            prune=prune,
-            dry_run=dry_run,
-        ),
+    result = apply_files(
+        database=ctx.database(),
+        paths=list(paths),
+        env=dict(os.environ),
+        tz=ctx.settings.tz,
+        keys=ctx.keys,
+        operator=ctx.operator,
+        prune=prune,
         dry_run=dry_run,
     )
     out.result(views.apply_json(result), lambda: views.apply_plan(out, result))

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 CATEGORIES = ("general", "discount", "merchandise", "experience", "digital", "access")
-REDEMPTION_TYPES = ("code", "link", "webhook", "none")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SLUG_MAX = 64
 

@@ -46,6 +46,11 @@ def normalize(code: str) -> str:
     return "".join(code.split()).replace("-", "").upper().translate(LOOK_ALIKES)
 
 
+def code_binding(code_hash: str) -> str:
+    """What a stored code's ciphertext is bound to (a copy to another row fails)."""
+    return f"promo_code:{code_hash}"
+
+
 def check_symbol(body: str) -> str:
     """The symbol a generated code ends with: a weighted sum mod 31 (a prime), weights
     1..30 repeating, so never 0 mod 31. A single wrong symbol or two swapped neighbours

@@ -1,7 +1,5 @@
-"""Earning rule and tier files: validate every `[[earning_rule]]` and `[[tier]]` table of a
-program file into `EarningRule`s and `Tier`s (domain.earning), noting every problem at
-its `file:line:column`. `files.read_program_files` calls `rules` and `tiers` for each file.
-"""
+"""`[[earning_rule]]` and `[[tier]]` tables: validated into `EarningRule`s and `Tier`s
+(domain.earning), every problem noted at its `file:line:column`."""
 
 from __future__ import annotations
 
@@ -11,25 +9,20 @@ from typing import Any
 
 from loyaltyctl.domain import earning as domain
 from loyaltyctl.domain.values import MAX_AMOUNT
-from loyaltyctl.program.source import (
+from loyaltyctl.program.checks import (
     COUNT_MAX,
     NAME_MAX,
     TEXT_MAX,
     URL_MAX,
-    Field,
-    Reader,
-    Seen,
-    SourceFile,
     describe,
     did_you_mean,
     is_slug,
     quoted,
-    tables_of,
     unknown_key,
     url_problem,
 )
+from loyaltyctl.program.reader import Field, Reader
 
-TABLES = ("earning_rule", "tier")
 WAIT_DAYS_MAX = 3650
 PER_UNIT_MAX = Decimal(1_000_000)
 MULTIPLIER_MAX = Decimal(100)
@@ -39,32 +32,10 @@ ALL_RULE_KEYS = tuple(dict.fromkeys(k for keys in domain.KIND_KEYS.values() for 
 LIMIT_KEYS = ("count", "per")
 
 
-def rules(file: SourceFile, seen: Seen) -> list[domain.EarningRule]:
-    """The file's valid earning rules; problems (also of duplicate slugs) go to the file."""
-    found = []
-    for index, table in tables_of(file, "earning_rule"):
-        reader = _RuleReader(file, index, table)
-        rule = reader.read()
-        if reader.unique_slug(seen.slugs("earning_rule")) and rule is not None:
-            found.append(rule)
-    return found
-
-
-def tiers(file: SourceFile, seen: Seen) -> list[domain.Tier]:
-    """The file's valid tiers; problems (also of duplicate slugs) go to the file."""
-    found = []
-    for index, table in tables_of(file, "tier"):
-        reader = _TierReader(file, index, table)
-        tier = reader.read()
-        if reader.unique_slug(seen.slugs("tier")) and tier is not None:
-            found.append(tier)
-    return found
-
-
-class _Readers(Reader):
+class _EarningReader(Reader):
     """Typed values the earning tables need besides the shared ones."""
 
-    def _choice(
+    def choice(
         self, field: Field, table: dict[str, Any], choices: tuple[str, ...], *, default=None
     ) -> str | None:
         key = field if isinstance(field, str) else str(field[-1])
@@ -85,7 +56,7 @@ class _Readers(Reader):
             return default
         return value
 
-    def _decimal(
+    def decimal(
         self,
         field: str,
         *,
@@ -117,7 +88,7 @@ class _Readers(Reader):
         return number
 
 
-class _RuleReader(_Readers):
+class RuleReader(_EarningReader):
     """Validates one `[[earning_rule]]` table."""
 
     kind = "earning_rule"
@@ -126,7 +97,7 @@ class _RuleReader(_Readers):
 
     def read(self) -> domain.EarningRule | None:
         t = self.table
-        kind = self._choice("kind", t, domain.RULE_KINDS)
+        kind = self.choice("kind", t, domain.RULE_KINDS)
         known = domain.COMMON_RULE_KEYS + (domain.KIND_KEYS[kind] if kind else ALL_RULE_KEYS)
         for key in t:
             if key in known:
@@ -137,12 +108,12 @@ class _RuleReader(_Readers):
                 self.add(key, f"is not used by {kind} rules (only by {named} rules).")
             else:
                 self.add(key, unknown_key(key, domain.COMMON_RULE_KEYS + ALL_RULE_KEYS))
-        slug = self._slug()
+        slug = self.slug()
         values: dict[str, Any] = {
-            "name": self._text("name", t, NAME_MAX),
-            "description": self._text("description", t, TEXT_MAX, multiline=True),
-            "active": self._bool("active", t, default=True),
-            "tiers": self._labels("tiers", t.get("tiers", []), "tier"),
+            "name": self.text("name", t, NAME_MAX),
+            "description": self.text("description", t, TEXT_MAX, multiline=True),
+            "active": self.boolean("active", t, default=True),
+            "tiers": self.labels("tiers", t.get("tiers", []), "tier"),
         }
         if kind is not None:
             values.update(getattr(self, f"_{kind}")())
@@ -159,7 +130,7 @@ class _RuleReader(_Readers):
         )
 
     def _points(self) -> dict:
-        return {"points": self._whole("points", required=True, minimum=0, maximum=MAX_AMOUNT)}
+        return {"points": self.whole("points", required=True, minimum=0, maximum=MAX_AMOUNT)}
 
     def _join(self) -> dict:
         return self._points()
@@ -169,30 +140,30 @@ class _RuleReader(_Readers):
 
     def _order(self) -> dict:
         return {
-            "points_per_unit": self._decimal(
+            "points_per_unit": self.decimal(
                 "points_per_unit", default=None, minimum=Decimal(0), maximum=PER_UNIT_MAX
             ),
-            "rounding": self._choice("rounding", self.table, domain.ROUNDINGS, default="down"),
-            "wait_days": self._whole("wait_days", minimum=0, maximum=WAIT_DAYS_MAX) or 0,
+            "rounding": self.choice("rounding", self.table, domain.ROUNDINGS, default="down"),
+            "wait_days": self.whole("wait_days", minimum=0, maximum=WAIT_DAYS_MAX) or 0,
             "limit": self._limit(),
         }
 
     def _review(self) -> dict:
         values = self._points()
         for bonus in ("social_login_bonus", "photo_bonus", "video_bonus"):
-            values[bonus] = self._whole(bonus, minimum=0, maximum=MAX_AMOUNT) or 0
-        values["max_per_order"] = self._whole("max_per_order", minimum=1, maximum=MAX_AMOUNT)
-        values["once_per"] = self._choice("once_per", self.table, domain.ONCE_PER, default="review")
+            values[bonus] = self.whole(bonus, minimum=0, maximum=MAX_AMOUNT) or 0
+        values["max_per_order"] = self.whole("max_per_order", minimum=1, maximum=MAX_AMOUNT)
+        values["once_per"] = self.choice("once_per", self.table, domain.ONCE_PER, default="review")
         values["limit"] = self._limit()
         return values
 
     def _social(self) -> dict:
         values = {
-            "platform": self._choice("platform", self.table, domain.PLATFORMS),
-            "action": self._choice("action", self.table, domain.SOCIAL_ACTIONS),
+            "platform": self.choice("platform", self.table, domain.PLATFORMS),
+            "action": self.choice("action", self.table, domain.SOCIAL_ACTIONS),
             **self._points(),
-            "preview_url": self._text("preview_url", self.table, URL_MAX),
-            "suggested_text": self._text("suggested_text", self.table, TEXT_MAX, multiline=True),
+            "preview_url": self.text("preview_url", self.table, URL_MAX),
+            "suggested_text": self.text("suggested_text", self.table, TEXT_MAX, multiline=True),
             "limit": self._limit(),
         }
         url = values["preview_url"]
@@ -201,18 +172,18 @@ class _RuleReader(_Readers):
         return values
 
     def _limit(self) -> domain.Limit | None:
-        value = self._table("limit", 'limit = { count = 5, per = "day" }')
+        value = self.subtable("limit", 'limit = { count = 5, per = "day" }')
         if value is None:
             return None
         self.unknown_keys(value, LIMIT_KEYS, "limit")
-        count = self._whole(("limit", "count"), value, required=True, minimum=1, maximum=COUNT_MAX)
-        per = self._choice(("limit", "per"), value, domain.LIMIT_PERIODS)
+        count = self.whole(("limit", "count"), value, required=True, minimum=1, maximum=COUNT_MAX)
+        per = self.choice(("limit", "per"), value, domain.LIMIT_PERIODS)
         if count is None or per is None:
             return None
         return domain.Limit(count=count, per=per)
 
 
-class _TierReader(_Readers):
+class TierReader(_EarningReader):
     """Validates one `[[tier]]` table."""
 
     kind = "tier"
@@ -221,12 +192,12 @@ class _TierReader(_Readers):
     def read(self) -> domain.Tier | None:
         t = self.table
         self.unknown_keys(t, domain.TIER_KEYS)
-        slug = self._slug()
-        name = self._text("name", t, NAME_MAX, required=True)
-        description = self._text("description", t, TEXT_MAX, multiline=True)
-        threshold = self._whole("threshold", required=True, minimum=0, maximum=THRESHOLD_MAX)
+        slug = self.slug()
+        name = self.text("name", t, NAME_MAX, required=True)
+        description = self.text("description", t, TEXT_MAX, multiline=True)
+        threshold = self.whole("threshold", required=True, minimum=0, maximum=THRESHOLD_MAX)
         period = self._period()
-        multiplier = self._decimal(
+        multiplier = self.decimal(
             "multiplier",
             default=Decimal(1),
             minimum=Decimal(0),
@@ -234,8 +205,8 @@ class _TierReader(_Readers):
             above=True,
         )
         overrides = self._overrides()
-        downgrade = self._choice("downgrade", t, domain.DOWNGRADES, default="recalculate")
-        active = self._bool("active", t, default=True)
+        downgrade = self.choice("downgrade", t, domain.DOWNGRADES, default="recalculate")
+        active = self.boolean("active", t, default=True)
         if not self.ok:
             return None
         assert slug is not None and name is not None and threshold is not None
@@ -273,7 +244,7 @@ class _TierReader(_Readers):
             return domain.LIFETIME
 
     def _overrides(self) -> dict[str, int]:
-        value = self._table(
+        value = self.subtable(
             "overrides", 'overrides = { "order-points" = 2 }', what="a table of rule slugs"
         )
         if value is None:

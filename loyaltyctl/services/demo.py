@@ -11,10 +11,10 @@ from loyaltyctl.domain.perks import ApplyResult, ClaimResult
 from loyaltyctl.domain.promo import RedemptionResult
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.resources import data_path
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.claims import claim_perk
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.program import apply_program
 from loyaltyctl.services.promo import redeem
 from loyaltyctl.store.db import Session
 from loyaltyctl.store.members import program_summary

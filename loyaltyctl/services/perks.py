@@ -1,15 +1,14 @@
-"""Perks as code: plan and apply perk files; list, show, toggle and export perks."""
+"""Perks: list, show, toggle and export them (planning them from files is services/apply/)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import datetime
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import perks as domain
-from loyaltyctl.domain.errors import BadInputFile, Problem
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as member_store
@@ -17,223 +16,15 @@ from loyaltyctl.store import perks as store
 from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import Perk
 
-KeyLoader = Callable[[], KeyRing]
+KeyLoader = Callable[[], KeyRing]  # the key ring, loaded when a secret is first needed
 
 
-# --- apply ---------------------------------------------------------------------------
-
-
-def _audience_json(audience: domain.Audience) -> str:
-    return json.dumps(audience.as_dict(), sort_keys=True, separators=(",", ":"))
+# --- read ----------------------------------------------------------------------------
 
 
 def _audience(text: str) -> domain.Audience:
     data = json.loads(text or "{}")
     return domain.Audience(**{k: tuple(v) for k, v in data.items()})
-
-
-def _columns(spec: domain.PerkSpec) -> dict:
-    """The perk's stored columns as the file says them (secrets apart)."""
-    return {
-        "name": spec.name,
-        "price": spec.price,
-        "category": spec.category,
-        "description": spec.description,
-        "active": spec.active,
-        "media": spec.media,
-        "media_type": spec.media_type,
-        "media_size": spec.media_size,
-        "max_supply": spec.max_supply,
-        "max_per_member": spec.max_per_member,
-        "valid_from": spec.valid_from,
-        "valid_until": spec.valid_until,
-        "audience": _audience_json(spec.audience),
-        "redemption_type": spec.redemption_type,
-        "instructions": spec.instructions,
-        "single_use": spec.single_use,
-        "iframe": spec.iframe,
-        "checkout_url": spec.checkout_url,
-        "webhook_url": spec.webhook_url,
-    }
-
-
-def _changed_columns(row: Perk | None, wanted: dict) -> list[str]:
-    if row is None:
-        return list(wanted)
-    return [name for name, value in wanted.items() if getattr(row, name) != value]
-
-
-def _secret_changes(spec: domain.PerkSpec, row: Perk | None, keys: KeyLoader) -> dict[str, str]:
-    """Secrets given in the file that differ from the stored ones: field -> plaintext."""
-    changed = {}
-    for field in domain.SECRET_FIELDS:
-        wanted = getattr(spec, field)
-        if wanted is None:
-            continue  # left out: keep the stored one
-        stored_token = getattr(row, f"{field}_enc") if row is not None else None
-        stored = (
-            keys().decrypt(stored_token, bound_to=domain.perk_secret_binding(spec.slug, field))
-            if stored_token
-            else None
-        )
-        if stored != wanted:
-            changed[field] = wanted
-    return changed
-
-
-def _plan_problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict) -> list[Problem]:
-    """What only the database can tell: a missing secret, a supply below the claims."""
-
-    def has(field: str) -> bool:
-        return field in secrets or (row is not None and getattr(row, f"{field}_enc") is not None)
-
-    problems = []
-
-    def problem(field: str, message: str, at: str | None = None) -> None:
-        line, column = spec.where(at or field)
-        problems.append(
-            Problem(file=spec.source, line=line, field=field, message=message, column=column)
-        )
-
-    if spec.redemption_type in ("code", "link") and not has("value"):
-        problem(
-            "redemption.value",
-            f"perk {spec.slug}: a {spec.redemption_type} redemption needs a value "
-            "(value, value_env or value_file); none is stored yet.",
-        )
-    if spec.redemption_type == "webhook" and not has("webhook_secret"):
-        problem(
-            "redemption.webhook_secret",
-            f"perk {spec.slug}: a webhook redemption needs webhook_secret (or "
-            "webhook_secret_env / webhook_secret_file) to sign deliveries; none is stored yet.",
-            at="redemption.type",
-        )
-    if row is not None and spec.max_supply is not None and spec.max_supply < row.claimed:
-        problem(
-            "max_supply",
-            f"perk {spec.slug} already has {row.claimed:,} active claims; max_supply "
-            f"{spec.max_supply:,} would be below them (cancel claims first, or raise it).",
-        )
-    return problems
-
-
-@dataclass
-class Plan:
-    """What applying would change, the problems that stop it, and how to write it."""
-
-    changes: list[domain.PlanChange]
-    problems: list[Problem]
-    write: Callable[[], None]
-
-
-def raise_problems(problems: list[Problem]) -> None:
-    if problems:
-        raise BadInputFile(sorted(problems, key=lambda p: (p.file, p.line, p.column or 0)))
-
-
-def apply_perks(
-    *,
-    session: Session,
-    specs: list[domain.PerkSpec],
-    keys: KeyLoader,
-    operator: str,
-    prune: bool = False,
-    dry_run: bool = False,
-    now: datetime | None = None,
-) -> domain.ApplyResult:
-    """Plan every perk against the database, then write the plan (one transaction,
-    the caller's). Problems only the database can show are reported all at once,
-    like the file's own, and nothing is written."""
-    plan = plan_perks(
-        session=session, specs=specs, keys=keys, operator=operator, prune=prune, now=now
-    )
-    raise_problems(plan.problems)
-    if not dry_run:
-        plan.write()
-    return domain.ApplyResult(dry_run=dry_run, changes=tuple(plan.changes))
-
-
-def plan_perks(
-    *,
-    session: Session,
-    specs: list[domain.PerkSpec],
-    keys: KeyLoader,
-    operator: str,
-    prune: bool = False,
-    now: datetime | None = None,
-) -> Plan:
-    now = now or utcnow()
-    rows = store.by_slugs(session, [s.slug for s in specs])
-    changes: list[domain.PlanChange] = []
-    writes: list[tuple[domain.PerkSpec, Perk | None, dict, dict]] = []
-    problems: list[Problem] = []
-    for spec in specs:
-        row = rows.get(spec.slug)
-        wanted = _columns(spec)
-        secrets = _secret_changes(spec, row, keys)
-        problems.extend(_plan_problems(spec, row, secrets))
-        fields = _changed_columns(row, wanted)
-        if "media_size" in fields:  # the same path with other bytes is a changed media
-            fields.remove("media_size")
-            if "media" not in fields:
-                fields.append("media")
-        fields += list(secrets)
-        action = "create" if row is None else ("update" if fields else "unchanged")
-        changes.append(domain.PlanChange("perk", spec.slug, action, tuple(fields)))
-        if action != "unchanged":
-            writes.append((spec, row, wanted, secrets))
-    pruned = []
-    if prune:
-        named = {s.slug for s in specs}
-        pruned = [slug for slug in store.active_slugs(session) if slug not in named]
-        changes += [domain.PlanChange("perk", slug, "disable", ("active",)) for slug in pruned]
-    return Plan(
-        changes,
-        problems,
-        lambda: _write_plan(session, writes, pruned, keys=keys, operator=operator, now=now),
-    )
-
-
-def _write_plan(session, writes, pruned, *, keys: KeyLoader, operator: str, now) -> None:
-    events = []
-    for spec, row, wanted, secrets in writes:
-        values = dict(wanted, updated_at=now)
-        for field, plaintext in secrets.items():
-            values[f"{field}_enc"] = keys().encrypt(
-                plaintext, bound_to=domain.perk_secret_binding(spec.slug, field)
-            )
-        if row is None:
-            store.insert_perk(session, dict(values, slug=spec.slug, created_at=now))
-            action, fields = "perk.create", sorted(wanted)
-        else:
-            store.update_perk(session, row.id, values)
-            action = "perk.update"
-            fields = sorted(set(_changed_columns(row, wanted)) | set(secrets))
-        # field names only: a secret's value never reaches the audit log
-        events.append(
-            audit.NewEvent(
-                subject=f"perk:{spec.slug}",
-                action=action,
-                operator=operator,
-                at=now,
-                details={"fields": fields, "file": spec.source},
-            )
-        )
-    for slug in pruned:
-        store.set_active(session, store.require(session, slug).id, False, now)
-        events.append(
-            audit.NewEvent(
-                subject=f"perk:{slug}",
-                action="perk.disable",
-                operator=operator,
-                at=now,
-                reason="not in the applied files (--prune)",
-            )
-        )
-    audit.append_events(session, events)
-
-
-# --- read ----------------------------------------------------------------------------
 
 
 def _from_row(cls, row: Perk, **computed):

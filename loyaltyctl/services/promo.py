@@ -1,5 +1,5 @@
-"""Campaigns and promo codes: plan campaigns from files, create one at the terminal,
-redeem a code, pause / resume / archive, restock, list and show.
+"""Campaigns and promo codes: create one at the terminal (planned like a file, see
+services/apply/campaigns.py), redeem a code, pause / resume / archive, restock, list and show.
 
 Generating batches of codes and exporting them is in services/promo_codes.py.
 """
@@ -24,17 +24,19 @@ from loyaltyctl.domain.errors import (
     CodeUsedUp,
     MemberDailyLimit,
     MemberLimit,
-    Problem,
     Refused,
     UnknownCode,
     UsageProblem,
 )
 from loyaltyctl.domain.perks import SLUG_PATTERN, Audience, PlanChange
 from loyaltyctl.domain.values import utcnow
+from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services import idempotency
+from loyaltyctl.services.apply.campaigns import CampaignKind
+from loyaltyctl.services.apply.planner import plan
 from loyaltyctl.services.claims import claim_prize
 from loyaltyctl.services.idempotency import KeyedKind
-from loyaltyctl.services.perks import KeyLoader, Plan
+from loyaltyctl.services.perks import KeyLoader
 from loyaltyctl.store import audit
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
@@ -46,187 +48,12 @@ from loyaltyctl.store.tables import Campaign, PromoCode
 PROMO = "promo"  # the ledger kind of bonus points from a promo code
 
 
-def code_binding(code_hash: str) -> str:
-    """What a stored code's ciphertext is bound to (a copy to another row fails)."""
-    return f"promo_code:{code_hash}"
-
-
 def _json(value) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _audience(text: str) -> Audience:
     return Audience(**{k: tuple(v) for k, v in json.loads(text or "{}").items()})
-
-
-# --- plan (apply) ------------------------------------------------------------------------
-
-
-def _columns(spec: domain.CampaignSpec) -> dict:
-    return {
-        "name": spec.name,
-        "description": spec.description,
-        "valid_from": spec.valid_from,
-        "valid_until": spec.valid_until,
-        "points": spec.points,
-        "perks": _json(list(spec.perks)),
-        "per_member": spec.per_member,
-        "per_member_daily": spec.per_member_daily,
-        "audience": _json(spec.audience.as_dict()),
-        "status": spec.status,
-        "share": _json(spec.share),
-        "page": _json(spec.page),
-    }
-
-
-def plan_campaigns(
-    *,
-    session: Session,
-    specs: list[domain.CampaignSpec],
-    keys: KeyLoader,
-    operator: str,
-    known_perks: set[str],
-    prune: bool = False,
-    now: datetime | None = None,
-) -> Plan:
-    """``known_perks``: perk slugs stored or applied in the same plan (prizes must exist)."""
-    now = now or utcnow()
-    rows = store.by_slugs(session, [s.slug for s in specs]) if specs else {}
-    changes: list[PlanChange] = []
-    problems: list[Problem] = []
-    writes = []
-
-    def problem(spec, field: str, message: str, line: int | None = None, column=None):
-        where = (line, column) if line else spec.where(field)
-        problems.append(Problem(spec.source, where[0], field, message, where[1]))
-
-    hashes = {
-        (spec.slug, code.code): keys().lookup_hash(domain.normalize(code.code))
-        for spec in specs
-        for code in spec.codes
-    }
-    existing = store.codes_by_hashes(session, list(hashes.values())) if hashes else {}
-    for spec in specs:
-        row = rows.get(spec.slug)
-        wanted = _columns(spec)
-        fields = [k for k, v in wanted.items() if row is None or getattr(row, k) != v]
-        for missing in sorted(set(spec.perks) - known_perks):
-            problem(spec, "perks", f"campaign {spec.slug}: there is no perk {missing!r} to grant.")
-        if row is not None and row.status == "archived" and spec.status != "archived":
-            problem(
-                spec,
-                "status",
-                f"campaign {spec.slug} is archived and cannot be made {spec.status} again.",
-            )
-        code_writes = []
-        for code in spec.codes:
-            digest = hashes[(spec.slug, code.code)]
-            stored = existing.get(digest)
-            if stored is None:
-                code_writes.append(("add", code, digest, None))
-            elif row is None or stored.campaign_id != row.id or stored.batch_id is not None:
-                problem(
-                    spec,
-                    "code",
-                    # the code itself is not quoted: apply's output may end up in a CI log
-                    "this shared code is already a code of another campaign or a generated "
-                    "one; codes are unique across campaigns (ignoring case, spaces, dashes "
-                    "and the look-alikes O/0, I/L/1).",
-                    code.line,
-                    code.column,
-                )
-            elif stored.uses_allowed != code.inventory:
-                if code.inventory is not None and (
-                    stored.uses_allowed is None or code.inventory < stored.uses_allowed
-                ):
-                    have = (
-                        "unlimited" if stored.uses_allowed is None else f"{stored.uses_allowed:,}"
-                    )
-                    problem(
-                        spec,
-                        "code.inventory",
-                        f"the inventory of this shared code can only grow: it is {have}, "
-                        f"the file says {code.inventory:,}.",
-                        code.line,
-                        code.column,
-                    )
-                else:
-                    code_writes.append(("restock", code, digest, stored.id))
-        if code_writes:
-            fields.append("codes")
-        action = "create" if row is None else ("update" if fields else "unchanged")
-        changes.append(PlanChange("campaign", spec.slug, action, tuple(fields)))
-        if action != "unchanged":
-            writes.append((spec, row, wanted, fields, code_writes))
-    paused = []
-    if prune:
-        named = {s.slug for s in specs}
-        paused = [slug for slug in store.running_slugs(session) if slug not in named]
-        changes += [PlanChange("campaign", slug, "disable", ("status",)) for slug in paused]
-
-    def write() -> None:
-        _write(session, writes, paused, keys=keys, operator=operator, now=now)
-
-    return Plan(changes, problems, write)
-
-
-def _write(session, writes, paused, *, keys: KeyLoader, operator: str, now) -> None:
-    events = []
-    for spec, row, wanted, fields, code_writes in writes:
-        if row is None:
-            campaign_id = store.insert_campaign(
-                session, dict(wanted, slug=spec.slug, created_at=now, updated_at=now)
-            )
-        else:
-            campaign_id = row.id
-            store.update_campaign(session, row.id, dict(wanted, updated_at=now))
-        for action, code, digest, code_id in code_writes:
-            if action == "add":
-                _add_shared_code(
-                    session, keys(), campaign_id, code.code, code.inventory, digest, now
-                )
-            else:
-                store.raise_inventory(session, code_id, code.inventory)
-        events.append(
-            audit.NewEvent(
-                subject=f"campaign:{spec.slug}",
-                action="campaign.create" if row is None else "campaign.update",
-                operator=operator,
-                at=now,
-                # field names only: codes never reach the audit log
-                details={"fields": sorted(fields), "file": spec.source},
-            )
-        )
-    for slug in paused:
-        store.set_status(
-            session, store.require(session, slug).id, "paused", allowed_from=("active",), now=now
-        )
-        events.append(
-            audit.NewEvent(
-                subject=f"campaign:{slug}",
-                action="campaign.pause",
-                operator=operator,
-                at=now,
-                reason="not in the applied files (--prune)",
-            )
-        )
-    audit.append_events(session, events)
-
-
-def _add_shared_code(session, keys: KeyRing, campaign_id, code, inventory, digest, now) -> None:
-    store.insert_code(
-        session,
-        {
-            "campaign_id": campaign_id,
-            "batch_id": None,
-            "code_hash": digest,  # of the normalised code: what redeeming looks up
-            # as written (WINTER50, not the normalised W1NTER50): what people are shown
-            "code_enc": keys.encrypt(" ".join(code.split()), bound_to=code_binding(digest)),
-            "uses_allowed": inventory,
-            "uses": 0,
-            "created_at": now,
-        },
-    )
 
 
 # --- promo create ---------------------------------------------------------------------------
@@ -253,20 +80,20 @@ def create_campaign(
         raise UsageProblem.several(problems)
     if store.get(session, spec.slug) is not None:
         raise CampaignExists(f"A campaign {spec.slug!r} exists already.", campaign=spec.slug)
-    plan = plan_campaigns(
+    planned = plan(
+        (CampaignKind,),
         session=session,
-        specs=[spec],
+        program=ProgramFiles({"campaign": [spec]}),
         keys=keys,
         operator=operator,
-        known_perks=set(perk_store.all_slugs(session)),
         now=now,
     )
-    if plan.problems:
-        first = plan.problems[0]
+    if planned.problems:
+        first = planned.problems[0]
         error = CodeExists if first.field == "code" else UsageProblem
         raise error(first.message[0].upper() + first.message[1:])
-    plan.write()
-    return plan.changes[0]
+    planned.write()
+    return planned.changes[0]
 
 
 # --- redeem -------------------------------------------------------------------------------
@@ -586,7 +413,7 @@ def restock(
         details={"added": add, "inventory": inventory},
     )
     return domain.SharedCode(
-        code=keys.decrypt(row.code_enc, bound_to=code_binding(row.code_hash)),
+        code=keys.decrypt(row.code_enc, bound_to=domain.code_binding(row.code_hash)),
         inventory=inventory,
         used=used,
     )
@@ -595,7 +422,9 @@ def restock(
 def to_domain(session: Session, row: Campaign, keys: KeyRing | None = None) -> domain.Campaign:
     shared = tuple(
         domain.SharedCode(
-            code=keys.decrypt(c.code_enc, bound_to=code_binding(c.code_hash)) if keys else None,
+            code=keys.decrypt(c.code_enc, bound_to=domain.code_binding(c.code_hash))
+            if keys
+            else None,
             inventory=c.uses_allowed,
             used=c.uses,
         )

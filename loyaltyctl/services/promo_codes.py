@@ -31,7 +31,6 @@ from loyaltyctl.domain.errors import (
     UsageProblem,
 )
 from loyaltyctl.domain.values import utcnow
-from loyaltyctl.services.promo import code_binding
 from loyaltyctl.store import audit
 from loyaltyctl.store import promo as campaign_store
 from loyaltyctl.store import promo_codes as store
@@ -365,7 +364,7 @@ def _new_rows(
     rows = []
     for code in random_codes(domain.normalize(batch.prefix), batch.length, count):
         code_hash = hasher(code)
-        rows.append((code_hash, seal(code, code_binding(code_hash)), code))
+        rows.append((code_hash, seal(code, domain.code_binding(code_hash)), code))
     return rows
 
 
@@ -491,7 +490,7 @@ def export_codes(
     for page in store.code_pages(session, row.id, batch_id, page_size):
         codes = []
         for code_batch, code_hash, code_enc, uses_allowed, uses, prefix in page:
-            code = open_(code_enc, code_binding(code_hash))
+            code = open_(code_enc, domain.code_binding(code_hash))
             spent = uses_allowed is not None and uses >= uses_allowed
             codes.append(
                 ExportedCode(

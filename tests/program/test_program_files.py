@@ -938,7 +938,7 @@ CAMPAIGN = '[[campaign]]\nslug = "c"\nname = "C"\npoints = 10\n'
 
 
 def campaigns(*paths: Path) -> list[CampaignSpec]:
-    return read_program_files(list(paths), env={}, tz=AMS).campaigns
+    return read_program_files(list(paths), env={}, tz=AMS).of("campaign")
 
 
 def one_campaign_problem(tmp_path: Path, body: str, **files: bytes) -> tuple:
@@ -989,41 +989,46 @@ def test_a_full_campaign_gives_every_field(tmp_path):
     banner_png = str((tmp_path / "media" / "banner.png").resolve())
     program = read_program_files([path], env={}, tz=AMS)
     assert program == ProgramFiles(
-        perks=[],
-        campaigns=[
-            CampaignSpec(
-                slug="summer-2026",
-                name="Summer promotion",
-                description="Codes printed on summer flyers.",
-                # a date opens at the start of its day in Amsterdam (UTC+2 in summer)
-                valid_from=datetime(2026, 5, 31, 22, 0, tzinfo=UTC),
-                valid_until=datetime(2026, 8, 31, 16, 0, tzinfo=UTC),
-                points=100,
-                perks=("free-coffee", "tote-bag"),
-                per_member=1,
-                per_member_daily=3,  # above per_member: allowed
-                audience=Audience(groups=("students",), tags=("new",)),
-                status="paused",
-                share={"title": "Summer codes", "subtitle": "Redeem by Aug 31", "image": share_png},
-                page={
-                    "background": "#0b3d2e",
-                    "banner": banner_png,
-                    "ratio": 1.5,
-                    "sections": [
-                        {"title": "How", "steps": ["scan", "redeem"]},
-                        {"hidden": True, "order": 2},
-                    ],
-                },
-                codes=(
-                    SharedCodeSpec(code="SUMMER50", inventory=500, line=23, column=1),
-                    SharedCodeSpec(code="sun-day 2026", inventory=None, line=27, column=3),
-                ),
-                source=str(path),
-                line=2,
-            )
-        ],
+        {
+            "campaign": [
+                CampaignSpec(
+                    slug="summer-2026",
+                    name="Summer promotion",
+                    description="Codes printed on summer flyers.",
+                    # a date opens at the start of its day in Amsterdam (UTC+2 in summer)
+                    valid_from=datetime(2026, 5, 31, 22, 0, tzinfo=UTC),
+                    valid_until=datetime(2026, 8, 31, 16, 0, tzinfo=UTC),
+                    points=100,
+                    perks=("free-coffee", "tote-bag"),
+                    per_member=1,
+                    per_member_daily=3,  # above per_member: allowed
+                    audience=Audience(groups=("students",), tags=("new",)),
+                    status="paused",
+                    share={
+                        "title": "Summer codes",
+                        "subtitle": "Redeem by Aug 31",
+                        "image": share_png,
+                    },
+                    page={
+                        "background": "#0b3d2e",
+                        "banner": banner_png,
+                        "ratio": 1.5,
+                        "sections": [
+                            {"title": "How", "steps": ["scan", "redeem"]},
+                            {"hidden": True, "order": 2},
+                        ],
+                    },
+                    codes=(
+                        SharedCodeSpec(code="SUMMER50", inventory=500, line=23, column=1),
+                        SharedCodeSpec(code="sun-day 2026", inventory=None, line=27, column=3),
+                    ),
+                    source=str(path),
+                    line=2,
+                )
+            ]
+        }
     )
-    (spec,) = program.campaigns
+    (spec,) = program.of("campaign")
     assert spec.positions == {"perks": (9, 1), "status": (13, 1), "code": (22, 1)}
     assert (spec.where("status"), spec.where("code"), spec.where("name")) == (
         (13, 1),
@@ -1061,18 +1066,18 @@ def test_perks_and_campaigns_share_a_file_and_a_folder(tmp_path):
     write(tmp_path / "b.toml", CAMPAIGN.replace('"c"', '"b"') + "\n" + MINIMAL)
     program = read_program_files([tmp_path], env={}, tz=AMS)
     # a campaign may have a perk's slug: they are different kinds
-    assert [(s.slug, Path(s.source).name, s.line) for s in program.perks] == [
+    assert [(s.slug, Path(s.source).name, s.line) for s in program.of("perk")] == [
         ("free-coffee", "a.toml", 1),
         ("tote-bag", "a.toml", 11),
         ("p", "b.toml", 6),
     ]
-    assert [(s.slug, Path(s.source).name, s.line, s.perks) for s in program.campaigns] == [
+    assert [(s.slug, Path(s.source).name, s.line, s.perks) for s in program.of("campaign")] == [
         ("free-coffee", "a.toml", 6, ("free-coffee",)),
         ("c", "a.toml", 16, ()),
         ("b", "b.toml", 1, ()),
     ]
     # the perk-only entry point still reads the same files
-    assert read_perk_files([tmp_path], env={}, tz=AMS) == program.perks
+    assert read_perk_files([tmp_path], env={}, tz=AMS) == program.of("perk")
 
 
 def test_problems_of_perks_and_campaigns_come_in_one_sorted_list(tmp_path):

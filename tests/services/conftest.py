@@ -7,8 +7,8 @@ import json
 import pytest
 
 from loyaltyctl.program.files import read_program_files
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.earning.ingest import ingest_events
-from loyaltyctl.services.program import apply_program
 from tests.services.earning_helpers import NOW, TZ
 
 

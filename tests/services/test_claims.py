@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 
 from loyaltyctl.domain import errors
 from loyaltyctl.domain.perks import Audience, PerkSpec
+from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.claims import (
     cancel_claim,
@@ -20,7 +22,7 @@ from loyaltyctl.services.claims import (
     verify_certificate,
 )
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.perks import apply_perks, perks_for_member, show_perk
+from loyaltyctl.services.perks import perks_for_member, show_perk
 from loyaltyctl.store.tables import Claim, Member, Perk, PerkMember
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -46,8 +48,8 @@ def program(run, keys, member):
 
     def apply(*specs, prune=False, dry_run=False):
         return run(
-            apply_perks,
-            specs=list(specs),
+            apply_program,
+            program=ProgramFiles({"perk": list(specs)}),
             keys=lambda: keys,
             operator="tester",
             prune=prune,

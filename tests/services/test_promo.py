@@ -12,12 +12,14 @@ from sqlalchemy import select
 from loyaltyctl.domain import errors
 from loyaltyctl.domain.perks import Audience, PerkSpec
 from loyaltyctl.domain.promo import CampaignSpec, SharedCodeSpec, normalize
+from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.apply import apply_program
+from loyaltyctl.services.apply.campaigns import CampaignKind
+from loyaltyctl.services.apply.planner import plan
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.ledger import change_points
-from loyaltyctl.services.perks import apply_perks
 from loyaltyctl.services.promo import (
     create_campaign,
-    plan_campaigns,
     redeem,
     restock,
     set_campaign_status,
@@ -57,23 +59,23 @@ COFFEE = PerkSpec(
 def promo(run, keys, member):
     member("C-1", tier="gold", groups=["students"])
     member("C-2")
-    run(apply_perks, specs=[COFFEE], keys=lambda: keys, operator="t")
+    run(apply_program, program=ProgramFiles({"perk": [COFFEE]}), keys=lambda: keys, operator="t")
 
     def apply(*specs, prune=False):
         def work(session):
-            plan = plan_campaigns(
+            planned = plan(
+                (CampaignKind,),
                 session=session,
-                specs=list(specs),
+                program=ProgramFiles({"campaign": list(specs)}),
                 keys=lambda: keys,
                 operator="t",
-                known_perks={"free-coffee"},
                 prune=prune,
                 now=NOW,
             )
-            if plan.problems:
-                raise errors.BadInputFile(plan.problems)
-            plan.write()
-            return plan.changes
+            if planned.problems:
+                raise errors.BadInputFile(planned.problems)
+            planned.write()
+            return planned.changes
 
         return run(lambda session: work(session))
 
@@ -159,7 +161,12 @@ def test_refusals_change_nothing(promo, db, change, who, error):
 
 
 def test_a_prize_out_of_supply_refuses_the_whole_redemption(promo, db, run, keys):
-    run(apply_perks, specs=[replace(COFFEE, active=False)], keys=lambda: keys, operator="t")
+    run(
+        apply_program,
+        program=ProgramFiles({"perk": [replace(COFFEE, active=False)]}),
+        keys=lambda: keys,
+        operator="t",
+    )
     before = _state(db)
     with pytest.raises(errors.PrizeUnavailable):
         promo.redeem("SUMMER50")

@@ -11,11 +11,12 @@ from sqlalchemy import select
 
 from loyaltyctl.domain.perks import PerkSpec
 from loyaltyctl.domain.promo import CampaignSpec, SharedCodeSpec
+from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.claims import cancel_claim, claim_perk
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.maintenance import run_due_work
-from loyaltyctl.services.perks import apply_perks
 from loyaltyctl.services.promo import create_campaign, redeem
 from loyaltyctl.services.stats import claim_stats, member_stats, overview
 from loyaltyctl.store.tables import Claim, LedgerEntry, Member, Perk, PointLot
@@ -35,7 +36,7 @@ def program(run, keys, member):
     write-offs, claims on several days, a cancellation, expiry, maturing, a promo code."""
     for i, tier in enumerate(("gold", "silver", None, "gold")):
         member(f"M{i}", tier=tier)
-    run(apply_perks, specs=PERKS, keys=lambda: keys, operator="t")
+    run(apply_program, program=ProgramFiles({"perk": PERKS}), keys=lambda: keys, operator="t")
     run(
         create_campaign,
         spec=CampaignSpec(
@@ -193,7 +194,7 @@ def test_reports_are_read_only(program, run, db):
 def test_a_cancel_takes_the_claim_off_the_day_it_was_counted_on(run, keys, member):
     member("M9")
     run(change_points, member="M9", amount=500, reason="r", operator="t", now=T0)
-    run(apply_perks, specs=PERKS[:1], keys=lambda: keys, operator="t")
+    run(apply_program, program=ProgramFiles({"perk": PERKS[:1]}), keys=lambda: keys, operator="t")
     late = datetime(2026, 3, 2, 13, 15, tzinfo=UTC)  # March 3rd in Auckland
     auckland = ZoneInfo("Pacific/Auckland")
     made = run(claim_perk, keys=keys, perk_slug="coffee", member="M9", operator="t",

@@ -1,0 +1,142 @@
+"""`[[perk]]` as an apply kind: its columns, its secrets (compared decrypted, written
+encrypted, never in the audit log), and what only the database can tell (a missing
+secret, a supply below the claims)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from loyaltyctl.domain import perks as domain
+from loyaltyctl.domain.errors import Problem
+from loyaltyctl.services.apply.planner import Draft, Kind, problem
+from loyaltyctl.store import perks as store
+from loyaltyctl.store.tables import Perk
+
+
+class PerkKind(Kind):
+    name = "perk"
+
+    def stored(self, slugs: list[str]) -> dict[str, Perk]:
+        return store.by_slugs(self.session, slugs)
+
+    def active_slugs(self) -> list[str]:
+        return store.active_slugs(self.session)
+
+    def columns(self, spec: domain.PerkSpec) -> dict[str, Any]:
+        return {
+            "name": spec.name,
+            "price": spec.price,
+            "category": spec.category,
+            "description": spec.description,
+            "active": spec.active,
+            "media": spec.media,
+            "media_type": spec.media_type,
+            "media_size": spec.media_size,
+            "max_supply": spec.max_supply,
+            "max_per_member": spec.max_per_member,
+            "valid_from": spec.valid_from,
+            "valid_until": spec.valid_until,
+            "audience": json.dumps(spec.audience.as_dict(), sort_keys=True, separators=(",", ":")),
+            "redemption_type": spec.redemption_type,
+            "instructions": spec.instructions,
+            "single_use": spec.single_use,
+            "iframe": spec.iframe,
+            "checkout_url": spec.checkout_url,
+            "webhook_url": spec.webhook_url,
+        }
+
+    def draft(self, spec: domain.PerkSpec, row: Perk | None) -> Draft:
+        columns = self.columns(spec)
+        secrets = self._secret_changes(spec, row)
+        fields = self.changed(row, columns)
+        if "media_size" in fields:  # the same path with other bytes is a changed media
+            fields.remove("media_size")
+            if "media" not in fields:
+                fields.append("media")
+        return Draft(
+            spec,
+            row,
+            columns,
+            fields + list(secrets),
+            _problems(spec, row, secrets),
+            extra=secrets,
+        )
+
+    def insert(self, draft: Draft, values: dict[str, Any]) -> None:
+        store.insert_perk(self.session, self._sealed(draft, values))
+
+    def update(self, draft: Draft, values: dict[str, Any]) -> None:
+        store.update_perk(self.session, draft.row.id, self._sealed(draft, values))
+
+    def disable(self, slug: str) -> None:
+        store.set_active(
+            self.session, store.require(self.session, slug).id, False, self.context.now
+        )
+
+    def audited_fields(self, draft: Draft) -> list[str]:
+        # the columns as stored (media_size apart from media); secrets by name only
+        if draft.row is None:
+            return sorted(draft.columns)
+        return sorted(set(self.changed(draft.row, draft.columns)) | set(draft.extra))
+
+    def _secret_changes(self, spec: domain.PerkSpec, row: Perk | None) -> dict[str, str]:
+        """Secrets given in the file that differ from the stored ones: field -> plaintext."""
+        changed = {}
+        for field in domain.SECRET_FIELDS:
+            wanted = getattr(spec, field)
+            if wanted is None:
+                continue  # left out: keep the stored one
+            token = getattr(row, f"{field}_enc") if row is not None else None
+            binding = domain.perk_secret_binding(spec.slug, field)
+            stored = self.context.keys().decrypt(token, bound_to=binding) if token else None
+            if stored != wanted:
+                changed[field] = wanted
+        return changed
+
+    def _sealed(self, draft: Draft, values: dict[str, Any]) -> dict[str, Any]:
+        """The values with the changed secrets encrypted, each bound to its perk and field."""
+        for field, plaintext in draft.extra.items():
+            values[f"{field}_enc"] = self.context.keys().encrypt(
+                plaintext, bound_to=domain.perk_secret_binding(draft.spec.slug, field)
+            )
+        return values
+
+
+def _problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict[str, str]) -> list[Problem]:
+    """What only the database can tell: a missing secret, a supply below the claims."""
+
+    def has(field: str) -> bool:
+        return field in secrets or (row is not None and getattr(row, f"{field}_enc") is not None)
+
+    problems = []
+    if spec.redemption_type in ("code", "link") and not has("value"):
+        problems.append(
+            problem(
+                spec,
+                "redemption.value",
+                f"perk {spec.slug}: a {spec.redemption_type} redemption needs a value "
+                "(value, value_env or value_file); none is stored yet.",
+            )
+        )
+    if spec.redemption_type == "webhook" and not has("webhook_secret"):
+        problems.append(
+            problem(
+                spec,
+                "redemption.webhook_secret",
+                f"perk {spec.slug}: a webhook redemption needs webhook_secret (or "
+                "webhook_secret_env / webhook_secret_file) to sign deliveries; none is stored"
+                " yet.",
+                spec.where("redemption.type"),
+            )
+        )
+    if row is not None and spec.max_supply is not None and spec.max_supply < row.claimed:
+        problems.append(
+            problem(
+                spec,
+                "max_supply",
+                f"perk {spec.slug} already has {row.claimed:,} active claims; max_supply "
+                f"{spec.max_supply:,} would be below them (cancel claims first, or raise it).",
+            )
+        )
+    return problems
