@@ -76,8 +76,8 @@ def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
 def select_in(
     session: Session, sql: str, values: Sequence, *, lock: bool = False
 ) -> Iterator[tuple]:
-    """The rows of a SELECT whose ``{in_list}`` tests a column against ``values``
-    (``WHERE id {in_list}``), sent in chunks of `IN_LIST_CHUNK` values: SQLite gets
+    """The rows of a SELECT whose ``{in_list}`` tests a column against ``values`` (its
+    only parameters: ``WHERE id {in_list}``), sent in chunks of `IN_LIST_CHUNK` values: SQLite gets
     ``IN (?, ...)``, PostgreSQL ``= ANY(%s)`` with one array parameter. ``lock`` adds
     ``FOR UPDATE`` on PostgreSQL (sort ``values`` and order the rows, so concurrent
     lockers take the rows in one order). Each chunk is sent when the rows of the one
@@ -103,16 +103,13 @@ def select_in(
 # --- timestamps -------------------------------------------------------------------------
 
 
-def sqlite_timestamp(value: datetime | None) -> str | None:
-    """How a timestamp is stored in SQLite (UTC text without an offset, as SQLAlchemy
-    writes it)."""
+@lru_cache(maxsize=8192)
+def _sqlite_stamp(value: datetime | None) -> str | None:
+    """How SQLite stores a timestamp: UTC text without an offset, as SQLAlchemy writes it."""
     if value is None:
         return None
     # isoformat: the text strftime("%Y-%m-%d %H:%M:%S.%f") gives, five times faster
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-_sqlite_stamp = lru_cache(maxsize=8192)(sqlite_timestamp)
 
 
 @lru_cache(maxsize=65536)
@@ -127,11 +124,7 @@ def stamp(session: Session, value: datetime | None):
 
 def stamper(session: Session) -> Callable[[datetime | None], Any]:
     """`stamp` for many values: what turns each into what the driver should be given."""
-    return _sqlite_stamp_or_none if _is_sqlite(session) else _same
-
-
-def _sqlite_stamp_or_none(value: datetime | None) -> str | None:
-    return None if value is None else _sqlite_stamp(value)
+    return _sqlite_stamp if _is_sqlite(session) else _same
 
 
 def _same(value):
