@@ -6,8 +6,6 @@ import hashlib
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import func, select
-
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import InsufficientBalance
 from loyaltyctl.domain.values import iso_utc, utcnow
@@ -16,7 +14,7 @@ from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import LedgerEntry, Member, PointLot
+from loyaltyctl.store.tables import LedgerEntry, Member
 
 
 def request_hash(
@@ -185,18 +183,10 @@ def lot_row(entry: dict, *, entry_id: int, lot_id: int | None = None) -> dict:
 def expiring(
     session: Session, member_id: int, *, until: datetime
 ) -> tuple[models.ExpiringPoints, ...]:
-    rows = session.execute(
-        select(PointLot.expires_at, func.sum(PointLot.remaining))
-        .where(
-            PointLot.member_id == member_id,
-            PointLot.remaining > 0,
-            PointLot.expires_at.is_not(None),
-            PointLot.expires_at <= until,
-        )
-        .group_by(PointLot.expires_at)
-        .order_by(PointLot.expires_at)
+    return tuple(
+        models.ExpiringPoints(amount=points, expires_at=expires_at)
+        for expires_at, points in store.expiring_points(session, member_id, until=until)
     )
-    return tuple(models.ExpiringPoints(amount=int(a), expires_at=e) for e, a in rows)
 
 
 def balance(
@@ -243,9 +233,7 @@ def history(*, session: Session, member: str, limit: int | None = 50) -> list[mo
 
 
 def recent_entries(session: Session, row: Member, *, limit: int | None) -> list[models.LedgerEntry]:
-    stmt = (
-        select(LedgerEntry).where(LedgerEntry.member_id == row.id).order_by(LedgerEntry.seq.desc())
-    )
-    if limit:
-        stmt = stmt.limit(limit)
-    return [entry_to_domain(e, row.external_id) for e in session.execute(stmt).scalars()]
+    return [
+        entry_to_domain(e, row.external_id)
+        for e in store.recent_entries(session, row.id, limit=limit)
+    ]

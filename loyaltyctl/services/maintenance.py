@@ -18,18 +18,16 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, update
-
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import webhooks
 from loyaltyctl.services.earning.jobs import run_earning_jobs
+from loyaltyctl.store import jobs
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import webhooks as webhook_store
-from loyaltyctl.store.db import ConcurrentChange, Database, Session
-from loyaltyctl.store.tables import JobLock, PointLot
+from loyaltyctl.store.db import Database, Session
 
 LOCK_NAME = "maintain"
 LEASE = timedelta(minutes=15)
@@ -40,23 +38,11 @@ def _holder() -> str:
 
 
 def acquire_lock(*, session: Session, holder: str, now: datetime) -> bool:
-    result = session.execute(
-        update(JobLock)
-        .where(
-            JobLock.name == LOCK_NAME,
-            or_(JobLock.holder.is_(None), JobLock.expires_at < now),
-        )
-        .values(holder=holder, expires_at=now + LEASE)
-    )
-    return result.rowcount == 1
+    return jobs.take_lease(session, LOCK_NAME, holder=holder, now=now, until=now + LEASE)
 
 
 def release_lock(*, session: Session, holder: str) -> None:
-    session.execute(
-        update(JobLock)
-        .where(JobLock.name == LOCK_NAME, JobLock.holder == holder)
-        .values(holder=None, expires_at=None)
-    )
+    jobs.end_lease(session, LOCK_NAME, holder=holder)
 
 
 def run_due_work(
@@ -83,74 +69,27 @@ def run_due_work(
 def _mature_and_expire(
     *, session: Session, now: datetime, operator: str, dry_run: bool
 ) -> models.MaintenanceResult:
-    # a pending lot that a refund emptied has nothing to mature
-    matured = session.execute(
-        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
-        .where(PointLot.matured.is_(False), PointLot.matures_at <= now, PointLot.remaining > 0)
-        .order_by(PointLot.member_id, PointLot.matures_at, PointLot.id)
-    ).all()
+    matured = store.lots_to_mature(session, now)
+    expired = store.lots_to_expire(session, now)
     by_member: dict[int, list] = defaultdict(list)
     for lot in matured:
-        by_member[lot.member_id].append(("mature", lot))
-    expired_rows = session.execute(
-        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
-        .where(
-            PointLot.expires_at <= now,
-            PointLot.remaining > 0,
-            or_(PointLot.matured.is_(True), PointLot.matures_at <= now),
-        )
-        .order_by(PointLot.member_id, PointLot.expires_at, PointLot.id)
-    ).all()
-    for lot in expired_rows:
-        by_member[lot.member_id].append(("expire", lot))
+        by_member[lot.member_id].append((models.MATURE, lot))
+    for lot in expired:
+        by_member[lot.member_id].append((models.EXPIRE, lot))
     if not by_member:
         return models.MaintenanceResult(now=now, dry_run=dry_run)
 
     states = store.lock_members(session, by_member)
-    entries = []
-    lot_table = PointLot.__table__
-    for member_id in sorted(by_member):
-        state = states[member_id]
-        for action, lot in by_member[member_id]:
-            if action == "mature":
-                entries.append(
-                    store.build_entry(
-                        state,
-                        entry_id=None,
-                        at=now,
-                        kind=models.MATURE,
-                        amount=lot.remaining,
-                        pending_amount=-lot.remaining,
-                        reason="pending points matured",
-                        operator=operator,
-                    )
-                )
-                # without an expiry the points join those that never expire: no lot needed
-                changed = session.execute(
-                    update(lot_table)
-                    .where(lot_table.c.id == lot.id, lot_table.c.matured.is_(False))
-                    .values(matured=True, remaining=lot.remaining if lot.expires_at else 0)
-                ).rowcount
-            else:
-                entries.append(
-                    store.build_entry(
-                        state,
-                        entry_id=None,
-                        at=now,
-                        kind=models.EXPIRE,
-                        amount=-lot.remaining,
-                        reason="points expired",
-                        operator=operator,
-                        expires_at=lot.expires_at,
-                    )
-                )
-                changed = session.execute(
-                    update(lot_table)
-                    .where(lot_table.c.id == lot.id, lot_table.c.remaining == lot.remaining)
-                    .values(remaining=0)
-                ).rowcount
-            if changed != 1:
-                raise ConcurrentChange(f"lot {lot.id} changed during maintenance")
+    entries = [
+        _lot_entry(states[member_id], kind, lot, now=now, operator=operator)
+        for member_id in sorted(by_member)
+        for kind, lot in by_member[member_id]
+    ]
+    # without an expiry, matured points join those that never expire: no lot needed
+    store.mature_lots(
+        session, [(lot.id, lot.remaining if lot.expires_at else 0) for lot in matured]
+    )
+    store.expire_lots(session, [(lot.id, lot.remaining) for lot in expired])
     for entry, entry_id in zip(
         entries, store.reserve_entry_ids(session, len(entries)), strict=True
     ):
@@ -162,8 +101,33 @@ def _mature_and_expire(
         dry_run=dry_run,
         matured_lots=len(matured),
         matured_points=sum(lot.remaining for lot in matured),
-        expired_lots=len(expired_rows),
-        expired_points=sum(lot.remaining for lot in expired_rows),
+        expired_lots=len(expired),
+        expired_points=sum(lot.remaining for lot in expired),
+    )
+
+
+def _lot_entry(state: store.MemberState, kind: str, lot, *, now: datetime, operator: str) -> dict:
+    """The entry of a lot's points maturing (pending -> balance) or expiring."""
+    if kind == models.MATURE:
+        return store.build_entry(
+            state,
+            entry_id=None,
+            at=now,
+            kind=models.MATURE,
+            amount=lot.remaining,
+            pending_amount=-lot.remaining,
+            reason="pending points matured",
+            operator=operator,
+        )
+    return store.build_entry(
+        state,
+        entry_id=None,
+        at=now,
+        kind=models.EXPIRE,
+        amount=-lot.remaining,
+        reason="points expired",
+        operator=operator,
+        expires_at=lot.expires_at,
     )
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert
-
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import MemberExists, UsageProblem
 from loyaltyctl.domain.values import phone_digits, utcnow
@@ -16,7 +14,6 @@ from loyaltyctl.services.ledger import balance_of, recent_entries
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as store
 from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import Member
 
 PROFILE_FIELDS = ("name", "phone", "email", "birthday", "plan", "tier")
 
@@ -149,8 +146,7 @@ def save_members(
             label_sets[change.external_id] = (groups, tags)
         events.append(("member.update", change.external_id, diff))
         saved.append(Saved(change.external_id, "updated", tuple(sorted(diff))))
-    if new_rows:
-        session.execute(insert(Member), new_rows)
+    store.insert_rows(session, new_rows)
     store.update_rows(session, updated_rows)
     ids = store.ids_by_external(session, label_sets)
     store.replace_labels(session, {ids[ext]: labels for ext, labels in label_sets.items()})
@@ -205,7 +201,6 @@ def update_member(
     (saved,) = save_members(
         session=session, changes=[change], operator=operator, create=False, now=now
     )
-    session.expire_all()
     member = store.with_labels(session, [store.require_row(session, external_id)])[0]
     return member, list(saved.changed)
 

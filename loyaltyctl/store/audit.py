@@ -8,16 +8,17 @@ removed tail. Ledger entries are chained per member in the member row itself.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import GENESIS, record_hash
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.driver import bulk_insert, execute_many, is_sqlite
-from loyaltyctl.store.tables import AuditChain
+from loyaltyctl.store.driver import bulk_insert, run_many
+from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member
 
 
 def event_content(
@@ -72,9 +73,8 @@ def append_events(session: Session, events: list[NewEvent]) -> None:
             select(AuditChain.subject, AuditChain.seq, AuditChain.head)
             .where(AuditChain.subject.in_(subjects[start : start + 900]))
             .order_by(AuditChain.subject)
+            .with_for_update()
         )
-        if session.get_bind().dialect.name != "sqlite":
-            stmt = stmt.with_for_update()
         for subject, seq, head in session.execute(stmt):
             heads[subject] = (seq, head)
     known = dict(heads)
@@ -105,10 +105,66 @@ def append_events(session: Session, events: list[NewEvent]) -> None:
         for subject, (old_seq, _) in known.items()
     ]
     if moved:
-        mark = "?" if is_sqlite(session) else "%s"
-        sql = (
-            f"UPDATE audit_chain SET seq = {mark}, head = {mark} "
-            f"WHERE subject = {mark} AND seq = {mark}"
-        )
-        if execute_many(session, sql, moved) != len(moved):
+        sql = "UPDATE audit_chain SET seq = {p}, head = {p} WHERE subject = {p} AND seq = {p}"
+        if run_many(session, sql, moved) != len(moved):
             raise ConcurrentChange("an audit chain moved during the transaction")
+
+
+# --- reading the trail -------------------------------------------------------------------------
+
+
+def logged_entries(
+    session: Session, *, since: datetime | None, operator: str | None, limit: int
+) -> list[tuple[LedgerEntry, str]]:
+    """(entry, member external id) of ledger entries, newest first."""
+    stmt = select(LedgerEntry, Member.external_id).join(Member, Member.id == LedgerEntry.member_id)
+    if since:
+        stmt = stmt.where(LedgerEntry.at >= since)
+    if operator:
+        stmt = stmt.where(LedgerEntry.operator == operator)
+    stmt = stmt.order_by(LedgerEntry.at.desc(), LedgerEntry.id.desc()).limit(limit)
+    return [(entry, external_id) for entry, external_id in session.execute(stmt)]
+
+
+def logged_events(
+    session: Session, *, since: datetime | None, operator: str | None, limit: int
+) -> list[AuditEvent]:
+    """Audit events, newest first."""
+    stmt = select(AuditEvent)
+    if since:
+        stmt = stmt.where(AuditEvent.at >= since)
+    if operator:
+        stmt = stmt.where(AuditEvent.operator == operator)
+    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def chain_heads(session: Session) -> dict[str, tuple[int, str]]:
+    """subject -> (seq, head) its `audit_chain` row holds."""
+    return {
+        subject: (seq, head)
+        for subject, seq, head in session.execute(
+            select(AuditChain.subject, AuditChain.seq, AuditChain.head)
+        )
+    }
+
+
+def events_in_chain_order(session: Session) -> Iterator[AuditEvent]:
+    """Every audit event, by subject and sequence, streamed."""
+    return session.execute(
+        select(AuditEvent)
+        .order_by(AuditEvent.subject, AuditEvent.seq)
+        .execution_options(yield_per=10_000)
+    ).scalars()
+
+
+def record_counts(session: Session) -> tuple[int, int, int]:
+    """(members, ledger entries, audit events)."""
+    row = session.execute(
+        select(
+            select(func.count()).select_from(Member).scalar_subquery(),
+            select(func.count()).select_from(LedgerEntry).scalar_subquery(),
+            select(func.count()).select_from(AuditEvent).scalar_subquery(),
+        )
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])

@@ -1,13 +1,16 @@
-"""Counters kept in the writing transactions, recounted from the rows they summarise
+"""Figures kept in the writing transactions, recounted from the rows they summarise
 (for `audit verify`). Each query returns only the rows that disagree."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from sqlalchemy import text
 from sqlmodel import Session
 
-# (what, SQL returning (name, kept, counted) for each disagreement)
-CHECKS = (
+# (what, SQL returning (name, kept, counted) for each disagreement); a capability that
+# keeps a counter adds its recount here
+RECOUNTS = (
     (
         "perk {0}: claimed is {1}, its active claims number {2}",
         "SELECT p.slug, p.claimed, COUNT(c.id) FROM perk p "
@@ -109,9 +112,29 @@ CHECKS = (
 )
 
 
-def counter_mismatches(session: Session, limit: int = 20) -> list[str]:
-    found: list[str] = []
-    for message, sql in CHECKS:
-        for name, kept, counted in session.execute(text(sql + f" LIMIT {limit}")):
-            found.append(message.format(name, kept, counted))
-    return found[:limit]
+def counter_mismatches(session: Session) -> Iterator[str]:
+    """Every counter that disagrees with its rows, described, recount by recount."""
+    for message, sql in RECOUNTS:
+        for name, kept, counted in session.execute(text(sql)):
+            yield message.format(name, kept, counted)
+
+
+LOT_SQL = (
+    "SELECT m.external_id, m.balance, m.pending, l.spendable, l.held FROM "
+    "(SELECT member_id, "
+    "SUM(CASE WHEN matured AND expires_at IS NOT NULL THEN remaining ELSE 0 END) AS spendable, "
+    "SUM(CASE WHEN NOT matured THEN remaining ELSE 0 END) AS held "
+    "FROM point_lot WHERE remaining > 0 GROUP BY member_id) l "
+    "JOIN member m ON m.id = l.member_id "
+    "WHERE l.spendable > m.balance OR l.held <> m.pending ORDER BY m.id"
+)
+
+
+def lot_mismatches(session: Session) -> list[tuple[str, int, int, int, int]]:
+    """(member external id, balance, pending, points in its expiring lots, points in its
+    pending lots) of the members with points in lots whose lots hold more than their
+    balance or other than their pending points."""
+    return [
+        (external_id, int(balance), int(pending), int(spendable), int(held))
+        for external_id, balance, pending, spendable, held in session.execute(text(LOT_SQL))
+    ]

@@ -8,14 +8,13 @@ queries that read per member take lists of member ids (a chunk of events at a ti
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
-from functools import lru_cache
+from datetime import datetime
 
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.driver import execute_many, is_sqlite
+from loyaltyctl.store.driver import run_many, select_in, stamp_reader, stamper
 from loyaltyctl.store.ledger import lock_members_with
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
@@ -127,12 +126,11 @@ def save_counters(
     retried)."""
     if not changes:
         return
-    sql = COUNTER_SQL.format(p="?" if is_sqlite(session) else "%s")
     params = [
         (rule_id, member_id, scope, uses, points, most_uses, most_points)
         for rule_id, member_id, scope, uses, points, most_uses, most_points in sorted(changes)
     ]
-    if execute_many(session, sql, params) != len(params):
+    if run_many(session, COUNTER_SQL, params) != len(params):
         raise ConcurrentChange("an earning limit was reached by a concurrent writer")
 
 
@@ -145,36 +143,17 @@ def earned_history(session: Session, member_ids: list[int]) -> dict[int, list[tu
 
     Through the driver (an ingest reads this for every chunk of events)."""
     found: dict[int, list[tuple]] = {m: [] for m in member_ids}
-    ids = sorted(member_ids)
-    raw = session.connection().connection.driver_connection
-    sqlite = is_sqlite(session)
-    columns = "member_id, kind, at, amount + pending_amount, rule, order_id"
     kinds = f"kind IN ({', '.join(repr(k) for k in EARN_KINDS)})"
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        if sqlite:
-            rows = raw.execute(
-                f"SELECT {columns} FROM ledger_entry WHERE member_id IN "
-                f"({','.join('?' * len(chunk))}) AND {kinds} ORDER BY member_id, seq",
-                chunk,
-            )
-        else:
-            rows = raw.execute(
-                f"SELECT {columns} FROM ledger_entry WHERE member_id = ANY(%s) AND {kinds} "
-                "ORDER BY member_id, seq",
-                (chunk,),
-            )
-        for member_id, kind, at, points, rule, order_id in rows:
-            if sqlite:
-                at = _sqlite_moment(at)
-            found[member_id].append((kind, at, int(points), rule, order_id))
+    sql = (
+        "SELECT member_id, kind, at, amount + pending_amount, rule, order_id FROM ledger_entry "
+        f"WHERE member_id {{in_list}} AND {kinds} ORDER BY member_id, seq"
+    )
+    moment = stamp_reader(session)
+    for member_id, kind, at, points, rule, order_id in select_in(session, sql, sorted(member_ids)):
+        if moment is not None:
+            at = moment(at)
+        found[member_id].append((kind, at, int(points), rule, order_id))
     return found
-
-
-@lru_cache(maxsize=65536)
-def _sqlite_moment(text: str) -> datetime:
-    """A timestamp as SQLite holds it (UTC, no offset) as an aware datetime."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 def lock_for_earning(session: Session, member_ids: list[int]):
@@ -183,12 +162,13 @@ def lock_for_earning(session: Session, member_ids: list[int]):
     states, extras = lock_members_with(
         session, member_ids, ("tier", "tier_manual", "tier_review_at", "plan", "earned")
     )
-    if is_sqlite(session):  # the driver's text and integers, as the ORM would give them
+    moment = stamp_reader(session)
+    if moment is not None:  # the driver's text and integers, as the ORM would give them
         extras = {
             member_id: (
                 tier,
                 bool(manual),
-                _sqlite_moment(review) if review else None,
+                moment(review) if review else None,
                 plan,
                 earned,
             )
@@ -203,28 +183,18 @@ def save_member_tiers(
     """(member id, tier, next review) for members whose tier is computed."""
     if not changes:
         return
-    sqlite = is_sqlite(session)
-    from loyaltyctl.store.tables import sqlite_timestamp
-
-    mark = "?" if sqlite else "%s"
-    sql = (
-        f"UPDATE member SET tier = {mark}, tier_review_at = {mark} "
-        f"WHERE id = {mark} AND tier_manual = {'0' if sqlite else 'false'}"
-    )
-    params = [
-        (tier, sqlite_timestamp(review_at) if sqlite else review_at, member_id)
-        for member_id, tier, review_at in changes
-    ]
-    execute_many(session, sql, params)
+    sql = "UPDATE member SET tier = {p}, tier_review_at = {p} WHERE id = {p} AND NOT tier_manual"
+    to_driver = stamper(session)
+    params = [(tier, to_driver(review_at), member_id) for member_id, tier, review_at in changes]
+    run_many(session, sql, params)
 
 
 def save_member_earned(session: Session, deltas: dict[int, int]) -> None:
     """Add to members' `earned` (relative, under their lock like every ledger change)."""
     if not deltas:
         return
-    mark = "?" if is_sqlite(session) else "%s"
-    sql = f"UPDATE member SET earned = earned + {mark} WHERE id = {mark}"
-    execute_many(session, sql, [(delta, member_id) for member_id, delta in sorted(deltas.items())])
+    sql = "UPDATE member SET earned = earned + {p} WHERE id = {p}"
+    run_many(session, sql, [(delta, member_id) for member_id, delta in sorted(deltas.items())])
 
 
 def due_for_tier_review(session: Session, now: datetime, limit: int) -> list[int]:
@@ -257,14 +227,12 @@ def take_from_pending_lots(session: Session, taken: dict[int, int]) -> None:
     """What reversals took from pending lots (not yet matured), as conditional UPDATEs."""
     if not taken:
         return
-    sqlite = is_sqlite(session)
-    mark = "?" if sqlite else "%s"
     sql = (
-        f"UPDATE point_lot SET remaining = remaining - {mark} "
-        f"WHERE id = {mark} AND remaining >= {mark} AND matured = {'0' if sqlite else 'false'}"
+        "UPDATE point_lot SET remaining = remaining - {p} "
+        "WHERE id = {p} AND remaining >= {p} AND NOT matured"
     )
     params = [(points, lot_id, points) for lot_id, points in sorted(taken.items())]
-    if execute_many(session, sql, params) != len(params):
+    if run_many(session, sql, params) != len(params):
         raise ConcurrentChange("a pending lot changed during the transaction")
 
 

@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import bulk_insert, is_sqlite
+from loyaltyctl.store.driver import bulk_insert, select_in, stamp_reader
 from loyaltyctl.store.tables import IngestedEvent
 
 EVENT_COLUMNS = tuple(c.name for c in IngestedEvent.__table__.columns)
@@ -18,48 +18,26 @@ PAID, REFUNDED = "order.paid", "order.refunded"
 def digests(session: Session, event_ids: list[str]) -> dict[str, str]:
     """event id -> the digest it was ingested with, for the ids already ingested.
 
-    Through the driver with one array parameter on PostgreSQL (as the ledger's key
-    look-up: a prepared IN list of thousands of placeholders is slow to plan)."""
-    found: dict[str, str] = {}
-    raw = session.connection().connection.driver_connection
-    sqlite = is_sqlite(session)
-    for start in range(0, len(event_ids), 900):
-        chunk = event_ids[start : start + 900]
-        if sqlite:
-            rows = raw.execute(
-                f"SELECT id, digest FROM ingested_event WHERE id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-        else:
-            rows = raw.execute("SELECT id, digest FROM ingested_event WHERE id = ANY(%s)", (chunk,))
-        found.update(dict(rows))
-    return found
+    Through the driver (`select_in`): a chunk of events looks up thousands of ids."""
+    sql = "SELECT id, digest FROM ingested_event WHERE id {in_list}"
+    return dict(select_in(session, sql, event_ids))
 
 
 def paid_orders(session: Session, order_ids: list[str]) -> dict[str, tuple]:
     """order id -> (event id, member id, at, details) of its paid event (through the
     driver: a chunk of events looks up thousands of orders)."""
     found: dict[str, tuple] = {}
-    ids = sorted(set(order_ids))
-    raw = session.connection().connection.driver_connection
-    sqlite = is_sqlite(session)
-    columns = "order_id, id, member_id, at, details"
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        if sqlite:
-            rows = raw.execute(
-                f"SELECT {columns} FROM ingested_event WHERE type = 'order.paid' "
-                f"AND order_id IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-        else:
-            rows = raw.execute(
-                f"SELECT {columns} FROM ingested_event WHERE type = 'order.paid' "
-                "AND order_id = ANY(%s)",
-                (chunk,),
-            )
-        for order_id, event_id, member_id, at, details in rows:
-            found[order_id] = (event_id, member_id, at, json.loads(details))
+    sql = (
+        "SELECT order_id, id, member_id, at, details FROM ingested_event "
+        f"WHERE type = '{PAID}' AND order_id {{in_list}}"
+    )
+    moment = stamp_reader(session)
+    for order_id, event_id, member_id, at, details in select_in(
+        session, sql, sorted(set(order_ids))
+    ):
+        if moment is not None:
+            at = moment(at)
+        found[order_id] = (event_id, member_id, at, json.loads(details))
     return found
 
 

@@ -16,15 +16,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import bulk_insert, insert_row, is_sqlite, raw_connection
+from loyaltyctl.store.driver import bulk_insert, insert_row, select_in
 
 # kind -> the table whose rows hold that kind's keys; `holders` lists the kinds holding
 # one key in this order (several only where the key table did not yet keep them apart)
 HOLDERS = {"entry": "ledger_entry", "claim": "claim", "redemption": "promo_redemption"}
-
-LOOK_UP_CHUNK = 900  # keys a statement (each arm of the UNION names them once)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,13 +38,12 @@ class Holder:
 def kinds_holding_keys(session: Session, kinds: Collection[str]) -> set[str]:
     """Those of ``kinds`` of which some change holds a key (a bulk look-up skips the
     others)."""
-    raw = raw_connection(session)
     return {
         kind
         for kind in kinds
-        if raw.execute(
-            f"SELECT 1 FROM {HOLDERS[kind]} WHERE idem_key IS NOT NULL LIMIT 1"
-        ).fetchone()
+        if session.execute(
+            text(f"SELECT 1 FROM {HOLDERS[kind]} WHERE idem_key IS NOT NULL LIMIT 1")
+        ).first()
     }
 
 
@@ -55,30 +53,20 @@ def holders(
     """key -> the changes holding it (in HOLDERS order), for the keys that are taken;
     only changes of ``kinds`` are looked at.
 
-    Through the driver, one statement per chunk of keys over the kinds' tables: a
-    single key (a claim, a credit) costs one round trip, and a bulk import's thousands
-    are not rendered and parsed by SQLAlchemy. On PostgreSQL the keys are one array
-    parameter; on SQLite numbered placeholders, bound once and named in every arm.
+    Through the driver (`select_in`), one statement per chunk of keys over the kinds'
+    tables: a single key (a claim, a credit) costs one round trip, and a bulk import's
+    thousands are not rendered and parsed by SQLAlchemy.
     """
     found: dict[str, list[Holder]] = {}
-    raw = raw_connection(session)
-    sqlite = is_sqlite(session)
     order = {kind: index for index, kind in enumerate(HOLDERS)}
-    for start in range(0, len(keys), LOOK_UP_CHUNK):
-        chunk = keys[start : start + LOOK_UP_CHUNK]
-        if sqlite:
-            wanted = f"IN ({','.join(f'?{n}' for n in range(1, len(chunk) + 1))})"
-            params: object = chunk
-        else:
-            wanted, params = "= ANY(%(keys)s)", {"keys": chunk}
-        sql = " UNION ALL ".join(
-            f"SELECT idem_key, '{kind}', CAST(id AS TEXT), request_hash FROM {table} "
-            f"WHERE idem_key {wanted}"
-            for kind, table in HOLDERS.items()
-            if kind in kinds
-        )
-        for key, kind, ref, request_hash in raw.execute(sql, params):
-            found.setdefault(key, []).append(Holder(kind, ref, request_hash))
+    sql = " UNION ALL ".join(
+        f"SELECT idem_key, '{kind}', CAST(id AS TEXT), request_hash FROM {table} "
+        "WHERE idem_key {in_list}"
+        for kind, table in HOLDERS.items()
+        if kind in kinds
+    )
+    for key, kind, ref, request_hash in select_in(session, sql, keys):
+        found.setdefault(key, []).append(Holder(kind, ref, request_hash))
     for held in found.values():
         if len(held) > 1:
             held.sort(key=lambda holder: order[holder.kind])

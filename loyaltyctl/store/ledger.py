@@ -9,11 +9,11 @@ if the balance would go below zero, insert the entry, adjust lots.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select
+from sqlalchemy import Row, func, insert, or_, select
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import ledger_hash
@@ -21,13 +21,11 @@ from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.driver import (
     IdBlock,
     bulk_insert,
-    execute_many,
     insert_row,
-    is_sqlite,
-    mark,
     prepare_bulk,
-    raw_connection,
     reserve_ids,
+    run_many,
+    select_in,
     stamp,
 )
 from loyaltyctl.store.tables import (
@@ -84,32 +82,17 @@ def lock_members_with(
 
     Through the driver: a chunk of events locks thousands of members, and building and
     reading the statement through SQLAlchemy costs more than the database's work."""
-    ids = sorted(set(member_ids))
     states: dict[int, MemberState] = {}
     extras: dict[int, tuple] = {}
-    raw = raw_connection(session)
-    sqlite = is_sqlite(session)
     columns = ", ".join([c.name for c in STATE_COLUMNS] + list(extra))
     width = len(STATE_COLUMNS)
-    for start in range(0, len(ids), 900):
-        chunk = ids[start : start + 900]
-        if sqlite:
-            rows = raw.execute(
-                f"SELECT {columns} FROM member WHERE id IN ({','.join('?' * len(chunk))}) "
-                "ORDER BY id",
-                chunk,
-            )
-        else:
-            rows = raw.execute(
-                f"SELECT {columns} FROM member WHERE id = ANY(%s) ORDER BY id FOR UPDATE",
-                (chunk,),
-            )
-        for row in rows:
-            state = MemberState(*row[:width])
-            state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
-            states[row[0]] = state
-            if extra:
-                extras[row[0]] = tuple(row[width:])
+    sql = f"SELECT {columns} FROM member WHERE id {{in_list}} ORDER BY id"
+    for row in select_in(session, sql, sorted(set(member_ids)), lock=True):
+        state = MemberState(*row[:width])
+        state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
+        states[row[0]] = state
+        if extra:
+            extras[row[0]] = tuple(row[width:])
     return states, extras
 
 
@@ -251,9 +234,8 @@ def save_member_states(
         changed.append(s)
     if not params:
         return
-    sql = SAVE_MEMBER_SQL.format(p=mark(session))
     updated = sum(
-        execute_many(session, sql, params[start : start + 5000])
+        run_many(session, SAVE_MEMBER_SQL, params[start : start + 5000])
         for start in range(0, len(params), 5000)
     )
     if updated != len(params):
@@ -283,9 +265,8 @@ def save_summary(session: Session, states: Iterable[MemberState]) -> None:
             totals[1] += entries
         state.kinds = None
     if added:
-        sql = SUMMARY_SQL.format(p=mark(session))
         # sorted: concurrent transactions take the shard rows in one order (no deadlock)
-        execute_many(session, sql, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
+        run_many(session, SUMMARY_SQL, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
 
 
 def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
@@ -296,9 +277,8 @@ def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
         s.lot_changes = None
     if not params:
         return
-    p = mark(session)
-    sql = f"UPDATE point_lot SET remaining = remaining - {p} WHERE id = {p} AND remaining >= {p}"
-    if execute_many(session, sql, params) != len(params):
+    sql = "UPDATE point_lot SET remaining = remaining - {p} WHERE id = {p} AND remaining >= {p}"
+    if run_many(session, sql, params) != len(params):
         raise ConcurrentChange("a lot changed during the transaction")
 
 
@@ -357,3 +337,106 @@ def insert_lots(session: Session, rows: list[dict]) -> None:
 def prepare_bulk_write(session: Session) -> None:
     """Before a bulk write: keep key look-ups on their indexes (see `driver.prepare_bulk`)."""
     prepare_bulk(session)
+
+
+# --- reading a member's points --------------------------------------------------------------
+
+
+def expiring_points(
+    session: Session, member_id: int, *, until: datetime
+) -> list[tuple[datetime, int]]:
+    """(expires_at, points) of the member's lots that expire by ``until``, soonest first."""
+    rows = session.execute(
+        select(PointLot.expires_at, func.sum(PointLot.remaining))
+        .where(
+            PointLot.member_id == member_id,
+            PointLot.remaining > 0,
+            PointLot.expires_at.is_not(None),
+            PointLot.expires_at <= until,
+        )
+        .group_by(PointLot.expires_at)
+        .order_by(PointLot.expires_at)
+    )
+    return [(expires_at, int(points)) for expires_at, points in rows]
+
+
+def recent_entries(session: Session, member_id: int, *, limit: int | None) -> list[LedgerEntry]:
+    """The member's entries, newest first (all of them when ``limit`` is None)."""
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.member_id == member_id)
+        .order_by(LedgerEntry.seq.desc())
+    )
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+# --- lots that mature or expire (`maintain run`) ---------------------------------------------
+
+
+def lots_to_mature(session: Session, now: datetime) -> list[Row]:
+    """(id, member_id, remaining, expires_at) of pending lots due by ``now`` (one that a
+    refund emptied has nothing to mature), by member and maturity."""
+    rows = session.execute(
+        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
+        .where(PointLot.matured.is_(False), PointLot.matures_at <= now, PointLot.remaining > 0)
+        .order_by(PointLot.member_id, PointLot.matures_at, PointLot.id)
+    )
+    return list(rows)
+
+
+def lots_to_expire(session: Session, now: datetime) -> list[Row]:
+    """(id, member_id, remaining, expires_at) of lots with points left that expire by
+    ``now``, counting pending ones that mature by then, by member and expiry."""
+    rows = session.execute(
+        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
+        .where(
+            PointLot.expires_at <= now,
+            PointLot.remaining > 0,
+            or_(PointLot.matured.is_(True), PointLot.matures_at <= now),
+        )
+        .order_by(PointLot.member_id, PointLot.expires_at, PointLot.id)
+    )
+    return list(rows)
+
+
+def mature_lots(session: Session, lots: list[tuple[int, int]]) -> None:
+    """Mark pending lots matured: (lot id, the points it keeps to expire later). Refuses
+    the transaction (retried) when one matured meanwhile."""
+    if not lots:
+        return
+    sql = "UPDATE point_lot SET matured = {p}, remaining = {p} WHERE id = {p} AND NOT matured"
+    params = [(True, remaining, lot_id) for lot_id, remaining in lots]
+    if run_many(session, sql, params) != len(params):
+        raise ConcurrentChange("a lot matured during maintenance")
+
+
+def expire_lots(session: Session, lots: list[tuple[int, int]]) -> None:
+    """Empty expired lots: (lot id, the points it held when read). Refuses the
+    transaction (retried) when one changed meanwhile."""
+    if not lots:
+        return
+    sql = "UPDATE point_lot SET remaining = 0 WHERE id = {p} AND remaining = {p}"
+    if run_many(session, sql, [(lot_id, held) for lot_id, held in lots]) != len(lots):
+        raise ConcurrentChange("a lot changed during maintenance")
+
+
+# --- what `audit verify` reads ---------------------------------------------------------------
+
+
+def chain_states(session: Session) -> dict[int, Row]:
+    """member id -> the figures and chain head the member row keeps (`STATE_COLUMNS`, by
+    name: ``row.balance``), for every member."""
+    return {row.id: row for row in session.execute(select(*STATE_COLUMNS))}
+
+
+def entries_in_chain_order(session: Session) -> Iterator[Mapping]:
+    """Every ledger entry as a mapping of its columns, by member and sequence, streamed."""
+    return iter(
+        session.execute(
+            select(LedgerEntry.__table__)
+            .order_by(LedgerEntry.member_id, LedgerEntry.seq)
+            .execution_options(yield_per=10_000)
+        ).mappings()
+    )

@@ -56,8 +56,16 @@ def rows_by_external(session: Session, external_ids: list[str]) -> dict[str, dic
     return found
 
 
+def insert_rows(session: Session, rows: list[dict]) -> None:
+    """New members in bulk; every dict has the same keys (columns)."""
+    if rows:
+        session.execute(insert(Member), rows)
+
+
 def update_rows(session: Session, rows: list[dict]) -> None:
-    """Write member columns in bulk; every dict has the same keys, one of them ``id``."""
+    """Write member columns in bulk; every dict has the same keys, one of them ``id``.
+    Member objects of those rows already loaded in the session are read again when
+    next used."""
     if not rows:
         return
     table = Member.__table__
@@ -68,6 +76,10 @@ def update_rows(session: Session, rows: list[dict]) -> None:
         .values({c: bindparam(f"_{c}") for c in columns})
     )
     session.execute(stmt, [{f"_{k}": v for k, v in row.items()} for row in rows])
+    changed = {row["id"] for row in rows}
+    for key, loaded in list(session.identity_map.items()):
+        if key[0] is Member and key[1][0] in changed:
+            session.expire(loaded)
 
 
 def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:

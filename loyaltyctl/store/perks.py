@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
-from loyaltyctl.store.driver import execute_many, insert_row, is_sqlite
+from loyaltyctl.store.driver import insert_row, run, stamp
 from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkMember
 
 
@@ -93,14 +93,12 @@ def update_perk(session: Session, perk_id: int, values: dict) -> None:
 def take_supply(session: Session, perk_id: int) -> bool:
     """Count one claim against the supply; False when none is left (or it is disabled).
 
-    Through the driver: it is on every claim's path (see store.ledger.insert_row)."""
+    Through the driver: it is on every claim's path (see driver.insert_row)."""
     sql = (
         "UPDATE perk SET claimed = claimed + 1 WHERE id = {p} AND active "
         "AND (max_supply IS NULL OR claimed < max_supply)"
     )
-    return (
-        execute_many(session, sql.format(p="?" if is_sqlite(session) else "%s"), [(perk_id,)]) == 1
-    )
+    return run(session, sql, (perk_id,)) == 1
 
 
 def give_back_supply(session: Session, perk_id: int) -> None:
@@ -174,7 +172,7 @@ def count_claim(
             "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < :at "
             "THEN :at ELSE last_claim_at END WHERE id = :perk"
         ),
-        {"joined": member_joined, "points": points, "at": _stamp(session, at), "perk": perk_id},
+        {"joined": member_joined, "points": points, "at": stamp(session, at), "perk": perk_id},
     )
     session.execute(
         text(
@@ -205,12 +203,6 @@ def uncount_claim(
         ),
         {"perk": perk_id, "day": day},
     )
-
-
-def _stamp(session: Session, at: datetime):
-    from loyaltyctl.store.tables import sqlite_timestamp
-
-    return sqlite_timestamp(at) if is_sqlite(session) else at
 
 
 # --- claims ---------------------------------------------------------------------------

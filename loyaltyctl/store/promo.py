@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownCampaign
-from loyaltyctl.store.driver import execute_many, insert_row, is_sqlite
+from loyaltyctl.store.driver import insert_row, run
 from loyaltyctl.store.perks import close_matches
 from loyaltyctl.store.tables import (
     Campaign,
@@ -131,9 +131,7 @@ def take_code_use(session: Session, code_id: int) -> bool:
         "UPDATE promo_code SET uses = uses + 1 WHERE id = {p} "
         "AND (uses_allowed IS NULL OR uses < uses_allowed)"
     )
-    return (
-        execute_many(session, sql.format(p="?" if is_sqlite(session) else "%s"), [(code_id,)]) == 1
-    )
+    return run(session, sql, (code_id,)) == 1
 
 
 def codes_issued(session: Session, campaign_id: int) -> int:

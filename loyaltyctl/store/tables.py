@@ -59,14 +59,6 @@ class UtcDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
-def sqlite_timestamp(value: datetime | None) -> str | None:
-    """How a timestamp is stored in SQLite, for bulk inserts through the raw driver."""
-    if value is None:
-        return None
-    # isoformat: the text strftime("%Y-%m-%d %H:%M:%S.%f") gives, five times faster
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
 def _ts(nullable: bool = True) -> Field:
     return Field(default=None, sa_type=UtcDateTime, nullable=nullable)
 
