@@ -250,6 +250,7 @@ def test_idempotent_redemption(promo, db, run):
         run(change_points, member="C-1", amount=5, reason="x", operator="t", key="web-1")
 
 
+@pytest.mark.slow  # starts pg_dump
 def test_codes_are_not_stored_in_clear(promo, db_url, run, keys):
     run(
         create_campaign,
