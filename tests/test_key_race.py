@@ -15,6 +15,8 @@ from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.promo import create_campaign, redeem
 from loyaltyctl.store.db import Database
 
+pytestmark = pytest.mark.concurrency  # threads holding transactions open, and a 1 s wait
+
 
 def test_a_points_change_waits_for_a_redemption_holding_its_key(db_url, db, run, keys, member):
     member("A")

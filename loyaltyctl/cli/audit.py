@@ -8,22 +8,13 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
-from loyaltyctl.cli._output import Column, Output
+from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import audit as views
 
 app = typer.Typer(
     help="The audit trail: who changed what, when and why.\n\nExample: loyaltyctl audit verify",
     no_args_is_help=True,
 )
-
-COLUMNS = [
-    Column("at", "When"),
-    Column("operator", "Operator"),
-    Column("action", "Action"),
-    Column("subject", "Subject"),
-    Column("amount", "Points", "right", fmt=lambda v: "" if v is None else f"{v:+,}"),
-    Column("reason", "Reason"),
-    Column("ref", "Record"),
-]
 
 
 @app.command("log")
@@ -38,7 +29,6 @@ def log(
 
     Example: loyaltyctl audit log --since 2026-11-01 --operator alice
     """
-    from loyaltyctl.cli._output import jsonable
     from loyaltyctl.services.audit import audit_log
 
     out = Output(json_mode=json_, csv_mode=csv_)
@@ -46,8 +36,13 @@ def log(
     records = current().read(
         lambda s: audit_log(session=s, since=start, operator=operator, limit=limit)
     )
-    rows = [{**jsonable(r), "at": r.at} for r in records]
-    out.listing(rows, COLUMNS, title="Audit log", json_doc=records, empty="No changes recorded.")
+    out.listing(
+        views.audit_rows(records),
+        views.AUDIT_COLUMNS,
+        title="Audit log",
+        json_doc=records,
+        empty="No changes recorded.",
+    )
 
 
 @app.command("verify")
@@ -68,11 +63,4 @@ def verify(json_: opt.JsonOpt = False) -> None:
             f"Audit verification failed: {result.problems[0]}.",
             problems=list(result.problems),
         )
-    out.result(
-        result,
-        lambda: (
-            f"[green]OK[/]: {result.ledger_entries:,} ledger entries and "
-            f"{result.audit_events:,} audit events verified; {result.members:,} balances match "
-            "their ledgers."
-        ),
-    )
+    out.result(result, lambda: views.verified(result))

@@ -8,9 +8,9 @@ from typing import Annotated
 import typer
 
 from loyaltyctl.cli import _options as opt
-from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import claims as views
 
 app = typer.Typer(
     help="Claims: show, cancel (refund), and their signed certificates.\n\n"
@@ -113,6 +113,4 @@ def verify(
     out = Output(json_mode=json_)
     pem = public_key.read_bytes() if public_key else current().keys().public_key_pem().encode()
     check = verify_certificate(file.read_bytes(), public_key_pem=pem)
-    out.result(
-        check, lambda: f"Valid: certificate {check.certificate_id} of claim {check.claim_id}."
-    )
+    out.result(check, lambda: views.certificate_valid(check))

@@ -7,6 +7,7 @@ import typer
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._options import JsonOpt
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import setup as views
 
 app = typer.Typer(
     help="Database schema: apply and show migrations.\n\nExample: loyaltyctl db upgrade",
@@ -14,46 +15,17 @@ app = typer.Typer(
 )
 
 
-def _upgrade(out: Output) -> dict:
-    from loyaltyctl.store import migrate
-
-    ctx = current()
-    db = ctx.database(check_schema=False)
-    before, after = migrate.upgrade(db)
-    return {
-        "database": db.safe_url(),
-        "before": before,
-        "after": after,
-        "upgraded": before != after,
-    }
-
-
-def _render_upgrade(result: dict) -> str:
-    if not result["upgraded"]:
-        return f"Schema of {result['database']} is up to date (revision {result['after']})."
-    start = result["before"] or "empty"
-    return f"Upgraded {result['database']}: {start} → {result['after']}."
-
-
 def init(json_: JsonOpt = False) -> None:
     """Create or upgrade the schema and create the key file if missing. Idempotent.
 
     Example: loyaltyctl --database-url sqlite:///club.db init
     """
-    from loyaltyctl import crypto
+    from loyaltyctl.services.setup import set_up
 
     out = Output(json_mode=json_)
-    result = _upgrade(out)
-    keys_file = current().settings.keys_file
-    _ring, created = crypto.create(keys_file, exist_ok=True)
-    result.update(keys_file=str(keys_file), keys_created=created)
-    out.result(
-        result,
-        lambda: (
-            _render_upgrade(result)
-            + (f" Created the key file {keys_file} (mode 0600); back it up." if created else "")
-        ),
-    )
+    ctx = current()
+    result = set_up(database=ctx.database(check_schema=False), keys_file=ctx.settings.keys_file)
+    out.result(result, lambda: views.set_up_text(result))
 
 
 @app.command("upgrade")
@@ -62,9 +34,11 @@ def upgrade(json_: JsonOpt = False) -> None:
 
     Example: loyaltyctl db upgrade
     """
+    from loyaltyctl.services.setup import upgrade_schema
+
     out = Output(json_mode=json_)
-    result = _upgrade(out)
-    out.result(result, lambda: _render_upgrade(result))
+    result = upgrade_schema(database=current().database(check_schema=False))
+    out.result(result, lambda: views.upgrade_text(result))
 
 
 @app.command("current")
@@ -73,22 +47,8 @@ def show_current(json_: JsonOpt = False) -> None:
 
     Example: loyaltyctl db current --json
     """
-    from loyaltyctl.store import migrate
-    from loyaltyctl.store.db import SCHEMA_HEAD
+    from loyaltyctl.services.setup import schema_revision
 
     out = Output(json_mode=json_)
-    db = current().database(check_schema=False)
-    revision = migrate.current(db)
-    result = {
-        "database": db.safe_url(),
-        "current": revision,
-        "head": SCHEMA_HEAD,
-        "up_to_date": revision == SCHEMA_HEAD,
-    }
-    out.result(
-        result,
-        lambda: (
-            f"{result['database']}: revision {revision or 'none'} (needed: {SCHEMA_HEAD})"
-            + ("" if result["up_to_date"] else " — run `loyaltyctl db upgrade`")
-        ),
-    )
+    result = schema_revision(database=current().database(check_schema=False))
+    out.result(result, lambda: views.revision_text(result))

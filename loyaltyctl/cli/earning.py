@@ -7,10 +7,10 @@ from typing import Annotated
 
 import typer
 
-from loyaltyctl.cli import _earning_views as views
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import earning as views
 
 events_app = typer.Typer(
     help="Events from a store or club system (JSON lines), applied through the earning rules."

@@ -9,6 +9,7 @@ import typer
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import setup as views
 
 app = typer.Typer(
     help="The key file: encryption keys for secrets, the signing key for certificates.\n\n"
@@ -25,18 +26,11 @@ def init(json_: opt.JsonOpt = False) -> None:
 
     Example: LOYALTYCTL_KEYS_FILE=/etc/loyaltyctl/keys.toml loyaltyctl keys init
     """
-    from loyaltyctl import crypto
+    from loyaltyctl.services.setup import create_key_file
 
     out = Output(json_mode=json_)
-    path = current().settings.keys_file
-    ring, _ = crypto.create(path, exist_ok=False)
-    result = {"keys_file": str(path), "primary": ring.primary, "signing_key": ring.signing_id}
-    out.result(
-        result,
-        lambda: (
-            f"Created {path} (mode 0600). Back it up: stored secrets cannot be read without it."
-        ),
-    )
+    result = create_key_file(current().settings.keys_file)
+    out.result(result, lambda: views.key_file_created(result))
 
 
 @app.command("rotate")
@@ -60,30 +54,19 @@ def rotate(
 
     Example: loyaltyctl keys rotate && loyaltyctl keys rotate --finish
     """
-    from loyaltyctl import crypto
-    from loyaltyctl.services.secrets import reencrypt_secrets
+    from loyaltyctl.services.setup import rotate_keys
 
     out = Output(json_mode=json_)
     ctx = current()
-    path = ctx.settings.keys_file
-    ring = crypto.load(path)
-    ctx.database()  # an unreachable or outdated database stops us before the file changes
-    if not finish:
-        ring = ring.with_new_primary()
-        crypto.save(ring, path)
-    count = ctx.write(lambda s: reencrypt_secrets(session=s, keys=ring, operator=ctx.operator))
-    result = {
-        "keys_file": str(path),
-        "primary": ring.primary,
-        "keys": sorted(ring.encryption),
-        "added": not finish,
-        "reencrypted": count,
-    }
-    what = "Primary encryption key" if finish else "New primary encryption key"
-    out.result(
-        result,
-        lambda: f"{what} {ring.primary} in {path}; re-encrypted {count:,} stored secret(s).",
+    ring = ctx.keys()  # a missing or damaged key file stops us before anything changes
+    result = rotate_keys(
+        database=ctx.database(),
+        keys=ring,
+        keys_file=ctx.settings.keys_file,
+        operator=ctx.operator,
+        finish=finish,
     )
+    out.result(result, lambda: views.rotation_text(result))
 
 
 @app.command("public")
@@ -92,10 +75,8 @@ def public(json_: opt.JsonOpt = False) -> None:
 
     Example: loyaltyctl keys public > loyalty-public.pem
     """
-    from loyaltyctl import crypto
-
     out = Output(json_mode=json_)
-    ring = crypto.load(current().settings.keys_file)
+    ring = current().keys()
     pem = ring.public_key_pem()
     if json_:
         out.result({"key_id": ring.signing_id, "public_key": pem})

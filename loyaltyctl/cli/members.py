@@ -7,9 +7,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl.cli import _options as opt
-from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import imports as import_views
+from loyaltyctl.cli.views import members as views
 
 app = typer.Typer(
     help="Members: add, import, find, show, list, update.\n\nExample: loyaltyctl member find 0321",
@@ -74,7 +75,7 @@ def add(
             operator=ctx.operator,
         )
     )
-    out.result(member, lambda: f"Added member {member.external_id} ({member.name}).")
+    out.result(member, lambda: views.added(member))
 
 
 @app.command("update")
@@ -114,14 +115,7 @@ def update(
             remove_tags=remove_tag or [],
         )
     )
-    out.result(
-        {"member": member, "changed": changed},
-        lambda: (
-            f"Updated {member.external_id}: {', '.join(changed)}."
-            if changed
-            else f"Nothing to change for {member.external_id}."
-        ),
-    )
+    out.result({"member": member, "changed": changed}, lambda: views.updated(member, changed))
 
 
 @app.command("import")
@@ -144,7 +138,7 @@ def import_(
             lambda s: import_members(session=s, path=file, operator=ctx.operator, dry_run=dry_run),
             dry_run=dry_run,
         )
-    out.result(result, lambda: views.import_result(result, "member"))
+    out.result(result, lambda: import_views.import_result(result, "member"))
 
 
 @app.command("find")

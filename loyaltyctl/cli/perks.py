@@ -8,9 +8,11 @@ from typing import Annotated
 import typer
 
 from loyaltyctl.cli import _options as opt
-from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import apply as plan_views
+from loyaltyctl.cli.views import claims as claim_views
+from loyaltyctl.cli.views import perks as views
 
 app = typer.Typer(
     help="Perks: rewards members claim with points, defined in TOML files (see `apply`).\n\n"
@@ -62,7 +64,7 @@ def apply(
         prune=prune,
         dry_run=dry_run,
     )
-    out.result(views.apply_json(result), lambda: views.apply_plan(out, result))
+    out.result(plan_views.apply_json(result), lambda: plan_views.apply_plan(out, result))
 
 
 @app.command("list")
@@ -126,12 +128,9 @@ def _toggle(slug: str, active: bool, reason: str | None, json_: bool) -> None:
             session=s, slug=slug, active=active, operator=ctx.operator, reason=reason
         )
     )
-    state = "enabled" if active else "disabled"
     out.result(
         {"slug": perk.slug, "active": perk.active, "changed": changed},
-        lambda: (
-            f"Perk {perk.slug} {state}." if changed else f"Perk {perk.slug} was already {state}."
-        ),
+        lambda: views.toggled(perk.slug, active, changed),
     )
 
 
@@ -221,7 +220,7 @@ def claim(
             tz=ctx.settings.tz,
         )
     )
-    out.result(result, lambda: views.claim_panel(result))
+    out.result(result, lambda: claim_views.claim_panel(result))
 
 
 @app.command("claims")
@@ -246,8 +245,8 @@ def claims(
     start = opt.when(since, option="--since", end_of_day=False)
     records = current().read(lambda s: perk_claims(session=s, slug=slug, since=start, limit=limit))
     out.listing(
-        views.claim_rows(records),
-        views.CLAIM_COLUMNS,
+        claim_views.claim_rows(records),
+        claim_views.CLAIM_COLUMNS,
         title=f"Claims of {slug}",
         empty=f"No claims of {slug}.",
     )

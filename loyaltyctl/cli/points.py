@@ -8,9 +8,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl.cli import _options as opt
-from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import imports as import_views
+from loyaltyctl.cli.views import points as views
 
 app = typer.Typer(
     help="Points: credit, write off, import, balance, history.\n\n"
@@ -135,7 +136,7 @@ def import_(
             ),
             dry_run=dry_run,
         )
-    out.result(result, lambda: views.import_result(result, "points"))
+    out.result(result, lambda: import_views.import_result(result, "points"))
 
 
 @app.command("balance")

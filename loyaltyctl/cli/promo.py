@@ -8,10 +8,10 @@ from typing import Annotated
 import typer
 
 from loyaltyctl.cli import _options as opt
-from loyaltyctl.cli import _views as views
 from loyaltyctl.cli import promo_codes
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import promo as views
 
 app = typer.Typer(
     help="Campaigns and promo codes: shared codes with an inventory, generated batches, "
@@ -88,7 +88,7 @@ def create(
     )
     out.result(
         {"campaign": change.slug, "action": change.action, "fields": list(change.fields)},
-        lambda: f"Created campaign {slug}" + (f" with the code {code}." if code else "."),
+        lambda: views.created(slug, code),
     )
 
 
@@ -181,9 +181,7 @@ def _status(campaign: str, status: str, reason: str | None, json_: bool) -> None
     )
     out.result(
         {"campaign": found.slug, "status": found.status, "changed": changed},
-        lambda: (
-            f"Campaign {found.slug} is {found.status}" + ("." if changed else " (it already was).")
-        ),
+        lambda: views.status_changed(found, changed),
     )
 
 
@@ -241,13 +239,7 @@ def restock(
             session=s, keys=keys, slug=campaign, code=code, add=add, operator=ctx.operator
         )
     )
-    out.result(
-        result,
-        lambda: (
-            f"Code {result.code} of {campaign}: inventory {result.inventory:,} "
-            f"({result.used:,} used)."
-        ),
-    )
+    out.result(result, lambda: views.restocked(result, campaign))
 
 
 app.command("generate")(promo_codes.generate)

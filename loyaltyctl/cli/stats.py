@@ -7,9 +7,9 @@ from typing import Annotated
 import typer
 
 from loyaltyctl.cli import _options as opt
-from loyaltyctl.cli import _views as views
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import stats as views
 
 app = typer.Typer(
     help="Statistics, as tables and charts, or --json / --csv.\n\n"
@@ -55,7 +55,7 @@ def promo(
         lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start, by=period)
     )
     if json_:
-        out.json(found[0] if campaign else {"campaigns": found})
+        out.json(views.promo_stats_json(found, campaign))
         return
     if csv_:
         out.listing(views.promo_stats_rows(found), views.PROMO_STATS_COLUMNS)

@@ -1,27 +1,41 @@
-"""`loyaltyctl demo`: a small program built from the sample data, safe to run twice."""
+"""`loyaltyctl demo`: a small program built from the sample data, safe to run twice.
+
+Every step is idempotent (keyed changes replay, imports find their rows, the program
+applies unchanged, the generated batch exists, ingested events are known), so a second
+run changes nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.perks import ApplyResult, ClaimResult
-from loyaltyctl.domain.promo import RedemptionResult
-from loyaltyctl.program.files import ProgramFiles
+from loyaltyctl.domain.promo import GenerateResult, RedemptionResult
+from loyaltyctl.program.files import ProgramFiles, read_program_files
 from loyaltyctl.resources import data_path
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.claims import claim_perk
+from loyaltyctl.services.earning.ingest import IngestResult, ingest_events
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.promo import redeem
-from loyaltyctl.store.db import Session
+from loyaltyctl.services.promo_codes import generate_codes
+from loyaltyctl.services.setup import key_ring, upgrade_schema
+from loyaltyctl.services.stats import ClaimStats, Overview, claim_stats, overview
+from loyaltyctl.store import promo as promo_store
+from loyaltyctl.store.db import Database, Session
 from loyaltyctl.store.members import program_summary
 
 
 @dataclass(frozen=True)
-class DemoResult:
+class DemoSteps:
+    """What the demo does in its one transaction."""
+
     members: models.ImportResult
     points: models.ImportResult
     credit: models.PointsChange
@@ -30,6 +44,17 @@ class DemoResult:
     claims: tuple[ClaimResult, ...]
     redemptions: tuple[RedemptionResult, ...]
     summary: dict
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    database: str  # the URL without its password
+    steps: DemoSteps
+    generated: GenerateResult | None  # None: the batch exists from an earlier run
+    generated_redemption: RedemptionResult | None
+    events: IngestResult
+    overview: Overview
+    claims_stats: ClaimStats
 
 
 # (perk, member, idempotency key): running the demo again replays them
@@ -43,12 +68,46 @@ DEMO_REDEMPTIONS = (
     ("winter-5o", "C-1002", "demo:redeem-winter-c1002"),  # typed loosely: WINTER50
     ("campus 2026", "C-1001", "demo:redeem-campus-c1001"),
 )
+DEMO_BATCH = ("winter-2026", 100, "WIN")  # campaign, codes, prefix
 
 
 def run_demo(
-    *, session: Session, operator: str, tz: ZoneInfo, program: ProgramFiles, keys: KeyRing
+    *,
+    database: Database,
+    keys_file: Path,
+    operator: str,
+    tz: ZoneInfo,
+    env: Mapping[str, str],
 ) -> DemoResult:
-    """`program`: the example perks and campaigns (config/program), loaded by the caller."""
+    """Create or upgrade the schema and the key file (as `init` does), apply the example
+    program (config/program, read with ``env`` for its secrets), run the demo's steps,
+    generate and redeem codes, ingest the sample events, and gather the statistics.
+
+    ``database`` is not checked for its schema: the demo brings it to the head revision.
+    """
+    upgrade_schema(database=database)
+    keys, _created = key_ring(keys_file)
+    program = read_program_files([data_path("config", "program")], env=dict(env), tz=tz)
+    steps = database.run(
+        lambda s: _steps(session=s, operator=operator, tz=tz, program=program, keys=keys)
+    )
+    generated, redeemed = _generated_codes(database=database, keys=keys, operator=operator, tz=tz)
+    events = ingest_events(
+        database=database, path=data_path("fixtures", "events.jsonl"), tz=tz, operator=operator
+    )
+    program_overview, claims = database.run(
+        lambda s: (overview(session=s), claim_stats(session=s, tz=tz)),
+        write=False,
+        rollback=True,
+    )
+    return DemoResult(
+        database.safe_url(), steps, generated, redeemed, events, program_overview, claims
+    )
+
+
+def _steps(
+    *, session: Session, operator: str, tz: ZoneInfo, program: ProgramFiles, keys: KeyRing
+) -> DemoSteps:
     applied = apply_program(session=session, program=program, keys=lambda: keys, operator=operator)
     members = import_members(
         session=session, path=data_path("fixtures", "members.csv"), operator=operator
@@ -90,7 +149,7 @@ def run_demo(
         )
         for code, member, key in DEMO_REDEMPTIONS
     )
-    return DemoResult(
+    return DemoSteps(
         members,
         points,
         credit,
@@ -102,25 +161,16 @@ def run_demo(
     )
 
 
-def program_path():
-    return data_path("config", "program")
-
-
-DEMO_BATCH = ("winter-2026", 100, "WIN")  # campaign, codes, prefix
-
-
-def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
+def _generated_codes(
+    *, database: Database, keys: KeyRing, operator: str, tz: ZoneInfo
+) -> tuple[GenerateResult | None, RedemptionResult | None]:
     """A batch of generated codes for the winter campaign, and one of them redeemed.
 
-    Its own transactions (generation commits chunk by chunk), after the demo's; the
-    first run only: later runs find the batch and do nothing.
-    Returns (GenerateResult, RedemptionResult) or (None, None).
+    Their own transactions (generation commits chunk by chunk), after the demo's steps;
+    the first run only: later runs find the batch and do nothing.
     """
-    from loyaltyctl.services.promo_codes import generate_codes
-    from loyaltyctl.store import promo as promo_store
-
     slug, count, prefix = DEMO_BATCH
-    if db.run(
+    if database.run(
         lambda s: promo_store.batch_count(s, promo_store.require(s, slug).id),
         write=False,
         rollback=True,
@@ -128,7 +178,7 @@ def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
         return None, None
     first: list[str] = []
     generated = generate_codes(
-        database=db,
+        database=database,
         keys=keys,
         campaign=slug,
         operator=operator,
@@ -136,7 +186,7 @@ def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
         prefix=prefix,
         on_chunk=lambda _batch, codes: first.extend(codes[:1]) if not first else None,
     )
-    redeemed = db.run(
+    redeemed = database.run(
         lambda s: redeem(
             session=s,
             keys=keys,
@@ -148,21 +198,3 @@ def run_demo_codes(*, db, keys: KeyRing, operator: str, tz: ZoneInfo):
         )
     )
     return generated, redeemed
-
-
-def run_demo_events(*, db, operator: str, tz: ZoneInfo):
-    """The sample events (fixtures/events.jsonl) through the example earning rules: joins,
-    orders (the seed's worked example among them), refunds, a review, social actions and
-    a birthday change. Its own transactions, after the demo's; later runs replay them."""
-    from loyaltyctl.services.earning.ingest import ingest_events
-
-    return ingest_events(
-        database=db, path=data_path("fixtures", "events.jsonl"), tz=tz, operator=operator
-    )
-
-
-def demo_statistics(*, session: Session, tz: ZoneInfo):
-    """What the demo ends with: the program overview and the claims statistics."""
-    from loyaltyctl.services.stats import claim_stats, overview
-
-    return overview(session=session), claim_stats(session=session, tz=tz)

@@ -232,6 +232,7 @@ def test_export_applies_back_unchanged_and_keeps_secrets_out(cli, program, tmp_p
     assert cli("apply", str(revealed), "--json").json["unchanged"] == 1
 
 
+@pytest.mark.slow  # starts pg_dump
 def test_secrets_never_reach_the_database_or_audit_log_in_clear(cli, program, db_url, tmp_path):
     cli("apply", str(program))
     code = cli("perk", "claim", "free-coffee", "--member", "C-1", "--json").json["redemption"]

@@ -265,6 +265,7 @@ def test_idempotent_redemption(promo, db, run):
     )
 
 
+@pytest.mark.slow  # starts pg_dump
 def test_codes_are_not_stored_in_clear(promo, db_url, run, keys):
     run(
         create_campaign,

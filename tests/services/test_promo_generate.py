@@ -167,6 +167,7 @@ def test_generated_codes_redeem_once_typed_any_way(db, keys, campaigns, member):
     assert {r.status for r in after[1:]} == {"available"}
 
 
+@pytest.mark.slow  # 2,000 codes, and pg_dump
 def test_a_copy_of_the_database_reveals_no_code(db, db_url, keys, campaigns, tmp_path):
     _, codes = generate(db, keys, count=2_000)
     _, rows = export(db, keys)

@@ -1,0 +1,28 @@
+"""The audit trail: the log's listing and a verification's outcome."""
+
+from __future__ import annotations
+
+from loyaltyctl.cli._output import Column, jsonable
+
+AUDIT_COLUMNS = [
+    Column("at", "When"),
+    Column("operator", "Operator"),
+    Column("action", "Action"),
+    Column("subject", "Subject"),
+    Column("amount", "Points", "right", fmt=lambda v: "" if v is None else f"{v:+,}"),
+    Column("reason", "Reason"),
+    Column("ref", "Record"),
+]
+
+
+def audit_rows(records) -> list[dict]:
+    """JSON values, but the timestamp as it is (the table shows local time)."""
+    return [{**jsonable(r), "at": r.at} for r in records]
+
+
+def verified(result) -> str:
+    return (
+        f"[green]OK[/]: {result.ledger_entries:,} ledger entries and "
+        f"{result.audit_events:,} audit events verified; {result.members:,} balances match "
+        "their ledgers."
+    )

@@ -1,0 +1,74 @@
+"""Members: listings and the profile."""
+
+from __future__ import annotations
+
+from loyaltyctl.cli._output import Column, Output, jsonable, local_time
+from loyaltyctl.cli.views.claims import MEMBER_CLAIM_COLUMNS, claim_rows
+from loyaltyctl.cli.views.earning import tier_status_text
+from loyaltyctl.cli.views.points import ENTRY_COLUMNS, balance_lines, entry_rows
+
+MEMBER_COLUMNS = [
+    Column("external_id", "Member"),
+    Column("name", "Name"),
+    Column("phone", "Phone"),
+    Column("email", "Email"),
+    Column("tier", "Tier"),
+    Column("groups", "Groups"),
+    Column("tags", "Tags"),
+    Column("balance", "Balance", "right"),
+    Column("pending", "Pending", "right"),
+]
+
+
+def member_rows(members) -> list[dict]:
+    rows = []
+    for m in members:
+        row = jsonable(m)
+        row["groups"], row["tags"] = list(m.groups), list(m.tags)
+        rows.append(row)
+    return rows
+
+
+def added(member) -> str:
+    return f"Added member {member.external_id} ({member.name})."
+
+
+def updated(member, changed: list[str]) -> str:
+    if changed:
+        return f"Updated {member.external_id}: {', '.join(changed)}."
+    return f"Nothing to change for {member.external_id}."
+
+
+def profile(out: Output, p) -> list:
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+
+    m = p.member
+    tier = tier_status_text(p.tier_status) or (
+        (m.tier or "") + (" (set by hand)" if m.tier and m.tier_manual else "")
+    )
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    for label, value in (
+        ("Name", m.name),
+        ("Phone", m.phone),
+        ("Email", m.email),
+        ("Birthday", m.birthday),
+        ("Plan", m.plan),
+        ("Tier", tier),
+        ("Groups", ", ".join(m.groups)),
+        ("Tags", ", ".join(m.tags)),
+        ("Member since", local_time(m.created_at, "%Y-%m-%d")),
+    ):
+        grid.add_row(label, escape(value) if value else "[dim]—[/]")
+    grid.add_row("Points", "\n".join(balance_lines(p.balance)))
+    parts = [Panel(grid, title=f"Member {escape(m.external_id)}", expand=False)]
+    if p.recent:
+        parts.append(out.table(entry_rows(p.recent), ENTRY_COLUMNS, title="Recent ledger entries"))
+    if p.claims:
+        parts.append(out.table(claim_rows(p.claims), MEMBER_CLAIM_COLUMNS, title="Recent claims"))
+    else:
+        parts.append("[dim]No claims yet.[/]")
+    return parts

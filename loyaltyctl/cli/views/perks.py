@@ -1,0 +1,96 @@
+"""Perks: listings, what a member can claim, a perk's panel."""
+
+from __future__ import annotations
+
+from loyaltyctl.cli._output import Column, jsonable
+from loyaltyctl.cli.views.common import audience_text, grid, window_text
+
+
+def supply_left(left: int | None) -> str:
+    return "unlimited" if left is None else f"{left:,}"
+
+
+def _supply(perk) -> str:
+    if perk.max_supply is None:
+        return "unlimited"
+    return f"{perk.supply_left:,} of {perk.max_supply:,}"
+
+
+PERK_COLUMNS = [
+    Column("slug", "Perk"),
+    Column("name", "Name"),
+    Column("category", "Category"),
+    Column("price", "Price", "right"),
+    Column("supply_left", "Supply left", "right", fmt=supply_left),
+    Column("claims", "Claims", "right"),
+    Column("max_per_member", "Per member", "right"),
+    Column("redemption_type", "Redemption"),
+    Column("active", "Active"),
+]
+
+
+def perk_row(perk) -> dict:
+    return jsonable(perk)
+
+
+def perk_rows(perks) -> list[dict]:
+    return [perk_row(p) for p in perks]
+
+
+ELIGIBILITY_COLUMNS = [
+    Column("slug", "Perk"),
+    Column("name", "Name"),
+    Column("price", "Price", "right"),
+    Column("supply_left", "Supply left", "right", fmt=supply_left),
+    Column("claimable", "Can claim", fmt=lambda v: "[green]yes[/]" if v else "[red]no[/]"),
+    Column("reason", "Why not"),
+]
+
+
+def eligibility_rows(choices) -> list[dict]:
+    return [
+        {**perk_row(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
+        for c in choices
+    ]
+
+
+def eligibility_json(choices) -> list[dict]:
+    return [
+        {**jsonable(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
+        for c in choices
+    ]
+
+
+def perk_panel(perk):
+    from rich.panel import Panel
+
+    who, window = audience_text(perk.audience), window_text(perk)
+    redemption = perk.redemption_type + (" (single-use codes)" if perk.single_use else "")
+    rows = grid(
+        [
+            ("Name", perk.name),
+            ("Category", perk.category),
+            ("Price", f"{perk.price:,} points"),
+            ("Active", perk.active),
+            ("Description", perk.description),
+            ("Media", f"{perk.media} ({perk.media_type})" if perk.media else None),
+            ("Supply left", _supply(perk)),
+            ("Per member", perk.max_per_member or "unlimited"),
+            ("Window", window),
+            ("Audience", who),
+            ("Redemption", redemption),
+            ("Value", "stored encrypted" if perk.has_value else None),
+            ("Instructions", perk.instructions),
+            ("Checkout (iframe)", perk.checkout_url if perk.iframe else None),
+            ("Webhook", perk.webhook_url),
+            ("Claims", f"{perk.claims:,} active, {perk.cancelled_claims:,} cancelled"),
+            ("Members", f"{perk.members:,}"),
+            ("Points spent", f"{perk.points_spent:,}"),
+        ]
+    )
+    return Panel(rows, title=f"Perk {perk.slug}", expand=False)
+
+
+def toggled(slug: str, active: bool, changed: bool) -> str:
+    state = "enabled" if active else "disabled"
+    return f"Perk {slug} {state}." if changed else f"Perk {slug} was already {state}."

@@ -1,0 +1,89 @@
+"""Campaigns and promo codes: redemptions, listings, a campaign's panel."""
+
+from __future__ import annotations
+
+from loyaltyctl.cli._output import Column
+from loyaltyctl.cli.views.common import audience_text, fields, grid, window_text
+
+
+def redemption(result) -> list:
+    from rich.panel import Panel
+
+    prizes = ", ".join(f"{p.slug} (claim {p.claim_id})" for p in result.perks)
+    rows = [
+        ("Campaign", result.campaign),
+        ("Member", result.member),
+        ("Points", f"+{result.points:,}" if result.points else None),
+        ("Prizes", prizes or None),
+        ("Balance after", f"{result.balance:,}"),
+    ]
+    parts = [Panel(grid(rows), title=f"Redemption {result.redemption_id}", expand=False)]
+    if result.perks:
+        parts.append(
+            "[dim]See each prize's code with[/] [bold]loyaltyctl claim show CLAIM_ID --reveal[/]"
+        )
+    if result.replayed:
+        parts.insert(0, "[yellow]Already done[/] (same key): this is the original redemption.")
+    return parts
+
+
+CAMPAIGN_COLUMNS = [
+    Column("slug", "Campaign"),
+    Column("name", "Name"),
+    Column("status", "Status"),
+    Column("valid_from", "From"),
+    Column("valid_until", "Until"),
+    Column("points", "Points", "right"),
+    Column("perks", "Prizes"),
+    Column("codes_issued", "Codes", "right"),
+    Column("redemptions", "Redeemed", "right"),
+]
+
+
+def campaign_rows(campaigns) -> list[dict]:
+    return [fields(c) for c in campaigns]
+
+
+def campaign_panel(campaign):
+    from rich.panel import Panel
+
+    who, window = audience_text(campaign.audience), window_text(campaign)
+    shared = "; ".join(
+        f"{c.code or 'hidden (--reveal)'}: {c.used:,} of "
+        + ("unlimited" if c.inventory is None else f"{c.inventory:,}")
+        for c in campaign.shared_codes
+    )
+    rows = grid(
+        [
+            ("Name", campaign.name),
+            ("Status", campaign.status),
+            ("Description", campaign.description),
+            ("Window", window),
+            ("Points", f"{campaign.points:,} per redemption" if campaign.points else None),
+            ("Prizes", ", ".join(campaign.perks) or None),
+            ("Per member", campaign.per_member or "unlimited"),
+            ("Per member per day", campaign.per_member_daily or "unlimited"),
+            ("Audience", who),
+            ("Shared codes", shared or None),
+            ("Codes issued", f"{campaign.codes_issued:,}"),
+            ("Redemptions", f"{campaign.redemptions:,}"),
+            ("Points granted", f"{campaign.points_granted:,}"),
+        ]
+    )
+    return Panel(rows, title=f"Campaign {campaign.slug}", expand=False)
+
+
+def created(slug: str, code: str | None) -> str:
+    return f"Created campaign {slug}" + (f" with the code {code}." if code else ".")
+
+
+def status_changed(campaign, changed: bool) -> str:
+    return f"Campaign {campaign.slug} is {campaign.status}" + (
+        "." if changed else " (it already was)."
+    )
+
+
+def restocked(result, campaign: str) -> str:
+    return (
+        f"Code {result.code} of {campaign}: inventory {result.inventory:,} ({result.used:,} used)."
+    )
