@@ -14,9 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from loyaltyctl.cli import _earning_views as ingest_views
 from loyaltyctl.cli._options import flag
 from loyaltyctl.cli._output import Output
+from loyaltyctl.cli.views import earning as ingest_views
 from loyaltyctl.domain import errors as e
 
 REFUSED, USAGE, BAD_INPUT, ENVIRONMENT = 1, 2, 3, 4
