@@ -36,7 +36,7 @@ from loyaltyctl.services.earning.engine import Earner, Earning
 from loyaltyctl.services.earning.handlers import HANDLERS
 from loyaltyctl.services.earning.handlers.base import Paid
 from loyaltyctl.services.earning.in_force import RulesInForce, load_rules_in_force
-from loyaltyctl.services.members import MemberChange, MemberFields, save_members
+from loyaltyctl.services.members import MemberChange, save_members
 from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
@@ -273,20 +273,16 @@ class _Chunk:
         if not self.events:
             return self.tally
         self._members()
-        refunded = [e.order_id for e in self.events if isinstance(e, domain.OrderRefunded)]
+        refunded = [e.order_id for e in self.events if HANDLERS[e.type].takes_back]
         # a refund's member is its order's: locked with the rest, in id order
         owners = {p[1] for p in store.paid_orders(self.session, refunded).values()}
         self.earner.lock(set(self.members.values()) | owners, bounds=self._bounds())
         # read under the locks: what a concurrent ingest committed meanwhile is seen
         self.known = store.digests(self.session, [e.id for e in self.events])
-        self._orders()
+        self._orders(refunded)
         self.earner.lock({p.member_id for p in self.paid.values()}, bounds={})  # paid meanwhile
         locked = self.earner.members
-        refunding = {
-            self.paid[e.order_id].member_id
-            for e in self.events
-            if isinstance(e, domain.OrderRefunded) and e.order_id in self.paid
-        }
+        refunding = {self.paid[o].member_id for o in refunded if o in self.paid}
         ledger_store.prefetch_lots(self.session, [locked[m].state for m in refunding])
         self.earner.counters.load(self._counter_keys())
         apply = {event_type: handler.apply for event_type, handler in HANDLERS.items()}
@@ -330,23 +326,14 @@ class _Chunk:
         self.members = member_store.ids_by_external(self.session, named)
         new = []
         for event in self.events:
+            adds = HANDLERS[event.type].new_member
             if (
-                isinstance(event, domain.MemberJoined)
+                adds is not None
                 and event.member not in self.members
                 and event.member not in self.created_at_line
             ):
                 self.created_at_line[event.member] = event.line
-                new.append(
-                    MemberChange(
-                        event.member,
-                        MemberFields(
-                            name=event.name,
-                            email=event.email,
-                            phone=event.phone,
-                            birthday=event.birthday,
-                        ),
-                    )
-                )
+                new.append(adds(event))
         if new:
             save_members(
                 session=self.session,
@@ -360,20 +347,16 @@ class _Chunk:
             )
             self.tally.created = len(new)
 
-    def _orders(self) -> None:
-        """Paid orders the events name (refunds read theirs), and the refunds before."""
-        orders = [
-            e.order_id
-            for e in self.events
-            if isinstance(e, domain.OrderPaid | domain.OrderRefunded)
-        ]
+    def _orders(self, refunded: list[str]) -> None:
+        """Paid orders the events name, and for those ``refunded`` the refunds before
+        and the pending lots of their awards."""
+        orders = [e.order_id for e in self.events if HANDLERS[e.type].reads_order]
         if not orders:
             return
         for order_id, (event_id, member_id, _at, details) in store.paid_orders(
             self.session, orders
         ).items():
             self.paid[order_id] = Paid(event_id, member_id, details)
-        refunded = [e.order_id for e in self.events if isinstance(e, domain.OrderRefunded)]
         if refunded:
             self.refunds = store.refunds(self.session, refunded)
             self.earner.load_lots(

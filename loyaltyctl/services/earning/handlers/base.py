@@ -66,10 +66,17 @@ class Chunk(Protocol):
 
 
 class Handler:
-    """Applies the events of one type."""
+    """Applies the events of one type. What the chunk reads for them first, in one go
+    for all its events, the class says: ``reads_order`` (the paid order an event names,
+    in ``chunk.paid``), ``takes_back`` (also the order's refunds so far and pending
+    lots, and its member locked: the order's), ``new_member`` (None, or the member an
+    event adds when no member has its id yet)."""
 
     event_type: ClassVar[str]
     rule_kind: ClassVar[str | None] = None  # the kind of rule its events earn by
+    reads_order: ClassVar[bool] = False
+    takes_back: ClassVar[bool] = False
+    new_member: ClassVar[Callable[..., MemberChange] | None] = None  # (event) -> MemberChange
 
     def apply(self, chunk: Chunk, event) -> Outcome:
         raise NotImplementedError

@@ -5,6 +5,7 @@ from __future__ import annotations
 from loyaltyctl.domain import events
 from loyaltyctl.domain.earning import LIFETIME, EarningRule, Tier, flat_points
 from loyaltyctl.services.earning.handlers.base import Chunk, Outcome, RuleHandler
+from loyaltyctl.services.members import MemberChange, MemberFields
 
 
 class MemberJoinedHandler(RuleHandler):
@@ -15,6 +16,12 @@ class MemberJoinedHandler(RuleHandler):
         points, details, member_id = self.earn(chunk, event, chunk.member(event), "joined")
         details["created"] = chunk.created_at_line.get(event.member) == event.line
         return points, details, member_id
+
+    def new_member(self, event: events.MemberJoined) -> MemberChange:
+        fields = MemberFields(
+            name=event.name, email=event.email, phone=event.phone, birthday=event.birthday
+        )
+        return MemberChange(event.member, fields)
 
     def scopes(self, rule: EarningRule, event: events.MemberJoined) -> tuple[str, ...]:
         return (LIFETIME,)

@@ -13,6 +13,7 @@ class OrderPaidHandler(RuleHandler):
     event_type = events.ORDER_PAID
     rule_kind = "order"
     keeps_lots = True
+    reads_order = True  # an order is paid once
 
     def apply(self, chunk: Chunk, event: events.OrderPaid) -> Outcome:
         m = chunk.member(event)

@@ -14,6 +14,8 @@ from loyaltyctl.services.earning.handlers.base import Chunk, Handler, Outcome
 
 class OrderRefundedHandler(Handler):
     event_type = events.ORDER_REFUNDED
+    reads_order = True
+    takes_back = True
 
     def apply(self, chunk: Chunk, event: events.OrderRefunded) -> Outcome:
         paid = chunk.paid.get(event.order_id)
