@@ -66,24 +66,29 @@ class Chunk(Protocol):
 
 
 class Handler:
-    """Applies the events of one type. What the chunk reads for them first, in one go
-    for all its events, the class says: ``reads_order`` (the paid order an event names,
-    in ``chunk.paid``), ``takes_back`` (also the order's refunds so far and pending
-    lots, and its member locked: the order's), ``new_member`` (None, or the member an
-    event adds when no member has its id yet)."""
+    """Applies the events of one type (`apply`).
+
+    What the chunk reads for the events before applying any, in one go for all of them,
+    the class says:
+    - ``reads_order``: the paid order an event names (``chunk.paid``);
+    - ``takes_back``: the order's refunds so far (``chunk.refunds``) and its pending
+      lots too, and the order's member is the event's (locked with the others);
+    - ``new_member``: None, or a method ``(event) -> MemberChange``: the member an event
+      adds when no member has its id yet;
+    - `scopes`: the counters of its rules an event reads.
+    """
 
     event_type: ClassVar[str]
     rule_kind: ClassVar[str | None] = None  # the kind of rule its events earn by
     reads_order: ClassVar[bool] = False
     takes_back: ClassVar[bool] = False
-    new_member: ClassVar[Callable[..., MemberChange] | None] = None  # (event) -> MemberChange
+    new_member: ClassVar[Callable[..., MemberChange] | None] = None
 
     def apply(self, chunk: Chunk, event) -> Outcome:
         raise NotImplementedError
 
     def scopes(self, rule: EarningRule, event) -> tuple[str, ...]:
-        """The rule's own counters an event reads (besides its limit's): read ahead,
-        for a whole chunk at once."""
+        """The scopes of the rule's own counters an event reads (besides its limit's)."""
         return ()
 
 
@@ -97,19 +102,24 @@ def eligible_rules(rules: Iterable[EarningRule], tier: str | None, notes: list[s
 
 
 class RuleHandler(Handler):
-    """Applies events that earn points by the rules of `rule_kind`, through `earn`."""
+    """Applies events that earn points by the rules of `rule_kind`, through `earn`.
+
+    A subclass gives `points`; its `apply` calls `earn`. The loop's other steps are
+    optional: None when the event type has none (the loop skips them without a call),
+    else a method:
+    - ``held(chunk, event, member_id, rule) -> str | None``: why the rule's own counters
+      hold it back (earned once already...), or None;
+    - ``cap(chunk, event, member_id, rule, points, notes) -> int``: how many of
+      ``points`` the rule may still give, noting why when fewer;
+    - ``counted(chunk, event, member_id, rule, points)``: an award counted in the rule's
+      own counters (its limit's the loop counts).
+    """
 
     rule_kind: ClassVar[str]
     keeps_lots: ClassVar[bool] = False  # an award names its pending lot (refunds take from it)
-    # the loop's optional steps (None: the event type has none; else a method)
     held: ClassVar[Callable[..., str | None] | None] = None
     cap: ClassVar[Callable[..., int] | None] = None
     counted: ClassVar[Callable[..., None] | None] = None
-
-    # held(chunk, event, member_id, rule) -> why the rule's own counters hold it back, or None
-    # cap(chunk, event, member_id, rule, points, notes) -> the points the rule may still
-    #     give of ``points``, noting why when fewer
-    # counted(chunk, event, member_id, rule, points): count an award in the rule's own counters
 
     def points(self, event, rule: EarningRule, tier: Tier | None) -> int:
         """The rule's points for the event, for a member of ``tier``."""
