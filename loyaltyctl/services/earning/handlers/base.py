@@ -92,7 +92,9 @@ class Handler:
         return ()
 
 
-def eligible_rules(rules: Iterable[EarningRule], tier: str | None, notes: list[str]):
+def eligible_rules(
+    rules: Iterable[EarningRule], tier: str | None, notes: list[str]
+) -> Iterator[EarningRule]:
     """The rules a member of the tier labelled ``tier`` earns by, noting the others."""
     for rule in rules:
         if eligible(rule, tier):
@@ -133,7 +135,7 @@ class RuleHandler(Handler):
         reason: str,
         order_id: str | None = None,
         *,
-        rules: Iterator[EarningRule] | list[EarningRule] | None = None,
+        rules: Iterable[EarningRule] | None = None,
         notes: list[str] | None = None,
     ) -> Outcome:
         """The rule loop (see the module). ``reason`` and ``order_id`` go on the ledger
