@@ -199,6 +199,15 @@ class Tier:
         return period_start(self.period, end)
 
 
+# --- who earns ---------------------------------------------------------------------------
+
+
+def eligible(rule: EarningRule, tier: str | None) -> bool:
+    """Whether a member of the tier labelled ``tier`` earns by the rule: a rule limited
+    to tiers is earned only by members of one of them."""
+    return not rule.tiers or tier in rule.tiers
+
+
 # --- numbers -----------------------------------------------------------------------------
 
 
@@ -261,12 +270,6 @@ def flat_points(rule: EarningRule, tier: Tier | None) -> int:
     """Points of a join, social or birthday rule for a member of this tier."""
     points, multiplier = tier_value(rule, tier)
     return multiplied(int(points or 0), multiplier)
-
-
-def eligible(rule: EarningRule, tier: str | None) -> bool:
-    """Whether a member of the tier labelled ``tier`` earns by the rule: a rule limited
-    to tiers is earned only by members of one of them."""
-    return not rule.tiers or tier in rule.tiers
 
 
 # --- time frames --------------------------------------------------------------------------

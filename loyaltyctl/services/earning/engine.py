@@ -60,6 +60,9 @@ class Totals:
 
 
 class Earner:
+    """The members one transaction locked, and what it earns and reverses for them until
+    `flush` writes it."""
+
     def __init__(self, session: Session, rules: RulesInForce, *, operator: str, now: datetime):
         self.session = session
         self.rules = rules
