@@ -153,7 +153,8 @@ def most_earned(rules: list[EarningRule], tiers: list[Tier]) -> tuple[Decimal, i
         overrides = [t.overrides[rule.slug] for t in tiers if rule.slug in t.overrides]
         if rule.kind == "order":
             per_unit += max([rule.points_per_unit * factor, *map(Decimal, overrides)])
-            flat += 1
+            # rounded to the nearest point before the multiplier: up to factor / 2 more
+            flat += 1 + int(factor)
         else:
             bonus = rule.social_login_bonus + rule.photo_bonus + rule.video_bonus
             base = (rule.points or 0) + bonus

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from loyaltyctl.domain import tiers
@@ -72,8 +72,8 @@ def test_points_that_keep_a_tier_bring_its_review_forward_when_they_leave_first(
 def test_the_most_an_event_may_earn_takes_the_best_multiplier_or_override():
     order = EarningRule(slug="o", kind="order", points_per_unit=Decimal(1))
     overriding = Tier(slug="g", name="G", threshold=1, overrides={"o": 3})
-    assert tiers.most_earned([order], [GOLD]) == (Decimal("1.5"), 2)
-    assert tiers.most_earned([order], [GOLD, overriding]) == (Decimal(3), 2)
+    assert tiers.most_earned([order], [GOLD]) == (Decimal("1.5"), 3)
+    assert tiers.most_earned([order], [GOLD, overriding]) == (Decimal(3), 3)
     join = EarningRule(slug="j", kind="join", points=100)
     assert tiers.most_earned([join], [PLATINUM]) == (Decimal(0), 102)  # never multiplied
     assert tiers.most_earned([], [PLATINUM]) == (Decimal(0), 1)
@@ -86,6 +86,14 @@ def test_the_most_an_event_may_earn_takes_the_best_multiplier_or_override():
     multiplier=st.decimals(min_value=1, max_value=5, places=2),
     override=st.none() | st.integers(min_value=0, max_value=20),
     review=st.tuples(*[st.integers(min_value=0, max_value=500)] * 4),
+)
+@example(  # rounded up to the nearest point, then multiplied by 4.82
+    cents=12770,
+    per_unit=Decimal("4.82"),
+    rounding="nearest",
+    multiplier=Decimal("4.82"),
+    override=None,
+    review=(0, 0, 0, 0),
 )
 def test_no_tier_earns_more_than_the_bound(cents, per_unit, rounding, multiplier, override, review):
     value = Decimal(cents) / 100
