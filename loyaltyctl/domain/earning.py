@@ -1,9 +1,10 @@
 """Earning rules and tiers: what a program file says, and the arithmetic of earned points.
 
 Pure: no I/O. The file reader (program/earning.py) builds `EarningRule`s and
-`Tier`s; the earning engine (services/earning/engine.py) asks the functions here how many
-points an event earns, which limit scope it counts in, how much a refund takes back,
-which tier a member qualifies for and when a birthday is due.
+`Tier`s; the earning engine (services/earning/) asks the functions here which rules a
+member's tier earns, how many points an event earns, how periods are measured and when
+a birthday is due. Beside it: `limits` (the counter a use counts in), `refunds` (what
+a refund takes back) and `tiers` (which tier a member qualifies for, and bounds).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import calendar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from functools import lru_cache
 
 from loyaltyctl.domain.perks import position_of
@@ -199,6 +199,15 @@ class Tier:
         return period_start(self.period, end)
 
 
+# --- who earns ---------------------------------------------------------------------------
+
+
+def eligible(rule: EarningRule, tier: str | None) -> bool:
+    """Whether a member of the tier labelled ``tier`` earns by the rule: a rule limited
+    to tiers is earned only by members of one of them."""
+    return not rule.tiers or tier in rule.tiers
+
+
 # --- numbers -----------------------------------------------------------------------------
 
 
@@ -263,28 +272,7 @@ def flat_points(rule: EarningRule, tier: Tier | None) -> int:
     return multiplied(int(points or 0), multiplier)
 
 
-def reversal_due(awarded: int, refunded_share: Fraction) -> int:
-    """How many of an order's earned points a refund of this cumulative share of the
-    order takes back in all (rounded down; the whole order takes back all of them)."""
-    if refunded_share >= 1:
-        return awarded
-    return (awarded * refunded_share.numerator) // refunded_share.denominator
-
-
 # --- time frames --------------------------------------------------------------------------
-
-
-def limit_scope(per: str, day: date) -> str:
-    """The counter a use on this day (program time zone) counts in."""
-    if per == "day":
-        return f"day:{day.isoformat()}"
-    if per == "week":  # weeks start on Monday
-        return f"week:{(day - timedelta(days=day.weekday())).isoformat()}"
-    if per == "month":
-        return f"month:{day.year:04d}-{day.month:02d}"
-    if per == "year":
-        return f"year:{day.year:04d}"
-    return LIFETIME
 
 
 def add_months(day: date, months: int) -> date:
@@ -353,105 +341,6 @@ def period_after(period: str, start: datetime) -> datetime | None:
     if unit == "week":
         return start + timedelta(weeks=count)
     return shift_months(start, count * (12 if unit == "year" else 1))
-
-
-# --- tiers -------------------------------------------------------------------------------
-
-
-def credits_from(entries) -> list[list]:
-    """What counts toward tiers, from a member's `earn` and `reverse` ledger entries in
-    chain order ((kind, at, points, rule, order id)): [at, points, rule, order id] per
-    award, a reversal taken off the award it reverses (same rule and order), so points
-    earned and refunded later leave the qualifying period together."""
-    credits: list[list] = []
-    awards: dict[tuple, list] = {}
-    for kind, at, points, rule, order_id in entries:
-        if kind == "reverse" and (rule, order_id) in awards:
-            awards[(rule, order_id)][1] += points  # points < 0
-            continue
-        credit = [at, points, rule, order_id]
-        credits.append(credit)
-        if order_id is not None:
-            awards[(rule, order_id)] = credit
-    return credits
-
-
-def take_off(credits: list[list], rule: str, order_id: str, points: int, at: datetime) -> None:
-    """A reversal of ``points``, taken off the award of the same rule and order."""
-    for credit in reversed(credits):
-        if credit[2] == rule and credit[3] == order_id:
-            credit[1] -= points
-            return
-    credits.append([at, -points, rule, order_id])
-
-
-def earned_in(credits: list[list], start: datetime | None, end: datetime) -> int:
-    """Points earned (net of reversals) after ``start`` (None: ever) and up to ``end``."""
-    return sum(c[1] for c in credits if c[0] <= end and (start is None or c[0] > start))
-
-
-def next_review(credits: list[list], tier: Tier | None, at: datetime) -> datetime | None:
-    """When a member of ``tier`` may stop qualifying for it: the first moment a point in
-    its period at ``at`` leaves the period. None when it cannot happen by time alone (no
-    tier, a lifetime period, or a tier that is never left)."""
-    if tier is None or tier.downgrade == "never":
-        return None
-    start = tier.window_start(at)
-    if start is None:
-        return None
-    # the point earned first leaves first (a period's end moves with its start)
-    first = min((c[0] for c in credits if c[1] > 0 and start < c[0] <= at), default=None)
-    return None if first is None else period_after(tier.period, first)
-
-
-def qualifying_at(tiers: list[Tier], credits: list[list], at: datetime) -> Tier | None:
-    """`qualifying` with each distinct period's earned points summed once."""
-    sums: dict[str, int] = {}
-
-    def earned(tier: Tier) -> int:
-        if tier.period not in sums:
-            sums[tier.period] = earned_in(credits, tier.window_start(at), at)
-        return sums[tier.period]
-
-    return qualifying(tiers, earned)
-
-
-def ranked(tiers) -> list[Tier]:
-    """Active tiers, highest threshold first."""
-    return sorted((t for t in tiers if t.active), key=lambda t: (-t.threshold, t.slug))
-
-
-def qualifying(tiers: list[Tier], earned) -> Tier | None:
-    """The highest tier (``tiers`` as `ranked` gives them) whose threshold the member's
-    earned points in its period reach; ``earned(tier)`` gives those points."""
-    for tier in tiers:
-        if earned(tier) >= tier.threshold:
-            return tier
-    return None
-
-
-def next_above(tiers: list[Tier], current: Tier | None) -> Tier | None:
-    """The lowest tier above ``current`` (the first one when there is none)."""
-    above = [t for t in tiers if current is None or t.threshold > current.threshold]
-    return above[-1] if above else None
-
-
-def new_tier(
-    tiers: list[Tier], current: Tier | None, computed: Tier | None, *, downgrade: bool
-) -> Tier | None:
-    """The tier a member moves to: up whenever they qualify for a higher one; down only
-    when ``downgrade`` (maintain run) and their tier's policy is "recalculate"."""
-    if computed is current or (
-        computed is not None and current is not None and computed.slug == current.slug
-    ):
-        return current
-    if current is None:
-        return computed
-    if computed is not None and computed.threshold > current.threshold:
-        return computed
-    if downgrade and (current.downgrade == "recalculate" or not current.active):
-        return computed
-    return current
 
 
 # --- birthdays --------------------------------------------------------------------------

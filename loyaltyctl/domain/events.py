@@ -4,6 +4,9 @@ Pure: no I/O. `parse_line` turns one line of an events file into a typed event, 
 raises `EventProblem` with a sentence saying what is wrong. Unknown fields are
 ignored (stores send more than we read); missing or malformed known fields are
 problems. Money is a decimal string (a JSON number is read exactly too).
+
+Each event type has its `Event` class and a reader of its own fields, registered in
+`_READERS`; what ingesting it does is its handler's (services/earning/handlers).
 """
 
 from __future__ import annotations
@@ -31,7 +34,6 @@ ORDER_REFUNDED = "order.refunded"
 REVIEW = "review.submitted"
 SOCIAL = "social.action"
 BIRTHDAY_CHANGED = "member.birthday_changed"
-TYPES = (JOINED, ORDER_PAID, ORDER_REFUNDED, REVIEW, SOCIAL, BIRTHDAY_CHANGED)
 
 ID_MAX = 200
 REF_MAX = 100  # order ids, skus, products
@@ -147,47 +149,58 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
     reader = _Fields(document)
     event_id = reader.ref("id", ID_MAX)
     kind = reader.text("type", 40)
-    if kind not in TYPES:
+    read = _READERS.get(kind)
+    if read is None:
         raise EventProblem(f"unknown event type {kind!r}; known: {', '.join(TYPES)}")
     at = reader.moment("at", tz)
     if at > now + FUTURE_SLACK:
         raise EventProblem(f"at: {at:%Y-%m-%d %H:%M} UTC is in the future")
-    common = (line, event_id, kind, at, digest_of(document))
-    if kind == ORDER_REFUNDED:
-        return _refund(reader, common)
+    return read(reader, (line, event_id, kind, at, digest_of(document)))
+
+
+# --- each type's fields ---------------------------------------------------------------------
+# ``common``: (line, id, type, at, digest), the fields every event starts with
+
+
+def _joined(reader: _Fields, common: tuple) -> MemberJoined:
+    return MemberJoined(
+        *common,
+        reader.member("member"),
+        name=reader.text("name", NAME_MAX),
+        email=reader.optional("email", validate_email),
+        phone=reader.optional("phone", validate_phone),
+        birthday=reader.optional("birthday", validate_birthday),
+    )
+
+
+def _review(reader: _Fields, common: tuple) -> ReviewSubmitted:
+    return ReviewSubmitted(
+        *common,
+        reader.member("member"),
+        order_id=reader.ref("order_id", REF_MAX),
+        product=reader.ref("product", REF_MAX),
+        social_login=reader.flag("social_login"),
+        photos=reader.count("photos", minimum=0, default=0),
+        video=reader.flag("video"),
+    )
+
+
+def _social(reader: _Fields, common: tuple) -> SocialAction:
+    return SocialAction(
+        *common,
+        reader.member("member"),
+        platform=reader.choice("platform", PLATFORMS),
+        action=reader.choice("action", SOCIAL_ACTIONS),
+    )
+
+
+def _birthday_changed(reader: _Fields, common: tuple) -> BirthdayChanged:
     member = reader.member("member")
-    if kind == JOINED:
-        return MemberJoined(
-            *common,
-            member,
-            name=reader.text("name", NAME_MAX),
-            email=reader.optional("email", validate_email),
-            phone=reader.optional("phone", validate_phone),
-            birthday=reader.optional("birthday", validate_birthday),
-        )
-    if kind == ORDER_PAID:
-        return _order(reader, common, member)
-    if kind == REVIEW:
-        return ReviewSubmitted(
-            *common,
-            member,
-            order_id=reader.ref("order_id", REF_MAX),
-            product=reader.ref("product", REF_MAX),
-            social_login=reader.flag("social_login"),
-            photos=reader.count("photos", minimum=0, default=0),
-            video=reader.flag("video"),
-        )
-    if kind == SOCIAL:
-        return SocialAction(
-            *common,
-            member,
-            platform=reader.choice("platform", PLATFORMS),
-            action=reader.choice("action", SOCIAL_ACTIONS),
-        )
     return BirthdayChanged(*common, member, birthday=reader.required("birthday", validate_birthday))
 
 
-def _order(reader: _Fields, common: tuple, member: str) -> OrderPaid:
+def _order(reader: _Fields, common: tuple) -> OrderPaid:
+    member = reader.member("member")
     items = _plain_items(reader.document.get("items"))
     if items is None:  # something unusual: the careful reading says what
         items = _items(reader)
@@ -270,6 +283,17 @@ def _refund(reader: _Fields, common: tuple) -> OrderRefunded:
     if amount is not None and amount <= 0:
         raise EventProblem("amount: a refund amount must be more than 0")
     return OrderRefunded(*common, member, order_id=order_id, items=items, amount=amount)
+
+
+_READERS = {
+    JOINED: _joined,
+    ORDER_PAID: _order,
+    ORDER_REFUNDED: _refund,
+    REVIEW: _review,
+    SOCIAL: _social,
+    BIRTHDAY_CHANGED: _birthday_changed,
+}
+TYPES = tuple(_READERS)
 
 
 class _Fields:

@@ -86,7 +86,7 @@ class MemberProfile:
     balance: Balance
     recent: tuple[LedgerEntry, ...]
     claims: tuple = ()
-    tier_status: object = None  # services.earning.rules.TierStatus, None when no tiers are defined
+    tier_status: object = None  # services.earning.status.TierStatus, None when no tiers are defined
 
 
 @dataclass(frozen=True)

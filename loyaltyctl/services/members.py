@@ -9,7 +9,7 @@ from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import MemberExists, UsageProblem
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services.claims import member_claims
-from loyaltyctl.services.earning.rules import tier_status
+from loyaltyctl.services.earning.status import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as store

@@ -1,14 +1,11 @@
-"""The arithmetic of earned points, refunds, periods, tiers and birthdays (pure)."""
+"""The arithmetic of earned points, periods and birthdays, and who earns by a rule (pure)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from fractions import Fraction
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
 from loyaltyctl.domain import earning as domain
 
@@ -33,45 +30,20 @@ def test_join_points_are_never_adjusted_per_tier():
     assert domain.flat_points(join, both) == 100
 
 
+def test_a_rule_limited_to_tiers_is_earned_only_in_them():
+    everyone = domain.EarningRule(slug="s", kind="social", points=5)
+    gold_only = domain.EarningRule(slug="g", kind="social", points=5, tiers=("gold",))
+    assert domain.eligible(everyone, None) and domain.eligible(everyone, "silver")
+    assert domain.eligible(gold_only, "gold")
+    assert not domain.eligible(gold_only, "silver") and not domain.eligible(gold_only, None)
+
+
 def test_review_bonuses_add_up_before_the_multiplier():
     rule = domain.EarningRule(
         slug="r", kind="review", points=50, social_login_bonus=10, photo_bonus=20, video_bonus=30
     )
     assert domain.review_points(rule, None, social_login=True, photos=3, video=True) == 110
     assert domain.review_points(rule, GOLD, social_login=False, photos=0, video=False) == 75
-
-
-@given(
-    points=st.integers(min_value=0, max_value=10_000),
-    shares=st.lists(st.integers(min_value=1, max_value=20), min_size=1, max_size=8),
-)
-def test_partial_refunds_never_take_more_than_earned_and_the_whole_takes_all(points, shares):
-    total = sum(shares)
-    taken, cumulative = 0, Fraction(0)
-    for part in shares:
-        cumulative += Fraction(part, total)
-        due = domain.reversal_due(points, cumulative)
-        assert due >= taken  # never gives points back
-        taken = due
-    assert taken == points
-
-
-def test_the_seed_example_reverses_a_third():
-    assert domain.reversal_due(24, Fraction(10, 30)) == 8
-
-
-@pytest.mark.parametrize(
-    ("per", "day", "scope"),
-    [
-        ("day", date(2026, 11, 2), "day:2026-11-02"),
-        ("week", date(2026, 11, 4), "week:2026-11-02"),  # the Monday
-        ("month", date(2026, 11, 30), "month:2026-11"),
-        ("year", date(2026, 1, 1), "year:2026"),
-        ("lifetime", date(2026, 1, 1), "lifetime"),
-    ],
-)
-def test_limit_scopes(per, day, scope):
-    assert domain.limit_scope(per, day) == scope
 
 
 def test_periods_parse_and_shift_by_calendar_months():
@@ -85,29 +57,6 @@ def test_periods_parse_and_shift_by_calendar_months():
         2029, 2, 28, tzinfo=UTC
     )
     assert domain.period_start("lifetime", end) is None
-
-
-def test_the_highest_tier_reached_is_the_one_and_downgrades_only_when_allowed():
-    silver = domain.Tier(slug="silver", name="S", threshold=100)
-    never = domain.Tier(slug="never", name="N", threshold=500, downgrade="never")
-    tiers = domain.ranked([silver, GOLD, never])
-    assert [t.slug for t in tiers] == ["gold", "never", "silver"]
-    assert domain.qualifying(tiers, lambda t: 600).slug == "never"
-    assert domain.new_tier(tiers, silver, never, downgrade=False) is never  # up: always
-    assert domain.new_tier(tiers, GOLD, silver, downgrade=False) is GOLD  # down: not on events
-    assert domain.new_tier(tiers, GOLD, silver, downgrade=True) is silver
-    assert domain.new_tier(tiers, never, silver, downgrade=True) is never  # never left
-
-
-def test_reversals_count_with_the_points_they_take_back():
-    t1, t2 = datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC)
-    credits = domain.credits_from(
-        [("earn", t1, 100, "o", "A"), ("earn", t1, 30, "r", "A"), ("reverse", t2, -40, "o", "A")]
-    )
-    assert [(c[0], c[1]) for c in credits] == [(t1, 60), (t1, 30)]
-    later = datetime(2027, 1, 20, tzinfo=UTC)
-    start = domain.period_start("12 months", later)
-    assert domain.earned_in(credits, start, later) == 0  # both left the period together
 
 
 @pytest.mark.parametrize(

@@ -456,6 +456,84 @@ def test_social_actions_earn_by_platform_and_action_within_their_limits(
     assert sorted(e.event_id for e in entries(db)) == ["s1", "s3", "s4", "s6"]
 
 
+def recorded(db, event_id):
+    return db.run(
+        lambda s: json.loads(s.get(IngestedEvent, event_id).details), write=False, rollback=True
+    )
+
+
+NOTED_RULES = """
+[[earning_rule]]
+slug = "a-gold-orders"
+kind = "order"
+points_per_unit = 2
+tiers = ["gold"]
+
+[[earning_rule]]
+slug = "b-orders"
+kind = "order"
+points_per_unit = 1
+limit = { count = 1, per = "day" }
+
+[[earning_rule]]
+slug = "c-gold-orders"
+kind = "order"
+points_per_unit = 3
+tiers = ["gold"]
+
+[[earning_rule]]
+slug = "fb-like"
+kind = "social"
+platform = "facebook"
+action = "like"
+points = 2
+limit = { count = 1, per = "day" }
+
+[[earning_rule]]
+slug = "fb-vip-like"
+kind = "social"
+platform = "facebook"
+action = "like"
+points = 5
+tiers = ["gold"]
+"""
+
+
+def test_the_recorded_details_say_why_each_rule_gave_nothing(db, program, ingest, member):
+    member("C-1")
+    program(NOTED_RULES)
+    day = "2026-11-03T10:00:00Z"
+    result = ingest(
+        order("o1", "A", [("P", "10", 1)], when=day),
+        order("o2", "B", [("P", "10", 1)], when=day),
+        social("s1", "facebook", "like", day),
+        social("s2", "facebook", "like", day),
+        social("s3", "twitter", "share", day),
+    )
+    assert (result.applied, result.capped, result.points_awarded) == (5, 2, 12)
+    gold_only = ["a-gold-orders: only for tiers gold", "c-gold-orders: only for tiers gold"]
+    assert recorded(db, "o1")["awards"] == [["b-orders", 10, None]]
+    assert recorded(db, "o1")["notes"] == gold_only
+    # an order's notes follow its rules' order
+    assert recorded(db, "o2")["notes"] == [
+        gold_only[0],
+        "b-orders: limit of 1 per day reached",
+        gold_only[1],
+    ]
+    assert (recorded(db, "o2")["awards"], recorded(db, "o2")["capped"]) == ([], True)
+    # a social action's say first which rules the tier does not earn, then the rest
+    assert recorded(db, "s2")["notes"] == [
+        "fb-vip-like: only for tiers gold",
+        "fb-like: limit of 1 per day reached",
+    ]
+    assert recorded(db, "s2")["capped"] is True
+    assert recorded(db, "s3")["notes"] == [
+        "fb-vip-like: only for tiers gold",
+        "no active rule rewards a twitter share",
+    ]
+    assert "capped" not in recorded(db, "s3")
+
+
 def test_an_order_limit_per_day_counts_days_in_the_program_time_zone(db, program, ingest, member):
     member("C-1")
     program(ORDER_RULE + 'limit = { count = 1, per = "day" }\n')

@@ -1,12 +1,13 @@
-"""The earning engine: points earned by rules, reversals, limits and tiers, for the
-members one transaction has locked. `events ingest` and `maintain run` (birthdays,
-tier reviews) use it.
+"""The earning engine: points earned by rules, reversals, limit counters and tiers, for
+the members one transaction has locked. `events ingest` (through its handlers) and
+`maintain run` (birthdays, tier reviews) use it.
 
 Everything is worked out in memory against the locked members' figures, then written
 in bulk by `flush` (ledger entries and lots through the driver's bulk insert, member
 figures and counters as conditional UPDATEs and upserts the database checks again).
 Every award is a ledger entry of kind `earn` carrying its rule and event; every
-reversal one of kind `reverse`.
+reversal one of kind `reverse`. Which tier a member reaches, and when to look again,
+is `domain.tiers`.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from loyaltyctl.domain import earning as domain
-from loyaltyctl.domain import models
-from loyaltyctl.services.earning.rules import RulesInForce
+from loyaltyctl.domain import models, tiers
+from loyaltyctl.services.earning.counters import Counters
+from loyaltyctl.services.earning.in_force import RulesInForce
 from loyaltyctl.services.ledger import lot_row
 from loyaltyctl.store import audit
 from loyaltyctl.store import earning as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store.db import Session
-
-NO_LIMIT = store.NO_LIMIT
 
 
 @dataclass(slots=True)
@@ -36,7 +36,7 @@ class Earning:
     plan: str | None
     review_at: datetime | None
     earned: int  # points earned by rules, net of reversals, ever (member.earned)
-    credits: list[list] | None = None  # domain.credits_from, loaded when a tier needs it
+    credits: list[list] | None = None  # tiers.credits_from, loaded when a tier needs it
     tier_dirty: bool = False
     earned_delta: int = 0  # what this transaction added to `earned`
 
@@ -60,6 +60,9 @@ class Totals:
 
 
 class Earner:
+    """The members one transaction locked, and what it earns and reverses for them until
+    `flush` writes it."""
+
     def __init__(self, session: Session, rules: RulesInForce, *, operator: str, now: datetime):
         self.session = session
         self.rules = rules
@@ -70,8 +73,7 @@ class Earner:
         self.new_lots: dict[int, dict] = {}  # lot id -> row, written by flush
         self.lots: dict[int, list] = {}  # lot id -> [remaining, matured] (pending lots read)
         self.pending_taken: dict[int, int] = {}
-        self.counters: dict[tuple[int, int, str], list[int]] = {}
-        self.counted: dict[tuple[int, int, str], list[int]] = {}  # key -> [uses, points, most...]
+        self.counters = Counters(session, rules.rule_ids)
         self.totals = Totals()
         self._tier_changes_written = 0
         self.entry_ids = ledger_store.entry_ids(session)
@@ -109,73 +111,24 @@ class Earner:
         with what they earned and at most ``bound`` more (None: no bound known)."""
         if m.manual:
             return False
-        if bound is None or (m.tier is not None and self.tier_of(m) is None):
+        current = self.rules.tier(m.tier)
+        if bound is None or (m.tier is not None and current is None):
             return True
-        return bool(self._finite_above(m, m.earned + bound))
-
-    def _finite_above(self, m: Earning, earned: int) -> list[domain.Tier]:
-        current = self.tier_of(m)
-        return [
-            t
-            for t in self.rules.tiers
-            if t.period != domain.LIFETIME
-            and (current is None or t.threshold > current.threshold)
-            and t.threshold <= earned
-        ]
+        return tiers.period_tier_within_reach(self.rules.tiers, current, m.earned + bound)
 
     def _load_history(self, member_ids: list[int]) -> None:
         for member_id, entries in store.earned_history(self.session, member_ids).items():
-            self.members[member_id].credits = domain.credits_from(entries)
+            self.members[member_id].credits = tiers.credits_from(entries)
 
     def _credits(self, m: Earning) -> list[list]:
         if m.credits is None:
             self._load_history([m.state.id])  # a bound was wrong: read it now
         return m.credits
 
-    def load_counters(self, keys) -> None:
-        wanted = [k for k in set(keys) if k not in self.counters]
-        found = store.counters(self.session, wanted) if wanted else {}
-        for key in wanted:
-            self.counters[key] = found.get(key, [0, 0])
-
     def load_lots(self, lot_ids) -> None:
         wanted = [i for i in set(lot_ids) if i not in self.lots and i not in self.new_lots]
         for lot_id, (_member, remaining, matured) in store.lots(self.session, wanted).items():
             self.lots[lot_id] = [remaining, matured]
-
-    def counter(self, rule: domain.EarningRule, member_id: int, scope: str) -> list[int]:
-        """[uses, points] of a counter, with this transaction's changes."""
-        key = (self.rules.rule_ids[rule.slug], member_id, scope)
-        if key not in self.counters:  # not loaded ahead: read it now
-            self.load_counters([key])
-        return self.counters[key]
-
-    def count(
-        self,
-        rule: domain.EarningRule,
-        member_id: int,
-        scope: str,
-        *,
-        points: int = 0,
-        most_uses: int = NO_LIMIT,
-        most_points: int = NO_LIMIT,
-    ) -> None:
-        """One more use (and ``points``) in a counter, within its bounds."""
-        key = (self.rules.rule_ids[rule.slug], member_id, scope)
-        current = self.counter(rule, member_id, scope)
-        current[0] += 1
-        current[1] += points
-        change = self.counted.setdefault(key, [0, 0, most_uses, most_points])
-        change[0] += 1
-        change[1] += points
-        change[2], change[3] = min(change[2], most_uses), min(change[3], most_points)
-
-    def tier_of(self, m: Earning) -> domain.Tier | None:
-        return self.rules.tier(m.tier)
-
-    def eligible(self, rule: domain.EarningRule, m: Earning) -> bool:
-        """A rule limited to tiers is earned only by members of one of them."""
-        return not rule.tiers or m.tier in rule.tiers
 
     # --- writing ---------------------------------------------------------------------------
 
@@ -271,7 +224,7 @@ class Earner:
                 )
             )
             if m.credits is not None:
-                domain.take_off(m.credits, rule_slug, order_id, taken, at)
+                tiers.take_off(m.credits, rule_slug, order_id, taken, at)
             m.earned -= taken
             m.earned_delta -= taken
         self.totals.reversed += taken
@@ -292,40 +245,29 @@ class Earner:
         down only when ``downgrade`` (maintain run); and when to look again."""
         if m.manual or not self.rules.has_tiers:
             return
-        tiers = self.rules.tiers
-        current = self.tier_of(m)
+        ranked = self.rules.tiers
+        current = self.rules.tier(m.tier)
         if not downgrade and (current is not None or m.tier is None):
             # an event moves members up only: the tiers above theirs are all to look at,
             # and only those their points earned ever reach
-            above = [
-                t
-                for t in tiers
-                if (current is None or t.threshold > current.threshold) and t.threshold <= m.earned
-            ]
-            if not above or domain.qualifying_at(above, self._credits(m), at) is None:
-                self._reviewed_after_award(m, current, at)
+            above = tiers.within_reach(ranked, current, m.earned)
+            if not above or tiers.qualifying_at(above, self._credits(m), at) is None:
+                review_at = tiers.review_after_award(current, m.review_at, at)
+                if review_at is not None:
+                    m.review_at = review_at
+                    m.tier_dirty = True
                 return
         credits = self._credits(m)
-        computed = domain.qualifying_at(tiers, credits, at)
-        new = domain.new_tier(tiers, current, computed, downgrade=downgrade)
+        computed = tiers.qualifying_at(ranked, credits, at)
+        new = tiers.new_tier(ranked, current, computed, downgrade=downgrade)
         label = new.slug if new is not None else None
         if label != m.tier:
             self.totals.tier_changes.append(
                 TierChange(m.state.external_id, m.tier, label, at, reason)
             )
             m.tier = label
-        m.review_at = domain.next_review(credits, new, at)
+        m.review_at = tiers.next_review(credits, new, at)
         m.tier_dirty = True
-
-    def _reviewed_after_award(self, m: Earning, tier: domain.Tier | None, at: datetime) -> None:
-        """The tier stays: the point just earned at ``at`` may leave its period before
-        the ones the next review was set by (an event older than those)."""
-        if tier is None or tier.downgrade == "never":
-            return
-        leaves = domain.period_after(tier.period, at)
-        if leaves is not None and (m.review_at is None or leaves < m.review_at):
-            m.review_at = leaves
-            m.tier_dirty = True
 
     def review_soon(self, m: Earning, at: datetime) -> None:
         """A refund may have taken the member below their tier: `maintain run` looks."""
@@ -338,10 +280,7 @@ class Earner:
         session = self.session
         ledger_store.insert_entries(session, self.entries)
         ledger_store.insert_lots(session, list(self.new_lots.values()))
-        store.save_counters(
-            session,
-            [(k[0], k[1], k[2], *change) for k, change in self.counted.items()],
-        )
+        self.counters.flush()
         store.take_from_pending_lots(session, self.pending_taken)
         states = [m.state for m in self.members.values()]
         ledger_store.save_lot_changes(session, states)
@@ -368,6 +307,6 @@ class Earner:
             ],
         )
         self._tier_changes_written = len(self.totals.tier_changes)
-        self.entries, self.new_lots, self.counted, self.pending_taken = [], {}, {}, {}
+        self.entries, self.new_lots, self.pending_taken = [], {}, {}
         for m in self.members.values():
             m.tier_dirty, m.earned_delta = False, 0

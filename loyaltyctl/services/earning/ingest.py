@@ -11,6 +11,10 @@ An event id seen before with the same content is replayed (nothing happens); wit
 different content it is a bad line. Bad lines (not JSON, unknown type, missing or
 malformed fields, an unknown member or order, a refund beyond the order) are reported
 with their line numbers and skipped.
+
+A chunk locks its members and reads what its events need in a few statements, then
+hands each event to the handler of its type (`handlers`), which earns and reverses
+points through the engine; the engine writes it all when the chunk is done.
 """
 
 from __future__ import annotations
@@ -20,19 +24,19 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from decimal import Decimal
-from fractions import Fraction
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from loyaltyctl.domain import earning as rules_domain
 from loyaltyctl.domain import events as domain
 from loyaltyctl.domain.events import EventProblem, UnknownEventMember
+from loyaltyctl.domain.limits import limit_scope_at
 from loyaltyctl.domain.values import utcnow
-from loyaltyctl.services.earning.engine import NO_LIMIT, Earner, Earning
-from loyaltyctl.services.earning.rules import RULE_KIND_OF, RulesInForce, load_rules_in_force
-from loyaltyctl.services.members import MemberChange, MemberFields, save_members
+from loyaltyctl.services.earning.engine import Earner, Earning
+from loyaltyctl.services.earning.handlers import HANDLERS
+from loyaltyctl.services.earning.handlers.base import Paid
+from loyaltyctl.services.earning.in_force import RulesInForce, load_rules_in_force
+from loyaltyctl.services.members import MemberChange, save_members
 from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
@@ -237,19 +241,15 @@ def _chunks(path: Path, tz: ZoneInfo, now: datetime, tally: _Tally) -> Iterator[
 # --- one chunk, one transaction --------------------------------------------------------------
 
 
-@dataclass
-class _Paid:
-    event_id: str
-    member_id: int
-    details: dict
-
-
 def _apply(session: Session, chunk: list, *, tz: ZoneInfo, operator: str, now: datetime) -> _Tally:
     """Apply a chunk's events in file order (the caller's transaction)."""
     return _Chunk(session, chunk, tz=tz, operator=operator, now=now).run()
 
 
 class _Chunk:
+    """A chunk's events applied in file order; what handlers use of it is
+    `handlers.base.Chunk`."""
+
     def __init__(self, session: Session, items: list, *, tz, operator: str, now: datetime):
         self.session, self.tz, self.operator, self.now = session, tz, operator, now
         self.tally = _Tally()
@@ -266,7 +266,7 @@ class _Chunk:
         self.applied: dict[str, str] = {}  # event id -> digest, applied in this chunk
         self.members: dict[str, int] = {}  # external id -> member id
         self.created_at_line: dict[str, int] = {}  # members a member.joined of this chunk adds
-        self.paid: dict[str, _Paid] = {}
+        self.paid: dict[str, Paid] = {}
         self.refunds: dict[str, list[dict]] = {}
 
     # -- setting up
@@ -275,30 +275,19 @@ class _Chunk:
         if not self.events:
             return self.tally
         self._members()
-        refunded = [e.order_id for e in self.events if isinstance(e, domain.OrderRefunded)]
+        refunded = [e.order_id for e in self.events if HANDLERS[e.type].takes_back]
         # a refund's member is its order's: locked with the rest, in id order
         owners = {p[1] for p in store.paid_orders(self.session, refunded).values()}
         self.earner.lock(set(self.members.values()) | owners, bounds=self._bounds())
         # read under the locks: what a concurrent ingest committed meanwhile is seen
         self.known = store.digests(self.session, [e.id for e in self.events])
-        self._orders()
+        self._orders(refunded)
         self.earner.lock({p.member_id for p in self.paid.values()}, bounds={})  # paid meanwhile
         locked = self.earner.members
-        refunding = {
-            self.paid[e.order_id].member_id
-            for e in self.events
-            if isinstance(e, domain.OrderRefunded) and e.order_id in self.paid
-        }
+        refunding = {self.paid[o].member_id for o in refunded if o in self.paid}
         ledger_store.prefetch_lots(self.session, [locked[m].state for m in refunding])
-        self.earner.load_counters(self._counter_keys())
-        handlers = {
-            domain.JOINED: self._joined,
-            domain.ORDER_PAID: self._order,
-            domain.ORDER_REFUNDED: self._refund,
-            domain.REVIEW: self._review,
-            domain.SOCIAL: self._social,
-            domain.BIRTHDAY_CHANGED: self._birthday_changed,
-        }
+        self.earner.counters.load(self._counter_keys())
+        apply = {event_type: handler.apply for event_type, handler in HANDLERS.items()}
         for event in self.events:
             before = self.applied.get(event.id) or self.known.get(event.id)
             if before is not None:
@@ -312,11 +301,11 @@ class _Chunk:
                     )
                 continue
             try:
-                points, details = handlers[event.type](event)
+                points, details, member_id = apply[event.type](self, event)
             except EventProblem as exc:
                 self.tally.error(event.line, str(exc), exc.code, **exc.data)
                 continue
-            self._record(event, points, details)
+            self._record(event, points, details, member_id)
         self.earner.flush()
         totals = self.earner.totals
         self.tally.awarded, self.tally.reversed = totals.awarded, totals.reversed
@@ -339,23 +328,14 @@ class _Chunk:
         self.members = member_store.ids_by_external(self.session, named)
         new = []
         for event in self.events:
+            adds = HANDLERS[event.type].new_member
             if (
-                isinstance(event, domain.MemberJoined)
+                adds is not None
                 and event.member not in self.members
                 and event.member not in self.created_at_line
             ):
                 self.created_at_line[event.member] = event.line
-                new.append(
-                    MemberChange(
-                        event.member,
-                        MemberFields(
-                            name=event.name,
-                            email=event.email,
-                            phone=event.phone,
-                            birthday=event.birthday,
-                        ),
-                    )
-                )
+                new.append(adds(event))
         if new:
             save_members(
                 session=self.session,
@@ -369,20 +349,16 @@ class _Chunk:
             )
             self.tally.created = len(new)
 
-    def _orders(self) -> None:
-        """Paid orders the events name (refunds read theirs), and the refunds before."""
-        orders = [
-            e.order_id
-            for e in self.events
-            if isinstance(e, domain.OrderPaid | domain.OrderRefunded)
-        ]
+    def _orders(self, refunded: list[str]) -> None:
+        """Paid orders the events name, and for those ``refunded`` the refunds before
+        and the pending lots of their awards."""
+        orders = [e.order_id for e in self.events if HANDLERS[e.type].reads_order]
         if not orders:
             return
         for order_id, (event_id, member_id, _at, details) in store.paid_orders(
             self.session, orders
         ).items():
-            self.paid[order_id] = _Paid(event_id, member_id, details)
-        refunded = [e.order_id for e in self.events if isinstance(e, domain.OrderRefunded)]
+            self.paid[order_id] = Paid(event_id, member_id, details)
         if refunded:
             self.refunds = store.refunds(self.session, refunded)
             self.earner.load_lots(
@@ -403,7 +379,8 @@ class _Chunk:
         for event in self.events:
             member_id = self.members.get(event.member) if event.member else None
             if member_id is not None:
-                bounds[member_id] = bounds.get(member_id, 0) + most(event)
+                kind = HANDLERS[event.type].rule_kind
+                bounds[member_id] = bounds.get(member_id, 0) + (most(kind, event) if kind else 0)
         return bounds
 
     def _counter_keys(self) -> list[tuple[int, int, str]]:
@@ -414,37 +391,22 @@ class _Chunk:
             member_id = self.members.get(event.member) if event.member else None
             if member_id is None:
                 continue
-            kind = RULE_KIND_OF.get(event.type)
-            for rule in self.rules.of_kind(kind) if kind else ():
-                for scope in self._scopes(rule, event):
-                    keys.append((ids[rule.slug], member_id, scope))
+            handler = HANDLERS[event.type]
+            for rule in self.rules.of_kind(handler.rule_kind) if handler.rule_kind else ():
+                rule_id = ids[rule.slug]
+                for scope in handler.scopes(rule, event):
+                    keys.append((rule_id, member_id, scope))
+                if rule.limit is not None:
+                    keys.append((rule_id, member_id, limit_scope_at(rule.limit, event.at, self.tz)))
         return keys
-
-    def _scopes(self, rule: rules_domain.EarningRule, event: domain.Event) -> list[str]:
-        scopes = []
-        if rule.kind == "join":
-            scopes.append(rules_domain.LIFETIME)
-        if rule.kind == "review":
-            scopes += [f"order:{event.order_id}", f"review:{event.order_id}:{event.product}"]
-        limit = self._limit_scope(rule, event)
-        if limit is not None:
-            scopes.append(limit)
-        return scopes
-
-    def _limit_scope(self, rule: rules_domain.EarningRule, event: domain.Event) -> str | None:
-        if rule.limit is None:
-            return None
-        return rules_domain.limit_scope(rule.limit.per, event.at.astimezone(self.tz).date())
 
     # -- applying
 
-    def _record(self, event: domain.Event, points: int, details: dict) -> None:
+    def _record(self, event: domain.Event, points: int, details: dict, member_id: int) -> None:
         self.applied[event.id] = event.digest
         self.tally.applied += 1
         if details.get("capped"):
             self.tally.capped += 1
-        # a refund names its member through the order
-        member_id = details.pop("_member_id", None) or self.members.get(event.member)
         self.rows.append(
             {
                 "id": event.id,
@@ -460,7 +422,7 @@ class _Chunk:
             }
         )
 
-    def _member(self, event: domain.Event) -> Earning:
+    def member(self, event: domain.Event) -> Earning:
         member_id = self.members.get(event.member)
         created = self.created_at_line.get(event.member)
         if member_id is None or (created is not None and created > event.line):
@@ -470,282 +432,3 @@ class _Chunk:
                 member=event.member,
             )
         return self.earner.members[member_id]
-
-    def _rules(self, kind: str, m: Earning, notes: list[str]):
-        """The active rules of a kind this member may earn (the rest noted)."""
-        for rule in self.rules.of_kind(kind):
-            if self.earner.eligible(rule, m):
-                yield rule
-            else:
-                notes.append(f"{rule.slug}: only for tiers {', '.join(rule.tiers)}")
-
-    def _within_limit(self, rule, m: Earning, event, notes: list[str]) -> bool:
-        scope = self._limit_scope(rule, event)
-        if scope is None or self.earner.counter(rule, m.state.id, scope)[0] < rule.limit.count:
-            return True
-        notes.append(f"{rule.slug}: limit of {rule.limit.describe()} reached")
-        return False
-
-    def _count_limit(self, rule, m: Earning, event) -> None:
-        scope = self._limit_scope(rule, event)
-        if scope is not None:
-            self.earner.count(rule, m.state.id, scope, most_uses=rule.limit.count)
-
-    def _finish(
-        self, m: Earning, event: domain.Event, awards: list, notes: list[str], capped: bool
-    ) -> tuple[int, dict]:
-        """(the event's points, its details): what each rule awarded and why not; the
-        member's tier is computed again after points were earned."""
-        points = sum(a[1] for a in awards)
-        details: dict = {"awards": awards}
-        if notes:
-            details["notes"] = notes
-        if capped and not points:
-            details["capped"] = True
-        if points:
-            self.earner.recalculate(m, event.at, reason=f"event {event.id}")
-        return points, details
-
-    def _joined(self, event: domain.MemberJoined) -> tuple[int, dict]:
-        m = self._member(event)
-        awards, notes, capped = [], [], False
-        for rule in self._rules("join", m, notes):
-            if self.earner.counter(rule, m.state.id, rules_domain.LIFETIME)[0] >= 1:
-                notes.append(f"{rule.slug}: earned once already")
-                capped = True
-                continue
-            points = rules_domain.flat_points(rule, None)
-            if points <= 0:
-                continue
-            self.earner.award(m, rule, points, at=event.at, event_id=event.id, reason="joined")
-            self.earner.count(rule, m.state.id, rules_domain.LIFETIME, most_uses=1)
-            awards.append([rule.slug, points])
-        total, details = self._finish(m, event, awards, notes, capped)
-        details["created"] = self.created_at_line.get(event.member) == event.line
-        return total, details
-
-    def _order(self, event: domain.OrderPaid) -> tuple[int, dict]:
-        m = self._member(event)
-        earlier = self.paid.get(event.order_id)
-        if earlier is not None:
-            raise EventProblem(
-                f"order {event.order_id} was paid already (event {earlier.event_id});"
-                " an order is paid once"
-            )
-        tier = self.earner.tier_of(m)
-        awards, notes, capped = [], [], False
-        for rule in self._rules("order", m, notes):
-            if not self._within_limit(rule, m, event, notes):
-                capped = True
-                continue
-            points = rules_domain.order_points(rule, tier, event.value)
-            if points <= 0:
-                continue
-            wait = timedelta(days=rule.wait_days) if rule.wait_days else None
-            _entry, lot_id = self.earner.award(
-                m,
-                rule,
-                points,
-                at=event.at,
-                event_id=event.id,
-                order_id=event.order_id,
-                reason=f"order {event.order_id}",
-                pending_until=event.at + wait if wait else None,
-            )
-            self._count_limit(rule, m, event)
-            awards.append([rule.slug, points, lot_id])
-        total, details = self._finish(m, event, awards, notes, capped)
-        details.update(
-            currency=event.currency,
-            total=str(event.total),
-            discount=str(event.discount),
-            shipping=str(event.shipping),
-            value=str(event.value),
-            items={sku: [qty, str(value)] for sku, (qty, value) in event.items.items()},
-        )
-        self.paid[event.order_id] = _Paid(event.id, m.state.id, details)
-        return total, details
-
-    def _refund(self, event: domain.OrderRefunded) -> tuple[int, dict]:
-        paid = self.paid.get(event.order_id)
-        if paid is None:
-            raise EventProblem(
-                f"order {event.order_id} is not known: no order.paid event was ingested for it"
-            )
-        m = self.earner.members[paid.member_id]
-        if event.member is not None and event.member != m.state.external_id:
-            raise EventProblem(
-                f"order {event.order_id} belongs to member {m.state.external_id},"
-                f" not {event.member}"
-            )
-        before = self.refunds.get(event.order_id, [])
-        share_before = sum((Fraction(r["share"]) for r in before), Fraction(0))
-        share = self._share(event, paid.details, before, share_before)
-        share_after = share_before + share
-        due_before: dict[str, int] = {}
-        for refund in before:
-            for slug, due, _taken in refund["reversed"]:
-                due_before[slug] = due_before.get(slug, 0) + due
-        reversed_ = []
-        for slug, points, lot_id in paid.details["awards"]:
-            due = rules_domain.reversal_due(points, share_after) - due_before.get(slug, 0)
-            if due <= 0:
-                continue
-            taken = self.earner.reverse(
-                m,
-                slug,
-                due,
-                lot_id=lot_id,
-                at=event.at,
-                event_id=event.id,
-                order_id=event.order_id,
-                reason=f"refund of order {event.order_id}",
-            )
-            reversed_.append([slug, due, taken])
-        details = {
-            "share": f"{share.numerator}/{share.denominator}",
-            "items": event.items,
-            "amount": None if event.amount is None else str(event.amount),
-            "reversed": reversed_,
-            "_member_id": m.state.id,
-        }
-        if share == 0:
-            details["notes"] = [f"order {event.order_id} was refunded in full already"]
-        shortfall = sum(due - taken for _slug, due, taken in reversed_)
-        if shortfall:
-            details["shortfall"] = shortfall
-        self.refunds.setdefault(event.order_id, []).append(details)
-        if reversed_:
-            self.earner.review_soon(m, event.at)
-        return -sum(taken for _slug, _due, taken in reversed_), details
-
-    @staticmethod
-    def _share(
-        event: domain.OrderRefunded, paid: dict, before: list[dict], share_before: Fraction
-    ) -> Fraction:
-        """The share of the order this refund returns: by the refunded items' value (their
-        share of the discount goes with them), by an amount of what was paid for items,
-        or all that is left."""
-        order = event.order_id
-        left = 1 - share_before
-        total, value = Fraction(Decimal(paid["total"])), Fraction(Decimal(paid["value"]))
-        if event.items is not None:
-            refunded: dict[str, int] = {}
-            for refund in before:
-                for sku, quantity in (refund.get("items") or {}).items():
-                    refunded[sku] = refunded.get(sku, 0) + quantity
-            gross = Fraction(0)
-            for sku, quantity in event.items.items():
-                if sku not in paid["items"]:
-                    raise EventProblem(f"order {order} has no item {sku!r}")
-                bought, line_value = paid["items"][sku]
-                if quantity > bought - refunded.get(sku, 0):
-                    raise EventProblem(
-                        f"order {order} has {bought} of {sku} and {refunded.get(sku, 0)}"
-                        f" refunded already; this refund names {quantity}"
-                    )
-                gross += Fraction(Decimal(line_value)) * quantity / bought
-            share = gross / total if total else left
-        elif event.amount is not None:
-            share = Fraction(event.amount) / value if value else left
-        else:
-            share = left
-        if share > left:
-            remaining = float(left * value)
-            raise EventProblem(
-                f"the refund is more than is left of order {order} ({remaining:.2f} of"
-                f" {float(value):.2f} paid for items)"
-            )
-        return share
-
-    def _review(self, event: domain.ReviewSubmitted) -> tuple[int, dict]:
-        m = self._member(event)
-        tier = self.earner.tier_of(m)
-        member_id = m.state.id
-        order_scope = f"order:{event.order_id}"
-        product_scope = f"review:{event.order_id}:{event.product}"
-        awards, notes, capped = [], [], False
-        for rule in self._rules("review", m, notes):
-            in_order = self.earner.counter(rule, member_id, order_scope)
-            if rule.once_per == "order" and in_order[0] >= 1:
-                notes.append(f"{rule.slug}: a review of order {event.order_id} earned already")
-                capped = True
-                continue
-            if (
-                rule.once_per == "review"
-                and self.earner.counter(rule, member_id, product_scope)[0] >= 1
-            ):
-                notes.append(f"{rule.slug}: {event.product} of this order earned already")
-                capped = True
-                continue
-            if not self._within_limit(rule, m, event, notes):
-                capped = True
-                continue
-            points = rules_domain.review_points(
-                rule, tier, social_login=event.social_login, photos=event.photos, video=event.video
-            )
-            if rule.max_per_order is not None and points > rule.max_per_order - in_order[1]:
-                points = max(rule.max_per_order - in_order[1], 0)
-                notes.append(f"{rule.slug}: at most {rule.max_per_order} per order")
-                capped = True
-            if points <= 0:
-                continue
-            self.earner.award(
-                m,
-                rule,
-                points,
-                at=event.at,
-                event_id=event.id,
-                order_id=event.order_id,
-                reason=f"review of {event.product} (order {event.order_id})",
-            )
-            self.earner.count(
-                rule,
-                member_id,
-                order_scope,
-                points=points,
-                most_uses=1 if rule.once_per == "order" else NO_LIMIT,
-                most_points=rule.max_per_order or NO_LIMIT,
-            )
-            if rule.once_per == "review":
-                self.earner.count(rule, member_id, product_scope, most_uses=1)
-            self._count_limit(rule, m, event)
-            awards.append([rule.slug, points])
-        return self._finish(m, event, awards, notes, capped)
-
-    def _social(self, event: domain.SocialAction) -> tuple[int, dict]:
-        m = self._member(event)
-        tier = self.earner.tier_of(m)
-        awards, notes, capped = [], [], False
-        matching = [
-            r
-            for r in self._rules("social", m, notes)
-            if r.platform == event.platform and r.action == event.action
-        ]
-        if not matching:
-            notes.append(f"no active rule rewards a {event.platform} {event.action}")
-        for rule in matching:
-            if not self._within_limit(rule, m, event, notes):
-                capped = True
-                continue
-            points = rules_domain.flat_points(rule, tier)
-            if points <= 0:
-                continue
-            self.earner.award(
-                m,
-                rule,
-                points,
-                at=event.at,
-                event_id=event.id,
-                reason=f"{event.platform} {event.action}",
-            )
-            self._count_limit(rule, m, event)
-            awards.append([rule.slug, points])
-        return self._finish(m, event, awards, notes, capped)
-
-    def _birthday_changed(self, event: domain.BirthdayChanged) -> tuple[int, dict]:
-        m = self._member(event)
-        self.birthdays.append(
-            MemberChange(m.state.external_id, MemberFields(birthday=event.birthday))
-        )
-        return 0, {"birthday": event.birthday}

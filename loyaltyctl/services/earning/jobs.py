@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain import earning as domain
 from loyaltyctl.services.earning.engine import Earner
-from loyaltyctl.services.earning.rules import load_rules_in_force
+from loyaltyctl.services.earning.in_force import load_rules_in_force
 from loyaltyctl.store import earning as store
 from loyaltyctl.store.db import ConcurrentChange, Session
 
@@ -68,10 +68,11 @@ def _birthdays(session: Session, earner: Earner, *, now: datetime, tz: ZoneInfo)
     given = 0
     for member_id, day, anchor, last in due:
         m = members[member_id]
+        tier = earner.rules.tier(m.tier)
         awards = [
-            (rule, domain.flat_points(rule, earner.tier_of(m)))
+            (rule, domain.flat_points(rule, tier))
             for rule in rules
-            if earner.eligible(rule, m)
+            if domain.eligible(rule, m.tier)
         ]
         awards = [(rule, points) for rule, points in awards if points > 0]
         if not awards:

@@ -1,0 +1,41 @@
+"""order.paid: the order rules, by the value paid for the items (pending for a rule's
+wait days); what each rule awarded is recorded for the order's refunds."""
+
+from __future__ import annotations
+
+from loyaltyctl.domain import events
+from loyaltyctl.domain.earning import EarningRule, Tier, order_points
+from loyaltyctl.domain.events import EventProblem
+from loyaltyctl.services.earning.handlers.base import Chunk, Outcome, Paid, RuleHandler
+
+
+class OrderPaidHandler(RuleHandler):
+    event_type = events.ORDER_PAID
+    rule_kind = "order"
+    keeps_lots = True
+    reads_order = True  # an order is paid once
+
+    def apply(self, chunk: Chunk, event: events.OrderPaid) -> Outcome:
+        m = chunk.member(event)
+        earlier = chunk.paid.get(event.order_id)
+        if earlier is not None:
+            raise EventProblem(
+                f"order {event.order_id} was paid already (event {earlier.event_id});"
+                " an order is paid once"
+            )
+        points, details, member_id = self.earn(
+            chunk, event, m, f"order {event.order_id}", event.order_id
+        )
+        details.update(
+            currency=event.currency,
+            total=str(event.total),
+            discount=str(event.discount),
+            shipping=str(event.shipping),
+            value=str(event.value),
+            items={sku: [qty, str(value)] for sku, (qty, value) in event.items.items()},
+        )
+        chunk.paid[event.order_id] = Paid(event.id, member_id, details)
+        return points, details, member_id
+
+    def points(self, event: events.OrderPaid, rule: EarningRule, tier: Tier | None) -> int:
+        return order_points(rule, tier, event.value)

@@ -1,0 +1,81 @@
+"""order.refunded: takes back the share of the order's earned points that the refund
+returns (`domain.refunds`), from the pending lot while it is pending."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from fractions import Fraction
+
+from loyaltyctl.domain import events
+from loyaltyctl.domain.events import EventProblem
+from loyaltyctl.domain.refunds import Refunded, refund_share, reversals
+from loyaltyctl.services.earning.handlers.base import Chunk, Handler, Outcome
+
+
+class OrderRefundedHandler(Handler):
+    event_type = events.ORDER_REFUNDED
+    reads_order = True
+    takes_back = True
+
+    def apply(self, chunk: Chunk, event: events.OrderRefunded) -> Outcome:
+        paid = chunk.paid.get(event.order_id)
+        if paid is None:
+            raise EventProblem(
+                f"order {event.order_id} is not known: no order.paid event was ingested for it"
+            )
+        earner = chunk.earner
+        m = earner.members[paid.member_id]
+        if event.member is not None and event.member != m.state.external_id:
+            raise EventProblem(
+                f"order {event.order_id} belongs to member {m.state.external_id},"
+                f" not {event.member}"
+            )
+        refunded = _refunded(chunk.refunds.get(event.order_id, []))
+        order = paid.details
+        share = refund_share(
+            event,
+            total=Fraction(Decimal(order["total"])),
+            value=Fraction(Decimal(order["value"])),
+            items=order["items"],
+            refunded=refunded,
+        )
+        reversed_ = []
+        for slug, due, lot_id in reversals(order["awards"], refunded.share + share, refunded):
+            taken = earner.reverse(
+                m,
+                slug,
+                due,
+                lot_id=lot_id,
+                at=event.at,
+                event_id=event.id,
+                order_id=event.order_id,
+                reason=f"refund of order {event.order_id}",
+            )
+            reversed_.append([slug, due, taken])
+        details = {
+            "share": f"{share.numerator}/{share.denominator}",
+            "items": event.items,
+            "amount": None if event.amount is None else str(event.amount),
+            "reversed": reversed_,
+        }
+        if share == 0:
+            details["notes"] = [f"order {event.order_id} was refunded in full already"]
+        shortfall = sum(due - taken for _slug, due, taken in reversed_)
+        if shortfall:
+            details["shortfall"] = shortfall
+        chunk.refunds.setdefault(event.order_id, []).append(details)
+        if reversed_:
+            earner.review_soon(m, event.at)
+        return -sum(taken for _slug, _due, taken in reversed_), details, m.state.id
+
+
+def _refunded(refunds: list[dict]) -> Refunded:
+    """What an order's refunds took, from their recorded details."""
+    done = Refunded()
+    for refund in refunds:
+        done.share += Fraction(refund["share"])
+        for sku, quantity in (refund.get("items") or {}).items():
+            done.items[sku] = done.items.get(sku, 0) + quantity
+        for slug, due, _taken in refund["reversed"]:
+            done.due[slug] = done.due.get(slug, 0) + due
+    return done
