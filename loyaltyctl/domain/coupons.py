@@ -1,0 +1,235 @@
+"""Coupons: the terms a coupon perk gives, the terms frozen on each coupon when it is
+issued, whether a coupon applies to a cart, and what it takes off (spec §7 "Coupons").
+
+Pure: no I/O. Money is `Decimal` (see `domain.money`): a computed amount is rounded half up
+once, an amount spread over lines adds up to the cent, nothing goes below 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from loyaltyctl.domain.cart import Cart, CartLine
+from loyaltyctl.domain.money import (
+    ZERO,
+    money_text,
+    percent_of,
+    round_down,
+    round_up,
+    spread_over_lines,
+)
+
+KINDS = ("fixed", "percent", "convert", "free_shipping", "free_product")
+STATUSES = ("active", "used", "expired", "cancelled")
+
+# why a coupon does not apply (stable codes: scripts and stores read them)
+UNKNOWN = "unknown_coupon"
+USED = "coupon_used"
+EXPIRED = "coupon_expired"
+CANCELLED = "coupon_cancelled"
+WRONG_MEMBER = "wrong_member"
+MIN_PURCHASE = "min_purchase"
+NO_ELIGIBLE_ITEMS = "no_eligible_items"
+PRODUCT_NOT_IN_CART = "product_not_in_cart"
+
+
+@dataclass(frozen=True, slots=True)
+class CouponTerms:
+    """What one coupon is worth and on what; frozen when it is issued."""
+
+    kind: str
+    amount: Decimal | None = None  # fixed and convert (convert: the converted value)
+    percent: Decimal | None = None
+    min_purchase: Decimal | None = None  # items subtotal before any discount, no shipping
+    max_shipping: Decimal | None = None
+    product: str | None = None
+    variants: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict:
+        """The JSON `coupon` object's terms (money as "10.00", null where not applicable)."""
+        return {
+            "kind": self.kind,
+            "amount": _money(self.amount),
+            "percent": self.percent,
+            "min_purchase": _money(self.min_purchase),
+            "max_shipping": _money(self.max_shipping),
+            "product": self.product,
+            "variants": list(self.variants) if self.kind == "free_product" else None,
+            "collections": list(self.collections),
+        }
+
+
+def _money(amount: Decimal | None) -> str | None:
+    return None if amount is None else money_text(amount)
+
+
+@dataclass(frozen=True, slots=True)
+class CouponSpec:
+    """A coupon perk's `[perk.coupon]` table: the terms every claim's coupon gets, and for
+    a convert coupon the rate (``points`` points are worth ``amount``) and its bounds."""
+
+    kind: str
+    amount: Decimal | None = None
+    percent: Decimal | None = None
+    min_purchase: Decimal | None = None
+    max_shipping: Decimal | None = None
+    product: str | None = None
+    variants: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    expires_after_days: int | None = None
+    points: int | None = None  # convert: the rate's points
+    min_points: int | None = None
+    max_points: int | None = None
+
+    def points_refusal(self, chosen: int) -> str | None:
+        """Why a convert claim of ``chosen`` points is refused, or None."""
+        low, high = self.min_points or 1, self.max_points
+        if chosen < low or (high is not None and chosen > high):
+            upper = f" and at most {high:,}" if high is not None else ""
+            return f"convert at least {low:,}{upper} points"
+        return None
+
+    def terms(self, chosen: int | None = None) -> CouponTerms:
+        """The terms of a coupon issued now; a convert coupon's for the points chosen:
+        worth chosen × amount / points rounded down to the cent, its minimum purchase
+        scaled the same way and rounded up (100 points → $10 with $25 minimum; 200 → $20
+        with $50)."""
+        amount, min_purchase = self.amount, self.min_purchase
+        if self.kind == "convert":
+            if chosen is None:
+                raise ValueError("a convert coupon needs the points chosen")
+            amount = round_down(self.amount * chosen / self.points)
+            if min_purchase is not None:
+                min_purchase = round_up(min_purchase * chosen / self.points)
+        return CouponTerms(
+            kind=self.kind,
+            amount=amount,
+            percent=self.percent,
+            min_purchase=min_purchase,
+            max_shipping=self.max_shipping,
+            product=self.product,
+            variants=self.variants,
+            collections=self.collections,
+        )
+
+    def expires_at(self, issued_at: datetime, tz: ZoneInfo) -> datetime | None:
+        """The end of the N-th day after the day of issue, in the program time zone."""
+        if self.expires_after_days is None:
+            return None
+        day = issued_at.astimezone(tz).date() + timedelta(days=self.expires_after_days + 1)
+        return datetime.combine(day, time(0), tzinfo=tz).astimezone(issued_at.tzinfo)
+
+
+@dataclass(frozen=True, slots=True)
+class CouponState:
+    """A coupon as stored, for the checks that need no cart."""
+
+    status: str  # active | used | cancelled (expired is judged from expires_at)
+    member: str  # external id of the member it was issued to
+    expires_at: datetime | None
+    order_id: str | None = None
+
+    def status_at(self, at: datetime) -> str:
+        if self.status == "active" and self.expires_at is not None and at >= self.expires_at:
+            return "expired"
+        return self.status
+
+
+def state_refusal(
+    state: CouponState, *, at: datetime, member: str | None, order_id: str | None = None
+) -> str | None:
+    """Why this coupon cannot be used now, whatever the cart; None when it can. A coupon
+    already used on ``order_id`` is not refused (the caller replays the use)."""
+    if state.status == "cancelled":
+        return CANCELLED
+    if state.status == "used" and (order_id is None or state.order_id != order_id):
+        return USED
+    if state.status == "active" and state.status_at(at) == "expired":
+        return EXPIRED
+    if member is not None and member != state.member:
+        return WRONG_MEMBER
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CouponEffect:
+    """What a coupon takes off a cart: from the items (spread per line, by position) and
+    from the shipping."""
+
+    amount: Decimal
+    shipping_discount: Decimal
+    lines: dict[int, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    code: str
+    message: str
+
+
+def _eligible(terms: CouponTerms, lines: tuple[CartLine, ...]) -> list[CartLine]:
+    if not terms.collections:
+        return list(lines)
+    wanted = set(terms.collections)
+    return [line for line in lines if wanted.intersection(line.collections)]
+
+
+def _products(terms: CouponTerms, lines: list[CartLine]) -> list[CartLine]:
+    skus = {terms.product, *terms.variants}
+    return [line for line in lines if line.sku in skus]
+
+
+def cart_refusal(terms: CouponTerms, cart: Cart) -> Refusal | None:
+    """Why these terms do not apply to this cart, or None."""
+    if terms.min_purchase is not None and cart.subtotal < terms.min_purchase:
+        return Refusal(
+            MIN_PURCHASE,
+            f"this coupon needs a purchase of at least {money_text(terms.min_purchase)} "
+            f"(items before discounts, shipping excluded); the cart has "
+            f"{money_text(cart.subtotal)}",
+        )
+    if terms.kind == "free_product" and not _products(terms, list(cart.lines)):
+        names = ", ".join([terms.product, *terms.variants])
+        return Refusal(PRODUCT_NOT_IN_CART, f"the cart has no {names} to make free")
+    eligible = _eligible(terms, cart.lines)
+    if terms.kind == "free_product":
+        eligible = _products(terms, eligible)
+    if not eligible:
+        return Refusal(
+            NO_ELIGIBLE_ITEMS,
+            f"the cart has no item in {', '.join(terms.collections)}, the collections "
+            "this coupon is for",
+        )
+    return None
+
+
+def effect(
+    terms: CouponTerms, cart: Cart, remainders: dict[int, Decimal] | None = None
+) -> CouponEffect:
+    """What the coupon takes off, on what each line still costs (``remainders`` by line
+    position; the lines' amounts when not given). The caller has checked `cart_refusal`."""
+    left = remainders or {line.position: line.amount for line in cart.lines}
+    eligible = [line for line in _eligible(terms, cart.lines) if left[line.position] > 0]
+    if terms.kind == "free_shipping":
+        return CouponEffect(ZERO, min(cart.shipping, terms.max_shipping), {})
+    if terms.kind == "free_product":
+        products = _products(terms, eligible)
+        if not products:
+            return CouponEffect(ZERO, ZERO, {})
+        cheapest = min(products, key=lambda line: (line.price, line.sku, line.position))
+        taken = min(cheapest.price, left[cheapest.position])
+        return CouponEffect(taken, ZERO, {cheapest.position: taken})
+    available = sum((left[line.position] for line in eligible), ZERO)
+    if terms.kind == "percent":
+        total = percent_of(available, terms.percent)
+    else:  # fixed, convert
+        total = min(terms.amount, available)
+    parts = spread_over_lines(
+        total, [(left[line.position], line.sku, line.position) for line in eligible]
+    )
+    spread = {line.position: part for line, part in zip(eligible, parts, strict=True)}
+    return CouponEffect(total, ZERO, {k: v for k, v in spread.items() if v})
