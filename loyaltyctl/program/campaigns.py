@@ -23,7 +23,6 @@ from loyaltyctl.program.checks import (
     NAME_MAX,
     TEXT_MAX,
     describe,
-    did_you_mean,
     is_slug,
     quoted,
 )
@@ -81,7 +80,7 @@ class CampaignReader(Reader):
         # a daily limit above the total one is allowed: the total one then decides
         per_member_daily = self.whole("per_member_daily", minimum=1, maximum=COUNT_MAX)
         audience = self.audience()
-        status = self._status()
+        status = self.choice("status", self.table, STATUSES, default="active", noun="status")
         share = self._share()
         page = self._page()
         codes = self._shared_codes()
@@ -141,20 +140,6 @@ class CampaignReader(Reader):
             else:
                 slugs.append(item)
         return tuple(slugs) if ok else None
-
-    def _status(self) -> str:
-        value = self.table.get("status", "active")
-        if not isinstance(value, str):
-            self.add("status", f"must be a string, not {describe(value)}.")
-        elif value not in STATUSES:
-            self.add(
-                "status",
-                f"{quoted(value)} is not a status; use one of {', '.join(STATUSES)}"
-                f"{did_you_mean(value, STATUSES)}.",
-            )
-        else:
-            return value
-        return "active"
 
     def _share(self) -> dict[str, str] | None:
         """title / subtitle / image (resolved), as given; None when there is no share."""

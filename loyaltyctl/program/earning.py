@@ -15,13 +15,12 @@ from loyaltyctl.program.checks import (
     TEXT_MAX,
     URL_MAX,
     describe,
-    did_you_mean,
     is_slug,
     quoted,
     unknown_key,
     url_problem,
 )
-from loyaltyctl.program.reader import Field, Reader
+from loyaltyctl.program.reader import Reader
 
 WAIT_DAYS_MAX = 3650
 PER_UNIT_MAX = Decimal(1_000_000)
@@ -34,27 +33,6 @@ LIMIT_KEYS = ("count", "per")
 
 class _EarningReader(Reader):
     """Typed values the earning tables need besides the shared ones."""
-
-    def choice(
-        self, field: Field, table: dict[str, Any], choices: tuple[str, ...], *, default=None
-    ) -> str | None:
-        key = field if isinstance(field, str) else str(field[-1])
-        if key not in table:
-            if default is None:
-                self.add(field, f"is missing; use one of {', '.join(choices)}.")
-            return default
-        value = table[key]
-        if not isinstance(value, str):
-            self.add(field, f"must be a string, not {describe(value)}.")
-            return default
-        if value not in choices:
-            self.add(
-                field,
-                f"{quoted(value)} is not one of {', '.join(choices)}"
-                f"{did_you_mean(value, choices)}.",
-            )
-            return default
-        return value
 
     def decimal(
         self,

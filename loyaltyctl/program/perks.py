@@ -3,17 +3,12 @@ by the reader of its type (program/redemptions/)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from loyaltyctl.domain.perks import CATEGORIES, POSITIONED_KEYS, PerkSpec
 from loyaltyctl.domain.values import MAX_AMOUNT
 from loyaltyctl.program.checks import (
     COUNT_MAX,
     NAME_MAX,
     TEXT_MAX,
-    describe,
-    did_you_mean,
-    quoted,
 )
 from loyaltyctl.program.reader import Reader
 from loyaltyctl.program.redemptions import REDEMPTIONS, read_redemption
@@ -51,7 +46,7 @@ class PerkReader(Reader):
         name = self.text("name", t, NAME_MAX, required=True)
         description = self.text("description", t, TEXT_MAX, multiline=True)
         price = self.whole("price", required=True, minimum=0, maximum=MAX_AMOUNT)
-        category = self._category()
+        category = self.choice("category", t, CATEGORIES, default="general", noun="category")
         active = self.boolean("active", t, default=True)
         media, media_type, media_size = (
             self.media("media", t["media"]) if "media" in t else (None, None, None)
@@ -84,17 +79,3 @@ class PerkReader(Reader):
             line=self.where()[0],
             positions=self.positions(POSITIONED_KEYS),
         )
-
-    def _category(self) -> str:
-        value: Any = self.table.get("category", "general")
-        if not isinstance(value, str):
-            self.add("category", f"must be a string, not {describe(value)}.")
-        elif value not in CATEGORIES:
-            self.add(
-                "category",
-                f"{quoted(value)} is not a category; use one of {', '.join(CATEGORIES)}"
-                f"{did_you_mean(value, CATEGORIES)}.",
-            )
-        else:
-            return value
-        return "general"

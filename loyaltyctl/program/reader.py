@@ -10,7 +10,14 @@ from typing import Any
 
 from loyaltyctl.domain.perks import SLUG_MAX, Audience
 from loyaltyctl.domain.values import ValueProblem, validate_label
-from loyaltyctl.program.checks import describe, is_slug, quoted, text_problem, unknown_key
+from loyaltyctl.program.checks import (
+    describe,
+    did_you_mean,
+    is_slug,
+    quoted,
+    text_problem,
+    unknown_key,
+)
 from loyaltyctl.program.media import MediaProblem, read_media
 from loyaltyctl.program.source import KeyPath, Position, SourceFile
 
@@ -138,6 +145,37 @@ class Reader:
         if required:
             self.add(field, f"is missing; every {self.noun or self.kind} needs a {key}.")
         return False
+
+    def choice(
+        self,
+        field: Field,
+        table: dict[str, Any],
+        choices: tuple[str, ...],
+        *,
+        default=None,
+        noun: str | None = None,
+    ) -> str | None:
+        """One of ``choices``; a bad or missing value is noted (missing: only when there
+        is no default) and gives the default."""
+        key = field if isinstance(field, str) else str(field[-1])
+        if key not in table:
+            if default is None:
+                self.add(field, f"is missing; use one of {', '.join(choices)}.")
+            return default
+        value = table[key]
+        if not isinstance(value, str):
+            self.add(field, f"must be a string, not {describe(value)}.")
+            return default
+        if value not in choices:
+            self.add(
+                field,
+                f"{quoted(value)} is not "
+                + (f"a {noun}; use one of " if noun else "one of ")
+                + f"{', '.join(choices)}"
+                f"{did_you_mean(value, choices)}.",
+            )
+            return default
+        return value
 
     def text(
         self,
