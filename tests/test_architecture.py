@@ -14,8 +14,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parent.parent / "loyaltyctl"
 MAX_FUNCTION_LINES = 110
 MAX_CLASS_LINES = 300
