@@ -34,6 +34,7 @@ TABLES = (
     "promo_batch",
     "campaign",
     "webhook_delivery",
+    "coupon",
     "claim_lot",
     "claim",
     "perk_member",

@@ -64,6 +64,10 @@ def apply(
         prune=prune,
         dry_run=dry_run,
     )
+    from rich.markup import escape
+
+    for warning in result.warnings:  # stderr, before the plan
+        out.warn(escape(warning))
     out.result(plan_views.apply_json(result), lambda: plan_views.apply_plan(out, result))
 
 

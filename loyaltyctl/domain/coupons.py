@@ -85,6 +85,44 @@ class CouponSpec:
     min_points: int | None = None
     max_points: int | None = None
 
+    def as_json(self) -> dict:
+        """The spec as stored on the perk (money as "10.00"; only what is set)."""
+        data = {
+            "kind": self.kind,
+            "amount": _money(self.amount),
+            "percent": None if self.percent is None else f"{self.percent:f}",
+            "min_purchase": _money(self.min_purchase),
+            "max_shipping": _money(self.max_shipping),
+            "product": self.product,
+            "variants": list(self.variants) or None,
+            "collections": list(self.collections) or None,
+            "expires_after_days": self.expires_after_days,
+            "points": self.points,
+            "min_points": self.min_points,
+            "max_points": self.max_points,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: dict) -> CouponSpec:
+        def money(key: str) -> Decimal | None:
+            return Decimal(data[key]) if data.get(key) is not None else None
+
+        return cls(
+            kind=data["kind"],
+            amount=money("amount"),
+            percent=money("percent"),
+            min_purchase=money("min_purchase"),
+            max_shipping=money("max_shipping"),
+            product=data.get("product"),
+            variants=tuple(data.get("variants") or ()),
+            collections=tuple(data.get("collections") or ()),
+            expires_after_days=data.get("expires_after_days"),
+            points=data.get("points"),
+            min_points=data.get("min_points"),
+            max_points=data.get("max_points"),
+        )
+
     def points_refusal(self, chosen: int) -> str | None:
         """Why a convert claim of ``chosen`` points is refused, or None."""
         low, high = self.min_points or 1, self.max_points

@@ -52,9 +52,9 @@ def parse_percent(value: object, *, allow_zero: bool = False) -> Decimal:
     if not _PERCENT_RE.fullmatch(text):
         raise MoneyProblem(f"{text!r} is not a percentage: a number with at most 2 decimals")
     percent = Decimal(text)
-    low = "0" if allow_zero else "more than 0"
     if percent > 100 or (percent == 0 and not allow_zero):
-        raise MoneyProblem(f"{text} is not a percentage between {low} and 100")
+        low = "from 0" if allow_zero else "above 0"
+        raise MoneyProblem(f"{text} is not a percentage {low} up to 100")
     return percent
 
 

@@ -7,9 +7,13 @@ claim service asks `refusal()` which rule, if any, stops a claim.
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+
+from loyaltyctl.domain.coupons import CouponSpec
 
 CATEGORIES = ("general", "discount", "merchandise", "experience", "digital", "access")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -99,6 +103,9 @@ class PerkSpec:
     checkout_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: str | None = None
+    coupon: CouponSpec | None = None  # redemption_type "coupon": the terms its claims get
+    # tier slug -> what members of that tier pay: whole points, or a multiple of price ("0.5x")
+    tier_prices: dict[str, int | str] = field(default_factory=dict)
     # where it was read from, for problems found when planning
     source: str = ""
     line: int = 0
@@ -110,7 +117,14 @@ class PerkSpec:
 
 
 # the keys problems found when planning (against the database) point at
-POSITIONED_KEYS = ("max_supply", "redemption", "redemption.type", "redemption.value")
+POSITIONED_KEYS = (
+    "max_supply",
+    "redemption",
+    "redemption.type",
+    "redemption.value",
+    "tier_prices",
+    "coupon",
+)
 
 
 # the fields a plan compares, in the order it lists them (secrets compared separately)
@@ -133,8 +147,27 @@ PLAN_FIELDS = (
     "iframe",
     "checkout_url",
     "webhook_url",
+    "coupon",
+    "tier_prices",
 )
 SECRET_FIELDS = ("value", "webhook_secret")
+
+
+def tier_multiple(value: int | str) -> Decimal | None:
+    """The multiple of price a tier price like "0.5x" names; None for whole points."""
+    if isinstance(value, str) and value.endswith("x"):
+        return Decimal(value[:-1])
+    return None
+
+
+def price_for(price: int, tier_prices: dict[str, int | str], tier: str | None) -> int:
+    """What a member of ``tier`` pays: the tier's price when the perk names the tier
+    (whole points, or a multiple of price rounded up to whole points), else price."""
+    value = tier_prices.get(tier) if tier else None
+    if value is None:
+        return price
+    multiple = tier_multiple(value)
+    return int(value) if multiple is None else math.ceil(price * multiple)
 
 
 # --- claims ----------------------------------------------------------------------
@@ -307,6 +340,7 @@ class PlanChange:
 class ApplyResult:
     dry_run: bool
     changes: tuple[PlanChange, ...]
+    warnings: tuple[str, ...] = ()  # accepted, but worth a look (stderr, and --json)
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.changes if c.action == action)
@@ -322,6 +356,7 @@ class Redemption:
     value: str | None = field(repr=False)  # the code or link; None for webhook and none
     instructions: str | None
     checkout_url: str | None = None  # iframe mode: the checkout link with the code in it
+    coupon: dict | None = None  # a coupon's frozen terms and expires_at (type "coupon")
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,17 @@ by the reader of its type (program/redemptions/)."""
 
 from __future__ import annotations
 
-from loyaltyctl.domain.perks import CATEGORIES, POSITIONED_KEYS, PerkSpec
+import re
+
+from loyaltyctl.domain.perks import CATEGORIES, POSITIONED_KEYS, PerkSpec, tier_multiple
 from loyaltyctl.domain.values import MAX_AMOUNT
 from loyaltyctl.program.checks import (
     COUNT_MAX,
     NAME_MAX,
     TEXT_MAX,
+    describe,
+    is_slug,
+    quoted,
 )
 from loyaltyctl.program.reader import Reader
 from loyaltyctl.program.redemptions import REDEMPTIONS, read_redemption
@@ -26,8 +31,10 @@ PERK_KEYS = (
     "valid_from",
     "valid_until",
     "audience",
+    "tier_prices",
     "redemption",
 )
+TIER_MULTIPLE = re.compile(r"[0-9]+(\.[0-9]{1,2})?x")
 
 
 class PerkReader(Reader):
@@ -56,6 +63,9 @@ class PerkReader(Reader):
         valid_from, valid_until = self.window()
         audience = self.audience()
         redemption = read_redemption(self)
+        if "coupon" in t and redemption.get("redemption_type") != "coupon":
+            self.add("coupon", 'is only used with [perk.redemption] type = "coupon".')
+        tier_prices = self._tier_prices(redemption.get("coupon"))
         if not self.ok:
             return None
         assert slug is not None and name is not None and price is not None
@@ -74,8 +84,48 @@ class PerkReader(Reader):
             valid_from=valid_from,
             valid_until=valid_until,
             audience=audience,
+            tier_prices=tier_prices,
             **redemption,
             source=self.file.source,
             line=self.where()[0],
             positions=self.positions(POSITIONED_KEYS),
         )
+
+    def _tier_prices(self, coupon) -> dict[str, int | str]:
+        """`tier_prices = { gold = 80, platinum = "0.5x" }`: whole points, or a multiple of
+        price (rounded up to whole points when claimed). Whether each tier exists is told
+        when planning (a warning: tiers may come later)."""
+        table = self.subtable("tier_prices", '{ gold = 80, platinum = "0.5x" }')
+        if table is None:
+            return {}
+        if coupon is not None and coupon.kind == "convert":
+            self.add(
+                "tier_prices",
+                "is not used by a convert coupon: the member chooses the points to convert.",
+            )
+            return {}
+        prices: dict[str, int | str] = {}
+        for tier, value in table.items():
+            field = ("tier_prices", tier)
+            if not is_slug(tier):
+                self.add(
+                    field, f"{quoted(tier)} is not a tier slug (lowercase letters, digits, dashes)."
+                )
+            elif isinstance(value, str) and TIER_MULTIPLE.fullmatch(value.strip()):
+                multiple = tier_multiple(value.strip())
+                if multiple <= 0 or multiple > 100:
+                    self.add(
+                        field, f"{quoted(value)}: the multiple must be above 0x and at most 100x."
+                    )
+                else:
+                    prices[tier] = value.strip()
+            elif isinstance(value, int) and not isinstance(value, bool):
+                if self.whole(field, table, minimum=0, maximum=MAX_AMOUNT) is not None:
+                    prices[tier] = value
+            else:
+                self.add(
+                    field,
+                    f'must be whole points (e.g. 80) or a multiple of price (e.g. "0.5x"),'
+                    f" not {describe(value)}.",
+                )
+        return prices

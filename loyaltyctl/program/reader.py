@@ -157,7 +157,7 @@ class Reader:
     ) -> str | None:
         """One of ``choices``; a bad or missing value is noted (missing: only when there
         is no default) and gives the default."""
-        key = field if isinstance(field, str) else str(field[-1])
+        key = last_key(field)
         if key not in table:
             if default is None:
                 self.add(field, f"is missing; use one of {', '.join(choices)}.")

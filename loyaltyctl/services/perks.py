@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from dataclasses import fields, replace
 from datetime import datetime
+from decimal import Decimal
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import perks as domain
@@ -186,6 +187,18 @@ def _perk_table(row: Perk, *, reveal_secrets: bool, keys: KeyLoader) -> dict:
         "webhook_url": row.webhook_url,
     }
     redemption.update({k: v for k, v in extra.items() if v is not None})
+    if row.tier_prices:
+        table["tier_prices"] = json.loads(row.tier_prices)
     if redemption != {"type": "none"}:
         table["redemption"] = redemption
+    if row.coupon:
+        table["coupon"] = _coupon_table(json.loads(row.coupon))
     return table
+
+
+def _coupon_table(stored: dict) -> dict:
+    """`[perk.coupon]` as a file writes it: money as strings ("10.00"), percent a number."""
+    if "percent" in stored:
+        percent = Decimal(stored["percent"])
+        stored["percent"] = int(percent) if percent == int(percent) else float(percent)
+    return {"kind": stored.pop("kind"), **stored}

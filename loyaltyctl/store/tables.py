@@ -8,6 +8,7 @@ earning rules and tiers, discount grants): ledger entries already carry
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger,
@@ -16,6 +17,8 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Numeric,
+    String,
     TypeDecorator,
     UniqueConstraint,
     text,
@@ -57,6 +60,36 @@ class UtcDateTime(TypeDecorator):
         if value.utcoffset() is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class Money(TypeDecorator):
+    """An amount of money, exact: ``NUMERIC(14, 2)`` on PostgreSQL (an analyst can sum
+    it), text on SQLite (whose NUMERIC affinity would store a float). `Decimal` in and
+    out, in whole cents."""
+
+    impl = Numeric(14, 2)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(20))
+        return dialect.type_descriptor(Numeric(14, 2, asdecimal=True))
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value).quantize(CENT)
+        return f"{value:f}" if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value).quantize(CENT)
+
+
+CENT = Decimal("0.01")
+
+
+def _money(nullable: bool = True) -> Field:
+    return Field(default=None, sa_type=Money, nullable=nullable)
 
 
 def _ts(nullable: bool = True) -> Field:
@@ -269,6 +302,10 @@ class Perk(SQLModel, table=True):
     checkout_url: str | None = Field(default=None, max_length=1000)
     webhook_url: str | None = Field(default=None, max_length=1000)
     webhook_secret_enc: str | None = Field(default=None)
+    # a coupon perk's terms (canonical JSON of domain.coupons.CouponSpec), else NULL
+    coupon: str | None = Field(default=None)
+    # canonical JSON {tier: points | "0.5x"}: what members of a tier pay instead of price
+    tier_prices: str | None = Field(default=None)
     created_at: datetime = _ts(False)
     updated_at: datetime = _ts(False)
     # kept by the claim and cancel transactions (the perk row is locked there anyway)
@@ -597,3 +634,48 @@ class EarningCounter(SQLModel, table=True):
     scope: str = Field(max_length=240, primary_key=True)
     uses: int = Field(default=0, sa_type=BigInteger)
     points: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- coupons (issue 12) ---------------------------------------------------------------------
+
+
+class Coupon(SQLModel, table=True):
+    """A single-use discount code issued by one claim of a coupon perk (or a campaign prize
+    that is one), with its terms frozen at issue. The code is stored only as a keyed hash
+    (found without decrypting) and a ciphertext bound to the claim. `status` moves only by
+    conditional UPDATEs: active -> used (one order) -> active (released, returned by a
+    full refund); active -> cancelled (the claim is cancelled). Expiry is judged from
+    `expires_at` at the time of the command, never stored."""
+
+    __tablename__ = "coupon"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'used', 'cancelled')", name="status_known"),
+        CheckConstraint(
+            "(status = 'used') = (order_id IS NOT NULL AND used_at IS NOT NULL)",
+            name="used_on_an_order",
+        ),
+        Index(None, "member_id", "status"),
+        Index(None, "perk_id", "status"),
+        Index(None, "order_id"),
+    )
+
+    claim_id: str = Field(foreign_key="claim.id", primary_key=True, max_length=32)
+    perk_id: int = Field(foreign_key="perk.id")
+    member_id: int = Field(foreign_key="member.id")
+    code_hash: str = Field(max_length=64, unique=True)
+    code_enc: str = Field()  # AES-GCM, bound to claim:<claim_id>
+    kind: str = Field(max_length=16)
+    amount: Decimal | None = _money()  # fixed, convert (the converted value)
+    percent: Decimal | None = Field(default=None, sa_type=Money)
+    min_purchase: Decimal | None = _money()
+    max_shipping: Decimal | None = _money()
+    product: str | None = Field(default=None, max_length=200)
+    variants: str = Field(default="[]")  # JSON list of skus
+    collections: str = Field(default="[]")  # JSON list
+    points: int = Field(sa_type=BigInteger)  # what the claim paid (convert: points chosen)
+    issued_at: datetime = _ts(False)
+    expires_at: datetime | None = _ts()
+    status: str = Field(default="active", max_length=12)
+    order_id: str | None = Field(default=None, max_length=100)
+    used_at: datetime | None = _ts()
+    updated_at: datetime = _ts(False)

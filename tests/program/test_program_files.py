@@ -194,7 +194,7 @@ price = 10
 audience = { tiers = ["gold"], colours = ["red"] }
 
 [perk.redemption]
-type = "coupon"
+type = "voucher"
 """
 
 BAD_TWO = """\
@@ -227,7 +227,7 @@ def test_every_problem_of_every_file_is_reported_in_order(tmp_path):
             14,
             1,
             "redemption.type",
-            '"coupon" is not a redemption type; use one of code, link, webhook, none.',
+            '"voucher" is not a redemption type; use one of code, link, coupon, webhook, none.',
         ),
         ("two.toml", 4, 1, "price", "must be a whole number, not a boolean."),
         (
@@ -742,7 +742,7 @@ def test_a_redemption_table_needs_a_type(tmp_path):
         5,
         1,
         "redemption.type",
-        "is missing; [perk.redemption] needs a type: code, link, webhook, none.",
+        "is missing; [perk.redemption] needs a type: code, link, coupon, webhook, none.",
     )
 
 

@@ -108,7 +108,7 @@ def test_a_registered_redemption_type_reads_a_table_of_the_perk(tmp_path, regist
         (
             5,
             "redemption.type",
-            "is missing; [perk.redemption] needs a type: code, link, webhook, none, gift.",
+            "is missing; [perk.redemption] needs a type: code, link, coupon, webhook, none, gift.",
         )
     ]
 
@@ -118,7 +118,7 @@ def test_without_its_registration_the_type_and_its_table_are_unknown(tmp_path):
         (
             6,
             "redemption.type",
-            '"gift" is not a redemption type; use one of code, link, webhook, none.',
+            '"gift" is not a redemption type; use one of code, link, coupon, webhook, none.',
         ),
         (7, "gift", 'unknown key "gift".'),
     ]

@@ -18,6 +18,7 @@ def apply_json(result) -> dict:
             {"kind": c.kind, "slug": c.slug, "action": c.action, "fields": list(c.fields)}
             for c in result.changes
         ],
+        "warnings": list(result.warnings),
     }
 
 

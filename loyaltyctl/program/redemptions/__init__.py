@@ -12,6 +12,7 @@ from loyaltyctl.program.checks import describe, did_you_mean, quoted, unknown_ke
 from loyaltyctl.program.reader import Reader
 from loyaltyctl.program.redemptions.base import RedemptionReader, UntypedRedemption
 from loyaltyctl.program.redemptions.code import CodeRedemption
+from loyaltyctl.program.redemptions.coupon import CouponRedemption
 from loyaltyctl.program.redemptions.link import LinkRedemption
 from loyaltyctl.program.redemptions.none import NoRedemption
 from loyaltyctl.program.redemptions.webhook import WebhookRedemption
@@ -19,7 +20,13 @@ from loyaltyctl.program.redemptions.webhook import WebhookRedemption
 # type -> its reader, in the order messages list the types
 REDEMPTIONS: dict[str, type[RedemptionReader]] = {
     reader.type: reader
-    for reader in (CodeRedemption, LinkRedemption, WebhookRedemption, NoRedemption)
+    for reader in (
+        CodeRedemption,
+        LinkRedemption,
+        CouponRedemption,
+        WebhookRedemption,
+        NoRedemption,
+    )
 }
 
 

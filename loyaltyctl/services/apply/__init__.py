@@ -67,4 +67,6 @@ def apply_program(
     raise_problems(result.problems)
     if not dry_run:
         result.write()
-    return ApplyResult(dry_run=dry_run, changes=tuple(result.changes))
+    return ApplyResult(
+        dry_run=dry_run, changes=tuple(result.changes), warnings=tuple(result.warnings)
+    )

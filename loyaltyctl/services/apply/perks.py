@@ -5,12 +5,14 @@ secret, a supply below the claims)."""
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Any
 
 from loyaltyctl.domain import perks as domain
 from loyaltyctl.domain.errors import Problem
 from loyaltyctl.services.apply.planner import Draft, Kind, problem
 from loyaltyctl.store import perks as store
+from loyaltyctl.store.earning import tiers as store_tiers
 from loyaltyctl.store.tables import Perk
 
 
@@ -37,13 +39,15 @@ class PerkKind(Kind):
             "max_per_member": spec.max_per_member,
             "valid_from": spec.valid_from,
             "valid_until": spec.valid_until,
-            "audience": json.dumps(spec.audience.as_dict(), sort_keys=True, separators=(",", ":")),
+            "audience": _json(spec.audience.as_dict()),
             "redemption_type": spec.redemption_type,
             "instructions": spec.instructions,
             "single_use": spec.single_use,
             "iframe": spec.iframe,
             "checkout_url": spec.checkout_url,
             "webhook_url": spec.webhook_url,
+            "coupon": _json(spec.coupon.as_json()) if spec.coupon else None,
+            "tier_prices": _json(spec.tier_prices) if spec.tier_prices else None,
         }
 
     def draft(self, spec: domain.PerkSpec, row: Perk | None) -> Draft:
@@ -61,7 +65,28 @@ class PerkKind(Kind):
             fields + list(secrets),
             _problems(spec, row, secrets),
             extra=secrets,
+            warnings=self._unknown_tiers(spec),
         )
+
+    @cached_property
+    def _tiers(self) -> set[str]:
+        """The tiers stored or in the applied files: what tier_prices may name."""
+        stored = {tier.slug for tier in store_tiers(self.session, include_inactive=True)}
+        return stored | {tier.slug for tier in self.context.program.of("tier")}
+
+    def _unknown_tiers(self, spec: domain.PerkSpec) -> list[str]:
+        if not spec.tier_prices:
+            return []
+        unknown = sorted(set(spec.tier_prices) - self._tiers)
+        if not unknown:
+            return []
+        line, column = spec.where("tier_prices")
+        names = " and ".join(", ".join(unknown).rsplit(", ", 1))
+        return [
+            f"{spec.source}:{line}:{column}: tier_prices: perk {spec.slug} names {names}, "
+            f"but no [[tier]] has {'that slug' if len(unknown) == 1 else 'those slugs'} yet; "
+            "its price applies to members of that tier once it exists."
+        ]
 
     def insert(self, draft: Draft, values: dict[str, Any]) -> None:
         store.insert_perk(self.session, self._sealed(draft, values))
@@ -101,6 +126,10 @@ class PerkKind(Kind):
                 plaintext, bound_to=domain.perk_secret_binding(draft.spec.slug, field)
             )
         return values
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict[str, str]) -> list[Problem]:

@@ -55,6 +55,7 @@ class Draft:
     fields: list[str]
     problems: list[Problem] = field(default_factory=list)
     extra: Any = None
+    warnings: list[str] = field(default_factory=list)  # accepted, but worth a look
 
     @property
     def action(self) -> str:
@@ -148,6 +149,7 @@ class Plan:
 
     changes: list[PlanChange] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     writes: list[Callable[[], None]] = field(default_factory=list, repr=False)
 
     def write(self) -> None:
@@ -175,6 +177,7 @@ def plan(
         for spec in kind.specs:
             draft = kind.draft(spec, rows.get(spec.slug))
             result.problems += draft.problems
+            result.warnings += draft.warnings
             result.changes.append(
                 PlanChange(kind.name, spec.slug, draft.action, tuple(draft.fields))
             )
