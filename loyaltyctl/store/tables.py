@@ -645,7 +645,8 @@ class Coupon(SQLModel, table=True):
     (found without decrypting) and a ciphertext bound to the claim. `status` moves only by
     conditional UPDATEs: active -> used (one order) -> active (released, returned by a
     full refund); active -> cancelled (the claim is cancelled). Expiry is judged from
-    `expires_at` at the time of the command, never stored."""
+    `expires_at` at the time of the command, never stored. A coupon row is written in the
+    claim's transaction and never deleted."""
 
     __tablename__ = "coupon"
     __table_args__ = (
@@ -663,7 +664,10 @@ class Coupon(SQLModel, table=True):
     perk_id: int = Field(foreign_key="perk.id")
     member_id: int = Field(foreign_key="member.id")
     code_hash: str = Field(max_length=64, unique=True)
-    code_enc: str = Field()  # AES-GCM, bound to claim:<claim_id>
+    code_enc: str = Field()  # AES-GCM, bound to coupon:<claim_id>
+    # the code's last 4 symbols, for masked listings (as a card's last 4 digits: of a
+    # 12-symbol code with 11 random ones, what is left is still unguessable)
+    code_tail: str = Field(max_length=4)
     kind: str = Field(max_length=16)
     amount: Decimal | None = _money()  # fixed, convert (the converted value)
     percent: Decimal | None = Field(default=None, sa_type=Money)

@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("code_enc", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("code_tail", sqlmodel.sql.sqltypes.AutoString(length=4), nullable=False),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("amount", Money(), nullable=True),
         sa.Column("percent", Money(), nullable=True),
