@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.cli.helpers import add_member, flat, history, write
+from tests.cli.helpers import add_member, flat, history, maintain_at, write
 
 PROGRAM = """\
 [[earning_rule]]
@@ -261,17 +261,17 @@ def test_prune_disables_rules_and_tiers_missing_from_the_files(cli, program, tmp
     assert (doc["applied"], doc["points_awarded"]) == (1, 0)  # the disabled rule earns nothing
 
 
-def test_maintain_run_gives_birthday_points_and_says_so(cli, tmp_path):
+def test_maintain_run_gives_birthday_points_and_says_so(cli, tmp_path, monkeypatch):
     rules = write(
         tmp_path / "birthday.toml",
         '[[earning_rule]]\nslug = "birthday"\nkind = "birthday"\npoints = 250\n',
     )
     assert cli("apply", str(rules)).exit_code == 0
     add_member(cli, "C-1", "Ada", "--birthday", "12-10")
-    result = cli("maintain", "run", "--now", "2026-12-10T09:00:00Z")
+    result = maintain_at(cli, monkeypatch, "2026-12-10T09:00:00Z")
     assert result.exit_code == 0, result.stderr
     assert "gave 250 birthday points to 1 member." in flat(result.stdout)
-    doc = cli("maintain", "run", "--now", "2026-12-10T10:00:00Z", "--json").json
+    doc = maintain_at(cli, monkeypatch, "2026-12-10T10:00:00Z", "--json").json
     assert (doc["birthdays"], doc["birthday_points"]) == (0, 0)
-    quiet = cli("maintain", "run", "--now", "2026-12-10T11:00:00Z")
+    quiet = maintain_at(cli, monkeypatch, "2026-12-10T11:00:00Z")
     assert quiet.stdout == ""
