@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from loyaltyctl.domain.coupons import CouponSpec
 
@@ -329,11 +330,25 @@ def claim_secret_binding(claim_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field of a plan's change: its stored value and the file's, as plain values
+    (numbers, strings, lists, objects; timestamps as datetimes; a secret as "***")."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+SECRET_MASK = "***"  # a secret's value in a plan: never its text
+
+
+@dataclass(frozen=True)
 class PlanChange:
-    kind: str  # perk (campaign, earning_rule, tier come later)
+    kind: str  # perk, campaign, earning_rule, tier
     slug: str
     action: str  # create | update | unchanged | disable
     fields: tuple[str, ...] = ()
+    changes: tuple[FieldChange, ...] = ()  # old -> new of each of `fields`
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ def test_apply_plans_rules_and_tiers_and_reapplying_changes_nothing(cli, program
         "slug": "welcome",
         "action": "update",
         "fields": ["points"],
+        "changes": [{"field": "points", "old": 100, "new": 150}],
     }
 
 

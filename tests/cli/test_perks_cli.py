@@ -79,8 +79,20 @@ def test_apply_shows_changed_fields_and_prune_disables(cli, program, tmp_path):
     result = cli("apply", str(changed), "--prune", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json["changes"] == [
-        {"kind": "perk", "slug": "free-coffee", "action": "update", "fields": ["price"]},
-        {"kind": "perk", "slug": "guide", "action": "disable", "fields": ["active"]},
+        {
+            "kind": "perk",
+            "slug": "free-coffee",
+            "action": "update",
+            "fields": ["price"],
+            "changes": [{"field": "price", "old": 200, "new": 250}],
+        },
+        {
+            "kind": "perk",
+            "slug": "guide",
+            "action": "disable",
+            "fields": ["active"],
+            "changes": [{"field": "active", "old": True, "new": False}],
+        },
     ]
     assert cli("perk", "show", "guide", "--json").json["active"] is False
     assert [p["slug"] for p in cli("perk", "list", "--all", "--json").json] == [

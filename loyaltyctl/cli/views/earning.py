@@ -122,10 +122,11 @@ def ingest_summary(result) -> list[str]:
             + "."
         )
     lines = [head]
+    would = "would be " if result.dry_run else ""
     if not result.rolled_back and (result.points_awarded or result.points_reversed):
         pending = f" ({result.points_pending:,} pending)" if result.points_pending else ""
         lines.append(
-            f"Points awarded {result.points_awarded:,}{pending}, reversed "
+            f"Points {would}awarded {result.points_awarded:,}{pending}, {would}reversed "
             f"{result.points_reversed:,}."
         )
     if result.shortfall and not result.rolled_back:
@@ -135,13 +136,17 @@ def ingest_summary(result) -> list[str]:
         )
     extras = []
     if result.capped:
-        extras.append(f"{_count(result.capped, 'event')} held back by a rule's limit (0 points)")
+        extras.append(
+            f"{_count(result.capped, 'event')} {would}held back by a rule's limit (0 points)"
+        )
     if result.members_created and not result.rolled_back:
-        extras.append(f"{_count(result.members_created, 'member')} added")
+        extras.append(f"{_count(result.members_created, 'member')} {would}added")
     if result.tier_changes and not result.rolled_back:
         extras.append(f"{_count(result.tier_changes, 'tier change')}")
     if extras:
         lines.append("; ".join(extras) + ".")
+    if result.dry_run and not result.rolled_back:
+        lines.append("Dry run: nothing was changed.")
     return lines
 
 
