@@ -24,7 +24,7 @@ from loyaltyctl.cli import (
     promo,
     stats,
 )
-from loyaltyctl.cli import _clock
+from loyaltyctl.cli._clock import activate as activate_clock
 from loyaltyctl.cli._context import AppContext, activate
 
 
@@ -132,7 +132,7 @@ def root(
     """
     state = activate(AppContext(database_url=database_url, config=config, operator_flag=operator))
     ctx.call_on_close(state.close)
-    _clock.activate()
+    activate_clock()
 
 
 app.command("init")(db.init)

@@ -148,6 +148,4 @@ def test_prune_shows_what_it_turns_off(cli, applied, tmp_path):
     doc = cli("apply", str(other), "--prune", "--dry-run", "--json").json
     changes = _by_slug(doc)
     assert changes["coffee"]["changes"] == [{"field": "active", "old": True, "new": False}]
-    assert changes["spring"]["changes"] == [
-        {"field": "status", "old": "active", "new": "paused"}
-    ]
+    assert changes["spring"]["changes"] == [{"field": "status", "old": "active", "new": "paused"}]
