@@ -140,7 +140,7 @@ def test_the_human_plan_shows_old_to_new_at_80_columns(cli, applied, monkeypatch
     assert "multiplier: 1.5 → 2" in text
     assert "COFFEE-TWO" not in result.stdout
     assert max(len(line) for line in result.stdout.splitlines()) <= 80
-    assert "Dry run" in result.stdout and "Nothing was changed" in result.stdout
+    assert "Dry run" in text and "Nothing was changed" in text
 
 
 def test_prune_shows_what_it_turns_off(cli, applied, tmp_path):

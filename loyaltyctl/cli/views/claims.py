@@ -43,8 +43,8 @@ CLAIM_COLUMNS = [
     Column("member", "Member"),
     Column("points_spent", "Points", "right"),
     Column("status", "Status"),
-    Column("operator", "Operator"),
-    Column("cancel_reason", "Cancel reason"),
+    Column("operator", "Operator", drop=2),
+    Column("cancel_reason", "Cancel reason", drop=1),
 ]
 
 

@@ -10,8 +10,8 @@ RULE_COLUMNS = [
     Column("name", "Name"),
     Column("earns", "Earns"),
     Column("limit", "Limit"),
-    Column("tiers", "Tiers"),
-    Column("active", "Active"),
+    Column("tiers", "Tiers", drop=2),
+    Column("active", "Active", drop=3),
 ]
 
 TIER_COLUMNS = [
@@ -20,9 +20,9 @@ TIER_COLUMNS = [
     Column("threshold", "Threshold", "right"),
     Column("period", "Period"),
     Column("multiplier", "Multiplier", "right"),
-    Column("overrides", "Overrides"),
-    Column("downgrade", "Downgrade"),
-    Column("active", "Active"),
+    Column("overrides", "Overrides", drop=1),
+    Column("downgrade", "Downgrade", drop=2),
+    Column("active", "Active", drop=3),
 ]
 
 

@@ -11,12 +11,12 @@ MEMBER_COLUMNS = [
     Column("external_id", "Member"),
     Column("name", "Name"),
     Column("phone", "Phone"),
-    Column("email", "Email"),
-    Column("tier", "Tier"),
-    Column("groups", "Groups"),
-    Column("tags", "Tags"),
+    Column("email", "Email", drop=3),
+    Column("tier", "Tier", drop=1),
+    Column("groups", "Groups", drop=4),
+    Column("tags", "Tags", drop=5),
     Column("balance", "Balance", "right"),
-    Column("pending", "Pending", "right"),
+    Column("pending", "Pending", "right", drop=2),
 ]
 
 

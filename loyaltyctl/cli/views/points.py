@@ -13,10 +13,10 @@ ENTRY_COLUMNS = [
     Column("pending_amount", "Pending", "right", fmt=lambda v: f"{v:+,}" if v else ""),
     Column("balance_after", "Balance", "right"),
     Column("reason", "Reason"),
-    Column("rule", "Rule"),
-    Column("event_id", "Event"),
-    Column("operator", "Operator"),
-    Column("expires_at", "Expires"),
+    Column("rule", "Rule", drop=2),
+    Column("event_id", "Event", drop=4),
+    Column("operator", "Operator", drop=3),
+    Column("expires_at", "Expires", drop=1),
 ]
 
 

@@ -29,13 +29,13 @@ def redemption(result) -> list:
 
 CAMPAIGN_COLUMNS = [
     Column("slug", "Campaign"),
-    Column("name", "Name"),
+    Column("name", "Name", drop=1),
     Column("status", "Status"),
-    Column("valid_from", "From"),
+    Column("valid_from", "From", drop=3),
     Column("valid_until", "Until"),
     Column("points", "Points", "right"),
-    Column("perks", "Prizes"),
-    Column("codes_issued", "Codes", "right"),
+    Column("perks", "Prizes", drop=4),
+    Column("codes_issued", "Codes", "right", drop=2),
     Column("redemptions", "Redeemed", "right"),
 ]
 
