@@ -103,6 +103,11 @@ KEPT_KEYS = frozenset(
 )
 
 
+class Whole(str):
+    """A line printed whole: no line break is put into it (the terminal wraps it), so a
+    command or a path in it can be copied as it is."""
+
+
 def table_time(moment: datetime) -> str:
     """A timestamp in a table: a day's first or last moment (a window given as dates)
     as its date alone, anything else as local_time."""
@@ -189,7 +194,7 @@ class Output:
             return
         rendered = render()
         for item in rendered if isinstance(rendered, list) else [rendered]:
-            self.console.print(item)
+            self.console.print(item, soft_wrap=isinstance(item, Whole))
 
     def text_file(self, text: str, path=None, *, secret: bool = False) -> None:
         """A document (TOML, a certificate) to stdout, or to a file (mode 0600 if secret)."""
