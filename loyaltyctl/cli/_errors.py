@@ -41,8 +41,16 @@ def _worded(error: e.LoyaltyError) -> str:
 
 
 def _did_you_mean(error: e.LoyaltyError) -> str:
-    candidates = error.data.get("candidates") or []
-    return f"Did you mean {' or '.join(candidates)}?" if candidates else ""
+    """The error's candidates, closest first (the domain ranks them; at most three)."""
+    candidates = list(error.data.get("candidates") or [])[:3]
+    if not candidates:
+        return ""
+    listed = (
+        ", ".join(candidates[:-1]) + " or " + candidates[-1]
+        if len(candidates) > 1
+        else candidates[0]
+    )
+    return f"Did you mean {listed}?"
 
 
 def _with_candidates(error: e.LoyaltyError) -> str:
