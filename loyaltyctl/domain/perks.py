@@ -56,12 +56,35 @@ class Audience:
     def admits(
         self, *, plan: str | None, tier: str | None, groups: set[str], tags: set[str]
     ) -> bool:
-        return (
-            (not self.plans or plan in self.plans)
-            and (not self.tiers or tier in self.tiers)
-            and (not self.groups or bool(groups.intersection(self.groups)))
-            and (not self.tags or bool(tags.intersection(self.tags)))
-        )
+        return not self.missing(plan=plan, tier=tier, groups=groups, tags=tags)
+
+    def missing(
+        self, *, plan: str | None, tier: str | None, groups: set[str], tags: set[str]
+    ) -> list[str]:
+        """What a member lacks, one phrase per dimension that does not match:
+        "tier gold or platinum (has silver)", "one of the tags vip (has none)"."""
+        lacking = []
+        for noun, wanted, has in (("plan", self.plans, plan), ("tier", self.tiers, tier)):
+            if wanted and has not in wanted:
+                lacking.append(f"{noun} {_either(wanted)} (has {has or 'none'})")
+        for noun, wanted, held in (("group", self.groups, groups), ("tag", self.tags, tags)):
+            if wanted and not held.intersection(wanted):
+                what = (
+                    f"the {noun} {wanted[0]}"
+                    if len(wanted) == 1
+                    else f"one of the {noun}s {_either(wanted)}"
+                )
+                lacking.append(f"{what} (has {', '.join(sorted(held)) or 'none'})")
+        return lacking
+
+
+def _either(values: tuple[str, ...]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def times(count: int) -> str:
+    """1 -> "once", 2 -> "twice", n -> "n times"."""
+    return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
 
 
 def position_of(positions: dict[str, tuple[int, int]], key: str, line: int) -> tuple[int, int]:
@@ -227,10 +250,16 @@ def window_and_audience(
             NOT_IN_WINDOW,
             f"{what[0].upper()}{what[1:]} closed {valid_until:%Y-%m-%d %H:%M} UTC.",
         )
-    if not audience.admits(
+    lacking = audience.missing(
         plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
-    ):
-        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of {what}."
+    )
+    if lacking:
+        return (
+            NOT_IN_AUDIENCE,
+            f"Member {member.external_id} is not in the audience of {what}: it needs "
+            + "; and ".join(lacking)
+            + ".",
+        )
     return None
 
 
@@ -253,7 +282,7 @@ def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str,
         return (
             MEMBER_LIMIT,
             f"Member {member.external_id} already claimed perk {perk.slug} "
-            f"{member.claims_of_perk} time(s), the most allowed.",
+            f"{times(member.claims_of_perk)}, the most allowed.",
         )
     if member.balance < perk.price:
         return (

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from loyaltyctl.domain.perks import Audience, position_of, window_and_audience
+from loyaltyctl.domain.perks import Audience, position_of, times, window_and_audience
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -221,8 +221,8 @@ def refusal(
     if campaign.per_member is not None and member.redemptions >= campaign.per_member:
         return (
             MEMBER_LIMIT,
-            f"Member {member.external_id} already redeemed {member.redemptions} time(s) in "
-            f"campaign {campaign.slug}, the most allowed.",
+            f"Member {member.external_id} already redeemed campaign {campaign.slug} "
+            f"{times(member.redemptions)}, the most allowed.",
         )
     if (
         campaign.per_member_daily is not None
@@ -230,8 +230,8 @@ def refusal(
     ):
         return (
             MEMBER_DAILY_LIMIT,
-            f"Member {member.external_id} already redeemed {member.redemptions_today} time(s) "
-            f"today in campaign {campaign.slug}, the most allowed per day.",
+            f"Member {member.external_id} already redeemed campaign {campaign.slug} "
+            f"{times(member.redemptions_today)} today, the most allowed in a day.",
         )
     return None
 

@@ -328,9 +328,13 @@ def _check(rules, redeemer, *, used_up: bool, now, fallback: type[Refused] | Non
     refused = domain.refusal(rules, redeemer, code_used_up=used_up, now=now)
     if refused is not None:
         code, message = refused
-        raise PROMO_REFUSALS[code](message)
+        raise PROMO_REFUSALS[code](message, campaign=rules.slug, member=redeemer.external_id)
     if fallback is not None:
-        raise fallback(f"The limit of campaign {rules.slug} is reached ({fallback.code}).")
+        raise fallback(
+            f"The limit of campaign {rules.slug} is reached ({fallback.code}).",
+            campaign=rules.slug,
+            member=redeemer.external_id,
+        )
 
 
 def _replayed(session: Session, ref: str) -> domain.RedemptionResult:
