@@ -189,7 +189,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.KeyConflict: Rendering(
         REFUSED, "Use a new --key for a different change, or repeat the original one exactly."
     ),
-    e.NotFound: Rendering(REFUSED),
+    e.NotFound: Rendering(REFUSED, message=_with_candidates),
     e.AuditFailure: Rendering(
         REFUSED,
         "Restore the database from a backup or investigate the row named above.",

@@ -209,12 +209,20 @@ class Output:
             path.write_text(text, encoding="utf-8")
         self.message(f"Wrote {path}.")
 
-    def toml(self, document: dict, path=None, *, secret: bool = False) -> None:
+    def toml(
+        self,
+        document: dict,
+        path=None,
+        *,
+        secret: bool = False,
+        command: str = "perk export",
+        left_out: str = "Secrets are left out",
+    ) -> None:
         import tomli_w
 
-        header = "# Written by `loyaltyctl perk export`; `loyaltyctl apply` takes it back.\n"
+        header = f"# Written by `loyaltyctl {command}`; `loyaltyctl apply` takes it back.\n"
         if not secret:
-            header += "# Secrets are left out: applying this file keeps the stored ones.\n"
+            header += f"# {left_out}: applying this file keeps the stored ones.\n"
         self.text_file(header + tomli_w.dumps(document), path, secret=secret)
 
     def listing(

@@ -16,6 +16,7 @@ from loyaltyctl.cli import (
     db,
     demo,
     earning,
+    exports,
     keys,
     maintain,
     members,
@@ -145,9 +146,12 @@ app.command("apply")(perks.apply)
 app.add_typer(perks.app, name="perk")
 app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
+promo.app.command("export-toml")(exports.campaigns)
 app.add_typer(promo.app, name="promo")
 app.add_typer(stats.app, name="stats")
 app.add_typer(earning.events_app, name="events")
+earning.rules_app.command("export")(exports.rules)
+earning.tiers_app.command("export")(exports.tiers)
 app.add_typer(earning.rules_app, name="rules")
 app.add_typer(earning.tiers_app, name="tiers")
 app.add_typer(maintain.app, name="maintain")

@@ -246,6 +246,18 @@ class PrizeClaim:
 
 
 @dataclass(frozen=True)
+class MemberRedemption:
+    """One of a member's redemptions, as `member show` lists them ("my prizes")."""
+
+    redemption_id: str
+    campaign: str  # slug
+    campaign_name: str
+    at: datetime
+    points: int
+    perks: tuple[PrizeClaim, ...]
+
+
+@dataclass(frozen=True)
 class RedemptionResult:
     redemption_id: str
     campaign: str

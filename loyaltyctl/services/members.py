@@ -11,6 +11,7 @@ from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services.claims import member_claims
 from loyaltyctl.services.earning.status import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
+from loyaltyctl.services.promo import member_redemptions
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as store
 from loyaltyctl.store.db import Session
@@ -239,5 +240,6 @@ def show_member(
         balance=balance_of(session, row, soon_days=soon_days, now=now),
         recent=tuple(recent_entries(session, row, limit=recent)),
         claims=tuple(member_claims(session=session, member_id=row.id, limit=recent)),
+        redemptions=tuple(member_redemptions(session=session, member_id=row.id, limit=recent)),
         tier_status=tier_status(session, row, now=now),
     )

@@ -463,3 +463,22 @@ def list_campaigns(*, session: Session) -> list[domain.Campaign]:
 
 def show_campaign(*, session: Session, slug: str, keys: KeyRing | None = None) -> domain.Campaign:
     return to_domain(session, store.require(session, slug), keys)
+
+
+def member_redemptions(
+    *, session: Session, member_id: int, limit: int
+) -> list[domain.MemberRedemption]:
+    """A member's redemptions with their campaigns and prizes, newest first."""
+    return [
+        domain.MemberRedemption(
+            redemption_id=row.id,
+            campaign=slug,
+            campaign_name=name,
+            at=row.at,
+            points=row.points,
+            perks=tuple(
+                domain.PrizeClaim(p["slug"], p["claim_id"]) for p in json.loads(row.prizes)
+            ),
+        )
+        for row, slug, name in store.redemptions_of_member(session, member_id, limit=limit)
+    ]
