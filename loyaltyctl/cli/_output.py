@@ -233,16 +233,19 @@ class Output:
         title: str | None = None,
         json_doc: Any = None,
         empty: str = "Nothing to show.",
+        csv_columns: Sequence[str] | None = None,
     ) -> None:
-        """A listing: a Rich table, CSV (the columns), or JSON (``json_doc`` or the rows)."""
+        """A listing: a Rich table, CSV (``csv_columns`` of the rows, else the table's
+        columns), or JSON (``json_doc`` or the rows)."""
         if self.json_mode:
             self.json(rows if json_doc is None else json_doc)
             return
         if self.csv_mode:
             writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow([c.key for c in columns])
+            keys = list(csv_columns) if csv_columns else [c.key for c in columns]
+            writer.writerow(keys)
             for row in rows:
-                writer.writerow([csv_cell(row.get(c.key)) for c in columns])
+                writer.writerow([csv_cell(row.get(key)) for key in keys])
             sys.stdout.flush()
             return
         if not rows:

@@ -176,4 +176,5 @@ def history(
         title=f"Ledger of {member}",
         json_doc={"member": member, "entries": entries},
         empty=f"{member} has no ledger entries yet.",
+        csv_columns=views.ENTRY_FIELDS,  # the JSON's fields, in its order
     )

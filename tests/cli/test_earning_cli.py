@@ -143,6 +143,7 @@ def test_bad_lines_are_listed_and_the_rest_applied_with_exit_3(cli, program, tmp
     assert result.exit_code == 3
     doc = result.json
     assert doc["applied"] == 1 and doc["error"]["code"] == "bad_input_file"
+    assert doc["partial"] is True  # the good line applied, the bad ones skipped
     assert [e["line"] for e in doc["errors"]] == [2, 3]
     assert f"{events}:2: not valid JSON" in result.stderr
     assert f"{events}:3: order 9 is not known" in flat(result.stderr)
@@ -276,3 +277,13 @@ def test_maintain_run_gives_birthday_points_and_says_so(cli, tmp_path, monkeypat
     assert (doc["birthdays"], doc["birthday_points"]) == (0, 0)
     quiet = maintain_at(cli, monkeypatch, "2026-12-10T11:00:00Z")
     assert quiet.stdout == ""
+
+
+def test_partial_is_false_when_nothing_was_skipped_or_nothing_applied(cli, program, tmp_path):
+    good = write(tmp_path / "good.jsonl", lines(ORDER))
+    assert cli("events", "ingest", str(good), "--json").json["partial"] is False
+    bad = write(tmp_path / "bad.jsonl", lines(dict(ORDER, id="e9", order_id="77"), "{nope"))
+    strict = cli("events", "ingest", str(bad), "--strict", "--json")
+    assert (strict.exit_code, strict.json["partial"]) == (3, False)
+    dry = cli("events", "ingest", str(bad), "--dry-run", "--json")
+    assert (dry.exit_code, dry.json["partial"]) == (3, False)

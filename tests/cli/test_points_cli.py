@@ -404,3 +404,15 @@ def test_a_keyed_pending_credit_replays(cli, ada):
     assert again.json["replayed"] is True
     assert again.json["entry_id"] == first.json["entry_id"]
     assert balance(cli, ada)["pending"] == 40
+
+
+def test_history_csv_has_the_json_columns(cli, ada):
+    credit(cli, ada, 40, "Order 1001", "--key", "k-1", "--expires", day(30))
+    doc = cli("points", "history", ada, "--json").json
+    table = cli("points", "history", ada, "--csv")
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert list(rows[0]) == list(doc["entries"][0])
+    assert rows[0]["key"] == "k-1" and rows[0]["expires_at"] == doc["entries"][0]["expires_at"]

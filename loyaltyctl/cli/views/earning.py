@@ -87,6 +87,8 @@ def ingest_json(result) -> dict:
 
     document = jsonable(result)
     document["errors"] = [{"line": e.line, "message": e.message} for e in result.errors]
+    # exit 3 either way: partial says the good lines were applied and the bad ones skipped
+    document["partial"] = bool(result.errors_total) and not (result.rolled_back or result.dry_run)
     if result.errors_total:
         document["error"] = {
             "code": "bad_input_file",

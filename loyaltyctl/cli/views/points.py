@@ -20,6 +20,17 @@ ENTRY_COLUMNS = [
 ]
 
 
+def _entry_fields() -> tuple[str, ...]:
+    from dataclasses import fields as dataclass_fields
+
+    from loyaltyctl.domain.models import LedgerEntry
+
+    return tuple(f.name for f in dataclass_fields(LedgerEntry))
+
+
+ENTRY_FIELDS = _entry_fields()  # what --json and --csv give of each entry
+
+
 def entry_rows(entries) -> list[dict]:
     return [fields(e) for e in entries]
 
