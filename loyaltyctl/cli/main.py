@@ -13,6 +13,7 @@ from loyaltyctl import __version__
 from loyaltyctl.cli import (
     audit,
     claims,
+    completion,
     db,
     demo,
     earning,
@@ -138,6 +139,7 @@ def root(
 
 app.command("init")(db.init)
 app.command("demo")(demo.demo)
+app.command("completion")(completion.completion)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(members.app, name="member")
