@@ -232,7 +232,9 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED, "List the campaigns with `loyaltyctl promo list`.", message=_with_candidates
     ),
     e.UnknownCode: Rendering(
-        REFUSED, "Check the code for typos; codes ignore case, spaces and dashes."
+        REFUSED,
+        "Codes ignore case, spaces and dashes, and read O as 0 and I, L as 1.",
+        fields=("mistyped",),
     ),
     e.CodeUsedUp: Rendering(REFUSED, "Nothing was changed."),
     e.CampaignPaused: Rendering(

@@ -165,12 +165,13 @@ def _code(session: Session, normalized: str, code_hash: str) -> PromoCode:
     """The code's row, or UnknownCode."""
     code_row = store.code_by_hash(session, code_hash) if normalized else None
     if code_row is None:
-        # nothing here depends on which codes exist: a typo is told by the check symbol
-        if domain.looks_mistyped(normalized):
-            raise UnknownCode(
-                "This code is not valid: it looks mistyped (its last symbol does not match)."
-            )
-        raise UnknownCode("This code is not valid.")
+        # one sentence for every unknown code, whether its check symbol shows a typo or
+        # not (data: mistyped), and nothing that depends on which codes exist
+        shown = normalized[:40] or "given"
+        raise UnknownCode(
+            f"The code {shown} is not valid; check it for a typo and type it again.",
+            mistyped=domain.looks_mistyped(normalized),
+        )
     return code_row
 
 
