@@ -310,32 +310,48 @@ class Output:
 
     @contextmanager
     def progress(
-        self, description: str, total: int | None = None
+        self,
+        description: str,
+        total: int | None = None,
+        *,
+        lines_of: os.PathLike[str] | str | None = None,
+        unit: str = "rows",
+        header: int = 0,
     ) -> Iterator[Callable[[int], None]]:
-        """Yields ``advance_to(n)``; draws a bar on stderr only when it is a terminal."""
+        """Yields ``advance_to(n)``; draws a bar on stderr only when it is a terminal:
+        done of the total, the rate and the time left. ``lines_of``: the total is the
+        file's lines (less ``header``), counted only when a bar is drawn."""
         if not self.err.is_terminal:
             yield lambda _n: None
             return
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             SpinnerColumn,
             TextColumn,
-            TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
+        if total is None and lines_of is not None:
+            total = max(0, count_lines(lines_of) - header) or None
         with Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
+            TextColumn("{task.fields[done]}"),  # "1,200/5,000 rows 850/s"; nothing before
+            TimeRemainingColumn(),
             console=self.err,
             transient=True,
         ) as bar:
-            task = bar.add_task(description, total=total)
-            yield lambda n: bar.update(task, completed=n)
+            task = bar.add_task(description, total=total, done="")
+
+            def advance_to(done: int) -> None:
+                speed = bar.tasks[task].speed
+                count = f"{done:,}/{total:,}" if total else f"{done:,}"
+                rate = f" {speed:,.0f}/s" if speed else ""
+                bar.update(task, completed=done, done=f"{count} {unit}{rate}")
+
+            yield advance_to
 
 
 # --- tables that fit ----------------------------------------------------------------------
@@ -408,6 +424,19 @@ def _least_needed(width: int, columns: Sequence[Column], cells, shown: list[int]
         return max(droppable, key=lambda i: (columns[i].drop, i))
     loose = [i for i in candidates if not columns[i].kept]
     return (loose or candidates)[-1]
+
+
+def count_lines(path: os.PathLike[str] | str) -> int:
+    """The lines of a file (a last line without a newline counts), read in blocks."""
+    count, last = 0, b"\n"
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                count += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return 0
+    return count + (last != b"\n")
 
 
 # --- streams: documents too long to hold in memory (promo export) ----------------------
