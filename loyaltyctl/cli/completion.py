@@ -31,7 +31,7 @@ def completion(
     zsh:   loyaltyctl completion zsh > "${fpath[1]}/_loyaltyctl"
     fish:  loyaltyctl completion fish > ~/.config/fish/completions/loyaltyctl.fish
 
-    Example: loyaltyctl completion bash > ~/.local/share/bash-completion/completions/loyaltyctl
+    Example: loyaltyctl completion fish > ~/.config/fish/completions/loyaltyctl.fish
     """
     from loyaltyctl.cli._output import Output
 

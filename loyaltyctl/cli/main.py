@@ -28,6 +28,7 @@ from loyaltyctl.cli import (
 )
 from loyaltyctl.cli._clock import activate as activate_clock
 from loyaltyctl.cli._context import AppContext, activate
+from loyaltyctl.cli._help import keep_examples
 
 
 def _json_usage_error(error: Exception, json_mode: bool) -> None:
@@ -158,6 +159,9 @@ app.add_typer(earning.rules_app, name="rules")
 app.add_typer(earning.tiers_app, name="tiers")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
+
+
+keep_examples(app)  # examples print as written, never re-wrapped inside a value
 
 
 def main() -> None:
