@@ -475,6 +475,7 @@ class ClaimRecord:
     cancel_reason: str | None = None
     redemption: Redemption | None = None  # only when revealed (claim show --reveal)
     balance: int | None = None  # after a cancel: the member's balance
+    prize_of: str | None = None  # the promo redemption this claim is a prize of
 
 
 @dataclass(frozen=True)

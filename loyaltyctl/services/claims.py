@@ -477,6 +477,7 @@ def _record(
         cancel_reason=claim.cancel_reason,
         redemption=redemption,
         balance=balance,
+        prize_of=claim.redemption_id,
     )
 
 

@@ -79,3 +79,20 @@ def test_a_hint_names_the_perk_or_campaign_refused(cli, program):
     assert "loyaltyctl promo resume spring" in flat(paused.stderr)
     low = cli("points", "write-off", "C-2", "5", "--reason", "x")
     assert "loyaltyctl points balance C-2" in flat(low.stderr)
+
+
+def test_a_prize_claim_says_which_redemption_it_came_from(cli, keys, tmp_path):
+    program = write(
+        tmp_path / "prize.toml",
+        '[[perk]]\nslug = "cup"\nname = "Cup"\nprice = 30\n'
+        '[[campaign]]\nslug = "fair"\nname = "Fair"\nperks = ["cup"]\n'
+        '[[campaign.code]]\ncode = "FAIR1"\n',
+    )
+    assert cli("apply", str(program)).exit_code == 0
+    add_member(cli, "C-7", "Seven")
+    redeemed = cli("promo", "redeem", "fair1", "--member", "C-7", "--json").json
+    claim_id = redeemed["perks"][0]["claim_id"]
+    shown = cli("claim", "show", claim_id, "--json").json
+    assert shown["prize_of"] == redeemed["redemption_id"]
+    human = cli("claim", "show", claim_id)
+    assert f"promo redemption {redeemed['redemption_id']}" in human.stdout

@@ -81,6 +81,7 @@ def claim_record_panel(record):
         ("Member", record.member),
         ("When", local_time(record.at)),
         ("Points spent", f"{record.points_spent:,}"),
+        *([("Prize of", f"promo redemption {record.prize_of}")] if record.prize_of else []),
         ("Status", record.status),
         ("Operator", record.operator),
         ("Key", record.key),
