@@ -176,5 +176,5 @@ def history(
         title=f"Ledger of {member}",
         json_doc={"member": member, "entries": entries},
         empty=f"{member} has no ledger entries yet.",
-        csv_columns=views.ENTRY_FIELDS,  # the JSON's fields, in its order
+        csv_columns=views.entry_fields(),  # the JSON's fields, in its order
     )

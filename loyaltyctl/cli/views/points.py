@@ -20,15 +20,13 @@ ENTRY_COLUMNS = [
 ]
 
 
-def _entry_fields() -> tuple[str, ...]:
+def entry_fields() -> tuple[str, ...]:
+    """What --json and --csv give of each entry (read when asked: start-up stays light)."""
     from dataclasses import fields as dataclass_fields
 
     from loyaltyctl.domain.models import LedgerEntry
 
     return tuple(f.name for f in dataclass_fields(LedgerEntry))
-
-
-ENTRY_FIELDS = _entry_fields()  # what --json and --csv give of each entry
 
 
 def entry_rows(entries) -> list[dict]:
