@@ -40,6 +40,11 @@ def default_database_url() -> str:
     return f"sqlite:///{data_dir() / 'loyalty.db'}"
 
 
+def demo_database_path() -> Path:
+    """`demo`'s own SQLite file: a club's real database never gets its sample data."""
+    return data_dir() / "demo.db"
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str

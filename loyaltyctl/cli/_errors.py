@@ -41,8 +41,16 @@ def _worded(error: e.LoyaltyError) -> str:
 
 
 def _did_you_mean(error: e.LoyaltyError) -> str:
-    candidates = error.data.get("candidates") or []
-    return f"Did you mean {' or '.join(candidates)}?" if candidates else ""
+    """The error's candidates, closest first (the domain ranks them; at most three)."""
+    candidates = list(error.data.get("candidates") or [])[:3]
+    if not candidates:
+        return ""
+    listed = (
+        ", ".join(candidates[:-1]) + " or " + candidates[-1]
+        if len(candidates) > 1
+        else candidates[0]
+    )
+    return f"Did you mean {listed}?"
 
 
 def _with_candidates(error: e.LoyaltyError) -> str:
@@ -52,6 +60,23 @@ def _with_candidates(error: e.LoyaltyError) -> str:
 
 def _candidates_or(hint: str) -> Callable[[e.LoyaltyError], str]:
     return lambda error: _did_you_mean(error) or hint
+
+
+def _filled(template: str) -> Callable[[e.LoyaltyError], str]:
+    """A hint naming what the error's data names: {perk}, {campaign}, {member}; {show} is
+    the command that shows the perk or campaign refused. A name the data lacks stays
+    the placeholder's upper-case word."""
+
+    def hint(error: e.LoyaltyError) -> str:
+        data = error.data
+        names = {k: data.get(k) or k.upper() for k in ("perk", "campaign", "member")}
+        if data.get("campaign"):
+            names["show"] = f"loyaltyctl promo show {data['campaign']}"
+        else:
+            names["show"] = f"loyaltyctl perk show {names['perk']}"
+        return template.format(**names)
+
+    return hint
 
 
 def _campaign_exists(error: e.LoyaltyError) -> str:
@@ -159,12 +184,12 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED, "Use `loyaltyctl member update` to change an existing member."
     ),
     e.InsufficientBalance: Rendering(
-        REFUSED, "Check the balance with `loyaltyctl points balance`."
+        REFUSED, _filled("Check the balance with `loyaltyctl points balance {member}`.")
     ),
     e.KeyConflict: Rendering(
         REFUSED, "Use a new --key for a different change, or repeat the original one exactly."
     ),
-    e.NotFound: Rendering(REFUSED),
+    e.NotFound: Rendering(REFUSED, message=_with_candidates),
     e.AuditFailure: Rendering(
         REFUSED,
         "Restore the database from a backup or investigate the row named above.",
@@ -179,21 +204,22 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     ),
     e.UnknownClaim: Rendering(REFUSED, "Find the claim id with `loyaltyctl perk claims SLUG`."),
     e.PerkInactive: Rendering(
-        REFUSED, "Enable it with `loyaltyctl perk enable SLUG` if it should be claimable."
-    ),
-    e.NotInWindow: Rendering(
         REFUSED,
-        "See the window with `loyaltyctl perk show SLUG` or `loyaltyctl promo show CAMPAIGN`.",
+        _filled("Enable it with `loyaltyctl perk enable {perk}` if it should be claimable."),
     ),
+    e.NotInWindow: Rendering(REFUSED, _filled("See the window with `{show}`.")),
     e.NotInAudience: Rendering(
-        REFUSED, "Check the member's plan, tier, groups and tags with `loyaltyctl member show`."
+        REFUSED,
+        _filled(
+            "Change the member with `loyaltyctl member update {member}` if they belong, "
+            "or see who may with `{show}`."
+        ),
     ),
     e.SoldOut: Rendering(
         REFUSED, "Raise max_supply in the perk file and apply it, or offer another perk."
     ),
     e.MemberLimit: Rendering(
-        REFUSED,
-        "The member has had as many as allowed; `loyaltyctl member show MEMBER` lists them.",
+        REFUSED, _filled("`loyaltyctl member show {member}` lists their claims and redemptions.")
     ),
     e.AlreadyCancelled: Rendering(
         REFUSED, "Nothing to do: the points were refunded when it was cancelled."
@@ -206,11 +232,13 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED, "List the campaigns with `loyaltyctl promo list`.", message=_with_candidates
     ),
     e.UnknownCode: Rendering(
-        REFUSED, "Check the code for typos; codes ignore case, spaces and dashes."
+        REFUSED,
+        "Codes ignore case, spaces and dashes, and read O as 0 and I, L as 1.",
+        fields=("mistyped",),
     ),
     e.CodeUsedUp: Rendering(REFUSED, "Nothing was changed."),
     e.CampaignPaused: Rendering(
-        REFUSED, "Resume it with `loyaltyctl promo resume CAMPAIGN` if it should run."
+        REFUSED, _filled("Resume it with `loyaltyctl promo resume {campaign}` if it should run.")
     ),
     e.CampaignArchived: Rendering(
         REFUSED, "An archived campaign stays closed; start a new campaign instead."
@@ -219,7 +247,8 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED, "The day is counted in the program time zone; try again tomorrow."
     ),
     e.PrizeUnavailable: Rendering(
-        REFUSED, "Check the prize perks with `loyaltyctl perk show SLUG` (enabled, supply left)."
+        REFUSED,
+        _filled("Check the prize with `loyaltyctl perk show {perk}` (enabled, supply left)."),
     ),
     e.TooManyCodes: Rendering(
         REFUSED,

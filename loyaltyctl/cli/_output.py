@@ -72,12 +72,78 @@ def local_time(moment: datetime, fmt: str = "%Y-%m-%d %H:%M %Z") -> str:
     return moment.astimezone(zone).strftime(fmt)
 
 
+# what staff type or read back (slugs, ids, codes) and times: never cut in a table
+KEPT_KEYS = frozenset(
+    {
+        "slug",
+        "member",
+        "external_id",
+        "perk",
+        "campaign",
+        "claim_id",
+        "redemption_id",
+        "certificate_id",
+        "batch_id",
+        "id",
+        "code",
+        "event_id",
+        "order_id",
+        "rule",
+        "ref",
+        "subject",
+        "tier",
+        "at",
+        "valid_from",
+        "valid_until",
+        "last_claim_at",
+        "expires_at",
+        "cancelled_at",
+        "period",
+    }
+)
+
+
+class Whole(str):
+    """A line printed whole: no line break is put into it (the terminal wraps it), so a
+    command or a path in it can be copied as it is."""
+
+
+def table_time(moment: datetime) -> str:
+    """A timestamp in a table: a day's first or last moment (a window given as dates)
+    as its date alone, anything else as local_time."""
+    from datetime import time
+
+    from loyaltyctl.cli._context import current
+    from loyaltyctl.domain.errors import LoyaltyError
+
+    try:
+        local = moment.astimezone(current().settings.tz)
+    except LoyaltyError:
+        local = moment
+    if local.time() in (time.min, time(23, 59, 59, 999999), time(23, 59, 59)):
+        return local.strftime("%Y-%m-%d")
+    return local_time(moment)
+
+
 @dataclasses.dataclass(frozen=True)
 class Column:
+    """One column of a listing. `keep`: never cut (identifiers and times; by default the
+    keys of KEPT_KEYS); `drop`: may be left out when the table does not fit the terminal,
+    the highest first (0: only when nothing else is left to leave out)."""
+
     key: str
     title: str
     justify: str = "left"
     fmt: Callable[[Any], str] | None = None
+    keep: bool | None = None
+    drop: int = 0
+
+    @property
+    def kept(self) -> bool:
+        """Never wrapped: identifiers, times and numbers (right-aligned columns)."""
+        if self.keep is not None:
+            return self.keep
+        return self.key in KEPT_KEYS or self.justify == "right"
 
 
 class Output:
@@ -128,7 +194,7 @@ class Output:
             return
         rendered = render()
         for item in rendered if isinstance(rendered, list) else [rendered]:
-            self.console.print(item)
+            self.console.print(item, soft_wrap=isinstance(item, Whole))
 
     def text_file(self, text: str, path=None, *, secret: bool = False) -> None:
         """A document (TOML, a certificate) to stdout, or to a file (mode 0600 if secret)."""
@@ -143,12 +209,20 @@ class Output:
             path.write_text(text, encoding="utf-8")
         self.message(f"Wrote {path}.")
 
-    def toml(self, document: dict, path=None, *, secret: bool = False) -> None:
+    def toml(
+        self,
+        document: dict,
+        path=None,
+        *,
+        secret: bool = False,
+        command: str = "perk export",
+        left_out: str = "Secrets are left out",
+    ) -> None:
         import tomli_w
 
-        header = "# Written by `loyaltyctl perk export`; `loyaltyctl apply` takes it back.\n"
+        header = f"# Written by `loyaltyctl {command}`; `loyaltyctl apply` takes it back.\n"
         if not secret:
-            header += "# Secrets are left out: applying this file keeps the stored ones.\n"
+            header += f"# {left_out}: applying this file keeps the stored ones.\n"
         self.text_file(header + tomli_w.dumps(document), path, secret=secret)
 
     def listing(
@@ -159,16 +233,19 @@ class Output:
         title: str | None = None,
         json_doc: Any = None,
         empty: str = "Nothing to show.",
+        csv_columns: Sequence[str] | None = None,
     ) -> None:
-        """A listing: a Rich table, CSV (the columns), or JSON (``json_doc`` or the rows)."""
+        """A listing: a Rich table, CSV (``csv_columns`` of the rows, else the table's
+        columns), or JSON (``json_doc`` or the rows)."""
         if self.json_mode:
             self.json(rows if json_doc is None else json_doc)
             return
         if self.csv_mode:
             writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow([c.key for c in columns])
+            keys = list(csv_columns) if csv_columns else [c.key for c in columns]
+            writer.writerow(keys)
             for row in rows:
-                writer.writerow([csv_cell(row.get(c.key)) for c in columns])
+                writer.writerow([csv_cell(row.get(key)) for key in keys])
             sys.stdout.flush()
             return
         if not rows:
@@ -177,13 +254,22 @@ class Output:
         self.console.print(self.table(rows, columns, title=title))
 
     def table(self, rows: Sequence[dict], columns: Sequence[Column], *, title: str | None = None):
-        from rich.table import Table
-
-        table = Table(title=title, title_justify="left", header_style="bold")
-        for c in columns:
-            table.add_column(c.title, justify=c.justify)
-        for row in rows:
-            table.add_row(*[self.cell(row.get(c.key), c) for c in columns])
+        """A Rich table that fits the terminal without cutting an identifier or a time:
+        kept columns are as wide as their longest value; when that is too wide, the
+        columns least needed are left out (empty ones first, then by `drop`, then from
+        the right), and the caption says which (--json and --csv have them all)."""
+        cells = [[self.cell(row.get(c.key), c) for c in columns] for row in rows]
+        shown = list(range(len(columns)))
+        left_out: list[str] = []
+        while (victim := _least_needed(self.console.width, columns, cells, shown)) is not None:
+            shown.remove(victim)
+            if not all(_blank(row[victim]) for row in cells):
+                left_out.append(columns[victim].title)
+        table = _rich_table([columns[i] for i in shown], [[r[i] for i in shown] for r in cells])
+        table.title, table.title_justify = title, "left"
+        if left_out:
+            table.caption = f"Not shown at this width: {', '.join(left_out)} (see --json)."
+            table.caption_justify = "left"
         return table
 
     @staticmethod
@@ -199,7 +285,7 @@ class Output:
         if isinstance(value, int):
             return f"{value:,}"
         if isinstance(value, datetime):
-            return local_time(value)
+            return table_time(value)
         if isinstance(value, list | tuple):
             return escape(", ".join(str(v) for v in value))
         return escape(str(value))
@@ -224,32 +310,133 @@ class Output:
 
     @contextmanager
     def progress(
-        self, description: str, total: int | None = None
+        self,
+        description: str,
+        total: int | None = None,
+        *,
+        lines_of: os.PathLike[str] | str | None = None,
+        unit: str = "rows",
+        header: int = 0,
     ) -> Iterator[Callable[[int], None]]:
-        """Yields ``advance_to(n)``; draws a bar on stderr only when it is a terminal."""
+        """Yields ``advance_to(n)``; draws a bar on stderr only when it is a terminal:
+        done of the total, the rate and the time left. ``lines_of``: the total is the
+        file's lines (less ``header``), counted only when a bar is drawn."""
         if not self.err.is_terminal:
             yield lambda _n: None
             return
         from rich.progress import (
             BarColumn,
-            MofNCompleteColumn,
             Progress,
             SpinnerColumn,
             TextColumn,
-            TimeElapsedColumn,
+            TimeRemainingColumn,
         )
 
+        if total is None and lines_of is not None:
+            total = max(0, count_lines(lines_of) - header) or None
         with Progress(
             SpinnerColumn(),
             TextColumn("[progress.description]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
+            TextColumn("{task.fields[done]}"),  # "1,200/5,000 rows 850/s"; nothing before
+            TimeRemainingColumn(),
             console=self.err,
             transient=True,
         ) as bar:
-            task = bar.add_task(description, total=total)
-            yield lambda n: bar.update(task, completed=n)
+            task = bar.add_task(description, total=total, done="")
+
+            def advance_to(done: int) -> None:
+                speed = bar.tasks[task].speed
+                count = f"{done:,}/{total:,}" if total else f"{done:,}"
+                rate = f" {speed:,.0f}/s" if speed else ""
+                bar.update(task, completed=done, done=f"{count} {unit}{rate}")
+
+            yield advance_to
+
+
+# --- tables that fit ----------------------------------------------------------------------
+
+
+TEXT_COLUMN_FLOOR = 12  # a wrapped text column narrower than this reads as shreds
+
+
+def _plain_lines(cell: str) -> list[str]:
+    from rich.text import Text
+
+    return Text.from_markup(cell).plain.splitlines() or [""]
+
+
+def _plain_width(cell: str) -> int:
+    return max(len(line) for line in _plain_lines(cell))
+
+
+def _blank(cell: str) -> bool:
+    return "".join(_plain_lines(cell)).strip() in ("", "—")
+
+
+def _widest_word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=0)
+
+
+def _kept_width(column: Column, cells: Sequence[str]) -> int:
+    return max([_widest_word(column.title), *(_plain_width(c) for c in cells)])
+
+
+def _needed_width(column: Column, cells: Sequence[str]) -> int:
+    """What a column needs to read well: a kept one all of its widest value; a text one
+    the floor (or its widest line, when narrower), a longer word folding."""
+    if column.kept:
+        return _kept_width(column, cells)
+    natural = max([len(column.title), *(_plain_width(c) for c in cells)])
+    return max(_widest_word(column.title), min(natural, TEXT_COLUMN_FLOOR))
+
+
+def _rich_table(columns: Sequence[Column], cells: Sequence[Sequence[str]]):
+    from rich.table import Table
+
+    table = Table(header_style="bold")
+    for i, c in enumerate(columns):
+        table.add_column(
+            c.title,
+            justify=c.justify,
+            overflow="fold",  # a word too long for the width wraps; nothing is cut off
+            no_wrap=c.kept,
+            min_width=_kept_width(c, [row[i] for row in cells]) if c.kept else None,
+        )
+    for row in cells:
+        table.add_row(*row)
+    return table
+
+
+def _least_needed(width: int, columns: Sequence[Column], cells, shown: list[int]) -> int | None:
+    """The column to leave out for the table to fit `width`, or None when it fits (or
+    only the first column is left): empty ones first, then the highest `drop`, then the
+    rightmost that is not kept."""
+    needed = 1 + sum(3 + _needed_width(columns[i], [row[i] for row in cells]) for i in shown)
+    candidates = shown[1:]
+    if needed <= width or not candidates:
+        return None
+    empty = [i for i in candidates if cells and all(_blank(row[i]) for row in cells)]
+    if empty:
+        return empty[-1]
+    droppable = [i for i in candidates if columns[i].drop > 0]
+    if droppable:
+        return max(droppable, key=lambda i: (columns[i].drop, i))
+    loose = [i for i in candidates if not columns[i].kept]
+    return (loose or candidates)[-1]
+
+
+def count_lines(path: os.PathLike[str] | str) -> int:
+    """The lines of a file (a last line without a newline counts), read in blocks."""
+    count, last = 0, b"\n"
+    try:
+        with open(path, "rb") as handle:
+            while block := handle.read(1 << 20):
+                count += block.count(b"\n")
+                last = block[-1:]
+    except OSError:
+        return 0
+    return count + (last != b"\n")
 
 
 # --- streams: documents too long to hold in memory (promo export) ----------------------

@@ -55,7 +55,10 @@ def ingest(
 
     out = Output(json_mode=json_)
     ctx = current()
-    with _source(file) as path, out.progress(f"Ingesting {file}") as advance:
+    with (
+        _source(file) as path,
+        out.progress(f"Ingesting {file}", lines_of=path, unit="events") as advance,
+    ):
         result = ingest_events(
             database=ctx.database(),
             path=path,

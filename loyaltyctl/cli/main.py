@@ -13,9 +13,11 @@ from loyaltyctl import __version__
 from loyaltyctl.cli import (
     audit,
     claims,
+    completion,
     db,
     demo,
     earning,
+    exports,
     keys,
     maintain,
     members,
@@ -24,7 +26,9 @@ from loyaltyctl.cli import (
     promo,
     stats,
 )
+from loyaltyctl.cli._clock import activate as activate_clock
 from loyaltyctl.cli._context import AppContext, activate
+from loyaltyctl.cli._help import keep_examples
 
 
 def _json_usage_error(error: Exception, json_mode: bool) -> None:
@@ -131,10 +135,12 @@ def root(
     """
     state = activate(AppContext(database_url=database_url, config=config, operator_flag=operator))
     ctx.call_on_close(state.close)
+    activate_clock()
 
 
 app.command("init")(db.init)
 app.command("demo")(demo.demo)
+app.command("completion")(completion.completion)
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.add_typer(members.app, name="member")
@@ -143,13 +149,19 @@ app.command("apply")(perks.apply)
 app.add_typer(perks.app, name="perk")
 app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
+promo.app.command("export-toml")(exports.campaigns)
 app.add_typer(promo.app, name="promo")
 app.add_typer(stats.app, name="stats")
 app.add_typer(earning.events_app, name="events")
+earning.rules_app.command("export")(exports.rules)
+earning.tiers_app.command("export")(exports.tiers)
 app.add_typer(earning.rules_app, name="rules")
 app.add_typer(earning.tiers_app, name="tiers")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
+
+
+keep_examples(app)  # examples print as written, never re-wrapped inside a value
 
 
 def main() -> None:

@@ -50,11 +50,38 @@ def _summary(result) -> str:
     return "maintain: " + "; ".join(parts) + "."
 
 
+FUTURE_SLACK_MINUTES = 5  # a --now this far after the clock is a clock skew, not the future
+
+
+def _refuse_the_future(moment, *, dry_run: bool) -> None:
+    """A run keeps what it writes (birthday entries, expiries, audit events dated
+    --now): only a dry run may look into the future."""
+    from datetime import timedelta
+
+    from loyaltyctl.cli._output import local_time
+    from loyaltyctl.domain.errors import Argument, UsageProblem
+    from loyaltyctl.domain.values import utcnow
+
+    clock = utcnow()
+    if dry_run or moment <= clock + timedelta(minutes=FUTURE_SLACK_MINUTES):
+        return
+    raise UsageProblem(
+        Argument("now"),
+        f" {local_time(moment)} is after the clock ({local_time(clock)}): a run keeps "
+        "what it writes with that date. Run it with --dry-run to look ahead, or give a "
+        "time that has passed.",
+    )
+
+
 @app.command("run")
 def run(
     now: Annotated[
         str | None,
-        typer.Option("--now", help="Act as if it were this time (tests and back-fills)."),
+        typer.Option(
+            "--now",
+            help="Act as if it were this time (back-fills): at most 5 minutes after the "
+            "clock, later only with --dry-run.",
+        ),
     ] = None,
     dry_run: opt.DryRunOpt = False,
     json_: opt.JsonOpt = False,
@@ -62,7 +89,9 @@ def run(
     """Expire due points, mature pending ones, give birthday points (the program time
     zone's day), move computed tiers up or down, and deliver queued webhooks (retried with
     backoff). Safe every minute from cron: idempotent, never two at once, quiet when
-    nothing is due. Exits 1 when a webhook delivery was given up in this run.
+    nothing is due. Exits 1 when a webhook delivery was given up in this run. What a run
+    writes is dated --now for good, so a --now in the future (more than 5 minutes after
+    the clock) is refused unless --dry-run looks ahead.
 
     Example: */5 * * * * loyaltyctl maintain run
     """
@@ -74,6 +103,7 @@ def run(
     out = Output(json_mode=json_)
     ctx = current()
     moment = opt.when(now, option="--now", end_of_day=False) or utcnow()
+    _refuse_the_future(moment, dry_run=dry_run)
     result = maintain(
         db=ctx.database(),
         now=moment,

@@ -161,7 +161,7 @@ def disable(
 @app.command("export")
 def export(
     slugs: Annotated[
-        list[str] | None, typer.Argument(metavar="[SLUG...]", help="Only these perks.")
+        list[str] | None, typer.Argument(metavar="SLUG", help="Only these perks.")
     ] = None,
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write to this file instead of stdout.")

@@ -124,7 +124,7 @@ def import_(
 
     out = Output(json_mode=json_)
     ctx = current()
-    with out.progress(f"Importing {file.name}") as advance:
+    with out.progress(f"Importing {file.name}", lines_of=file, header=1) as advance:
         result = ctx.write(
             lambda s: import_points(
                 session=s,
@@ -176,4 +176,5 @@ def history(
         title=f"Ledger of {member}",
         json_doc={"member": member, "entries": entries},
         empty=f"{member} has no ledger entries yet.",
+        csv_columns=views.entry_fields(),  # the JSON's fields, in its order
     )

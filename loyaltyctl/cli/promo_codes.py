@@ -214,7 +214,7 @@ class _GeneratedCodes:
             self.file = open_secret(self.path, append=self.append)
             empty = os.fstat(self.file.fileno()).st_size == 0
             self.csv = CsvStream(self.file, GENERATED_COLUMNS, header=empty)
-        self.progress = self.out.progress(f"Batch {batch.id}", total=batch.requested)
+        self.progress = self.out.progress(f"Batch {batch.id}", total=batch.requested, unit="codes")
         self.advance = self.progress.__enter__()
         self.advance(batch.generated)
 

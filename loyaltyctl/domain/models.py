@@ -86,6 +86,7 @@ class MemberProfile:
     balance: Balance
     recent: tuple[LedgerEntry, ...]
     claims: tuple = ()
+    redemptions: tuple = ()  # domain.promo.MemberRedemption, newest first ("my prizes")
     tier_status: object = None  # services.earning.status.TierStatus, None when no tiers are defined
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from loyaltyctl.domain.coupons import CouponSpec
 
@@ -55,12 +56,35 @@ class Audience:
     def admits(
         self, *, plan: str | None, tier: str | None, groups: set[str], tags: set[str]
     ) -> bool:
-        return (
-            (not self.plans or plan in self.plans)
-            and (not self.tiers or tier in self.tiers)
-            and (not self.groups or bool(groups.intersection(self.groups)))
-            and (not self.tags or bool(tags.intersection(self.tags)))
-        )
+        return not self.missing(plan=plan, tier=tier, groups=groups, tags=tags)
+
+    def missing(
+        self, *, plan: str | None, tier: str | None, groups: set[str], tags: set[str]
+    ) -> list[str]:
+        """What a member lacks, one phrase per dimension that does not match:
+        "tier gold or platinum (has silver)", "one of the tags vip (has none)"."""
+        lacking = []
+        for noun, wanted, has in (("plan", self.plans, plan), ("tier", self.tiers, tier)):
+            if wanted and has not in wanted:
+                lacking.append(f"{noun} {_either(wanted)} (has {has or 'none'})")
+        for noun, wanted, held in (("group", self.groups, groups), ("tag", self.tags, tags)):
+            if wanted and not held.intersection(wanted):
+                what = (
+                    f"the {noun} {wanted[0]}"
+                    if len(wanted) == 1
+                    else f"one of the {noun}s {_either(wanted)}"
+                )
+                lacking.append(f"{what} (has {', '.join(sorted(held)) or 'none'})")
+        return lacking
+
+
+def _either(values: tuple[str, ...]) -> str:
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " or " + values[-1]
+
+
+def times(count: int) -> str:
+    """1 -> "once", 2 -> "twice", n -> "n times"."""
+    return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
 
 
 def position_of(positions: dict[str, tuple[int, int]], key: str, line: int) -> tuple[int, int]:
@@ -226,10 +250,16 @@ def window_and_audience(
             NOT_IN_WINDOW,
             f"{what[0].upper()}{what[1:]} closed {valid_until:%Y-%m-%d %H:%M} UTC.",
         )
-    if not audience.admits(
+    lacking = audience.missing(
         plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
-    ):
-        return NOT_IN_AUDIENCE, f"Member {member.external_id} is not in the audience of {what}."
+    )
+    if lacking:
+        return (
+            NOT_IN_AUDIENCE,
+            f"Member {member.external_id} is not in the audience of {what}: it needs "
+            + "; and ".join(lacking)
+            + ".",
+        )
     return None
 
 
@@ -252,7 +282,7 @@ def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str,
         return (
             MEMBER_LIMIT,
             f"Member {member.external_id} already claimed perk {perk.slug} "
-            f"{member.claims_of_perk} time(s), the most allowed.",
+            f"{times(member.claims_of_perk)}, the most allowed.",
         )
     if member.balance < perk.price:
         return (
@@ -329,11 +359,25 @@ def claim_secret_binding(claim_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field of a plan's change: its stored value and the file's, as plain values
+    (numbers, strings, lists, objects; timestamps as datetimes; a secret as "***")."""
+
+    field: str
+    old: Any
+    new: Any
+
+
+SECRET_MASK = "***"  # a secret's value in a plan: never its text
+
+
+@dataclass(frozen=True)
 class PlanChange:
-    kind: str  # perk (campaign, earning_rule, tier come later)
+    kind: str  # perk, campaign, earning_rule, tier
     slug: str
     action: str  # create | update | unchanged | disable
     fields: tuple[str, ...] = ()
+    changes: tuple[FieldChange, ...] = ()  # old -> new of each of `fields`
 
 
 @dataclass(frozen=True)
@@ -431,6 +475,7 @@ class ClaimRecord:
     cancel_reason: str | None = None
     redemption: Redemption | None = None  # only when revealed (claim show --reveal)
     balance: int | None = None  # after a cancel: the member's balance
+    prize_of: str | None = None  # the promo redemption this claim is a prize of
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from loyaltyctl.domain.perks import Audience, position_of, window_and_audience
+from loyaltyctl.domain.perks import Audience, position_of, times, window_and_audience
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
@@ -56,17 +56,25 @@ def check_symbol(body: str) -> str:
     1..30 repeating, so never 0 mod 31. A single wrong symbol or two swapped neighbours
     change it, except when the two symbols are 0 and Z (their values, 0 and 31, are
     equal mod 31)."""
-    total = sum((i % 30 + 1) * ALPHABET.index(c) for i, c in enumerate(body))
+    total = sum((i % 30 + 1) * _symbol_value(c) for i, c in enumerate(body))
     return ALPHABET[total % 31]
+
+
+def _symbol_value(symbol: str) -> int:
+    """A symbol's value in the check sum. U is not in the alphabet (random symbols never
+    use it) but a prefix may (SUMMER): it counts as V, the letter after it."""
+    return ALPHABET.index("V" if symbol == "U" else symbol)
+
+
+def _checkable(normalized: str) -> bool:
+    return all(c in ALPHABET or c == "U" for c in normalized)
 
 
 def looks_mistyped(normalized: str, shortest: int = MIN_LENGTH + 1) -> bool:
     """A code in the generated codes' alphabet and length whose check symbol does not
     match: a typo, told as such (it says nothing about which codes exist)."""
     return (
-        len(normalized) >= shortest
-        and all(c in ALPHABET for c in normalized)
-        and not has_valid_check(normalized)
+        len(normalized) >= shortest and _checkable(normalized) and not has_valid_check(normalized)
     )
 
 
@@ -94,7 +102,7 @@ def shared_code_problem(code: str) -> str | None:
 
 def has_valid_check(normalized: str) -> bool:
     body, check = normalized[:-1], normalized[-1:]
-    return bool(body) and all(c in ALPHABET for c in normalized) and check_symbol(body) == check
+    return bool(body) and _checkable(body) and check in ALPHABET and check_symbol(body) == check
 
 
 def random_body(length: int) -> str:
@@ -221,8 +229,8 @@ def refusal(
     if campaign.per_member is not None and member.redemptions >= campaign.per_member:
         return (
             MEMBER_LIMIT,
-            f"Member {member.external_id} already redeemed {member.redemptions} time(s) in "
-            f"campaign {campaign.slug}, the most allowed.",
+            f"Member {member.external_id} already redeemed campaign {campaign.slug} "
+            f"{times(member.redemptions)}, the most allowed.",
         )
     if (
         campaign.per_member_daily is not None
@@ -230,8 +238,8 @@ def refusal(
     ):
         return (
             MEMBER_DAILY_LIMIT,
-            f"Member {member.external_id} already redeemed {member.redemptions_today} time(s) "
-            f"today in campaign {campaign.slug}, the most allowed per day.",
+            f"Member {member.external_id} already redeemed campaign {campaign.slug} "
+            f"{times(member.redemptions_today)} today, the most allowed in a day.",
         )
     return None
 
@@ -243,6 +251,18 @@ def refusal(
 class PrizeClaim:
     slug: str
     claim_id: str
+
+
+@dataclass(frozen=True)
+class MemberRedemption:
+    """One of a member's redemptions, as `member show` lists them ("my prizes")."""
+
+    redemption_id: str
+    campaign: str  # slug
+    campaign_name: str
+    at: datetime
+    points: int
+    perks: tuple[PrizeClaim, ...]
 
 
 @dataclass(frozen=True)

@@ -84,9 +84,24 @@ def parse_moment(text: str, tz: ZoneInfo, *, end_of_day: bool) -> datetime:
         raise ValueProblem(f"{text!r} is not a date; use YYYY-MM-DD or an ISO timestamp") from None
 
 
+# LOYALTYCTL_CLOCK (tests only): how far the program's clock is set from the real one
+_clock_offset = timedelta(0)
+
+
+def set_clock(moment: datetime | None) -> None:
+    """Set "now" for everything this process does from here on (None: the real clock).
+
+    The one override of the clock, used by the CLI for LOYALTYCTL_CLOCK: time then goes
+    on from ``moment`` at its real pace (leases and retry deadlines still measure real
+    seconds), and every service that asks `utcnow` sees the same clock.
+    """
+    global _clock_offset
+    _clock_offset = timedelta(0) if moment is None else moment - datetime.now(UTC)
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC: the form every timestamp has inside the program."""
-    return datetime.now(UTC)
+    return datetime.now(UTC) + _clock_offset
 
 
 def iso_utc(moment: datetime | None) -> str | None:

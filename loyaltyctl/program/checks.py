@@ -3,12 +3,12 @@ and how messages name TOML values and keys."""
 
 from __future__ import annotations
 
-import difflib
 import unicodedata
 from datetime import date, datetime, time
 from urllib.parse import urlsplit
 
 from loyaltyctl.domain.perks import SLUG_MAX, SLUG_PATTERN
+from loyaltyctl.domain.suggest import closest
 
 NAME_MAX = 200  # also a share's title and subtitle
 TEXT_MAX = 2000  # description, instructions
@@ -79,7 +79,7 @@ def quoted(text: str) -> str:
 
 
 def did_you_mean(word: str, known: tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, known, n=1)
+    close = closest(word, known, limit=1)
     return f" (did you mean {quoted(close[0])}?)" if close else ""
 
 

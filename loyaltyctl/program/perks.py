@@ -59,7 +59,7 @@ class PerkReader(Reader):
             self.media("media", t["media"]) if "media" in t else (None, None, None)
         )
         max_supply = self.whole("max_supply", minimum=0, maximum=COUNT_MAX)
-        max_per_member = self.whole("max_per_member", minimum=1, maximum=COUNT_MAX)
+        max_per_member = self.whole("max_per_member", minimum=0, maximum=COUNT_MAX)
         valid_from, valid_until = self.window()
         audience = self.audience()
         redemption = read_redemption(self)
@@ -80,7 +80,7 @@ class PerkReader(Reader):
             media_type=media_type,
             media_size=media_size,
             max_supply=max_supply or None,  # 0 means unlimited
-            max_per_member=max_per_member,
+            max_per_member=max_per_member or None,  # 0 means unlimited, as for max_supply
             valid_from=valid_from,
             valid_until=valid_until,
             audience=audience,

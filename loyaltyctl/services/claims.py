@@ -209,7 +209,7 @@ def claim_prize(
     if not store.take_supply(session, perk.id):
         session.refresh(perk)
         why = "is disabled" if not perk.active else "is sold out"
-        raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.")
+        raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.", perk=perk.slug)
     held = store.take_member_allowance(session, perk.id, state.id, None)  # not limited
     claim_id, _, _ = _issue(
         session,
@@ -231,9 +231,13 @@ def _check(perk: Perk, claimant, now, fallback: type[Refused] | None = None) -> 
     refused = domain.refusal(perk_state(perk), claimant, now)
     if refused is not None:
         code, message = refused
-        raise CLAIM_REFUSALS[code](message)
+        raise CLAIM_REFUSALS[code](message, perk=perk.slug, member=claimant.external_id)
     if fallback is not None:
-        raise fallback(f"Perk {perk.slug} cannot be claimed now ({fallback.code}).")
+        raise fallback(
+            f"Perk {perk.slug} cannot be claimed now ({fallback.code}).",
+            perk=perk.slug,
+            member=claimant.external_id,
+        )
 
 
 def _debit(session, state, perk: Perk, *, price: int, claim_id: str, operator: str, now):
@@ -473,6 +477,7 @@ def _record(
         cancel_reason=claim.cancel_reason,
         redemption=redemption,
         balance=balance,
+        prize_of=claim.redemption_id,
     )
 
 

@@ -2,7 +2,11 @@
 
 Every step is idempotent (keyed changes replay, imports find their rows, the program
 applies unchanged, the generated batch exists, ingested events are known), so a second
-run changes nothing.
+run changes nothing. The figures at the end (members, balances, statistics) are read in
+one snapshot after every step, so they agree with each other.
+
+A new step (claiming a coupon, say) is one more entry in the tables below (DEMO_CLAIMS,
+DEMO_REDEMPTIONS) or one more call in `_steps`, with a key of its own so that it replays.
 """
 
 from __future__ import annotations
@@ -43,17 +47,19 @@ class DemoSteps:
     program: ApplyResult
     claims: tuple[ClaimResult, ...]
     redemptions: tuple[RedemptionResult, ...]
-    summary: dict
 
 
 @dataclass(frozen=True)
 class DemoResult:
     database: str  # the URL without its password
+    keys_file: str
+    keys_created: bool  # the demo made the key file (it is the program's own key file)
     steps: DemoSteps
     generated: GenerateResult | None  # None: the batch exists from an earlier run
     generated_redemption: RedemptionResult | None
     events: IngestResult
-    overview: Overview
+    summary: dict  # members, balances, ledger size, biggest balances: the same snapshot as
+    overview: Overview  # ... the overview
     claims_stats: ClaimStats
 
 
@@ -86,7 +92,7 @@ def run_demo(
     ``database`` is not checked for its schema: the demo brings it to the head revision.
     """
     upgrade_schema(database=database)
-    keys, _created = key_ring(keys_file)
+    keys, keys_created = key_ring(keys_file)
     program = read_program_files([data_path("config", "program")], env=dict(env), tz=tz)
     steps = database.run(
         lambda s: _steps(session=s, operator=operator, tz=tz, program=program, keys=keys)
@@ -95,13 +101,22 @@ def run_demo(
     events = ingest_events(
         database=database, path=data_path("fixtures", "events.jsonl"), tz=tz, operator=operator
     )
-    program_overview, claims = database.run(
-        lambda s: (overview(session=s), claim_stats(session=s, tz=tz)),
+    summary, program_overview, claims = database.run(
+        lambda s: (program_summary(s), overview(session=s), claim_stats(session=s, tz=tz)),
         write=False,
         rollback=True,
     )
     return DemoResult(
-        database.safe_url(), steps, generated, redeemed, events, program_overview, claims
+        database=database.safe_url(),
+        keys_file=str(keys_file),
+        keys_created=keys_created,
+        steps=steps,
+        generated=generated,
+        generated_redemption=redeemed,
+        events=events,
+        summary=summary,
+        overview=program_overview,
+        claims_stats=claims,
     )
 
 
@@ -149,16 +164,7 @@ def _steps(
         )
         for code, member, key in DEMO_REDEMPTIONS
     )
-    return DemoSteps(
-        members,
-        points,
-        credit,
-        write_off,
-        applied,
-        claims,
-        redemptions,
-        program_summary(session),
-    )
+    return DemoSteps(members, points, credit, write_off, applied, claims, redemptions)
 
 
 def _generated_codes(

@@ -142,6 +142,7 @@ def apply_change(
             raise InsufficientBalance(
                 f"Member {state.external_id} has {state.balance:,} points; "
                 f"writing off {-amount:,} would go below zero.",
+                member=state.external_id,
             )
         store.take_from_lots(session, state, -amount)
         kind = models.WRITE_OFF

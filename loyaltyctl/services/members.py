@@ -11,6 +11,7 @@ from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services.claims import member_claims
 from loyaltyctl.services.earning.status import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
+from loyaltyctl.services.promo import member_redemptions
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as store
 from loyaltyctl.store.db import Session
@@ -205,9 +206,17 @@ def update_member(
     return member, list(saved.changed)
 
 
+PHONE_DIGITS_MIN = 4  # fewer digits match too many phones to pick the right member
+
+
 def find_members(*, session: Session, query: str, limit: int = 20) -> list[models.Member]:
     if len(query.strip()) < 2:
         raise UsageProblem("Give at least 2 characters, or the last 4-6 digits of a phone.")
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if digits and len(digits) < PHONE_DIGITS_MIN and not query.strip(" +-0123456789"):
+        raise UsageProblem(
+            f"{query.strip()!r} is too short to find a phone: give its last 4 to 6 digits."
+        )
     return store.with_labels(session, store.search(session, query, limit=limit))
 
 
@@ -239,5 +248,6 @@ def show_member(
         balance=balance_of(session, row, soon_days=soon_days, now=now),
         recent=tuple(recent_entries(session, row, limit=recent)),
         claims=tuple(member_claims(session=session, member_id=row.id, limit=recent)),
+        redemptions=tuple(member_redemptions(session=session, member_id=row.id, limit=recent)),
         tier_status=tier_status(session, row, now=now),
     )

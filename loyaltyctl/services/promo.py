@@ -165,12 +165,13 @@ def _code(session: Session, normalized: str, code_hash: str) -> PromoCode:
     """The code's row, or UnknownCode."""
     code_row = store.code_by_hash(session, code_hash) if normalized else None
     if code_row is None:
-        # nothing here depends on which codes exist: a typo is told by the check symbol
-        if domain.looks_mistyped(normalized):
-            raise UnknownCode(
-                "This code is not valid: it looks mistyped (its last symbol does not match)."
-            )
-        raise UnknownCode("This code is not valid.")
+        # one sentence for every unknown code, whether its check symbol shows a typo or
+        # not (data: mistyped), and nothing that depends on which codes exist
+        shown = normalized[:40] or "given"
+        raise UnknownCode(
+            f"The code {shown} is not valid; check it for a typo and type it again.",
+            mistyped=domain.looks_mistyped(normalized),
+        )
     return code_row
 
 
@@ -328,9 +329,13 @@ def _check(rules, redeemer, *, used_up: bool, now, fallback: type[Refused] | Non
     refused = domain.refusal(rules, redeemer, code_used_up=used_up, now=now)
     if refused is not None:
         code, message = refused
-        raise PROMO_REFUSALS[code](message)
+        raise PROMO_REFUSALS[code](message, campaign=rules.slug, member=redeemer.external_id)
     if fallback is not None:
-        raise fallback(f"The limit of campaign {rules.slug} is reached ({fallback.code}).")
+        raise fallback(
+            f"The limit of campaign {rules.slug} is reached ({fallback.code}).",
+            campaign=rules.slug,
+            member=redeemer.external_id,
+        )
 
 
 def _replayed(session: Session, ref: str) -> domain.RedemptionResult:
@@ -459,3 +464,22 @@ def list_campaigns(*, session: Session) -> list[domain.Campaign]:
 
 def show_campaign(*, session: Session, slug: str, keys: KeyRing | None = None) -> domain.Campaign:
     return to_domain(session, store.require(session, slug), keys)
+
+
+def member_redemptions(
+    *, session: Session, member_id: int, limit: int
+) -> list[domain.MemberRedemption]:
+    """A member's redemptions with their campaigns and prizes, newest first."""
+    return [
+        domain.MemberRedemption(
+            redemption_id=row.id,
+            campaign=slug,
+            campaign_name=name,
+            at=row.at,
+            points=row.points,
+            perks=tuple(
+                domain.PrizeClaim(p["slug"], p["claim_id"]) for p in json.loads(row.prizes)
+            ),
+        )
+        for row, slug, name in store.redemptions_of_member(session, member_id, limit=limit)
+    ]

@@ -395,14 +395,14 @@ def display_code(code: str, prefix: str) -> str:
 
 def _checked_prefix(prefix: str) -> str:
     """The prefix as it is shown: upper case, no spaces or dashes. Codes hold it
-    normalised (I and L read as 1, O as 0, as when a code is typed); U has no reading."""
+    normalised (I and L read as 1, O as 0, as when a code is typed). Any letter A-Z and
+    digit may be used: the random part after it never holds U, I, L or O."""
     shown = "".join(prefix.split()).replace("-", "").upper()
-    bad = sorted({c for c in domain.normalize(shown) if c not in domain.ALPHABET})
+    bad = sorted({c for c in shown if not (c.isascii() and c.isalnum())})
     if bad:
         raise UsageProblem(
             Argument("prefix"),
-            f" {prefix!r} has {', '.join(repr(c) for c in bad)}: use letters other than U, and "
-            "digits.",
+            f" {prefix!r} has {', '.join(repr(c) for c in bad)}: use letters A-Z and digits.",
         )
     if len(shown) > PREFIX_MAX:
         raise UsageProblem(

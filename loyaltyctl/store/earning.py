@@ -13,9 +13,11 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
+from loyaltyctl.domain.errors import NotFound
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.driver import run_many, select_in, stamp_reader, stamper
 from loyaltyctl.store.ledger import lock_members_with
+from loyaltyctl.store.perks import close_matches
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
 EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)
@@ -37,6 +39,19 @@ def tiers(session: Session, *, include_inactive: bool = False) -> list[Tier]:
     if not include_inactive:
         stmt = stmt.where(Tier.active.is_(True))
     return list(session.execute(stmt).scalars())
+
+
+def require(session: Session, table, slug: str):
+    """The rule or tier of this slug; NotFound (with close slugs) when there is none."""
+    row = session.execute(select(table).where(table.slug == slug)).scalar_one_or_none()
+    if row is None:
+        noun = "earning rule" if table is EarningRule else "tier"
+        raise NotFound(
+            f"There is no {noun} {slug!r}.",
+            slug=slug,
+            candidates=close_matches(session, table.slug, slug),
+        )
+    return row
 
 
 def by_slugs(session: Session, table, slugs: list[str]) -> dict[str, object]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 from sqlalchemy import bindparam, delete, func, insert, or_, select, update
@@ -10,6 +9,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import UnknownMember
+from loyaltyctl.domain.suggest import closest
 from loyaltyctl.store.tables import LedgerEntry, Member, MemberLabel
 
 GROUP, TAG = "group", "tag"
@@ -22,14 +22,24 @@ def get_row(session: Session, external_id: str) -> Member | None:
 
 
 def suggestions(session: Session, external_id: str) -> list[str]:
-    """Close matches for a mistyped id, from ids that share its first characters."""
-    prefix = external_id[:2]
+    """Close matches for a mistyped id (domain.suggest ranks them), from the ids that
+    share its first character or its last two: the pool stays small on a big program."""
+    first, last = external_id[:1].lower(), external_id[-2:].lower()
     rows = session.execute(
         select(Member.external_id)
-        .where(func.lower(Member.external_id).like(prefix.lower() + "%"))
+        .where(
+            or_(
+                func.lower(Member.external_id).like(_like(first) + "%", escape="\\"),
+                func.lower(Member.external_id).like("%" + _like(last), escape="\\"),
+            )
+        )
         .limit(5000)
     ).scalars()
-    return difflib.get_close_matches(external_id, list(rows), n=3, cutoff=0.6)
+    return closest(external_id, rows)
+
+
+def _like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def require_row(session: Session, external_id: str) -> Member:

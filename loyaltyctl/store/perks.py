@@ -10,13 +10,13 @@ commit, which serialises the claims of one perk (and nothing else).
 
 from __future__ import annotations
 
-import difflib
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
+from loyaltyctl.domain.suggest import closest
 from loyaltyctl.store.driver import insert_row, run, stamp
 from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkMember
 
@@ -37,8 +37,9 @@ def require(session: Session, slug: str) -> Perk:
 
 
 def close_matches(session: Session, column, value: str) -> list[str]:
-    """The closest existing value of ``column`` (for a mistyped one), or none."""
-    return difflib.get_close_matches(value, session.execute(select(column)).scalars().all(), n=1)
+    """The existing values of ``column`` closest to a mistyped one, best first (at most
+    three; domain.suggest ranks them). Slugs are few: all of them are compared."""
+    return closest(value, session.execute(select(column)).scalars().all())
 
 
 def by_slugs(session: Session, slugs: list[str]) -> dict[str, Perk]:

@@ -252,3 +252,19 @@ def batch_count(session: Session, campaign_id: int) -> int:
     return session.execute(
         select(func.count()).select_from(PromoBatch).where(PromoBatch.campaign_id == campaign_id)
     ).scalar_one()
+
+
+def redemptions_of_member(
+    session: Session, member_id: int, *, limit: int
+) -> list[tuple[PromoRedemption, str, str]]:
+    """(redemption, campaign slug, campaign name), newest first."""
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(PromoRedemption, Campaign.slug, Campaign.name)
+            .join(Campaign, Campaign.id == PromoRedemption.campaign_id)
+            .where(PromoRedemption.member_id == member_id)
+            .order_by(PromoRedemption.at.desc(), PromoRedemption.id.desc())
+            .limit(limit)
+        )
+    ]

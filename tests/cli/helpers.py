@@ -58,6 +58,14 @@ def day(offset: int) -> str:
     return (datetime.now(UTC).date() + timedelta(days=offset)).isoformat()
 
 
+def maintain_at(cli, monkeypatch, moment: str, *extra: str):
+    """`maintain run` with the program's clock moved to ``moment`` by LOYALTYCTL_CLOCK
+    (how tests move time; a --now after the clock is refused). The clock stays there
+    for the test's later commands."""
+    monkeypatch.setenv("LOYALTYCTL_CLOCK", moment)
+    return cli("maintain", "run", *extra)
+
+
 def sql_engine(url: str):
     """A plain SQLAlchemy engine on the test database (to change it behind the tool's back)."""
     from sqlalchemy import create_engine

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.cli.helpers import add_member, flat, history, write
+from tests.cli.helpers import add_member, flat, history, maintain_at, write
 
 PROGRAM = """\
 [[earning_rule]]
@@ -77,6 +77,7 @@ def test_apply_plans_rules_and_tiers_and_reapplying_changes_nothing(cli, program
         "slug": "welcome",
         "action": "update",
         "fields": ["points"],
+        "changes": [{"field": "points", "old": 100, "new": 150}],
     }
 
 
@@ -142,6 +143,7 @@ def test_bad_lines_are_listed_and_the_rest_applied_with_exit_3(cli, program, tmp
     assert result.exit_code == 3
     doc = result.json
     assert doc["applied"] == 1 and doc["error"]["code"] == "bad_input_file"
+    assert doc["partial"] is True  # the good line applied, the bad ones skipped
     assert [e["line"] for e in doc["errors"]] == [2, 3]
     assert f"{events}:2: not valid JSON" in result.stderr
     assert f"{events}:3: order 9 is not known" in flat(result.stderr)
@@ -261,17 +263,27 @@ def test_prune_disables_rules_and_tiers_missing_from_the_files(cli, program, tmp
     assert (doc["applied"], doc["points_awarded"]) == (1, 0)  # the disabled rule earns nothing
 
 
-def test_maintain_run_gives_birthday_points_and_says_so(cli, tmp_path):
+def test_maintain_run_gives_birthday_points_and_says_so(cli, tmp_path, monkeypatch):
     rules = write(
         tmp_path / "birthday.toml",
         '[[earning_rule]]\nslug = "birthday"\nkind = "birthday"\npoints = 250\n',
     )
     assert cli("apply", str(rules)).exit_code == 0
     add_member(cli, "C-1", "Ada", "--birthday", "12-10")
-    result = cli("maintain", "run", "--now", "2026-12-10T09:00:00Z")
+    result = maintain_at(cli, monkeypatch, "2026-12-10T09:00:00Z")
     assert result.exit_code == 0, result.stderr
     assert "gave 250 birthday points to 1 member." in flat(result.stdout)
-    doc = cli("maintain", "run", "--now", "2026-12-10T10:00:00Z", "--json").json
+    doc = maintain_at(cli, monkeypatch, "2026-12-10T10:00:00Z", "--json").json
     assert (doc["birthdays"], doc["birthday_points"]) == (0, 0)
-    quiet = cli("maintain", "run", "--now", "2026-12-10T11:00:00Z")
+    quiet = maintain_at(cli, monkeypatch, "2026-12-10T11:00:00Z")
     assert quiet.stdout == ""
+
+
+def test_partial_is_false_when_nothing_was_skipped_or_nothing_applied(cli, program, tmp_path):
+    good = write(tmp_path / "good.jsonl", lines(ORDER))
+    assert cli("events", "ingest", str(good), "--json").json["partial"] is False
+    bad = write(tmp_path / "bad.jsonl", lines(dict(ORDER, id="e9", order_id="77"), "{nope"))
+    strict = cli("events", "ingest", str(bad), "--strict", "--json")
+    assert (strict.exit_code, strict.json["partial"]) == (3, False)
+    dry = cli("events", "ingest", str(bad), "--dry-run", "--json")
+    assert (dry.exit_code, dry.json["partial"]) == (3, False)

@@ -249,3 +249,12 @@ def test_add_without_a_name_is_a_usage_error(cli):
 def test_birthday_without_a_year_is_accepted(cli):
     add_member(cli, "C-1", "Ada", "--birthday", "02-29")
     assert cli("member", "show", "C-1", "--json").json["member"]["birthday"] == "02-29"
+
+
+def test_find_needs_at_least_four_phone_digits(cli):
+    add_member(cli, "C-1", "Ada", "--phone", "+44 20 7946 0321")
+    short = cli("member", "find", "321", "--json")
+    assert short.exit_code == 2
+    assert "last 4 to 6 digits" in short.json["error"]["message"]
+    assert [m["external_id"] for m in cli("member", "find", "0321", "--json").json] == ["C-1"]
+    assert cli("member", "find", "Ad", "--json").exit_code == 0  # a name part stays short

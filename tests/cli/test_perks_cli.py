@@ -79,8 +79,20 @@ def test_apply_shows_changed_fields_and_prune_disables(cli, program, tmp_path):
     result = cli("apply", str(changed), "--prune", "--json")
     assert result.exit_code == 0, result.stderr
     assert result.json["changes"] == [
-        {"kind": "perk", "slug": "free-coffee", "action": "update", "fields": ["price"]},
-        {"kind": "perk", "slug": "guide", "action": "disable", "fields": ["active"]},
+        {
+            "kind": "perk",
+            "slug": "free-coffee",
+            "action": "update",
+            "fields": ["price"],
+            "changes": [{"field": "price", "old": 200, "new": 250}],
+        },
+        {
+            "kind": "perk",
+            "slug": "guide",
+            "action": "disable",
+            "fields": ["active"],
+            "changes": [{"field": "active", "old": True, "new": False}],
+        },
     ]
     assert cli("perk", "show", "guide", "--json").json["active"] is False
     assert [p["slug"] for p in cli("perk", "list", "--all", "--json").json] == [
@@ -289,3 +301,20 @@ def test_claims_need_the_key_file(cli, program, monkeypatch, tmp_path):
     result = cli("perk", "claim", "free-coffee", "--member", "C-1", "--json")
     assert (result.exit_code, result.json["error"]["code"]) == (4, "keys_missing")
     assert cli("points", "balance", "C-1", "--json").json["balance"] == 500
+
+
+def test_max_per_member_0_means_unlimited_as_max_supply_0_does(cli, keys, tmp_path):
+    path = tmp_path / "zero.toml"
+    path.write_text(
+        '[[perk]]\nslug = "pen"\nname = "Pen"\nprice = 0\nmax_supply = 0\nmax_per_member = 0\n'
+    )
+    assert cli("apply", str(path)).exit_code == 0
+    shown = cli("perk", "show", "pen", "--json").json
+    assert (shown["max_supply"], shown["max_per_member"], shown["supply_left"]) == (
+        None,
+        None,
+        None,
+    )
+    assert cli("member", "add", "C-9", "--name", "Nine").exit_code == 0
+    for _ in range(3):
+        assert cli("perk", "claim", "pen", "--member", "C-9").exit_code == 0

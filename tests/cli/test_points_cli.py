@@ -8,7 +8,16 @@ import time
 
 import pytest
 
-from tests.cli.helpers import SPEC_ENTRY_FIELDS, add_member, balance, credit, day, flat, history
+from tests.cli.helpers import (
+    SPEC_ENTRY_FIELDS,
+    add_member,
+    balance,
+    credit,
+    day,
+    flat,
+    history,
+    maintain_at,
+)
 
 
 @pytest.fixture
@@ -356,7 +365,7 @@ def test_write_off_takes_the_soonest_expiring_points_first(cli, ada, monkeypatch
     assert doc["expiring"] == [{"amount": 40, "expires_at": "2099-01-01T23:59:59Z"}]
 
 
-def test_pending_points_are_not_spendable_until_maintain_matures_them(cli, ada):
+def test_pending_points_are_not_spendable_until_maintain_matures_them(cli, ada, monkeypatch):
     result = credit(cli, ada, 40, "Order 1001", "--pending-until", day(10))
     assert result.exit_code == 0, result.stderr
     assert (result.json["balance"], result.json["pending"]) == (0, 40)
@@ -370,19 +379,19 @@ def test_pending_points_are_not_spendable_until_maintain_matures_them(cli, ada):
     assert spend.exit_code == 1
     assert spend.json["error"]["code"] == "insufficient_balance"
 
-    early = cli("maintain", "run", "--now", day(9), "--json")
+    early = maintain_at(cli, monkeypatch, day(9), "--json")
     assert early.exit_code == 0, early.stderr
     assert early.json["matured_lots"] == 0
     assert balance(cli, ada)["pending"] == 40
 
-    due = cli("maintain", "run", "--now", day(11), "--json")
+    due = maintain_at(cli, monkeypatch, day(11), "--json")
     assert due.exit_code == 0, due.stderr
     assert (due.json["matured_lots"], due.json["matured_points"]) == (1, 40)
     doc = balance(cli, ada)
     assert (doc["balance"], doc["pending"]) == (40, 0)
     assert history(cli, ada)[0]["kind"] == "mature"
 
-    again = cli("maintain", "run", "--now", day(11), "--json")
+    again = maintain_at(cli, monkeypatch, day(11), "--json")
     assert again.json["matured_lots"] == 0
     assert balance(cli, ada)["balance"] == 40
 
@@ -395,3 +404,15 @@ def test_a_keyed_pending_credit_replays(cli, ada):
     assert again.json["replayed"] is True
     assert again.json["entry_id"] == first.json["entry_id"]
     assert balance(cli, ada)["pending"] == 40
+
+
+def test_history_csv_has_the_json_columns(cli, ada):
+    credit(cli, ada, 40, "Order 1001", "--key", "k-1", "--expires", day(30))
+    doc = cli("points", "history", ada, "--json").json
+    table = cli("points", "history", ada, "--csv")
+    import csv
+    import io
+
+    rows = list(csv.DictReader(io.StringIO(table.stdout)))
+    assert list(rows[0]) == list(doc["entries"][0])
+    assert rows[0]["key"] == "k-1" and rows[0]["expires_at"] == doc["entries"][0]["expires_at"]

@@ -269,3 +269,42 @@ def test_demo_human_output(cli, tmp_path):
     result = cli("demo", url=fresh_sqlite(tmp_path, "demo.db"))
     assert result.exit_code == 0, result.stderr
     assert "C-1001" in result.stdout
+
+
+def test_demo_runs_on_its_own_database_whatever_the_environment_says(cli, tmp_path, monkeypatch):
+    """A club's real database (LOYALTYCTL_DATABASE_URL, the config file) never gets the
+    sample members; only --database-url on the command line picks another database."""
+    club = tmp_path / "club.db"
+    monkeypatch.setenv("LOYALTYCTL_DATABASE_URL", f"sqlite:///{club}")
+    (tmp_path / "loyaltyctl.toml").write_text(f'database_url = "sqlite:///{tmp_path / "x.db"}"\n')
+    result = cli("demo", "--json", url=None)
+    assert result.exit_code == 0, result.stderr
+    doc = result.json
+    own = tmp_path / "xdg-data" / "loyaltyctl" / "demo.db"
+    assert doc["demo_database_file"] == str(own) and own.is_file()
+    assert doc["database"] == f"sqlite:///{own}"
+    assert not club.exists() and not (tmp_path / "x.db").exists()
+    assert doc["keys_file"] == str(tmp_path / "xdg-config" / "loyaltyctl" / "keys.toml")
+    assert doc["keys_created"] is True
+    explore = cli("member", "list", "--json", url=f"sqlite:///{own}")
+    assert len(explore.json) == doc["summary"]["members"]
+
+
+def test_demo_figures_are_read_at_the_same_moment(cli, tmp_path):
+    doc = cli("demo", "--json", url=fresh_sqlite(tmp_path, "demo.db")).json
+    summary, overview = doc["summary"], doc["overview"]
+    assert summary["members"] == overview["members"] == 14  # 12 imported, 2 joined by events
+    assert summary["balance"] + summary["pending"] == overview["points"]["outstanding"]
+    assert summary["pending"] == overview["points"]["pending"]
+
+
+def test_demo_says_where_its_database_and_key_file_are(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    result = cli("demo", url=None)
+    assert result.exit_code == 0, result.stderr
+    own = tmp_path / "xdg-data" / "loyaltyctl" / "demo.db"
+    lines = result.stdout.splitlines()
+    assert f"  rm {own}" in lines  # whole, on a line of its own: ready to copy
+    assert f"  export LOYALTYCTL_DATABASE_URL=sqlite:///{own}" in lines
+    assert any(str(tmp_path / "xdg-config" / "loyaltyctl" / "keys.toml") in line for line in lines)
+    assert "back it up" in flat(result.stdout).lower()

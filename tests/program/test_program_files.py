@@ -202,7 +202,7 @@ BAD_TWO = """\
 slug = "two"
 name = "Two"
 price = true
-max_per_member = 0
+max_per_member = -1
 """
 
 
@@ -235,7 +235,7 @@ def test_every_problem_of_every_file_is_reported_in_order(tmp_path):
             5,
             1,
             "max_per_member",
-            "is 0, but it must be at least 1; leave it out for no limit.",
+            "is -1, but it must be 0 or more.",
         ),
     ]
 
@@ -423,7 +423,7 @@ def test_a_free_perk_is_fine(tmp_path):
         (
             "max_per_member = -2\n",
             "max_per_member",
-            ("is -2, but it must be at least 1; leave it out for no limit."),
+            ("is -2, but it must be 0 or more."),
         ),
         (
             'audience = ["gold"]\n',
@@ -1081,7 +1081,7 @@ def test_perks_and_campaigns_share_a_file_and_a_folder(tmp_path):
 
 
 def test_problems_of_perks_and_campaigns_come_in_one_sorted_list(tmp_path):
-    write(tmp_path / "a.toml", CAMPAIGN + "per_member = 0\n\n" + MINIMAL + "max_per_member = 0\n")
+    write(tmp_path / "a.toml", CAMPAIGN + "per_member = 0\n\n" + MINIMAL + "max_per_member = -1\n")
     b = MINIMAL.replace('"p"', '"q"') + "\n" + CAMPAIGN.replace('"c"', '"d"')
     write(tmp_path / "b.toml", b.replace("points = 10", "points = 1.5"))
     with pytest.raises(BadInputFile) as caught:

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from loyaltyctl.domain.errors import BadInputFile
-from loyaltyctl.domain.perks import PerkSpec, PlanChange
+from loyaltyctl.domain.perks import FieldChange, PerkSpec, PlanChange
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.apply.kinds import KINDS
@@ -75,6 +75,7 @@ class WidgetKind(GadgetKind):
 
     name = "widget"
     disable_field = "status"
+    disabled_value = "paused"
     disable_action = "pause"
     rows: dict[str, SimpleNamespace] = {}
 
@@ -126,15 +127,27 @@ def events(db) -> list[tuple]:
 def test_a_plan_lists_creates_updates_unchanged_and_prunes_then_writes_them(planned, db):
     first = planned(gadget=[Gadget("a", "blue"), Gadget("b", "green")])
     assert first.changes == [
-        PlanChange("gadget", "a", "create", ("colour", "size")),
-        PlanChange("gadget", "b", "create", ("colour", "size")),
+        PlanChange(
+            "gadget",
+            "a",
+            "create",
+            ("colour", "size"),
+            (FieldChange("colour", None, "blue"), FieldChange("size", None, 1)),
+        ),
+        PlanChange(
+            "gadget",
+            "b",
+            "create",
+            ("colour", "size"),
+            (FieldChange("colour", None, "green"), FieldChange("size", None, 1)),
+        ),
     ]
     assert GadgetKind.rows["a"].colour == "blue" and GadgetKind.rows["a"].created_at == NOW
 
     again = planned(gadget=[Gadget("a", "blue", size=2)], prune=True)
-    assert again.changes == [
-        PlanChange("gadget", "a", "update", ("size",)),
-        PlanChange("gadget", "b", "disable", ("active",)),
+    assert again.changes == [  # old -> new of each changed field
+        PlanChange("gadget", "a", "update", ("size",), (FieldChange("size", 1, 2),)),
+        PlanChange("gadget", "b", "disable", ("active",), (FieldChange("active", True, False),)),
     ]
     assert (GadgetKind.rows["a"].size, GadgetKind.rows["b"].active) == (2, False)
     assert planned(gadget=[Gadget("a", "blue", size=2)], prune=True).changes == [
@@ -153,7 +166,9 @@ def test_a_plan_lists_creates_updates_unchanged_and_prunes_then_writes_them(plan
 def test_a_kind_says_what_a_prune_changes_and_its_audit_action(planned, db):
     planned(gadget=[Gadget("a", "blue")], widget=[Gadget("w", "blue")])
     result = planned(gadget=[Gadget("a", "blue")], prune=True)
-    assert result.changes[-1] == PlanChange("widget", "w", "disable", ("status",))
+    assert result.changes[-1] == PlanChange(
+        "widget", "w", "disable", ("status",), (FieldChange("status", None, "paused"),)
+    )
     assert events(db)[-1][:2] == ("widget:w", "widget.pause")
 
 

@@ -134,10 +134,17 @@ def test_a_prefix_is_shown_as_given_and_typed_any_way(db, keys, campaigns, membe
     assert again.generated_now == 0
 
 
-def test_a_prefix_outside_the_alphabet_is_a_usage_error(db, keys, campaigns):
-    with pytest.raises(errors.UsageProblem, match="'U'"):
-        generate(db, keys, count=10, prefix="SUMMER")
+def test_any_prefix_letters_work_and_only_letters_and_digits(db, keys, campaigns):
+    with pytest.raises(errors.UsageProblem, match="'!'"):
+        generate(db, keys, count=10, prefix="SUM!")
     assert scalar(db, select(func.count()).select_from(PromoBatch)) == 0
+    result, codes = generate(db, keys, count=10, prefix="SUMMER")  # U, the letter not in base32
+    assert result.count == 10
+    from loyaltyctl.domain.promo import has_valid_check, looks_mistyped
+
+    assert all(c.startswith("SUMMER") and has_valid_check(c) for c in codes)
+    wrong = codes[0][:8] + ("7" if codes[0][8] != "7" else "8") + codes[0][9:]
+    assert looks_mistyped(wrong)
 
 
 def test_generated_codes_redeem_once_typed_any_way(db, keys, campaigns, member):

@@ -9,9 +9,9 @@ AUDIT_COLUMNS = [
     Column("operator", "Operator"),
     Column("action", "Action"),
     Column("subject", "Subject"),
-    Column("amount", "Points", "right", fmt=lambda v: "" if v is None else f"{v:+,}"),
+    Column("amount", "Points", "right", fmt=lambda v: "" if v is None else f"{v:+,}", drop=1),
     Column("reason", "Reason"),
-    Column("ref", "Record"),
+    Column("ref", "Record", drop=2),
 ]
 
 

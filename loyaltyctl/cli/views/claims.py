@@ -43,8 +43,8 @@ CLAIM_COLUMNS = [
     Column("member", "Member"),
     Column("points_spent", "Points", "right"),
     Column("status", "Status"),
-    Column("operator", "Operator"),
-    Column("cancel_reason", "Cancel reason"),
+    Column("operator", "Operator", drop=2),
+    Column("cancel_reason", "Cancel reason", drop=1),
 ]
 
 
@@ -81,6 +81,7 @@ def claim_record_panel(record):
         ("Member", record.member),
         ("When", local_time(record.at)),
         ("Points spent", f"{record.points_spent:,}"),
+        *([("Prize of", f"promo redemption {record.prize_of}")] if record.prize_of else []),
         ("Status", record.status),
         ("Operator", record.operator),
         ("Key", record.key),

@@ -10,8 +10,8 @@ RULE_COLUMNS = [
     Column("name", "Name"),
     Column("earns", "Earns"),
     Column("limit", "Limit"),
-    Column("tiers", "Tiers"),
-    Column("active", "Active"),
+    Column("tiers", "Tiers", drop=2),
+    Column("active", "Active", drop=3),
 ]
 
 TIER_COLUMNS = [
@@ -20,9 +20,9 @@ TIER_COLUMNS = [
     Column("threshold", "Threshold", "right"),
     Column("period", "Period"),
     Column("multiplier", "Multiplier", "right"),
-    Column("overrides", "Overrides"),
-    Column("downgrade", "Downgrade"),
-    Column("active", "Active"),
+    Column("overrides", "Overrides", drop=1),
+    Column("downgrade", "Downgrade", drop=2),
+    Column("active", "Active", drop=3),
 ]
 
 
@@ -87,6 +87,8 @@ def ingest_json(result) -> dict:
 
     document = jsonable(result)
     document["errors"] = [{"line": e.line, "message": e.message} for e in result.errors]
+    # exit 3 either way: partial says the good lines were applied and the bad ones skipped
+    document["partial"] = bool(result.errors_total) and not (result.rolled_back or result.dry_run)
     if result.errors_total:
         document["error"] = {
             "code": "bad_input_file",
@@ -122,10 +124,11 @@ def ingest_summary(result) -> list[str]:
             + "."
         )
     lines = [head]
+    would = "would be " if result.dry_run else ""
     if not result.rolled_back and (result.points_awarded or result.points_reversed):
         pending = f" ({result.points_pending:,} pending)" if result.points_pending else ""
         lines.append(
-            f"Points awarded {result.points_awarded:,}{pending}, reversed "
+            f"Points {would}awarded {result.points_awarded:,}{pending}, {would}reversed "
             f"{result.points_reversed:,}."
         )
     if result.shortfall and not result.rolled_back:
@@ -135,13 +138,17 @@ def ingest_summary(result) -> list[str]:
         )
     extras = []
     if result.capped:
-        extras.append(f"{_count(result.capped, 'event')} held back by a rule's limit (0 points)")
+        extras.append(
+            f"{_count(result.capped, 'event')} {would}held back by a rule's limit (0 points)"
+        )
     if result.members_created and not result.rolled_back:
-        extras.append(f"{_count(result.members_created, 'member')} added")
+        extras.append(f"{_count(result.members_created, 'member')} {would}added")
     if result.tier_changes and not result.rolled_back:
         extras.append(f"{_count(result.tier_changes, 'tier change')}")
     if extras:
         lines.append("; ".join(extras) + ".")
+    if result.dry_run and not result.rolled_back:
+        lines.append("Dry run: nothing was changed.")
     return lines
 
 

@@ -10,7 +10,12 @@ def import_result(result, noun: str) -> str:
         f"; {result.replayed:,} already applied before (nothing changed for them)."
     )
     if result.created or result.updated:
-        text += f" Created {result.created:,}, updated {result.updated:,}."
+        if result.dry_run:
+            text += f" It would create {result.created:,} and update {result.updated:,}."
+        else:
+            text += f" Created {result.created:,}, updated {result.updated:,}."
+    if result.dry_run:
+        text += " Dry run: nothing was changed."
     if result.derived_keys:
         text += (
             " Rows without a key got one derived from their content and position among "

@@ -11,12 +11,12 @@ MEMBER_COLUMNS = [
     Column("external_id", "Member"),
     Column("name", "Name"),
     Column("phone", "Phone"),
-    Column("email", "Email"),
-    Column("tier", "Tier"),
-    Column("groups", "Groups"),
-    Column("tags", "Tags"),
+    Column("email", "Email", drop=3),
+    Column("tier", "Tier", drop=1),
+    Column("groups", "Groups", drop=4),
+    Column("tags", "Tags", drop=5),
     Column("balance", "Balance", "right"),
-    Column("pending", "Pending", "right"),
+    Column("pending", "Pending", "right", drop=2),
 ]
 
 
@@ -71,4 +71,37 @@ def profile(out: Output, p) -> list:
         parts.append(out.table(claim_rows(p.claims), MEMBER_CLAIM_COLUMNS, title="Recent claims"))
     else:
         parts.append("[dim]No claims yet.[/]")
+    if p.redemptions:
+        parts.append(
+            out.table(
+                redemption_rows(p.redemptions),
+                REDEMPTION_COLUMNS,
+                title="Campaign redemptions (my prizes)",
+            )
+        )
     return parts
+
+
+REDEMPTION_COLUMNS = [
+    Column("redemption_id", "Redemption"),
+    Column("at", "When"),
+    Column("campaign", "Campaign"),
+    Column("campaign_name", "Name", drop=1),
+    Column("points", "Points", "right", fmt=lambda v: f"+{v:,}" if v else "0"),
+    Column("prizes", "Prizes (claim)"),
+]
+
+
+def redemption_rows(redemptions) -> list[dict]:
+    """A member's campaign redemptions: each prize as `slug (claim id)`."""
+    return [
+        {
+            "redemption_id": r.redemption_id,
+            "at": r.at,
+            "campaign": r.campaign,
+            "campaign_name": r.campaign_name,
+            "points": r.points,
+            "prizes": "\n".join(f"{p.slug} ({p.claim_id})" for p in r.perks) or None,
+        }
+        for r in redemptions
+    ]

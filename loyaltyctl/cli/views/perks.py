@@ -19,13 +19,13 @@ def _supply(perk) -> str:
 PERK_COLUMNS = [
     Column("slug", "Perk"),
     Column("name", "Name"),
-    Column("category", "Category"),
+    Column("category", "Category", drop=4),
     Column("price", "Price", "right"),
     Column("supply_left", "Supply left", "right", fmt=supply_left),
     Column("claims", "Claims", "right"),
-    Column("max_per_member", "Per member", "right"),
-    Column("redemption_type", "Redemption"),
-    Column("active", "Active"),
+    Column("max_per_member", "Per member", "right", drop=3),
+    Column("redemption_type", "Redemption", drop=2),
+    Column("active", "Active", drop=1),
 ]
 
 
@@ -39,9 +39,9 @@ def perk_rows(perks) -> list[dict]:
 
 ELIGIBILITY_COLUMNS = [
     Column("slug", "Perk"),
-    Column("name", "Name"),
+    Column("name", "Name", drop=1),
     Column("price", "Price", "right"),
-    Column("supply_left", "Supply left", "right", fmt=supply_left),
+    Column("supply_left", "Supply left", "right", fmt=supply_left, drop=2),
     Column("claimable", "Can claim", fmt=lambda v: "[green]yes[/]" if v else "[red]no[/]"),
     Column("reason", "Why not"),
 ]

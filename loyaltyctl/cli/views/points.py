@@ -13,11 +13,20 @@ ENTRY_COLUMNS = [
     Column("pending_amount", "Pending", "right", fmt=lambda v: f"{v:+,}" if v else ""),
     Column("balance_after", "Balance", "right"),
     Column("reason", "Reason"),
-    Column("rule", "Rule"),
-    Column("event_id", "Event"),
-    Column("operator", "Operator"),
-    Column("expires_at", "Expires"),
+    Column("rule", "Rule", drop=2),
+    Column("event_id", "Event", drop=4),
+    Column("operator", "Operator", drop=3),
+    Column("expires_at", "Expires", drop=1),
 ]
+
+
+def entry_fields() -> tuple[str, ...]:
+    """What --json and --csv give of each entry (read when asked: start-up stays light)."""
+    from dataclasses import fields as dataclass_fields
+
+    from loyaltyctl.domain.models import LedgerEntry
+
+    return tuple(f.name for f in dataclass_fields(LedgerEntry))
 
 
 def entry_rows(entries) -> list[dict]:

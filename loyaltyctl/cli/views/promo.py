@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from loyaltyctl.cli._output import Column
+from loyaltyctl.cli._output import Column, Whole
 from loyaltyctl.cli.views.common import audience_text, fields, grid, window_text
 
 
@@ -18,9 +18,12 @@ def redemption(result) -> list:
         ("Balance after", f"{result.balance:,}"),
     ]
     parts = [Panel(grid(rows), title=f"Redemption {result.redemption_id}", expand=False)]
-    if result.perks:
+    for prize in result.perks:
         parts.append(
-            "[dim]See each prize's code with[/] [bold]loyaltyctl claim show CLAIM_ID --reveal[/]"
+            Whole(
+                f"[dim]The code of {prize.slug}:[/] "
+                f"[bold]loyaltyctl claim show {prize.claim_id} --reveal[/]"
+            )
         )
     if result.replayed:
         parts.insert(0, "[yellow]Already done[/] (same key): this is the original redemption.")
@@ -29,13 +32,13 @@ def redemption(result) -> list:
 
 CAMPAIGN_COLUMNS = [
     Column("slug", "Campaign"),
-    Column("name", "Name"),
+    Column("name", "Name", drop=1),
     Column("status", "Status"),
-    Column("valid_from", "From"),
+    Column("valid_from", "From", drop=3),
     Column("valid_until", "Until"),
     Column("points", "Points", "right"),
-    Column("perks", "Prizes"),
-    Column("codes_issued", "Codes", "right"),
+    Column("perks", "Prizes", drop=4),
+    Column("codes_issued", "Codes", "right", drop=2),
     Column("redemptions", "Redeemed", "right"),
 ]
 
@@ -68,9 +71,34 @@ def campaign_panel(campaign):
             ("Codes issued", f"{campaign.codes_issued:,}"),
             ("Redemptions", f"{campaign.redemptions:,}"),
             ("Points granted", f"{campaign.points_granted:,}"),
+            *decoration_rows(campaign),
         ]
     )
     return Panel(rows, title=f"Campaign {campaign.slug}", expand=False)
+
+
+SHARE_LABELS = (("title", "Share title"), ("subtitle", "Share subtitle"), ("image", "Share image"))
+
+
+def decoration_rows(campaign) -> list[tuple[str, object]]:
+    """The share card (title, subtitle, image, any other key) and the page decoration
+    that front ends read: shown as stored, only what is set."""
+    import json
+
+    share = dict(campaign.share or {})
+    rows: list[tuple[str, object]] = [
+        (label, share.pop(key)) for key, label in SHARE_LABELS if share.get(key) is not None
+    ]
+    rows += [(f"Share {key}", _plain(value)) for key, value in share.items()]
+    if campaign.page:
+        rows.append(("Page", json.dumps(campaign.page, ensure_ascii=False, sort_keys=True)))
+    return rows
+
+
+def _plain(value) -> str:
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def created(slug: str, code: str | None) -> str:

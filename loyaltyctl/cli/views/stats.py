@@ -124,8 +124,8 @@ CLAIM_STAT_COLUMNS = [
     Column("slug", "Perk"),
     Column("name", "Name"),
     Column("claims", "Claims", "right"),
-    Column("unique_members", "Members", "right"),
-    Column("points_spent", "Points spent", "right"),
+    Column("unique_members", "Members", "right", drop=2),
+    Column("points_spent", "Points spent", "right", drop=1),
     Column("supply_left", "Supply left", "right", fmt=supply_left),
     Column("last_claim_at", "Last claim"),
 ]

@@ -11,6 +11,7 @@ from typing import Any
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import Problem
+from loyaltyctl.domain.perks import FieldChange
 from loyaltyctl.services.apply.planner import Context, Draft, Kind, problem
 from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store import promo as store
@@ -27,7 +28,9 @@ def _json(value) -> str | None:
 class CampaignKind(Kind):
     name = "campaign"
     disable_field = "status"
+    disabled_value = "paused"
     disable_action = "pause"
+    json_columns = frozenset({"perks", "audience", "share", "page"})
 
     def __init__(self, context: Context) -> None:
         super().__init__(context)
@@ -87,6 +90,17 @@ class CampaignKind(Kind):
         if draft.extra:
             draft.fields.append("codes")
         return draft
+
+    def field_changes(self, draft: Draft) -> list[FieldChange]:
+        """Shared codes are secrets: how many are added and restocked, never which."""
+        changes = super().field_changes(draft)
+        if draft.extra:
+            counted = {"added": 0, "restocked": 0}
+            for action, *_ in draft.extra:
+                counted["added" if action == "add" else "restocked"] += 1
+            changes = [c for c in changes if c.field != "codes"]
+            changes.append(FieldChange("codes", None, counted))
+        return changes
 
     def _code_writes(
         self, spec: domain.CampaignSpec, row: Campaign | None, problems: list[Problem]

@@ -6,6 +6,7 @@ follow changed tiers at the next `maintain run`."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any, ClassVar
 
 from loyaltyctl.domain import earning as domain
@@ -18,6 +19,18 @@ from loyaltyctl.store.tables import EarningRule, Tier
 
 def _json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _flat(values: dict[str, Any]) -> dict[str, Any]:
+    """A rule's columns with its settings beside them (a decimal setting as a number)."""
+    settings = values.pop("settings", None) or {}
+    for key in DECIMAL_SETTINGS:
+        if isinstance(settings.get(key), str):
+            settings[key] = Decimal(settings[key])
+    return {**values, **settings}
+
+
+DECIMAL_SETTINGS = ("points_per_unit",)  # stored as decimal text for exactness
 
 
 class _EarningKind(Kind):
@@ -44,6 +57,12 @@ class _EarningKind(Kind):
 class RuleKind(_EarningKind):
     name = "earning_rule"
     table = EarningRule
+    json_columns = frozenset({"tiers", "settings"})
+
+    def shown(self, row: EarningRule | None, columns: dict[str, Any]) -> tuple[dict, dict]:
+        """Each setting by its own name, as the plan's fields name them."""
+        old, new = super().shown(row, columns)
+        return _flat(old), _flat(new)
 
     def columns(self, spec: domain.EarningRule) -> dict[str, Any]:
         return {
@@ -80,6 +99,12 @@ class RuleKind(_EarningKind):
 class TierKind(_EarningKind):
     name = "tier"
     table = Tier
+    json_columns = frozenset({"overrides"})
+
+    def plain(self, name: str, value: Any) -> Any:
+        if name == "multiplier" and isinstance(value, str):
+            return Decimal(value)  # a number in the plan, as in the file
+        return super().plain(name, value)
 
     def __init__(self, context: Context) -> None:
         super().__init__(context)

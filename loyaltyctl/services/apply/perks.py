@@ -10,6 +10,7 @@ from typing import Any
 
 from loyaltyctl.domain import perks as domain
 from loyaltyctl.domain.errors import Problem
+from loyaltyctl.domain.perks import FieldChange
 from loyaltyctl.services.apply.planner import Draft, Kind, problem
 from loyaltyctl.store import perks as store
 from loyaltyctl.store.earning import tiers as store_tiers
@@ -18,6 +19,8 @@ from loyaltyctl.store.tables import Perk
 
 class PerkKind(Kind):
     name = "perk"
+    json_columns = frozenset({"audience", "coupon", "tier_prices"})
+    secret_fields = frozenset(domain.SECRET_FIELDS)
 
     def stored(self, slugs: list[str]) -> dict[str, Perk]:
         return store.by_slugs(self.session, slugs)
@@ -67,6 +70,14 @@ class PerkKind(Kind):
             extra=secrets,
             warnings=self._unknown_tiers(spec),
         )
+
+    def field_changes(self, draft: Draft) -> list[FieldChange]:
+        changes = super().field_changes(draft)
+        row = draft.row
+        if row is not None and "media" in draft.fields and row.media == draft.columns["media"]:
+            # the same path with other bytes: the sizes tell the change
+            changes.append(FieldChange("media_size", row.media_size, draft.columns["media_size"]))
+        return changes
 
     @cached_property
     def _tiers(self) -> set[str]:

@@ -12,6 +12,7 @@ problems, and what it needs from the other kinds of the same files (`Context.pro
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from functools import cached_property, partial
 from typing import Any, ClassVar
 
 from loyaltyctl.domain.errors import BadInputFile, Problem
-from loyaltyctl.domain.perks import PlanChange
+from loyaltyctl.domain.perks import SECRET_MASK, FieldChange, PlanChange
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services.perks import KeyLoader
@@ -70,7 +71,10 @@ class Kind(ABC):
 
     name: ClassVar[str]  # the table of the files, the plan's kind and the audit subject
     disable_field: ClassVar[str] = "active"  # what --prune turns off, as the plan shows it
+    disabled_value: ClassVar[Any] = False  # ... and what it sets it to
     disable_action: ClassVar[str] = "disable"  # the audit action of a prune: <name>.<this>
+    json_columns: ClassVar[frozenset[str]] = frozenset()  # JSON text: shown as its value
+    secret_fields: ClassVar[frozenset[str]] = frozenset()  # shown as "***", never their text
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -126,6 +130,52 @@ class Kind(ABC):
     def after_write(self) -> None:  # noqa: B027 - optional: most kinds need nothing after
         """Called once after this kind's writes, when there were any."""
 
+    # -- what the plan shows of a change: old -> new, field by field
+
+    def shown(self, row: Any | None, columns: dict[str, Any]) -> tuple[dict, dict]:
+        """The stored values (empty for a create) and the file's, by field, as plain
+        values: a JSON text column as the value it holds."""
+        old = {} if row is None else {n: self.plain(n, getattr(row, n)) for n in columns}
+        return old, {name: self.plain(name, value) for name, value in columns.items()}
+
+    def plain(self, name: str, value: Any) -> Any:
+        """One column's value as the plan shows it."""
+        if name in self.json_columns and isinstance(value, str):
+            return json.loads(value)
+        return value
+
+    def secret_change(self, draft: Draft, name: str) -> FieldChange:
+        """A changed secret: that one is stored (or not), never what it is."""
+        stored = draft.row is not None and getattr(draft.row, f"{name}_enc", None) is not None
+        return FieldChange(name, SECRET_MASK if stored else None, SECRET_MASK)
+
+    def field_changes(self, draft: Draft) -> list[FieldChange]:
+        """Old -> new of every changed field of a create or an update."""
+        old, new = self.shown(draft.row, draft.columns)
+        return [
+            self.secret_change(draft, name)
+            if name in self.secret_fields
+            else FieldChange(name, old.get(name), new.get(name))
+            for name in draft.fields
+        ]
+
+    def pruned_changes(self) -> list[PlanChange]:
+        """What --prune turns off, each with the value it had."""
+        if not self.pruned:
+            return []
+        rows = self.stored(self.pruned)
+        field = self.disable_field
+        return [
+            PlanChange(
+                self.name,
+                slug,
+                "disable",
+                (field,),
+                (FieldChange(field, getattr(rows[slug], field, None), self.disabled_value),),
+            )
+            for slug in self.pruned
+        ]
+
     # -- for the planner and the kinds
 
     @cached_property
@@ -179,13 +229,17 @@ def plan(
             result.problems += draft.problems
             result.warnings += draft.warnings
             result.changes.append(
-                PlanChange(kind.name, spec.slug, draft.action, tuple(draft.fields))
+                PlanChange(
+                    kind.name,
+                    spec.slug,
+                    draft.action,
+                    tuple(draft.fields),
+                    tuple(kind.field_changes(draft)),
+                )
             )
             if draft.action != "unchanged":
                 drafts.append(draft)
-        result.changes += [
-            PlanChange(kind.name, slug, "disable", (kind.disable_field,)) for slug in kind.pruned
-        ]
+        result.changes += kind.pruned_changes()
         result.writes.append(partial(_write, kind, drafts))
     return result
 
