@@ -195,6 +195,15 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED,
         "The member has had as many as allowed; `loyaltyctl member show MEMBER` lists them.",
     ),
+    e.PointsOutOfRange: Rendering(
+        REFUSED,
+        "Choose --points within the bounds; `loyaltyctl perk show SLUG` shows them.",
+        fields=("perk", "points", "min_points", "max_points"),
+    ),
+    e.CouponUsed: Rendering(
+        REFUSED,
+        "A used coupon's points stay spent; a full refund of the order gives the coupon back.",
+    ),
     e.AlreadyCancelled: Rendering(
         REFUSED, "Nothing to do: the points were refunded when it was cancelled."
     ),

@@ -87,6 +87,7 @@ class MemberProfile:
     recent: tuple[LedgerEntry, ...]
     claims: tuple = ()
     tier_status: object = None  # services.earning.status.TierStatus, None when no tiers are defined
+    coupons: tuple = ()  # domain.coupons.MemberCoupon, usable ones first
 
 
 @dataclass(frozen=True)
