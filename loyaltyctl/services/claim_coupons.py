@@ -19,6 +19,7 @@ from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import coupon_codes as codes
 from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms, MemberCoupon
 from loyaltyctl.domain.errors import Argument, CouponUsed, PointsOutOfRange, UsageProblem
+from loyaltyctl.domain.money import MONEY_MAX, money_text
 from loyaltyctl.domain.perks import Redemption
 from loyaltyctl.store import coupons as store
 from loyaltyctl.store.db import Session
@@ -48,6 +49,8 @@ def chosen_points(perk: Perk, spec: CouponSpec | None, points: int | None) -> in
             perk=perk.slug,
         )
     refusal = spec.points_refusal(points)
+    if refusal is None and spec.terms(points).amount > MONEY_MAX:
+        refusal = f"make a coupon worth at most {money_text(MONEY_MAX)}"
     if refusal is not None:
         raise PointsOutOfRange(
             f"Perk {perk.slug} can {refusal}, not {points:,}.",

@@ -8,6 +8,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from loyaltyctl.domain import coupon_codes, errors
@@ -507,3 +509,31 @@ def test_keys_rotate_reencrypts_coupon_codes(program, db, run, keys, tmp_path):
     assert row.code_enc.startswith(ring.primary + ":")
     again = run(show_claim, claim_id=result.claim_id, keys=ring)
     assert again.redemption.value == result.redemption.value
+
+
+def test_a_convert_coupon_is_never_worth_more_than_money_can_say(program, db):
+    rich = replace(
+        CONVERT,
+        coupon=CouponSpec(kind="convert", points=1, amount=Decimal("1000.00")),
+    )
+    program.apply(rich, *ALL[2:])
+    before = _snapshot(db)
+    with pytest.raises(errors.PointsOutOfRange, match="at most 1000000000.00"):
+        program.claim("convert-points", points=1_000_001)
+    assert _snapshot(db) == before
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=-(10**30), max_value=10**30), st.sampled_from(ALL))
+def test_any_points_are_taken_or_refused_in_words(points, spec):
+    """No value of --points ends anywhere but in a coupon or a refusal (no database)."""
+    from loyaltyctl.services.claim_coupons import chosen_points
+
+    perk = Perk(slug=spec.slug, redemption_type=spec.redemption_type)
+    try:
+        chosen = chosen_points(perk, spec.coupon, points)
+    except (errors.UsageProblem, errors.PointsOutOfRange) as refused:
+        assert refused.message
+        return
+    assert chosen == points and spec.coupon.kind == "convert"
+    assert spec.coupon.terms(chosen).amount <= Decimal("1000000000.00")
