@@ -203,6 +203,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.CouponUsed: Rendering(
         REFUSED,
         "A used coupon's points stay spent; a full refund of the order gives the coupon back.",
+        fields=("coupon", "order_id", "claim_id"),
     ),
     e.AlreadyCancelled: Rendering(
         REFUSED, "Nothing to do: the points were refunded when it was cancelled."

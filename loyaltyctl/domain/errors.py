@@ -103,7 +103,7 @@ class PointsOutOfRange(Refused):
 
 class CouponUsed(Refused):
     """The coupon was used on an order (e.g. its claim cannot be cancelled).
-    data: claim_id."""
+    data: coupon (masked), order_id, claim_id."""
 
     code = "coupon_used"
 

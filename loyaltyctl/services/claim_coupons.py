@@ -88,6 +88,7 @@ def issue(
     terms = spec.terms(chosen)
     expires_at = spec.expires_at(now, tz)
     code, code_hash = _draw(session, keys)
+    shown = codes.display(code)
     store.insert_coupon(
         session,
         {
@@ -95,7 +96,8 @@ def issue(
             "perk_id": perk.id,
             "member_id": member_id,
             "code_hash": code_hash,
-            "code_enc": keys.encrypt(code, bound_to=codes.secret_binding(claim_id)),
+            # the code as the member was shown it; found by the hash of its normalized form
+            "code_enc": keys.encrypt(shown, bound_to=codes.secret_binding(claim_id)),
             "code_tail": codes.tail(code),
             "kind": terms.kind,
             "amount": terms.amount,
@@ -112,7 +114,7 @@ def issue(
             "updated_at": now,
         },
     )
-    return _redemption(perk, codes.display(code), terms, expires_at)
+    return _redemption(perk, shown, terms, expires_at)
 
 
 def _draw(session: Session, keys: KeyRing) -> tuple[str, str]:
@@ -153,7 +155,7 @@ def stored_redemption(session: Session, keys: KeyRing, claim_id: str, perk: Perk
     if row is None:
         return None
     code = keys.decrypt(row.code_enc, bound_to=codes.secret_binding(claim_id))
-    return _redemption(perk, codes.display(code), _terms(row), row.expires_at)
+    return _redemption(perk, codes.display(codes.normalize(code)), _terms(row), row.expires_at)
 
 
 def summary(session: Session, claim_id: str, *, now: datetime) -> dict | None:
@@ -209,6 +211,8 @@ def cancel(session: Session, claim_id: str, *, now: datetime) -> bool:
             raise CouponUsed(
                 f"The coupon of claim {claim_id} was used on order {row.order_id}, so the "
                 "claim cannot be cancelled.",
+                coupon=codes.masked(row.code_tail),
+                order_id=row.order_id,
                 claim_id=claim_id,
             )
     return True

@@ -188,8 +188,8 @@ def test_a_claim_of_a_coupon_perk_issues_a_unique_code_with_frozen_terms(program
     row = _coupon(db, result.claim_id)
     assert row.code_hash == keys.lookup_hash(normalized)
     assert row.code_tail == normalized[-4:] and row.status == "active"
-    assert keys.decrypt(row.code_enc, bound_to=f"coupon:{result.claim_id}") == normalized
-    assert normalized not in row.code_enc and row.points == 100 and row.kind == "fixed"
+    assert keys.decrypt(row.code_enc, bound_to=f"coupon:{result.claim_id}") == code
+    assert code not in row.code_enc and row.points == 100 and row.kind == "fixed"
     assert (row.amount, row.min_purchase) == (Decimal("10.00"), Decimal("25.00"))
     # the claim's own row keeps no copy of the code
     with db.transaction(write=False) as s:
