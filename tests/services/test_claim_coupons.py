@@ -24,6 +24,7 @@ from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.members import show_member
 from loyaltyctl.services.perks import perks_for_member, show_perk
 from loyaltyctl.services.secrets import reencrypt_secrets
+from loyaltyctl.services.stats import claim_stats, overview
 from loyaltyctl.store.tables import Claim, Coupon, LedgerEntry, Member, Perk, PerkMember
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
@@ -373,6 +374,9 @@ def test_a_member_pays_their_tiers_price_everywhere(program, db, run, slug):
     for result in paid.values():
         assert f'"points_spent":{result.points_spent}' in run(certificate, claim_id=result.claim_id)
     assert run(show_perk, slug=slug).points_spent == base + gold + half
+    stats = {p.slug: p for p in run(claim_stats, tz=TZ).perks}
+    assert stats[slug].points_spent == base + gold + half and stats[slug].claims == 3
+    assert run(overview, now=NOW).points.spent == base + gold + half
     assert run(verify).ok
 
 
