@@ -86,16 +86,17 @@ def _claim_all(url: str, keys_file: str, claims: list[tuple], narrow: int, *, st
     keys = crypto.load(Path(keys_file))
     outcome = []
     try:
-        for slug, member, points in claims:
+        for slug, member, points, *key in claims:
             try:
                 result = db.run(
-                    lambda s, slug=slug, member=member, points=points: claim_perk(
+                    lambda s, slug=slug, member=member, points=points, key=key: claim_perk(
                         session=s,
                         keys=keys,
                         perk_slug=slug,
                         member=member,
                         operator="racer",
                         points=points,
+                        key=key[0] if key else None,
                     )
                 )
                 outcome.append(("ok", result.claim_id, result.redemption.value, result.balance))
@@ -217,6 +218,24 @@ def test_codes_drawn_from_a_narrow_pool_stay_unique(db_url, db, run, program, ra
     codes = [o[2] for per in outcomes for o in per]
     assert len(set(codes)) == 2 * racers
     assert len({c[1] for c in _coupons(db)}) == 2 * racers
+    result = run(verify)
+    assert result.ok, result.problems
+
+
+def test_one_key_raced_by_every_process_issues_one_coupon(
+    db_url, db, run, program, racers_pool, racers
+):
+    """A website retrying one order: every request gets the same claim and code."""
+    program.apply(CONVERT)
+    (only,) = program.members(1, 1000)
+    plans = [[("convert", only, 300, "web-order-77")]] * racers
+    outcomes = _race(racers_pool, db_url, program.keys_file, plans)
+    assert _errors(outcomes) == []
+    assert _tally(outcomes) == {"ok": racers}
+    assert len({(o[1], o[2], o[3]) for per in outcomes for o in per}) == 1
+    assert len(_coupons(db)) == 1
+    with db.transaction(write=False) as s:
+        assert s.execute(select(Member.balance)).scalar_one() == 700
     result = run(verify)
     assert result.ok, result.problems
 
