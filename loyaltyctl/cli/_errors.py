@@ -221,6 +221,16 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.MemberLimit: Rendering(
         REFUSED, _filled("`loyaltyctl member show {member}` lists their claims and redemptions.")
     ),
+    e.PointsOutOfRange: Rendering(
+        REFUSED,
+        "Choose --points within the bounds; `loyaltyctl perk show SLUG` shows them.",
+        fields=("perk", "points", "min_points", "max_points"),
+    ),
+    e.CouponUsed: Rendering(
+        REFUSED,
+        "A used coupon's points stay spent; a full refund of the order gives the coupon back.",
+        fields=("coupon", "order_id", "claim_id"),
+    ),
     e.AlreadyCancelled: Rendering(
         REFUSED, "Nothing to do: the points were refunded when it was cancelled."
     ),

@@ -31,11 +31,15 @@ def show(
     claim_id: ClaimArg,
     reveal: Annotated[
         bool,
-        typer.Option("--reveal", help="Show the redemption (code or link) the member received."),
+        typer.Option(
+            "--reveal",
+            help="Show the redemption (code, link or coupon code) the member received.",
+        ),
     ] = False,
     json_: opt.JsonOpt = False,
 ) -> None:
-    """A claim's details.
+    """A claim's details; for a coupon perk, its coupon (code masked unless --reveal,
+    status, terms, expiry).
 
     Example: loyaltyctl claim show 7KQ4M2XAHP --reveal
     """
@@ -51,6 +55,9 @@ def show(
 @app.command("cancel")
 def cancel(claim_id: ClaimArg, reason: opt.ReasonOpt, json_: opt.JsonOpt = False) -> None:
     """Cancel a claim: refund its points (with the expiry they had), give the supply back.
+
+    The coupon of a coupon perk's claim is cancelled with it while unused (active or
+    expired); a coupon used on an order refuses the cancel (coupon_used, exit 1).
 
     Example: loyaltyctl claim cancel 7KQ4M2XAHP --reason "Coffee machine broken"
     """

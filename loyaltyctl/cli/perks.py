@@ -197,16 +197,30 @@ def export(
 def claim(
     slug: SlugArg,
     member: Annotated[str, typer.Option("--member", help="The member's external id.")],
+    points: Annotated[
+        int | None,
+        typer.Option(
+            "--points",
+            metavar="N",
+            help="Convert coupons only (required there): the points to convert.",
+        ),
+    ] = None,
     key: opt.KeyOpt = None,
     json_: opt.JsonOpt = False,
 ) -> None:
     """Claim a perk for a member: debit the points, reveal the redemption, sign a certificate.
 
+    The member pays their tier's price when the perk has tier_prices. A coupon perk
+    issues a unique coupon code, shown once here (again with `claim show ID --reveal`);
+    a convert coupon debits the --points chosen and is worth them at its rate.
+
     Refused (exit 1, nothing changed) when the perk is disabled, outside its window,
     sold out, the member is outside its audience, reached the per-member limit or
-    has too few points.
+    has too few points, or --points is outside the coupon's bounds.
 
     Example: loyaltyctl perk claim free-coffee --member C-1001 --key web-order-5531
+
+    Example: loyaltyctl perk claim convert-points --member C-1001 --points 250
     """
     from loyaltyctl.services.claims import claim_perk
 
@@ -221,6 +235,7 @@ def claim(
             member=member,
             operator=ctx.operator,
             key=key,
+            points=points,
             tz=ctx.settings.tz,
         )
     )

@@ -271,3 +271,29 @@ def effect(
     )
     spread = {line.position: part for line, part in zip(eligible, parts, strict=True)}
     return CouponEffect(total, ZERO, {k: v for k, v in spread.items() if v})
+
+
+# --- issued by claims --------------------------------------------------------------------
+
+
+def prize_points(spec: CouponSpec) -> int | None:
+    """The points a convert coupon won as a campaign prize converts (the prize is free):
+    the rate's ``points`` (100 points → $10 gives a $10 coupon), brought within
+    min_points–max_points when the rate lies outside them. None for the other kinds."""
+    if spec.kind != "convert":
+        return None
+    chosen = max(spec.points, spec.min_points or 1)
+    return chosen if spec.max_points is None else min(chosen, spec.max_points)
+
+
+@dataclass(frozen=True, slots=True)
+class MemberCoupon:
+    """One of a member's coupons as `member show` lists it: the code masked."""
+
+    claim_id: str
+    perk: str
+    kind: str
+    status: str  # active | used | expired | cancelled, judged at the time of asking
+    issued_at: datetime
+    expires_at: datetime | None
+    code: str  # masked: ****-****-HP3C

@@ -94,6 +94,20 @@ class MemberLimit(Refused):
     code = "member_limit"
 
 
+class PointsOutOfRange(Refused):
+    """A convert coupon claimed for points outside its min_points-max_points.
+    data: perk, points, min_points, max_points (None: no upper bound)."""
+
+    code = "points_out_of_range"
+
+
+class CouponUsed(Refused):
+    """The coupon was used on an order (e.g. its claim cannot be cancelled).
+    data: coupon (masked), order_id, claim_id."""
+
+    code = "coupon_used"
+
+
 class AlreadyCancelled(Refused):
     code = "already_cancelled"
 

@@ -88,6 +88,7 @@ class MemberProfile:
     claims: tuple = ()
     redemptions: tuple = ()  # domain.promo.MemberRedemption, newest first ("my prizes")
     tier_status: object = None  # services.earning.status.TierStatus, None when no tiers are defined
+    coupons: tuple = ()  # domain.coupons.MemberCoupon, usable ones first
 
 
 @dataclass(frozen=True)

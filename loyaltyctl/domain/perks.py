@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from loyaltyctl.domain.coupons import CouponSpec
+from loyaltyctl.domain.money import money_text
 
 CATEGORIES = ("general", "discount", "merchandise", "experience", "digital", "access")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -192,6 +193,35 @@ def price_for(price: int, tier_prices: dict[str, int | str], tier: str | None) -
         return price
     multiple = tier_multiple(value)
     return int(value) if multiple is None else math.ceil(price * multiple)
+
+
+def member_price(
+    price: int, tier_prices: dict[str, int | str], tier: str | None, coupon: CouponSpec | None
+) -> int | None:
+    """What a member of ``tier`` pays for a perk; None for a convert coupon, whose points
+    the member chooses when claiming."""
+    if coupon is not None and coupon.kind == "convert":
+        return None
+    return price_for(price, tier_prices, tier)
+
+
+def coupon_json(spec: CouponSpec) -> dict:
+    """A coupon perk's terms for `perk show --json`: every key, null where not applicable,
+    money as "10.00" (a convert coupon's amount and min_purchase are per ``points``)."""
+    return {
+        "kind": spec.kind,
+        "amount": None if spec.amount is None else money_text(spec.amount),
+        "percent": spec.percent,
+        "min_purchase": None if spec.min_purchase is None else money_text(spec.min_purchase),
+        "max_shipping": None if spec.max_shipping is None else money_text(spec.max_shipping),
+        "product": spec.product,
+        "variants": list(spec.variants) if spec.kind == "free_product" else None,
+        "collections": list(spec.collections),
+        "expires_after_days": spec.expires_after_days,
+        "points": spec.points,
+        "min_points": (spec.min_points or 1) if spec.kind == "convert" else None,
+        "max_points": spec.max_points,
+    }
 
 
 # --- claims ----------------------------------------------------------------------
@@ -432,6 +462,9 @@ class Perk:
     points_spent: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    # tier slug -> whole points or "0.5x" (as in the file); {} when every member pays price
+    tier_prices: dict[str, int | str] = field(default_factory=dict)
+    coupon: dict | None = None  # a coupon perk's terms (`coupon_json`), else None
 
 
 @dataclass(frozen=True)
@@ -442,6 +475,7 @@ class Eligibility:
     claimable: bool
     code: str | None
     reason: str | None
+    price: int | None = None  # what this member pays (their tier's price); None: convert
 
 
 @dataclass(frozen=True)
@@ -476,6 +510,7 @@ class ClaimRecord:
     redemption: Redemption | None = None  # only when revealed (claim show --reveal)
     balance: int | None = None  # after a cancel: the member's balance
     prize_of: str | None = None  # the promo redemption this claim is a prize of
+    coupon: dict | None = None  # the coupon it issued: code masked, status, terms
 
 
 @dataclass(frozen=True)

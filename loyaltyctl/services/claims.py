@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain import perks as domain
+from loyaltyctl.domain.coupons import CouponSpec, prize_points
 from loyaltyctl.domain.errors import (
     CLAIM_REFUSALS,
     AlreadyCancelled,
@@ -29,9 +30,9 @@ from loyaltyctl.domain.errors import (
     SoldOut,
 )
 from loyaltyctl.domain.values import iso_utc, utcnow
-from loyaltyctl.services import idempotency
+from loyaltyctl.services import claim_coupons, idempotency
 from loyaltyctl.services.idempotency import KeyedKind
-from loyaltyctl.services.perks import claimant_state, perk_state
+from loyaltyctl.services.perks import claimant_state, coupon_spec, perk_state, price_of
 from loyaltyctl.store import audit
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
@@ -49,8 +50,10 @@ def _new_id() -> str:
     return "".join(secrets.choice(domain.SUFFIX_ALPHABET) for _ in range(ID_LENGTH))
 
 
-def _request_hash(slug: str, member: str) -> str:
-    return hashlib.sha256(f"claim\x1f{slug}\x1f{member}".encode()).hexdigest()
+def _request_hash(slug: str, member: str, points: int | None = None) -> str:
+    """What a key's request is: the perk, the member and (convert) the points chosen."""
+    text = f"claim\x1f{slug}\x1f{member}" + (f"\x1f{points}" if points is not None else "")
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 # --- claim ---------------------------------------------------------------------------
@@ -64,50 +67,59 @@ def claim_perk(
     member: str,
     operator: str,
     key: str | None = None,
+    points: int | None = None,
     now: datetime | None = None,
     tz: ZoneInfo = UTC_ZONE,
 ) -> domain.ClaimResult:
-    """``tz``: the program time zone (a claim's day in the statistics)."""
+    """``points``: what a convert coupon converts (required for it, refused for other
+    perks). A member pays their tier's price (`tier_prices`). ``tz``: the program time
+    zone (a claim's day in the statistics, a coupon's expiry)."""
     now = now or utcnow()
-    digest = _request_hash(perk_slug, member)
     perk = store.require(session, perk_slug)
+    coupon = coupon_spec(perk)
+    chosen = claim_coupons.chosen_points(perk, coupon, points)
+    digest = _request_hash(perk_slug, member, chosen)
     member_row = member_store.require_row(session, member)
-    state = ledger_store.lock_members(session, [member_row.id])[member_row.id]
+    states, extra = ledger_store.lock_members_with(session, [member_row.id], ("tier",))
+    state, (tier,) = states[member_row.id], extra[member_row.id]
     # looked up under the member's lock, so a request with this key that committed
     # while we waited is found here and replayed (not refused for its effects)
     if (ref := idempotency.original(session, CLAIM_KEYS, key=key, digest=digest)) is not None:
         return _replayed(session, keys, ref)
-    rules = perk_state(perk)
+    price = chosen if chosen is not None else price_of(perk, tier)
+    audience = perk_state(perk).audience
     claimant = claimant_state(
         session,
         member_row,
         # what the rules do not need is not read (a claim is a hot path)
         store.member_claims(session, perk.id, state.id) if perk.max_per_member else 0,
-        with_labels=bool(rules.audience.groups or rules.audience.tags),
+        with_labels=bool(audience.groups or audience.tags),
     )
-    claimant = replace(claimant, balance=state.balance)
-    _check(perk, claimant, now)
+    claimant = replace(claimant, balance=state.balance, tier=tier)
+    _check(perk, claimant, now, price=price)
     # the authoritative checks: conditional writes the database evaluates
     if not store.take_supply(session, perk.id):
         session.refresh(perk)  # someone took the last one (or disabled it) meanwhile
-        _check(perk, claimant, now, fallback=SoldOut)
+        _check(perk, claimant, now, price=price, fallback=SoldOut)
     held = store.take_member_allowance(session, perk.id, state.id, perk.max_per_member)
     if not held:
         held = store.member_claims(session, perk.id, state.id)
-        _check(perk, replace(claimant, claims_of_perk=held), now, fallback=MemberLimit)
+        _check(perk, replace(claimant, claims_of_perk=held), now, price=price, fallback=MemberLimit)
 
     claim_id, certificate, redemption = _issue(
         session,
         keys,
         perk,
         state,
-        price=perk.price,
+        price=price,
         operator=operator,
         now=now,
         key=key,
         digest=digest,
-        day=now.astimezone(tz).date().isoformat(),
+        tz=tz,
         member_joined=held == 1,
+        coupon=coupon,
+        chosen=chosen,
     )
     ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
     return domain.ClaimResult(
@@ -115,7 +127,7 @@ def claim_perk(
         perk=perk.slug,
         perk_name=perk.name,
         member=state.external_id,
-        points_spent=perk.price,
+        points_spent=price,
         balance=state.balance,
         redemption=redemption,
         certificate_id=certificate["certificate_id"],
@@ -135,13 +147,17 @@ def _issue(
     key: str | None = None,
     digest: str | None = None,
     redemption_id: str | None = None,
-    day: str,
+    tz: ZoneInfo,
     member_joined: bool,
+    coupon: CouponSpec | None = None,
+    chosen: int | None = None,
 ) -> tuple[str, dict, domain.Redemption]:
     """Record a claim whose supply and allowance are taken: debit ``price`` (none for a
-    free perk or a prize), reveal the redemption, sign the certificate, queue the
+    free perk or a prize), reveal the redemption (issue the coupon of a coupon perk,
+    converting ``chosen`` points for a convert one), sign the certificate, queue the
     webhook. Returns (claim id, certificate, redemption)."""
     claim_id = _new_id()
+    day = now.astimezone(tz).date().isoformat()
     entry_id, lots = _debit(
         session, state, perk, price=price, claim_id=claim_id, operator=operator, now=now
     )
@@ -171,6 +187,19 @@ def _issue(
         },
         lots,
     )
+    if coupon is not None:  # after the claim's row: the coupon's points at it
+        redemption = claim_coupons.issue(
+            session,
+            keys,
+            perk,
+            coupon,
+            claim_id=claim_id,
+            member_id=state.id,
+            points=price,
+            chosen=chosen,
+            now=now,
+            tz=tz,
+        )
     store.count_claim(
         session, perk.id, points=price, at=now, day=day, member_joined=int(member_joined)
     )
@@ -205,7 +234,9 @@ def claim_prize(
 ) -> str:
     """A prize of a promo redemption: free, within the perk's supply and active flag,
     not limited by its own audience or per-member limit (the campaign's govern).
-    Returns the claim id."""
+    A coupon perk issues its coupon; a convert one converts the points of its rate
+    (`prize_points`). Returns the claim id."""
+    coupon = coupon_spec(perk)
     if not store.take_supply(session, perk.id):
         session.refresh(perk)
         why = "is disabled" if not perk.active else "is sold out"
@@ -220,15 +251,18 @@ def claim_prize(
         operator=operator,
         now=now,
         redemption_id=redemption_id,
-        day=now.astimezone(tz or UTC_ZONE).date().isoformat(),
+        tz=tz or UTC_ZONE,
         member_joined=held == 1,
+        coupon=coupon,
+        chosen=prize_points(coupon) if coupon is not None else None,
     )
     return claim_id
 
 
-def _check(perk: Perk, claimant, now, fallback: type[Refused] | None = None) -> None:
-    """Raise the refusal the rules give, if any (else ``fallback``, when given)."""
-    refused = domain.refusal(perk_state(perk), claimant, now)
+def _check(perk: Perk, claimant, now, *, price: int, fallback: type[Refused] | None = None) -> None:
+    """Raise the refusal the rules give, if any (else ``fallback``, when given);
+    ``price``: what this member pays."""
+    refused = domain.refusal(replace(perk_state(perk), price=price), claimant, now)
     if refused is not None:
         code, message = refused
         raise CLAIM_REFUSALS[code](message, perk=perk.slug, member=claimant.external_id)
@@ -342,7 +376,7 @@ def _replayed(session, keys: KeyRing, ref: str) -> domain.ClaimResult:
         member=member,
         points_spent=claim.points,
         balance=balance,
-        redemption=_stored_redemption(keys, claim, perk),
+        redemption=_stored_redemption(session, keys, claim, perk),
         certificate_id=claim.certificate_id,
         at=claim.at,
         status=claim.status,
@@ -350,7 +384,11 @@ def _replayed(session, keys: KeyRing, ref: str) -> domain.ClaimResult:
     )
 
 
-def _stored_redemption(keys: KeyRing, claim: Claim, perk: Perk) -> domain.Redemption:
+def _stored_redemption(session, keys: KeyRing, claim: Claim, perk: Perk) -> domain.Redemption:
+    if claim.redemption_enc is None and (
+        coupon := claim_coupons.stored_redemption(session, keys, claim.id, perk)
+    ):
+        return coupon
     value = (
         keys.decrypt(claim.redemption_enc, bound_to=domain.claim_secret_binding(claim.id))
         if claim.redemption_enc
@@ -381,6 +419,8 @@ def cancel_claim(
     state = ledger_store.lock_members(session, [claim.member_id])[claim.member_id]
     if not store.mark_cancelled(session, claim.id, now=now, operator=operator, reason=reason):
         raise AlreadyCancelled(f"Claim {claim.id} was already cancelled.")
+    # an unused coupon is cancelled with its claim; a used one refuses the cancel
+    coupon = claim_coupons.cancel(session, claim.id, now=now)
     perk = store.perk_of_claim(session, claim)
     store.give_back_supply(session, perk.id)
     left = store.give_back_allowance(session, perk.id, claim.member_id) == 0
@@ -407,10 +447,18 @@ def cancel_claim(
         operator=operator,
         at=now,
         reason=reason,
-        details={"perk": perk.slug, "member": state.external_id, "points": claim.points},
+        details={"perk": perk.slug, "member": state.external_id, "points": claim.points}
+        | ({"coupon": "cancelled"} if coupon else {}),
     )
     session.refresh(claim)
-    return _record(session, claim, perk.slug, state.external_id, balance=state.balance)
+    return _record(
+        session,
+        claim,
+        perk.slug,
+        state.external_id,
+        balance=state.balance,
+        coupon=claim_coupons.summary(session, claim.id, now=now) if coupon else None,
+    )
 
 
 def _refund(session, state, claim: Claim, *, reason: str, operator: str, now) -> None:
@@ -460,7 +508,7 @@ def _refund(session, state, claim: Claim, *, reason: str, operator: str, now) ->
 
 
 def _record(
-    session, claim: Claim, slug: str, member: str, *, redemption=None, balance=None
+    session, claim: Claim, slug: str, member: str, *, redemption=None, balance=None, coupon=None
 ) -> domain.ClaimRecord:
     return domain.ClaimRecord(
         claim_id=claim.id,
@@ -478,18 +526,25 @@ def _record(
         redemption=redemption,
         balance=balance,
         prize_of=claim.redemption_id,
+        coupon=coupon,
     )
 
 
 def show_claim(
-    *, session: Session, claim_id: str, keys: KeyRing | None = None
+    *,
+    session: Session,
+    claim_id: str,
+    keys: KeyRing | None = None,
+    now: datetime | None = None,
 ) -> domain.ClaimRecord:
-    """A claim; with a key ring, the redemption it revealed is shown again."""
+    """A claim; with a key ring, the redemption it revealed is shown again. The coupon
+    it issued, if any, with its code masked and its status at ``now``."""
     claim = store.require_claim(session, claim_id)
     perk = store.perk_of_claim(session, claim)
     member = store.member_external_id(session, claim.member_id)
-    redemption = _stored_redemption(keys, claim, perk) if keys is not None else None
-    return _record(session, claim, perk.slug, member, redemption=redemption)
+    redemption = _stored_redemption(session, keys, claim, perk) if keys is not None else None
+    coupon = claim_coupons.summary(session, claim.id, now=now or utcnow())
+    return _record(session, claim, perk.slug, member, redemption=redemption, coupon=coupon)
 
 
 def perk_claims(

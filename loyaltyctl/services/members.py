@@ -8,6 +8,7 @@ from datetime import datetime
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import MemberExists, UsageProblem
 from loyaltyctl.domain.values import phone_digits, utcnow
+from loyaltyctl.services.claim_coupons import member_coupons
 from loyaltyctl.services.claims import member_claims
 from loyaltyctl.services.earning.status import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
@@ -250,4 +251,5 @@ def show_member(
         claims=tuple(member_claims(session=session, member_id=row.id, limit=recent)),
         redemptions=tuple(member_redemptions(session=session, member_id=row.id, limit=recent)),
         tier_status=tier_status(session, row, now=now),
+        coupons=tuple(member_coupons(session, row.id, now=now)),
     )

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import perks as domain
+from loyaltyctl.domain.coupons import CouponSpec
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import members as member_store
@@ -34,8 +35,25 @@ def _from_row(cls, row: Perk, **computed):
     return cls(**{name: getattr(row, name) for name in names}, **computed)
 
 
+def tier_prices(row: Perk) -> dict[str, int | str]:
+    """What members of a tier pay instead of price (whole points or "0.5x")."""
+    return json.loads(row.tier_prices) if row.tier_prices else {}
+
+
+def coupon_spec(row: Perk) -> CouponSpec | None:
+    """A coupon perk's `[perk.coupon]` terms, else None."""
+    return CouponSpec.from_json(json.loads(row.coupon)) if row.coupon else None
+
+
+def price_of(row: Perk, tier: str | None) -> int:
+    """What a member of ``tier`` pays for this perk (not for a convert coupon, whose
+    points the member chooses)."""
+    return domain.price_for(row.price, tier_prices(row), tier) if row.tier_prices else row.price
+
+
 def to_domain(row: Perk, *, figures: tuple[int, int, int, int] | None = None) -> domain.Perk:
     claims, cancelled, members, spent = figures or (row.claimed, 0, 0, 0)
+    spec = coupon_spec(row)
     return _from_row(
         domain.Perk,
         row,
@@ -46,6 +64,8 @@ def to_domain(row: Perk, *, figures: tuple[int, int, int, int] | None = None) ->
         cancelled_claims=cancelled,
         members=members,
         points_spent=spent,
+        tier_prices=tier_prices(row),
+        coupon=None if spec is None else domain.coupon_json(spec),
     )
 
 
@@ -77,7 +97,8 @@ def list_perks(*, session: Session, include_inactive: bool = False) -> list[doma
 def perks_for_member(
     *, session: Session, member: str, include_inactive: bool = False, now: datetime | None = None
 ) -> list[domain.Eligibility]:
-    """Every listed perk with whether this member can claim it now, and if not, why."""
+    """Every listed perk with whether this member can claim it now, and if not, why, and
+    what they would pay (their tier's price; for a convert coupon, its least points)."""
     now = now or utcnow()
     row = member_store.require_row(session, member)
     held = store.claims_by_member(session, row.id)
@@ -85,13 +106,17 @@ def perks_for_member(
     result = []
     for perk in store.listing(session, include_inactive=include_inactive):
         mine = replace(claimant, claims_of_perk=held.get(perk.id, 0))
-        refused = domain.refusal(perk_state(perk), mine, now)
+        spec = coupon_spec(perk)
+        price = domain.member_price(perk.price, tier_prices(perk), row.tier, spec)
+        least = price if price is not None else (spec.min_points or 1)
+        refused = domain.refusal(replace(perk_state(perk), price=least), mine, now)
         result.append(
             domain.Eligibility(
                 perk=to_domain(perk),
                 claimable=refused is None,
                 code=refused[0] if refused else None,
                 reason=refused[1] if refused else None,
+                price=price,
             )
         )
     return result

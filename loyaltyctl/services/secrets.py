@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from loyaltyctl.crypto import KeyRing
+from loyaltyctl.domain.coupon_codes import secret_binding as coupon_binding
 from loyaltyctl.domain.perks import claim_secret_binding, perk_secret_binding
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
+from loyaltyctl.store import coupons as coupon_store
 from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store.db import Session
 
@@ -47,6 +49,16 @@ def reencrypt_secrets(
             if (sealed := fresh(token, claim_secret_binding(claim_id))) is not None
         ]
         perk_store.set_claim_secrets(session, changed)
+        count += len(changed)
+        after = page[-1][0]
+    after = ""
+    while page := coupon_store.coupon_secrets(session, after=after, size=PAGE):
+        changed = [
+            (claim_id, sealed)
+            for claim_id, token in page
+            if (sealed := fresh(token, coupon_binding(claim_id))) is not None
+        ]
+        coupon_store.set_coupon_secrets(session, changed)
         count += len(changed)
         after = page[-1][0]
     audit.append_event(

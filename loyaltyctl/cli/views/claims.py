@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from loyaltyctl.cli._output import Column, local_time
 from loyaltyctl.cli.views.common import fields, grid
+from loyaltyctl.cli.views.coupon_terms import issued_coupon_rows
 
 
 def redemption_text(redemption) -> str | None:
@@ -14,6 +15,15 @@ def redemption_text(redemption) -> str | None:
     return redemption.value
 
 
+def _redemption_rows(redemption) -> list[tuple[str, object]]:
+    if redemption.type == "coupon":
+        return [("Coupon code", redemption.value), *issued_coupon_rows(redemption.coupon or {})]
+    rows = [("Redemption", redemption_text(redemption))]
+    if redemption.checkout_url:
+        rows.append(("Checkout", redemption.checkout_url))
+    return rows
+
+
 def claim_panel(result) -> list:
     from rich.panel import Panel
 
@@ -22,11 +32,7 @@ def claim_panel(result) -> list:
         ("Member", result.member),
         ("Points spent", f"{result.points_spent:,}"),
         ("Balance after", f"{result.balance:,}"),
-        ("Redemption", redemption_text(result.redemption)),
-    ]
-    if result.redemption.checkout_url:
-        rows.append(("Checkout", result.redemption.checkout_url))
-    rows += [
+        *_redemption_rows(result.redemption),
         ("Instructions", result.redemption.instructions),
         ("Certificate", result.certificate_id),
     ]
@@ -34,6 +40,11 @@ def claim_panel(result) -> list:
     parts = [Panel(grid(rows), title=title, expand=False)]
     if result.replayed:
         parts.insert(0, "[yellow]Already done[/] (same key): this is the original claim.")
+    if result.redemption.type == "coupon":
+        parts.append(
+            "[dim]Hand the code to the member now; it is stored only encrypted. Show it "
+            f"again with[/] [bold]loyaltyctl claim show {result.claim_id} --reveal[/]"
+        )
     return parts
 
 
@@ -63,13 +74,15 @@ def claim_rows(records) -> list[dict]:
 
 
 def claim_cancelled(record) -> str:
+    coupon = f" Its coupon {record.coupon['code']} is cancelled." if record.coupon else ""
     if not record.points_spent:
         return (
-            f"Claim {record.claim_id} of {record.perk} cancelled (a free perk: nothing to refund)."
+            f"Claim {record.claim_id} of {record.perk} cancelled (a free perk: nothing to "
+            f"refund).{coupon}"
         )
     return (
         f"Claim {record.claim_id} of {record.perk} cancelled: {record.points_spent:,} points "
-        f"back to {record.member} (balance {record.balance:,})."
+        f"back to {record.member} (balance {record.balance:,}).{coupon}"
     )
 
 
@@ -93,9 +106,13 @@ def claim_record_panel(record):
             ("Reason", record.cancel_reason),
         ]
     if record.redemption is not None:
-        rows.append(("Redemption", redemption_text(record.redemption)))
-        if record.redemption.checkout_url:
-            rows.append(("Checkout", record.redemption.checkout_url))
+        rows += _redemption_rows(record.redemption)
+    elif record.coupon is not None:
+        rows += [("Coupon code", f"{record.coupon['code']} (see it with --reveal)")]
+        rows += issued_coupon_rows(record.coupon)
+    if record.coupon is not None:
+        used = f" on order {record.coupon['order_id']}" if record.coupon["order_id"] else ""
+        rows.append(("Coupon status", record.coupon["status"] + used))
     return Panel(grid(rows), title=f"Claim {record.claim_id}", expand=False)
 
 

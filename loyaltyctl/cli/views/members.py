@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from loyaltyctl.cli._output import Column, Output, jsonable, local_time
 from loyaltyctl.cli.views.claims import MEMBER_CLAIM_COLUMNS, claim_rows
+from loyaltyctl.cli.views.common import fields
+from loyaltyctl.cli.views.coupon_terms import expiry
 from loyaltyctl.cli.views.earning import tier_status_text
 from loyaltyctl.cli.views.points import ENTRY_COLUMNS, balance_lines, entry_rows
 
@@ -27,6 +29,17 @@ def member_rows(members) -> list[dict]:
         row["groups"], row["tags"] = list(m.groups), list(m.tags)
         rows.append(row)
     return rows
+
+
+STATUS_STYLES = {"active": "green", "used": "dim", "expired": "yellow", "cancelled": "dim"}
+
+MEMBER_COUPON_COLUMNS = [
+    Column("code", "Coupon"),
+    Column("perk", "Perk"),
+    Column("kind", "Kind"),
+    Column("status", "Status", fmt=lambda s: f"[{STATUS_STYLES.get(s, 'default')}]{s}[/]"),
+    Column("expires_at", "Expires", fmt=expiry),
+]
 
 
 def added(member) -> str:
@@ -79,6 +92,9 @@ def profile(out: Output, p) -> list:
                 title="Campaign redemptions (my prizes)",
             )
         )
+    if p.coupons:
+        rows = [fields(c) for c in p.coupons]
+        parts.append(out.table(rows, MEMBER_COUPON_COLUMNS, title="Coupons (usable first)"))
     return parts
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from loyaltyctl.cli._output import Column, jsonable
 from loyaltyctl.cli.views.common import audience_text, grid, window_text
+from loyaltyctl.cli.views.coupon_terms import perk_coupon_rows
 
 
 def supply_left(left: int | None) -> str:
@@ -37,28 +38,46 @@ def perk_rows(perks) -> list[dict]:
     return [perk_row(p) for p in perks]
 
 
+def _member_price(price: int | None) -> str:
+    return "they choose" if price is None else f"{price:,}"
+
+
 ELIGIBILITY_COLUMNS = [
     Column("slug", "Perk"),
     Column("name", "Name", drop=1),
-    Column("price", "Price", "right"),
+    # what this member pays: their tier's price; a convert coupon's points are chosen
+    Column("member_price", "Price", "right", fmt=_member_price),
     Column("supply_left", "Supply left", "right", fmt=supply_left, drop=2),
     Column("claimable", "Can claim", fmt=lambda v: "[green]yes[/]" if v else "[red]no[/]"),
     Column("reason", "Why not"),
 ]
 
 
+def _eligibility(c) -> dict:
+    return {"claimable": c.claimable, "code": c.code, "reason": c.reason, "member_price": c.price}
+
+
 def eligibility_rows(choices) -> list[dict]:
-    return [
-        {**perk_row(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
-        for c in choices
-    ]
+    return [{**perk_row(c.perk), **_eligibility(c)} for c in choices]
 
 
 def eligibility_json(choices) -> list[dict]:
-    return [
-        {**jsonable(c.perk), "claimable": c.claimable, "code": c.code, "reason": c.reason}
-        for c in choices
-    ]
+    return [{**jsonable(c.perk), **_eligibility(c)} for c in choices]
+
+
+def _price_text(perk) -> str:
+    if perk.coupon is not None and perk.coupon["kind"] == "convert":
+        return "the points the member chooses to convert"
+    return f"{perk.price:,} points"
+
+
+def _tier_prices_text(perk) -> str | None:
+    if not perk.tier_prices:
+        return None
+    return ", ".join(
+        f"{tier} {value} price" if isinstance(value, str) else f"{tier} {value:,} points"
+        for tier, value in sorted(perk.tier_prices.items())
+    )
 
 
 def perk_panel(perk):
@@ -70,7 +89,8 @@ def perk_panel(perk):
         [
             ("Name", perk.name),
             ("Category", perk.category),
-            ("Price", f"{perk.price:,} points"),
+            ("Price", _price_text(perk)),
+            ("Tier prices", _tier_prices_text(perk)),
             ("Active", perk.active),
             ("Description", perk.description),
             ("Media", f"{perk.media} ({perk.media_type})" if perk.media else None),
@@ -80,6 +100,7 @@ def perk_panel(perk):
             ("Audience", who),
             ("Redemption", redemption),
             ("Value", "stored encrypted" if perk.has_value else None),
+            *(perk_coupon_rows(perk.coupon) if perk.coupon else []),
             ("Instructions", perk.instructions),
             ("Checkout (iframe)", perk.checkout_url if perk.iframe else None),
             ("Webhook", perk.webhook_url),
