@@ -13,6 +13,7 @@ from loyaltyctl import __version__
 from loyaltyctl.cli import (
     audit,
     claims,
+    coupons,
     db,
     demo,
     earning,
@@ -144,6 +145,7 @@ app.add_typer(perks.app, name="perk")
 app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
 app.add_typer(promo.app, name="promo")
+app.add_typer(coupons.app, name="coupon")
 app.add_typer(stats.app, name="stats")
 app.add_typer(earning.events_app, name="events")
 app.add_typer(earning.rules_app, name="rules")

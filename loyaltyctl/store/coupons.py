@@ -3,15 +3,24 @@
 Codes are found by their keyed hash (`code_hash`, UNIQUE), never decrypted to be found.
 A coupon's status moves only by conditional UPDATEs, so a coupon is used at most once
 under any number of concurrent writers.
+
+The checkout's path (find by hash, mark used) goes through the driver: one statement
+each, no ORM statement building.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import insert_row, run, stamp
-from loyaltyctl.store.tables import Coupon
+from loyaltyctl.domain.coupons import CouponRecord, CouponTerms, masked
+from loyaltyctl.store.driver import insert_row, query, run, stamp, stamp_reader
+from loyaltyctl.store.tables import Coupon, Member, Perk
 
 ACTIVE, USED, CANCELLED = "active", "used", "cancelled"
 
@@ -36,3 +45,237 @@ def cancel_coupon(session: Session, claim_id: str, now) -> bool:
         )
         == 1
     )
+
+
+# --- reading coupons as records ------------------------------------------------------------
+
+# what a CouponRecord is made of, in this order (then the code's ciphertext where asked)
+RECORD_COLUMNS = (
+    "c.claim_id, c.code_tail, p.slug, m.external_id, c.kind, c.amount, c.percent, "
+    "c.min_purchase, c.max_shipping, c.product, c.variants, c.collections, c.status, "
+    "c.issued_at, c.expires_at, c.order_id, c.used_at"
+)
+RECORD_FROM = "FROM coupon c JOIN member m ON m.id = c.member_id JOIN perk p ON p.id = c.perk_id"
+
+
+def _money(value) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+class _Records:
+    """Rows of `RECORD_COLUMNS` to `CouponRecord`s, the status judged at ``now``."""
+
+    def __init__(self, session: Session, now: datetime) -> None:
+        self.moment = stamp_reader(session)
+        self.now = now
+
+    def at(self, value):
+        return value if value is None or self.moment is None else self.moment(value)
+
+    def record(self, row: Sequence) -> CouponRecord:
+        (claim_id, tail, perk, member, kind, amount, percent, min_purchase, max_shipping) = row[:9]
+        (product, variants, collections, status, issued, expires, order_id, used) = row[9:17]
+        expires_at = self.at(expires)
+        if status == ACTIVE and expires_at is not None and self.now >= expires_at:
+            status = "expired"
+        return CouponRecord(
+            claim_id=claim_id,
+            coupon=masked(tail),
+            perk=perk,
+            member=member,
+            terms=CouponTerms(
+                kind=kind,
+                amount=_money(amount),
+                percent=_money(percent),
+                min_purchase=_money(min_purchase),
+                max_shipping=_money(max_shipping),
+                product=product,
+                variants=tuple(json.loads(variants)),
+                collections=tuple(json.loads(collections)),
+            ),
+            status=status,
+            issued_at=self.at(issued),
+            expires_at=expires_at,
+            order_id=order_id,
+            used_at=self.at(used),
+        )
+
+
+def by_hash(session: Session, code_hash: str, now: datetime) -> CouponRecord | None:
+    """The coupon with this code's keyed hash (one statement, on its unique index)."""
+    rows = query(
+        session, f"SELECT {RECORD_COLUMNS} {RECORD_FROM} WHERE c.code_hash = {{p}}", (code_hash,)
+    )
+    return _Records(session, now).record(rows[0]) if rows else None
+
+
+def by_hashes(session: Session, hashes: list[str], now: datetime) -> dict[str, CouponRecord]:
+    """code hash -> the coupon, for the hashes that are a coupon's."""
+    records = _Records(session, now)
+    found = {}
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        marks = ", ".join(["{p}"] * len(chunk))
+        sql = f"SELECT {RECORD_COLUMNS}, c.code_hash {RECORD_FROM} WHERE c.code_hash IN ({marks})"
+        for row in query(session, sql, chunk):
+            found[row[17]] = records.record(row)
+    return found
+
+
+def code_secret(session: Session, claim_id: str) -> str:
+    """The coupon's code as stored: ciphertext bound to the claim."""
+    return query(session, "SELECT code_enc FROM coupon WHERE claim_id = {p}", (claim_id,))[0][0]
+
+
+# --- moving a coupon's status ---------------------------------------------------------------
+
+
+def mark_used(session: Session, claim_id: str, order_id: str, now: datetime) -> bool:
+    """active -> used on ``order_id``, unless it was used (or expired) meanwhile."""
+    at = stamp(session, now)
+    return (
+        run(
+            session,
+            "UPDATE coupon SET status = 'used', order_id = {p}, used_at = {p}, updated_at = {p} "
+            "WHERE claim_id = {p} AND status = 'active' "
+            "AND (expires_at IS NULL OR expires_at > {p})",
+            (order_id, at, at, claim_id, at),
+        )
+        == 1
+    )
+
+
+def release(session: Session, claim_id: str, order_id: str, now: datetime) -> bool:
+    """used on ``order_id`` -> active, unless it moved meanwhile."""
+    return (
+        run(
+            session,
+            "UPDATE coupon SET status = 'active', order_id = NULL, used_at = NULL, "
+            "updated_at = {p} WHERE claim_id = {p} AND status = 'used' AND order_id = {p}",
+            (stamp(session, now), claim_id, order_id),
+        )
+        == 1
+    )
+
+
+def give_back_order(session: Session, order_id: str, now: datetime) -> list[tuple[str, str]]:
+    """Every coupon used on ``order_id`` active again; (claim id, code tail) of each."""
+    return [
+        (claim_id, tail)
+        for claim_id, tail in query(
+            session,
+            "UPDATE coupon SET status = 'active', order_id = NULL, used_at = NULL, "
+            "updated_at = {p} WHERE order_id = {p} AND status = 'used' "
+            "RETURNING claim_id, code_tail",
+            (stamp(session, now), order_id),
+        )
+    ]
+
+
+# --- listings, the export, statistics ---------------------------------------------------------
+
+
+def _filters(session: Session, member_id, perk_id, status, now) -> tuple[str, list]:
+    where, params = [], []
+    if member_id is not None:
+        where.append("c.member_id = {p}")
+        params.append(member_id)
+    if perk_id is not None:
+        where.append("c.perk_id = {p}")
+        params.append(perk_id)
+    if status in (USED, CANCELLED):
+        where.append("c.status = {p}")
+        params.append(status)
+    elif status == ACTIVE:
+        where.append("c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > {p})")
+        params.append(stamp(session, now))
+    elif status == "expired":
+        where.append("c.status = 'active' AND c.expires_at <= {p}")
+        params.append(stamp(session, now))
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def listing(
+    session: Session,
+    *,
+    member_id: int | None,
+    perk_id: int | None,
+    status: str | None,
+    now: datetime,
+    limit: int,
+) -> tuple[list[tuple[CouponRecord, str]], int]:
+    """(record, code ciphertext) of the newest ``limit`` coupons that match, and how many
+    match in all."""
+    where, params = _filters(session, member_id, perk_id, status, now)
+    rows = query(
+        session,
+        f"SELECT {RECORD_COLUMNS}, c.code_enc {RECORD_FROM}{where} "
+        f"ORDER BY c.issued_at DESC, c.claim_id LIMIT {int(limit)}",
+        params,
+    )
+    total = len(rows)
+    if total == limit:
+        total = query(session, f"SELECT COUNT(*) FROM coupon c{where}", params)[0][0]
+    records = _Records(session, now)
+    return [(records.record(row), row[17]) for row in rows], int(total)
+
+
+def export_pages(
+    session: Session, *, perk_id: int | None, status: str | None, now: datetime, page_size: int
+) -> Iterator[Sequence[tuple]]:
+    """The coupons that match, in the order they were issued, ``page_size`` rows at a time
+    from a server-side cursor: (claim_id, code_enc, kind, amount, percent, min_purchase,
+    max_shipping, product, variants, collections, expires_at, member external id)."""
+    stmt = (
+        select(
+            Coupon.claim_id,
+            Coupon.code_enc,
+            Coupon.kind,
+            Coupon.amount,
+            Coupon.percent,
+            Coupon.min_purchase,
+            Coupon.max_shipping,
+            Coupon.product,
+            Coupon.variants,
+            Coupon.collections,
+            Coupon.expires_at,
+            Member.external_id,
+        )
+        .join(Member, Member.id == Coupon.member_id)
+        .order_by(Coupon.issued_at, Coupon.claim_id)
+    )
+    if perk_id is not None:
+        stmt = stmt.where(Coupon.perk_id == perk_id)
+    if status in (USED, CANCELLED):
+        stmt = stmt.where(Coupon.status == status)
+    elif status == ACTIVE:
+        stmt = stmt.where(
+            Coupon.status == ACTIVE, (Coupon.expires_at.is_(None)) | (Coupon.expires_at > now)
+        )
+    elif status == "expired":
+        stmt = stmt.where(Coupon.status == ACTIVE, Coupon.expires_at <= now)
+    result = session.execute(stmt.execution_options(yield_per=page_size))
+    yield from result.partitions()
+
+
+def perk_id(session: Session, slug: str) -> int | None:
+    return session.execute(select(Perk.id).where(Perk.slug == slug)).scalar_one_or_none()
+
+
+def figures(session: Session, now: datetime) -> tuple[int, int, int, int]:
+    """(issued, used, expired, cancelled): every coupon; used now; active past their
+    expiry; cancelled with their claims."""
+    at = stamp(session, now)
+    row = query(
+        session,
+        "SELECT COUNT(*), "
+        "COALESCE(SUM(CASE WHEN status = 'used' THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN status = 'active' AND expires_at <= {p} THEN 1 ELSE 0 END), 0), "
+        "COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END), 0) FROM coupon",
+        (at,),
+    )[0]
+    return tuple(int(v) for v in row)  # type: ignore[return-value]
+
+
+def count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(Coupon)).scalar_one()

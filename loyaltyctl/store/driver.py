@@ -64,6 +64,13 @@ def run(session: Session, sql: str, params: Sequence = ()) -> int:
     return _raw(session).execute(_render(sql, sqlite), params).rowcount
 
 
+def query(session: Session, sql: str, params: Sequence = ()) -> list[tuple]:
+    """The rows of one statement written with ``{p}`` placeholders: a SELECT, or a write
+    with ``RETURNING``."""
+    sqlite = _is_sqlite(session)
+    return _raw(session).execute(_render(sql, sqlite), params).fetchall()
+
+
 def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
     """One statement written with ``{p}`` placeholders, executed for each parameter row
     (executemany); returns the rows changed in all."""
