@@ -252,8 +252,8 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     ),
     e.CouponUsed: Rendering(
         REFUSED,
-        "A coupon is used once. If that order was cancelled before it was paid, give the "
-        "coupon back with `loyaltyctl coupon release CODE --order ORDER_ID --reason TEXT`.",
+        "If that order was cancelled before it was paid, give the coupon back with "
+        "`loyaltyctl coupon release CODE --order ORDER_ID --reason TEXT`.",
         fields=("coupon", "order_id"),
     ),
     e.CouponExpired: Rendering(

@@ -242,9 +242,9 @@ def test_the_expiry_is_the_end_of_the_nth_day(db, perks):
     issued = utcnow() - timedelta(days=31)
     coupon = issue(db, perks, perk="month-five", issued_at=issued)
     record = show(db, perks, coupon.code)
-    assert record.expires_at == domain.CouponSpec(
-        kind="fixed", expires_after_days=30
-    ).expires_at(issued, domain.ZoneInfo("UTC"))
+    assert record.expires_at == domain.CouponSpec(kind="fixed", expires_after_days=30).expires_at(
+        issued, domain.ZoneInfo("UTC")
+    )
     assert record.status == "expired"
     assert show(db, perks, coupon.code, now=record.expires_at - timedelta(seconds=1)).status == (
         "active"

@@ -18,8 +18,9 @@ def terms_text(terms) -> str:
     elif terms.kind == "free_shipping":
         text = f"free shipping up to {money_text(terms.max_shipping)}"
     else:
-        names = " or ".join([terms.product, *terms.variants])
-        text = f"one {names} free"
+        names = [terms.product, *terms.variants]
+        listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+        text = f"one {listed} free"
     if terms.min_purchase is not None:
         text += f", from {money_text(terms.min_purchase)}"
     if terms.collections:

@@ -103,7 +103,11 @@ def refuse_cart(record: CouponRecord, cart: Cart) -> None:
         data["collections"] = list(terms.collections)
     elif refusal.code == domain.PRODUCT_NOT_IN_CART:
         data.update(product=terms.product, variants=list(terms.variants))
-    sentence = f"Coupon {record.coupon} does not apply: {refusal.message}."
+    sentence = refusal.message
+    if sentence.startswith("this coupon "):
+        sentence = f"Coupon {record.coupon} {sentence.removeprefix('this coupon ')}."
+    else:
+        sentence = f"Coupon {record.coupon} does not apply: {sentence}."
     raise COUPON_REFUSALS[refusal.code](sentence, **data)
 
 
