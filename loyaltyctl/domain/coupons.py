@@ -300,7 +300,7 @@ class CouponRecord:
 
     claim_id: str
     coupon: str  # masked
-    perk: str
+    perk: str | None  # the perk's slug (None where the checkout did not read it)
     member: str
     terms: CouponTerms
     status: str

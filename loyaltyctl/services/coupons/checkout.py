@@ -58,11 +58,14 @@ def order_ref(order_id: str) -> str:
     return order
 
 
-def find(session: Session, keys: KeyRing, code: str, now: datetime) -> CouponRecord:
+def find(
+    session: Session, keys: KeyRing, code: str, now: datetime, *, with_perk: bool = False
+) -> CouponRecord:
     """The coupon a typed code names (case, spaces and dashes ignored), or UnknownCoupon;
     the message never repeats the code and says nothing of which codes exist."""
     normalized = promo.normalize(code)
-    record = store.by_hash(session, keys.lookup_hash(normalized), now) if normalized else None
+    code_hash = keys.lookup_hash(normalized)
+    record = store.by_hash(session, code_hash, now, with_perk=with_perk) if normalized else None
     if record is None:
         if promo.looks_mistyped(normalized):
             raise UnknownCoupon(
@@ -185,7 +188,7 @@ def release_coupon(
     usable again (unless it expired meanwhile)."""
     now = now or utcnow()
     order_id = order_ref(order_id)
-    record = find(session, keys, code, now)
+    record = find(session, keys, code, now, with_perk=True)
     why = domain.release_refusal(record, order_id)
     if why == domain.NOT_USED:
         raise COUPON_REFUSALS[why](
@@ -218,8 +221,8 @@ def release_coupon(
 def show_coupon(
     *, session: Session, keys: KeyRing, code: str, now: datetime | None = None
 ) -> CouponRecord:
-    """`coupon show`: terms, status now, member, claim, order."""
-    return find(session, keys, code, now or utcnow())
+    """`coupon show`: terms, status now, member, perk, claim, order."""
+    return find(session, keys, code, now or utcnow(), with_perk=True)
 
 
 def subject(claim_id: str) -> str:
