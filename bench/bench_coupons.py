@@ -308,10 +308,18 @@ def fill(backend, label: str, url: str, args, keys, now: datetime) -> list[str]:
             f"  {backend.name}: {len(sample)} samples, {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,
         )
+    # the kept figures, as migration 0007 counts them
+    conn.execute(
+        "INSERT INTO coupon_summary (shard, active, used, cancelled) SELECT 0, "
+        "SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'used' THEN 1 ELSE 0 END), "
+        "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM coupon"
+    )
     if sqlite:
         conn.execute("COMMIT")
         conn.execute("PRAGMA synchronous=FULL")
     else:
+        conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE claim")
         conn.execute("VACUUM ANALYZE coupon")
@@ -394,6 +402,7 @@ class Raw:
         conn.execute("COMMIT")
 
     def figures(self, now: datetime):
+        """The figures counted from the coupons themselves (what the kept rows spare)."""
         at = now.replace(tzinfo=None).isoformat(" ") if self.sqlite else now
         return self.conn.execute(
             "SELECT COUNT(*), SUM(CASE WHEN status = 'used' THEN 1 ELSE 0 END), "
@@ -621,7 +630,7 @@ def print_report(results: list[dict], args) -> None:
             f"| {us(r['raw_use'])} | {r['use'] / r['raw_use']:.1f} |"
         )
     print(f"\ntarget: within {TARGET_RATIO:.0f}x of the raw lookup\n")
-    print("| backend | figures (stats overview) ms | raw SQL ms |")
+    print("| backend | coupon figures of stats overview ms | counted from the coupons ms |")
     print("|---|---:|---:|")
     for r in results:
         print(f"| {r['backend']} | {r['figures'] * 1e3:.1f} | {r['raw_figures'] * 1e3:.1f} |")

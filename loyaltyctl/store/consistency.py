@@ -145,6 +145,15 @@ def lot_mismatches(session: Session) -> list[tuple[str, int, int, int, int]]:
 COUPON_ACTIONS = "('coupon.use', 'coupon.release', 'coupon.return')"
 COUPON_RECOUNTS = (
     (
+        "coupons {0}: coupon_summary keeps {1}, the coupons number {2}",
+        "SELECT k.status, k.kept, COALESCE(c.counted, 0) FROM ("
+        "SELECT 'active' AS status, COALESCE(SUM(active), 0) AS kept FROM coupon_summary "
+        "UNION ALL SELECT 'used', COALESCE(SUM(used), 0) FROM coupon_summary "
+        "UNION ALL SELECT 'cancelled', COALESCE(SUM(cancelled), 0) FROM coupon_summary) k "
+        "LEFT JOIN (SELECT status, COUNT(*) AS counted FROM coupon GROUP BY status) c "
+        "ON c.status = k.status WHERE k.kept <> COALESCE(c.counted, 0)",
+    ),
+    (
         "coupon of claim {0}: {1}",
         "SELECT c.claim_id, CASE WHEN k.id IS NULL THEN 'its claim does not exist' "
         "WHEN p.id IS NULL OR p.redemption_type <> 'coupon' "

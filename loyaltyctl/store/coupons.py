@@ -11,11 +11,12 @@ each, no ORM statement building.
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from loyaltyctl.domain.coupons import CouponRecord, CouponTerms, masked
@@ -25,9 +26,42 @@ from loyaltyctl.store.tables import Coupon, Member, Perk
 ACTIVE, USED, CANCELLED = "active", "used", "cancelled"
 
 
+SHARDS = 16  # of coupon_summary
+# a move of a coupon's status: (active, used, cancelled) added to its shard's counts
+ISSUED, USE, GIVE_BACK, CANCEL = (1, 0, 0), (-1, 1, 0), (1, -1, 0), (-1, 0, 1)
+_COUNT_SQL = (
+    "UPDATE coupon_summary SET active = active + {p}, used = used + {p}, "
+    "cancelled = cancelled + {p} WHERE shard = {p}"
+)
+
+
+def shard_of(claim_id: str) -> int:
+    """A coupon's shard of coupon_summary (the same in every process: not `hash`)."""
+    return zlib.crc32(claim_id.encode()) % SHARDS
+
+
+def count_moves(session: Session, moves: list[tuple[str, tuple[int, int, int]]]) -> None:
+    """Keep coupon_summary with the coupons' moves ((claim id, move) each), shards in
+    order (concurrent writers take them in one order)."""
+    shards: dict[int, list[int]] = {}
+    for claim_id, move in moves:
+        counts = shards.setdefault(shard_of(claim_id), [0, 0, 0])
+        for i, step in enumerate(move):
+            counts[i] += step
+    for shard, (active, used, cancelled) in sorted(shards.items()):
+        if run(session, _COUNT_SQL, (active, used, cancelled, shard)) == 0:
+            # the shard's first coupon (a concurrent first one is a retried transaction)
+            insert_row(
+                session,
+                "coupon_summary",
+                {"shard": shard, "active": active, "used": used, "cancelled": cancelled},
+            )
+
+
 def insert_coupon(session: Session, row: dict) -> None:
-    """A coupon issued by a claim (``row``: the coupon table's columns)."""
+    """A coupon issued by a claim (``row``: the coupon table's columns), counted."""
     insert_row(session, "coupon", row)
+    count_moves(session, [(row["claim_id"], ISSUED)])
 
 
 def coupon_of_claim(session: Session, claim_id: str) -> Coupon | None:
@@ -36,7 +70,7 @@ def coupon_of_claim(session: Session, claim_id: str) -> Coupon | None:
 
 def cancel_coupon(session: Session, claim_id: str, now) -> bool:
     """Cancel an unused coupon (its claim is cancelled); False when it is not active."""
-    return (
+    changed = (
         run(
             session,
             "UPDATE coupon SET status = 'cancelled', updated_at = {p} "
@@ -45,6 +79,9 @@ def cancel_coupon(session: Session, claim_id: str, now) -> bool:
         )
         == 1
     )
+    if changed:
+        count_moves(session, [(claim_id, CANCEL)])
+    return changed
 
 
 # --- reading coupons as records ------------------------------------------------------------
@@ -146,7 +183,7 @@ def code_secret(session: Session, claim_id: str) -> str:
 def mark_used(session: Session, claim_id: str, order_id: str, now: datetime) -> bool:
     """active -> used on ``order_id``, unless it was used (or expired) meanwhile."""
     at = stamp(session, now)
-    return (
+    changed = (
         run(
             session,
             "UPDATE coupon SET status = 'used', order_id = {p}, used_at = {p}, updated_at = {p} "
@@ -156,11 +193,14 @@ def mark_used(session: Session, claim_id: str, order_id: str, now: datetime) -> 
         )
         == 1
     )
+    if changed:
+        count_moves(session, [(claim_id, USE)])
+    return changed
 
 
 def release(session: Session, claim_id: str, order_id: str, now: datetime) -> bool:
     """used on ``order_id`` -> active, unless it moved meanwhile."""
-    return (
+    changed = (
         run(
             session,
             "UPDATE coupon SET status = 'active', order_id = NULL, used_at = NULL, "
@@ -169,11 +209,14 @@ def release(session: Session, claim_id: str, order_id: str, now: datetime) -> bo
         )
         == 1
     )
+    if changed:
+        count_moves(session, [(claim_id, GIVE_BACK)])
+    return changed
 
 
 def give_back_order(session: Session, order_id: str, now: datetime) -> list[tuple[str, str]]:
     """Every coupon used on ``order_id`` active again; (claim id, code tail) of each."""
-    return [
+    returned = [
         (claim_id, tail)
         for claim_id, tail in query(
             session,
@@ -183,6 +226,8 @@ def give_back_order(session: Session, order_id: str, now: datetime) -> list[tupl
             (stamp(session, now), order_id),
         )
     ]
+    count_moves(session, [(claim_id, GIVE_BACK) for claim_id, _ in returned])
+    return returned
 
 
 # --- listings, the export, statistics ---------------------------------------------------------
@@ -277,18 +322,16 @@ def perk_id(session: Session, slug: str) -> int | None:
 
 def figures(session: Session, now: datetime) -> tuple[int, int, int, int]:
     """(issued, used, expired, cancelled): every coupon; used now; active past their
-    expiry; cancelled with their claims."""
-    at = stamp(session, now)
-    row = query(
+    expiry; cancelled with their claims. From the 16 rows of coupon_summary and a range
+    of the (status, expires_at) index: no scan of the coupons."""
+    active, used, cancelled = query(
         session,
-        "SELECT COUNT(*), "
-        "COALESCE(SUM(CASE WHEN status = 'used' THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'active' AND expires_at <= {p} THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END), 0) FROM coupon",
-        (at,),
+        "SELECT COALESCE(SUM(active), 0), COALESCE(SUM(used), 0), COALESCE(SUM(cancelled), 0) "
+        "FROM coupon_summary",
     )[0]
-    return tuple(int(v) for v in row)  # type: ignore[return-value]
-
-
-def count(session: Session) -> int:
-    return session.execute(select(func.count()).select_from(Coupon)).scalar_one()
+    (expired,) = query(
+        session,
+        "SELECT COUNT(*) FROM coupon WHERE status = 'active' AND expires_at <= {p}",
+        (stamp(session, now),),
+    )[0]
+    return int(active + used + cancelled), int(used), int(expired), int(cancelled)

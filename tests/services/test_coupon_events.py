@@ -165,6 +165,14 @@ def test_a_coupon_that_cannot_be_used_makes_the_line_bad(db, perks, ingest, prob
     assert verified(db).ok
 
 
+def test_one_coupon_on_two_orders_of_one_file_is_used_by_the_first(db, perks, ingest):
+    a = issue(db, perks, perk="ten-off")
+    result = ingest(paid("e1", "1001", a), paid("e2", "1002", a))
+    assert result.applied == 1 and result.errors[0].line == 2
+    assert "was used on order 1001" in result.errors[0].message
+    assert state(db, perks, a) == ("used", "1001")
+
+
 def test_only_the_last_free_product_applies_the_other_stays_usable(db, perks, ingest):
     eyeliner = issue(db, perks, perk="free-eyeliner")
     lipstick = issue(db, perks, perk="free-lipstick")
@@ -285,6 +293,15 @@ def test_audit_verify_recounts_coupon_states(db, perks, ingest, tamper):
     assert any(a.claim_id in p and "audit trail says used on order '1001'" in p for p in problems)
     assert any(b.claim_id in p and "no use of it is in the audit trail" in p for p in problems)
     assert any(c.claim_id in p and "its claim is cancelled" in p for p in problems)
+
+
+def test_audit_verify_recounts_the_kept_coupon_figures(db, perks, tamper):
+    issue(db, perks, perk="ten-off")
+    tamper(
+        "UPDATE coupon_summary SET used = used + 1 WHERE shard = (SELECT MIN(shard) FROM coupon_summary)"
+    )
+    problems = verified(db).problems
+    assert "coupons used: coupon_summary keeps 1, the coupons number 0" in problems
 
 
 def test_audit_verify_finds_a_coupon_on_a_claim_of_another_perk(db, perks, tamper):
