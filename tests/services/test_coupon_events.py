@@ -298,7 +298,8 @@ def test_audit_verify_recounts_coupon_states(db, perks, ingest, tamper):
 def test_audit_verify_recounts_the_kept_coupon_figures(db, perks, tamper):
     issue(db, perks, perk="ten-off")
     tamper(
-        "UPDATE coupon_summary SET used = used + 1 WHERE shard = (SELECT MIN(shard) FROM coupon_summary)"
+        "UPDATE coupon_summary SET used = used + 1 "
+        "WHERE shard = (SELECT MIN(shard) FROM coupon_summary)"
     )
     problems = verified(db).problems
     assert "coupons used: coupon_summary keeps 1, the coupons number 0" in problems
