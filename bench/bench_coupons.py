@@ -62,6 +62,7 @@ from _common import (
 )
 
 CHUNK = 50_000
+STATUSES = ("active", "used", "cancelled")
 TARGET_RATIO = 3.0
 PERKS_TOML = """
 [[perk]]
@@ -260,6 +261,7 @@ def fill(backend, label: str, url: str, args, keys, now: datetime) -> list[str]:
 
     from loyaltyctl.program.files import read_program_files
     from loyaltyctl.services.apply import apply_program
+    from loyaltyctl.store.coupons import shard_of
     from loyaltyctl.store.db import Database
 
     backend.insert_members(label, args.members, now)
@@ -275,6 +277,7 @@ def fill(backend, label: str, url: str, args, keys, now: datetime) -> list[str]:
     p = "?" if sqlite else "%s"
     perk_ids = dict(conn.execute("SELECT slug, id FROM perk").fetchall())
     sample: list[str] = []
+    kept: dict[int, list[int]] = {}  # shard -> coupons active, used, cancelled
     t0 = time.perf_counter()
     if sqlite:
         conn.execute("PRAGMA synchronous=OFF")
@@ -304,17 +307,23 @@ def fill(backend, label: str, url: str, args, keys, now: datetime) -> list[str]:
                             copy.write_row(row)
             conn.commit()
         sample.extend(fresh)
+        for row in coupons:  # claim id, ..., status at 17
+            kept.setdefault(shard_of(row[0]), [0, 0, 0])[STATUSES.index(row[17])] += 1
         print(
             f"  {backend.name}: {len(sample)} samples, {time.perf_counter() - t0:.0f} s",
             file=sys.stderr,
         )
-    # the kept figures, as migration 0007 counts them
-    conn.execute(
-        "INSERT INTO coupon_summary (shard, active, used, cancelled) SELECT 0, "
-        "SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN status = 'used' THEN 1 ELSE 0 END), "
-        "SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END) FROM coupon"
+    # the kept figures, each coupon in its shard (as the writes and migration 0007 keep them)
+    conn.execute("DELETE FROM coupon_summary")
+    rows = [(shard, *counts) for shard, counts in sorted(kept.items())]
+    insert = (
+        f"INSERT INTO coupon_summary (shard, active, used, cancelled) VALUES ({p}, {p}, {p}, {p})"
     )
+    if sqlite:
+        conn.executemany(insert, rows)
+    else:
+        with conn.cursor() as cur:
+            cur.executemany(insert, rows)
     if sqlite:
         conn.execute("COMMIT")
         conn.execute("PRAGMA synchronous=FULL")

@@ -7,6 +7,8 @@ Create Date: 2026-12-04 20:10:00
 
 from __future__ import annotations
 
+import zlib
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,14 +34,26 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_coupon_status_expires_at"), "coupon", ["status", "expires_at"], unique=False
     )
-    # the coupons there are now, all in shard 0 (the shards only spread the writers)
-    op.execute(
-        "INSERT INTO coupon_summary (shard, active, used, cancelled) "
-        "SELECT 0, "
-        "COALESCE(SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'used' THEN 1 ELSE 0 END), 0), "
-        "COALESCE(SUM(CASE WHEN status = 'cancelled' THEN 1 ELSE 0 END), 0) FROM coupon"
-    )
+    # the coupons there are now, each counted in its shard: zlib.crc32(claim id) % 16, as
+    # store.coupons.shard_of (written out here: a migration does not change with the code)
+    counts: dict[int, list[int]] = {}
+    column = {"active": 0, "used": 1, "cancelled": 2}
+    for claim_id, status in op.get_bind().execute(sa.text("SELECT claim_id, status FROM coupon")):
+        counts.setdefault(zlib.crc32(claim_id.encode()) % 16, [0, 0, 0])[column[status]] += 1
+    if counts:
+        op.bulk_insert(
+            sa.table(
+                "coupon_summary",
+                sa.column("shard", sa.Integer),
+                sa.column("active", sa.BigInteger),
+                sa.column("used", sa.BigInteger),
+                sa.column("cancelled", sa.BigInteger),
+            ),
+            [
+                {"shard": shard, "active": a, "used": u, "cancelled": c}
+                for shard, (a, u, c) in sorted(counts.items())
+            ],
+        )
 
 
 def downgrade() -> None:
