@@ -23,8 +23,8 @@ Not a test: it prints figures. For each backend it
    - **use** as the CLI runs it: ``Database.run(use_coupon)`` on a fresh coupon and
      order each time (lookup, rules, conditional UPDATE, audit event, commit);
    - **raw use**: the same writes by hand on the raw connection, one transaction each
-     (BEGIN [IMMEDIATE], the lookup, the conditional UPDATE, the audit event and its
-     chain head, COMMIT), with loyaltyctl's pragmas on SQLite;
+     (BEGIN [IMMEDIATE], the lookup, the conditional UPDATE, the kept figures' shard,
+     the audit event and its chain head, COMMIT), with loyaltyctl's pragmas on SQLite;
 3. runs ``loyaltyctl coupon export --out FILE`` as a child process over every coupon
    and over one perk's third (wall time and peak RSS through the launcher of
    bench_import.py; target: the peak flat in the count) and the raw baseline of the
@@ -357,6 +357,9 @@ class Raw:
 
     def __init__(self, backend, label: str, keys) -> None:
         from loyaltyctl.domain.promo import normalize
+        from loyaltyctl.store.coupons import shard_of
+
+        self.shard_of = shard_of
 
         self.sqlite = backend.name == "sqlite"
         self.conn = backend.connect(label)
@@ -397,6 +400,10 @@ class Raw:
             (order, at, at, row[0], at),
         ).rowcount
         assert changed == 1
+        conn.execute(
+            f"UPDATE coupon_summary SET active = active - 1, used = used + 1 WHERE shard = {p}",
+            (self.shard_of(row[0]),),
+        )
         subject = f"coupon:{row[0]}"
         details = json.dumps({"order_id": order, "member": "x", "coupon": "****-" + row[1]})
         digest = hashlib.sha256(f"{subject}{order}{details}".encode()).hexdigest()
