@@ -242,11 +242,13 @@ def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
         return
     if len(rows) < COPY_FROM_ROWS:
         marks = ",".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})"
+        values = [row_tuple(r) if len(columns) > 1 else (row_tuple(r),) for r in rows]
+        if len(values) == 1:  # one round trip (executemany's pipeline takes three)
+            raw.execute(sql, values[0])
+            return
         with raw.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})",
-                [row_tuple(r) if len(columns) > 1 else (row_tuple(r),) for r in rows],
-            )
+            cur.executemany(sql, values)
         return
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
         for r in rows:
