@@ -7,6 +7,7 @@ so a million coupons take the memory of a few thousand.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -121,8 +122,6 @@ def export_coupons(
 ) -> ExportResult:
     """Hand the coupons that match, with their codes and terms, to ``emit`` a page at a
     time, in the order they were issued."""
-    import json
-
     _check_status(status)
     perk_id = perk_store.require(session, perk).id if perk is not None else None
     open_ = keys.opener()
