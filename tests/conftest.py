@@ -35,6 +35,7 @@ TABLES = (
     "campaign",
     "webhook_delivery",
     "coupon",
+    "coupon_summary",
     "claim_lot",
     "claim",
     "perk_member",

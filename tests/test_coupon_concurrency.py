@@ -243,27 +243,22 @@ def test_one_key_raced_by_every_process_issues_one_coupon(
 # --- a cancel racing a use ------------------------------------------------------------
 
 
-def _hold_a_use(url: str, claim_id: str, in_progress, release) -> None:
-    """The store's `coupon use` as the database sees it: the conditional UPDATE of the
-    coupon made and held uncommitted until released."""
-    from datetime import UTC, datetime
+def _hold_a_use(url: str, keys_file: str, code: str, in_progress, release) -> None:
+    """The store's `coupon use` (the real service), held uncommitted until released."""
+    from pathlib import Path
 
-    from sqlalchemy import text
-
+    from loyaltyctl import crypto
+    from loyaltyctl.domain.cart import parse_cart
+    from loyaltyctl.services.coupons.checkout import use_coupon
     from loyaltyctl.store.db import Database
-    from loyaltyctl.store.driver import stamp
 
     db = Database(url)
-    now = datetime.now(UTC)
+    keys = crypto.load(Path(keys_file))
+    cart = parse_cart('{"items": [{"sku": "A", "price": "30.00", "quantity": 1}]}')
     with db.transaction() as session:
-        changed = session.execute(
-            text(
-                "UPDATE coupon SET status = 'used', order_id = '1001', used_at = :now, "
-                "updated_at = :now WHERE claim_id = :claim AND status = 'active'"
-            ),
-            {"now": stamp(session, now), "claim": claim_id},
-        ).rowcount
-        assert changed == 1
+        use_coupon(
+            session=session, keys=keys, code=code, order_id="1001", cart=cart, operator="till"
+        )
         in_progress.set()
         release.wait(timeout=120)
     db.dispose()
@@ -319,7 +314,9 @@ def test_a_cancel_waiting_behind_a_use_of_its_coupon_is_refused(
     ctx = mp.get_context("spawn")
     in_progress, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(
-        target=_hold_a_use, args=(db_url, claimed.claim_id, in_progress, release), daemon=True
+        target=_hold_a_use,
+        args=(db_url, str(program.keys_file), claimed.redemption.value, in_progress, release),
+        daemon=True,
     )
     holder.start()
     try:

@@ -98,6 +98,13 @@ def _longer_or_fewer(error: e.LoyaltyError) -> str:
     return text[:1].upper() + text[1:] + "." if text else "Use a longer --length, or fewer codes."
 
 
+def _min_purchase_hint(error: e.LoyaltyError) -> str:
+    from decimal import Decimal
+
+    short = Decimal(error.data["min_purchase"]) - Decimal(error.data["subtotal"])
+    return f"Add items worth {short:.2f} more, or use the coupon on a larger order."
+
+
 def _gave_up(failure) -> str:
     return (
         f"Gave up the webhook {failure.event} ({failure.event_id}) of claim {failure.claim_id} "
@@ -226,11 +233,6 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         "Choose --points within the bounds; `loyaltyctl perk show SLUG` shows them.",
         fields=("perk", "points", "min_points", "max_points"),
     ),
-    e.CouponUsed: Rendering(
-        REFUSED,
-        "A used coupon's points stay spent; a full refund of the order gives the coupon back.",
-        fields=("coupon", "order_id", "claim_id"),
-    ),
     e.AlreadyCancelled: Rendering(
         REFUSED, "Nothing to do: the points were refunded when it was cancelled."
     ),
@@ -274,6 +276,61 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     ),
     e.KeysExist: Rendering(
         REFUSED, "Keep the existing file; use `loyaltyctl keys rotate` for a new encryption key."
+    ),
+    # coupons at a store's checkout
+    e.CouponRefused: Rendering(REFUSED, fields=("coupon",)),
+    e.UnknownCoupon: Rendering(
+        REFUSED,
+        "Check the code for typos (case, spaces and dashes are ignored); "
+        "`loyaltyctl coupon list --member MEMBER` lists a member's coupons.",
+    ),
+    e.CouponUsed: Rendering(
+        REFUSED,
+        lambda error: (
+            "A used coupon's points stay spent; a full refund of the order gives the coupon back."
+            if "claim_id" in error.data
+            else "If that order was cancelled before it was paid, give the coupon back with "
+            "`loyaltyctl coupon release CODE --order ORDER_ID --reason TEXT`."
+        ),
+        fields=("coupon", "order_id", "claim_id"),
+    ),
+    e.CouponExpired: Rendering(
+        REFUSED,
+        "An expired coupon cannot be used; the member can claim a new one.",
+        fields=("coupon", "expires_at"),
+    ),
+    e.CouponCancelled: Rendering(
+        REFUSED,
+        "Its claim was cancelled and the points refunded; the member can claim a new one.",
+        fields=("coupon",),
+    ),
+    e.WrongMember: Rendering(
+        REFUSED,
+        "Use it for the member it was issued to; `loyaltyctl coupon show CODE` names them.",
+        fields=("coupon", "member"),
+    ),
+    e.MinPurchase: Rendering(
+        REFUSED, hint=_min_purchase_hint, fields=("coupon", "min_purchase", "subtotal")
+    ),
+    e.NoEligibleItems: Rendering(
+        REFUSED,
+        "Add an item of one of those collections to the cart; only those are discounted.",
+        fields=("coupon", "collections"),
+    ),
+    e.ProductNotInCart: Rendering(
+        REFUSED,
+        "Add the product to the cart: the coupon makes one unit of it free.",
+        fields=("coupon", "product", "variants"),
+    ),
+    e.CouponNotUsed: Rendering(
+        REFUSED,
+        "Nothing to give back; `loyaltyctl coupon show CODE` shows its status.",
+        fields=("coupon",),
+    ),
+    e.UsedOnAnotherOrder: Rendering(
+        REFUSED,
+        hint=lambda error: f"Give --order {error.data['order_id']}, the order it was used on.",
+        fields=("coupon", "order_id"),
     ),
     # usage
     e.UsageProblem: Rendering(USAGE, "See the command's --help."),

@@ -41,8 +41,10 @@ def ingest(
     ] = False,
     json_: opt.JsonOpt = False,
 ) -> None:
-    """Apply events (member.joined, order.paid, order.refunded, review.submitted,
-    social.action, member.birthday_changed) through the earning rules in force.
+    """Apply events (member.joined, order.paid, order.refunded, order.chargeback,
+    review.submitted, social.action, member.birthday_changed) through the earning rules
+    in force. An order.paid's "coupons" are recorded as used on its order; the refund that
+    completes an order, or its chargeback, gives them back.
 
     Idempotent per event id: ingesting a file again applies only what is new. Bad lines
     are listed with their line numbers and skipped (exit 3); with --strict, nothing is
@@ -67,6 +69,7 @@ def ingest(
             strict=strict,
             dry_run=dry_run,
             progress=advance,
+            keys=ctx.keys,
         )
     result = _for_people(result, file)
     out.result(views.ingest_json(result), lambda: views.ingest_summary(result))

@@ -14,6 +14,7 @@ from loyaltyctl.cli import (
     audit,
     claims,
     completion,
+    coupons,
     db,
     demo,
     earning,
@@ -151,6 +152,7 @@ app.add_typer(claims.app, name="claim")
 app.add_typer(claims.certificate_app, name="certificate")
 promo.app.command("export-toml")(exports.campaigns)
 app.add_typer(promo.app, name="promo")
+app.add_typer(coupons.app, name="coupon")
 app.add_typer(stats.app, name="stats")
 app.add_typer(earning.events_app, name="events")
 earning.rules_app.command("export")(exports.rules)

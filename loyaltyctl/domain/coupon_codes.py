@@ -18,7 +18,6 @@ from loyaltyctl.domain import promo
 RANDOM_SYMBOLS = 11
 LENGTH = RANDOM_SYMBOLS + 1  # with the check symbol
 TAIL = 4
-MASK = "****-****-"
 
 
 def new_code() -> str:
@@ -45,14 +44,3 @@ def is_well_formed(normalized: str) -> bool:
 def tail(normalized: str) -> str:
     """The last four symbols, kept in clear for masked listings."""
     return normalized[-TAIL:]
-
-
-def masked(code_tail: str) -> str:
-    """``****-****-HP3C``: enough for a member to tell their coupons apart."""
-    return MASK + code_tail
-
-
-def secret_binding(claim_id: str) -> str:
-    """What a coupon code's ciphertext is bound to (AES-GCM associated data): copied to
-    another coupon's row, it does not decrypt."""
-    return f"coupon:{claim_id}"

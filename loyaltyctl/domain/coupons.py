@@ -297,3 +297,140 @@ class MemberCoupon:
     issued_at: datetime
     expires_at: datetime | None
     code: str  # masked: ****-****-HP3C
+
+
+# --- coupons as stored, and what the checkout gets back -------------------------------------
+
+MASK = "****-****-"  # a masked code: its last 4 symbols, as a card's last 4 digits
+
+# why a coupon cannot be released (given back from the order it was used on)
+NOT_USED = "coupon_not_used"
+OTHER_ORDER = "used_on_another_order"
+
+
+def masked(tail: str) -> str:
+    """A code for people and logs: only its last 4 symbols (``****-****-HP3C``)."""
+    return MASK + tail
+
+
+def code_binding(claim_id: str) -> str:
+    """What a coupon code's ciphertext is bound to (a copy to another row fails)."""
+    return f"coupon:{claim_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CouponRecord:
+    """One coupon as `coupon show` and `coupon list` give it. ``status`` is as of the
+    command's time (an active coupon past its expiry is ``expired``); ``code`` only
+    when revealed."""
+
+    claim_id: str
+    coupon: str  # masked
+    perk: str | None  # the perk's slug (None where the checkout did not read it)
+    member: str
+    terms: CouponTerms
+    status: str
+    issued_at: datetime
+    expires_at: datetime | None
+    order_id: str | None
+    used_at: datetime | None
+    code: str | None = None
+
+    @property
+    def state(self) -> CouponState:
+        stored = "active" if self.status == "expired" else self.status
+        return CouponState(stored, self.member, self.expires_at, self.order_id)
+
+    def as_json(self) -> dict:
+        """The spec's `coupon show --json` fields (and perk, issued_at; code if revealed)."""
+        data = {"coupon": self.coupon, **self.terms.as_dict()}
+        data.update(
+            status=self.status,
+            member=self.member,
+            perk=self.perk,
+            claim_id=self.claim_id,
+            order_id=self.order_id,
+            used_at=self.used_at,
+            issued_at=self.issued_at,
+            expires_at=self.expires_at,
+        )
+        if self.code is not None:
+            data["code"] = self.code
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class CouponApplied:
+    """A coupon that applies to a cart (`coupon check`), or whose use on an order was
+    recorded (`coupon use`: ``order``; ``replayed`` when it was recorded before)."""
+
+    coupon: str  # masked
+    kind: str
+    member: str
+    claim_id: str
+    amount: Decimal  # off the items
+    shipping_discount: Decimal
+    lines: tuple[tuple[int, str, Decimal], ...]  # (position, sku, amount off) per line
+    order: str | None = None
+    replayed: bool = False
+
+    def as_json(self) -> dict:
+        return {
+            "coupon": self.coupon,
+            "kind": self.kind,
+            "applies": True,
+            "amount": money_text(self.amount),
+            "shipping_discount": money_text(self.shipping_discount),
+            "order": self.order,
+            "replayed": self.replayed,
+            "member": self.member,
+            "claim_id": self.claim_id,
+            "lines": [
+                {"position": position, "sku": sku, "amount": money_text(amount)}
+                for position, sku, amount in self.lines
+            ],
+        }
+
+
+def applied(record: CouponRecord, cart: Cart, *, order: str | None, replayed: bool):
+    """What the coupon takes off this cart (the caller has found no refusal)."""
+    taken = effect(record.terms, cart)
+    skus = {line.position: line.sku for line in cart.lines}
+    return CouponApplied(
+        coupon=record.coupon,
+        kind=record.terms.kind,
+        member=record.member,
+        claim_id=record.claim_id,
+        amount=taken.amount,
+        shipping_discount=taken.shipping_discount,
+        lines=tuple((p, skus[p], amount) for p, amount in sorted(taken.lines.items())),
+        order=order,
+        replayed=replayed,
+    )
+
+
+def state_message(code: str, record: CouponRecord, *, member: str | None) -> str:
+    """The sentence of a refusal that needs no cart (`state_refusal`'s codes)."""
+    name = f"Coupon {record.coupon}"
+    if code == USED:
+        return f"{name} was used on order {record.order_id} already; a coupon is used once."
+    if code == EXPIRED:
+        return f"{name} expired at {_moment(record.expires_at)}."
+    if code == CANCELLED:
+        return f"{name} was cancelled: its claim {record.claim_id} was cancelled."
+    if code == WRONG_MEMBER:
+        return f"{name} was issued to another member, not {member}."
+    raise ValueError(f"not a state refusal: {code}")
+
+
+def _moment(at: datetime | None) -> str:
+    return "never" if at is None else at.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def release_refusal(record: CouponRecord, order_id: str) -> str | None:
+    """Why the coupon cannot be given back from ``order_id``, or None."""
+    if record.status != "used":
+        return NOT_USED
+    if record.order_id != order_id:
+        return OTHER_ORDER
+    return None

@@ -101,13 +101,6 @@ class PointsOutOfRange(Refused):
     code = "points_out_of_range"
 
 
-class CouponUsed(Refused):
-    """The coupon was used on an order (e.g. its claim cannot be cancelled).
-    data: coupon (masked), order_id, claim_id."""
-
-    code = "coupon_used"
-
-
 class AlreadyCancelled(Refused):
     code = "already_cancelled"
 
@@ -159,6 +152,90 @@ class UnknownBatch(Refused):
 
 class CodeExists(Refused):
     code = "code_exists"
+
+
+# --- coupons at a store's checkout (their reason codes are domain.coupons') ----------
+
+
+class CouponRefused(Refused):
+    """A coupon that cannot be used as asked. data: coupon (masked to its last 4 symbols,
+    absent for an unknown code), and what the reason is about."""
+
+
+class UnknownCoupon(CouponRefused):
+    code = "unknown_coupon"
+
+
+class CouponUsed(CouponRefused):
+    """data: coupon, order_id (the order it was used on); claim_id when it is the claim
+    that cannot be cancelled."""
+
+    code = "coupon_used"
+
+
+class CouponExpired(CouponRefused):
+    """data: coupon, expires_at."""
+
+    code = "coupon_expired"
+
+
+class CouponCancelled(CouponRefused):
+    code = "coupon_cancelled"
+
+
+class WrongMember(CouponRefused):
+    """data: coupon, member (the one asked for)."""
+
+    code = "wrong_member"
+
+
+class MinPurchase(CouponRefused):
+    """data: coupon, min_purchase, subtotal (decimal strings)."""
+
+    code = "min_purchase"
+
+
+class NoEligibleItems(CouponRefused):
+    """data: coupon, collections."""
+
+    code = "no_eligible_items"
+
+
+class ProductNotInCart(CouponRefused):
+    """data: coupon, product, variants."""
+
+    code = "product_not_in_cart"
+
+
+class CouponNotUsed(CouponRefused):
+    """A release of a coupon that is not used on any order."""
+
+    code = "coupon_not_used"
+
+
+class UsedOnAnotherOrder(CouponRefused):
+    """A release naming another order than the one the coupon was used on.
+    data: coupon, order_id (the one it was used on)."""
+
+    code = "used_on_another_order"
+
+
+# the coupon refusals by their stable code (domain.coupons returns the code)
+COUPON_REFUSALS: dict[str, type[CouponRefused]] = {
+    kind.code: kind
+    for kind in (
+        UnknownCoupon,
+        CouponUsed,
+        CouponExpired,
+        CouponCancelled,
+        WrongMember,
+        MinPurchase,
+        NoEligibleItems,
+        ProductNotInCart,
+        CouponNotUsed,
+        UsedOnAnotherOrder,
+    )
+}
 
 
 # the claim refusals by their stable code (domain.perks.refusal returns the code)

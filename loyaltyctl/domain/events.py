@@ -34,6 +34,7 @@ ORDER_REFUNDED = "order.refunded"
 REVIEW = "review.submitted"
 SOCIAL = "social.action"
 BIRTHDAY_CHANGED = "member.birthday_changed"
+ORDER_CHARGEBACK = "order.chargeback"
 
 ID_MAX = 200
 REF_MAX = 100  # order ids, skus, products
@@ -41,6 +42,8 @@ NAME_MAX = 200
 LINE_MAX = 1_000_000  # bytes: one event, however many items
 MONEY_MAX = Decimal("1000000000000")  # far above any real order
 QUANTITY_MAX = 1_000_000
+COUPONS_MAX = 100  # coupon codes on one order
+COUPON_CODE_MAX = 64
 FUTURE_SLACK = timedelta(days=1)  # a store's clock a little ahead is fine, next week is not
 _CONTROL_RE = re.compile(r"[\x00-\x1f]")
 _MONEY_RE = re.compile(r"[0-9]{1,13}(\.[0-9]{1,6})?")
@@ -89,6 +92,7 @@ class OrderPaid(Event):
     total: Decimal  # the items' value
     discount: Decimal
     shipping: Decimal
+    coupons: tuple[str, ...] = ()  # codes as the store sent them (never recorded in clear)
 
     @property
     def value(self) -> Decimal:
@@ -101,6 +105,12 @@ class OrderRefunded(Event):
     order_id: str
     items: dict[str, int] | None  # sku -> quantity; None with an amount or a full refund
     amount: Decimal | None  # of the value paid for items (after discounts)
+
+
+@dataclass(slots=True)
+class OrderChargeback(OrderRefunded):
+    """The payment of an order was taken back: earned points are reversed as by a full
+    refund (``items`` and ``amount`` are always None)."""
 
 
 @dataclass(slots=True)
@@ -155,7 +165,17 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
     at = reader.moment("at", tz)
     if at > now + FUTURE_SLACK:
         raise EventProblem(f"at: {at:%Y-%m-%d %H:%M} UTC is in the future")
+    if kind == ORDER_PAID and document.get("coupons") is not None:
+        # codes are secrets: the digest (stored) is of the rest, and `with_coupons` adds
+        # their keyed hashes once the ingest has the key ring
+        document = {k: v for k, v in document.items() if k != "coupons"}
     return read(reader, (line, event_id, kind, at, digest_of(document)))
+
+
+def with_coupons(digest: str, code_hashes: list[str]) -> str:
+    """The digest of an event that names coupons: of the rest of it and the codes' keyed
+    hashes (a stored digest from which a code could be guessed would reveal it)."""
+    return hashlib.sha256(f"{digest}\x1fcoupons\x1f{','.join(code_hashes)}".encode()).hexdigest()
 
 
 # --- each type's fields ---------------------------------------------------------------------
@@ -217,7 +237,28 @@ def _order(reader: _Fields, common: tuple) -> OrderPaid:
         total=total,
         discount=discount,
         shipping=reader.money("shipping", default=Decimal(0)),
+        coupons=_coupon_codes(reader.document.get("coupons")),
     )
+
+
+def _coupon_codes(listed) -> tuple[str, ...]:
+    """The order's coupon codes; a problem names the code's position, never the code."""
+    if listed is None:
+        return ()
+    if not isinstance(listed, list) or len(listed) > COUPONS_MAX:
+        raise EventProblem(f"coupons must be a list of at most {COUPONS_MAX} coupon codes")
+    for index, code in enumerate(listed):
+        if (
+            not isinstance(code, str)
+            or not code.strip()
+            or len(code) > COUPON_CODE_MAX
+            or _CONTROL_RE.search(code)
+        ):
+            raise EventProblem(
+                f"coupons[{index}] must be a coupon code: a string of 1-{COUPON_CODE_MAX}"
+                " characters"
+            )
+    return tuple(listed)
 
 
 def _plain_items(listed) -> dict[str, tuple[int, Decimal]] | None:
@@ -285,10 +326,17 @@ def _refund(reader: _Fields, common: tuple) -> OrderRefunded:
     return OrderRefunded(*common, member, order_id=order_id, items=items, amount=amount)
 
 
+def _chargeback(reader: _Fields, common: tuple) -> OrderChargeback:
+    member = reader.member("member") if "member" in reader.document else None
+    order_id = reader.ref("order_id", REF_MAX)
+    return OrderChargeback(*common, member, order_id=order_id, items=None, amount=None)
+
+
 _READERS = {
     JOINED: _joined,
     ORDER_PAID: _order,
     ORDER_REFUNDED: _refund,
+    ORDER_CHARGEBACK: _chargeback,
     REVIEW: _review,
     SOCIAL: _social,
     BIRTHDAY_CHANGED: _birthday_changed,

@@ -154,11 +154,39 @@ def kept_counters(session: Session) -> Iterable[str]:
     return consistency.counter_mismatches(session)
 
 
+def coupon_states(session: Session) -> Iterator[str]:
+    """Each coupon belongs to a claim of a coupon perk, as its member's; it is cancelled
+    exactly when its claim is; used exactly with an order and a time; no two share a
+    code; and its status is what the audit trail of its uses says: used on the order of
+    its last `coupon.use` when that came after every release and return, else not used."""
+    yield from consistency.coupon_mismatches(session)
+    for claim_id, status, order_id, action, details in consistency.last_coupon_events(session):
+        if action == "coupon.use":
+            used_on = json.loads(details).get("order_id")
+            if status != "used" or order_id != used_on:
+                yield (
+                    f"coupon of claim {claim_id}: the audit trail says used on order "
+                    f"{used_on!r}, the coupon is {status}"
+                    + (f" on order {order_id!r}" if order_id else "")
+                )
+        elif status == "used":
+            yield (
+                f"coupon of claim {claim_id}: used on order {order_id!r}, but its last "
+                f"{action} in the audit trail gave it back"
+            )
+
+
 Check = Callable[[Session], Iterable[str]]
 # What `audit verify` runs, in this order (its message names the first problem found). A
 # capability with invariants of its own adds its check here (and a counter's recount
 # query to `store.consistency.RECOUNTS`).
-CHECKS: tuple[Check, ...] = (ledger_chains, lot_holdings, audit_chains, kept_counters)
+CHECKS: tuple[Check, ...] = (
+    ledger_chains,
+    lot_holdings,
+    audit_chains,
+    kept_counters,
+    coupon_states,
+)
 
 
 def verify(*, session: Session) -> models.VerifyResult:

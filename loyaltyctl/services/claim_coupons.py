@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import coupon_codes as codes
+from loyaltyctl.domain import coupons as coupon_rules
 from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms, MemberCoupon
 from loyaltyctl.domain.errors import Argument, CouponUsed, PointsOutOfRange, UsageProblem
 from loyaltyctl.domain.money import MONEY_MAX, money_text
@@ -97,7 +98,7 @@ def issue(
             "member_id": member_id,
             "code_hash": code_hash,
             # the code as the member was shown it; found by the hash of its normalized form
-            "code_enc": keys.encrypt(shown, bound_to=codes.secret_binding(claim_id)),
+            "code_enc": keys.encrypt(shown, bound_to=coupon_rules.code_binding(claim_id)),
             "code_tail": codes.tail(code),
             "kind": terms.kind,
             "amount": terms.amount,
@@ -154,7 +155,7 @@ def stored_redemption(session: Session, keys: KeyRing, claim_id: str, perk: Perk
     row = store.coupon_of_claim(session, claim_id)
     if row is None:
         return None
-    code = keys.decrypt(row.code_enc, bound_to=codes.secret_binding(claim_id))
+    code = keys.decrypt(row.code_enc, bound_to=coupon_rules.code_binding(claim_id))
     return _redemption(perk, codes.display(codes.normalize(code)), _terms(row), row.expires_at)
 
 
@@ -165,7 +166,7 @@ def summary(session: Session, claim_id: str, *, now: datetime) -> dict | None:
     if row is None:
         return None
     return {
-        "code": codes.masked(row.code_tail),
+        "code": coupon_rules.masked(row.code_tail),
         "status": _status(row, now),
         **_terms(row).as_dict(),
         "expires_at": row.expires_at,
@@ -189,7 +190,7 @@ def member_coupons(
             status=_status(row, now),
             issued_at=row.issued_at,
             expires_at=row.expires_at,
-            code=codes.masked(row.code_tail),
+            code=coupon_rules.masked(row.code_tail),
         )
         for row, slug in store.coupons_of_member(session, member_id, now=now, limit=limit)
     ]
@@ -211,7 +212,7 @@ def cancel(session: Session, claim_id: str, *, now: datetime) -> bool:
             raise CouponUsed(
                 f"The coupon of claim {claim_id} was used on order {row.order_id}, so the "
                 "claim cannot be cancelled.",
-                coupon=codes.masked(row.code_tail),
+                coupon=coupon_rules.masked(row.code_tail),
                 order_id=row.order_id,
                 claim_id=claim_id,
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from loyaltyctl.crypto import KeyRing
-from loyaltyctl.domain.coupon_codes import secret_binding as coupon_binding
+from loyaltyctl.domain.coupons import code_binding as coupon_binding
 from loyaltyctl.domain.perks import claim_secret_binding, perk_secret_binding
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit

@@ -4,11 +4,12 @@ GROUP BY day over the campaign's redemptions, so it does not scan the codes."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain.promo import SharedCode
+from loyaltyctl.services.coupons.listing import coupon_figures
 from loyaltyctl.services.promo import to_domain
 from loyaltyctl.store import promo as promo_store
 from loyaltyctl.store import stats as store
@@ -142,6 +143,7 @@ class Overview:
     top_perks: tuple[TopPerk, ...]
     campaigns: dict
     balances: int  # sum of balances: outstanding = balances + pending
+    coupons: dict  # issued, active, used, expired, cancelled (status as of now)
 
 
 def overview(
@@ -182,6 +184,7 @@ def overview(
         top_perks=tuple(TopPerk(p.slug, p.name, p.claimed, p.points_spent) for p in perks[:top]),
         campaigns={"active": campaigns_active, "redemptions": redemptions},
         balances=balances,
+        coupons=asdict(coupon_figures(session=session, now=now)),
     )
 
 

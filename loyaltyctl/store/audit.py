@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain.chain import GENESIS, record_hash
 from loyaltyctl.store.db import ConcurrentChange
-from loyaltyctl.store.driver import bulk_insert, run_many
+from loyaltyctl.store.driver import bulk_insert, run_many, select_in
 from loyaltyctl.store.tables import AuditChain, AuditEvent, LedgerEntry, Member
 
 
@@ -67,16 +67,16 @@ def append_events(session: Session, events: list[NewEvent]) -> None:
     if not events:
         return
     subjects = sorted({e.subject for e in events})
-    heads: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(subjects), 900):
-        stmt = (
-            select(AuditChain.subject, AuditChain.seq, AuditChain.head)
-            .where(AuditChain.subject.in_(subjects[start : start + 900]))
-            .order_by(AuditChain.subject)
-            .with_for_update()
+    # through the driver: one event (a coupon's use, a claim) is a hot path
+    heads: dict[str, tuple[int, str]] = {
+        subject: (seq, head)
+        for subject, seq, head in select_in(
+            session,
+            "SELECT subject, seq, head FROM audit_chain WHERE subject {in_list} ORDER BY subject",
+            subjects,
+            lock=True,
         )
-        for subject, seq, head in session.execute(stmt):
-            heads[subject] = (seq, head)
+    }
     known = dict(heads)
     rows = []
     for e in events:

@@ -138,3 +138,76 @@ def lot_mismatches(session: Session) -> list[tuple[str, int, int, int, int]]:
         (external_id, int(balance), int(pending), int(spendable), int(held))
         for external_id, balance, pending, spendable, held in session.execute(text(LOT_SQL))
     ]
+
+
+# --- coupons: their states against their claims and the audit trail of their uses -----------
+
+COUPON_ACTIONS = "('coupon.use', 'coupon.release', 'coupon.return')"
+COUPON_RECOUNTS = (
+    (
+        "coupons {0}: coupon_summary keeps {1}, the coupons number {2}",
+        "SELECT k.status, k.kept, COALESCE(c.counted, 0) FROM ("
+        "SELECT 'active' AS status, COALESCE(SUM(active), 0) AS kept FROM coupon_summary "
+        "UNION ALL SELECT 'used', COALESCE(SUM(used), 0) FROM coupon_summary "
+        "UNION ALL SELECT 'cancelled', COALESCE(SUM(cancelled), 0) FROM coupon_summary) k "
+        "LEFT JOIN (SELECT status, COUNT(*) AS counted FROM coupon GROUP BY status) c "
+        "ON c.status = k.status WHERE k.kept <> COALESCE(c.counted, 0)",
+    ),
+    (
+        "coupon of claim {0}: {1}",
+        "SELECT c.claim_id, CASE WHEN k.id IS NULL THEN 'its claim does not exist' "
+        "WHEN p.id IS NULL OR p.redemption_type <> 'coupon' "
+        "THEN 'its claim is not of a coupon perk' "
+        "WHEN k.perk_id <> c.perk_id THEN 'its perk is not its claim''s' "
+        "ELSE 'its member is not its claim''s' END "
+        "FROM coupon c LEFT JOIN claim k ON k.id = c.claim_id "
+        "LEFT JOIN perk p ON p.id = k.perk_id "
+        "WHERE k.id IS NULL OR p.id IS NULL OR p.redemption_type <> 'coupon' "
+        "OR k.perk_id <> c.perk_id OR k.member_id <> c.member_id",
+    ),
+    (
+        "coupon of claim {0}: status {1} with order {2!r} (used means an order and a time)",
+        "SELECT claim_id, status, order_id FROM coupon "
+        "WHERE status NOT IN ('active', 'used', 'cancelled') "
+        "OR (status = 'used' AND (order_id IS NULL OR used_at IS NULL)) "
+        "OR (status <> 'used' AND (order_id IS NOT NULL OR used_at IS NOT NULL))",
+    ),
+    (
+        "coupon of claim {0}: the coupon is {1} but its claim is {2}",
+        "SELECT c.claim_id, c.status, k.status FROM coupon c JOIN claim k ON k.id = c.claim_id "
+        "WHERE (k.status = 'cancelled') <> (c.status = 'cancelled')",
+    ),
+    (
+        "coupons of claims {0} and {1}: {2} coupons share one code",
+        "SELECT MIN(claim_id), MAX(claim_id), COUNT(*) FROM coupon "
+        "GROUP BY code_hash HAVING COUNT(*) > 1",
+    ),
+    (
+        "coupon of claim {0}: used on order {1!r}, but no use of it is in the audit trail",
+        "SELECT c.claim_id, c.order_id, '' FROM coupon c WHERE c.status = 'used' "
+        "AND NOT EXISTS (SELECT 1 FROM audit_event e "
+        "WHERE e.subject = 'coupon:' || c.claim_id AND e.action = 'coupon.use')",
+    ),
+)
+
+LAST_COUPON_EVENTS = (
+    "SELECT c.claim_id, c.status, c.order_id, e.action, e.details FROM audit_event e "
+    "JOIN coupon c ON c.claim_id = SUBSTR(e.subject, 8) "
+    f"WHERE e.subject LIKE 'coupon:%' AND e.action IN {COUPON_ACTIONS} "
+    "AND NOT EXISTS (SELECT 1 FROM audit_event x WHERE x.subject = e.subject "
+    f"AND x.seq > e.seq AND x.action IN {COUPON_ACTIONS})"
+)
+
+
+def coupon_mismatches(session: Session) -> Iterator[str]:
+    """Every coupon whose row disagrees with its claim, with the database's rules of a
+    status, or with its code's uniqueness, described."""
+    for message, sql in COUPON_RECOUNTS:
+        for row in session.execute(text(sql)):
+            yield message.format(*row)
+
+
+def last_coupon_events(session: Session) -> Iterator[tuple[str, str, str | None, str, str]]:
+    """(claim id, status, order id, action, details) of each coupon's last use, release
+    or return in the audit trail."""
+    return iter(session.execute(text(LAST_COUPON_EVENTS)))

@@ -64,6 +64,13 @@ def run(session: Session, sql: str, params: Sequence = ()) -> int:
     return _raw(session).execute(_render(sql, sqlite), params).rowcount
 
 
+def query(session: Session, sql: str, params: Sequence = ()) -> list[tuple]:
+    """The rows of one statement written with ``{p}`` placeholders: a SELECT, or a write
+    with ``RETURNING``."""
+    sqlite = _is_sqlite(session)
+    return _raw(session).execute(_render(sql, sqlite), params).fetchall()
+
+
 def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
     """One statement written with ``{p}`` placeholders, executed for each parameter row
     (executemany); returns the rows changed in all."""
@@ -209,9 +216,14 @@ def reserve_ids(session: Session, table: str, count: int) -> list[int]:
     return [r[0] for r in rows]
 
 
+# fewer rows than this go to PostgreSQL as one pipelined executemany: COPY costs two more
+# round trips (start and finish), more than it saves on a handful of rows
+COPY_FROM_ROWS = 20
+
+
 def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
     """The driver's fastest insert within the current transaction:
-    sqlite3 executemany, or psycopg COPY."""
+    sqlite3 executemany, or psycopg COPY (executemany for a few rows)."""
     if not rows:
         return
     raw = _raw(session)
@@ -227,6 +239,16 @@ def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
             data.append(values)
         placeholders = ",".join("?" for _ in columns)
         raw.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders})", data)
+        return
+    if len(rows) < COPY_FROM_ROWS:
+        marks = ",".join(["%s"] * len(columns))
+        sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})"
+        values = [row_tuple(r) if len(columns) > 1 else (row_tuple(r),) for r in rows]
+        if len(values) == 1:  # one round trip (executemany's pipeline takes three)
+            raw.execute(sql, values[0])
+            return
+        with raw.cursor() as cur:
+            cur.executemany(sql, values)
         return
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
         for r in rows:

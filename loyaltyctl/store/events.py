@@ -13,6 +13,7 @@ from loyaltyctl.store.tables import IngestedEvent
 
 EVENT_COLUMNS = tuple(c.name for c in IngestedEvent.__table__.columns)
 PAID, REFUNDED = "order.paid", "order.refunded"
+CHARGEBACK = "order.chargeback"  # takes back what is left, as a full refund
 
 
 def digests(session: Session, event_ids: list[str]) -> dict[str, str]:
@@ -42,14 +43,15 @@ def paid_orders(session: Session, order_ids: list[str]) -> dict[str, tuple]:
 
 
 def refunds(session: Session, order_ids: list[str]) -> dict[str, list[dict]]:
-    """order id -> the details of its refunds so far, in the order they were ingested."""
+    """order id -> the details of its refunds (and chargebacks) so far, in the order they
+    were ingested."""
     found: dict[str, list[dict]] = {}
     ids = sorted(set(order_ids))
     for start in range(0, len(ids), 900):
         rows = session.execute(
             select(IngestedEvent.order_id, IngestedEvent.details)
             .where(
-                IngestedEvent.type == REFUNDED,
+                IngestedEvent.type.in_((REFUNDED, CHARGEBACK)),
                 IngestedEvent.order_id.in_(ids[start : start + 900]),
             )
             .order_by(IngestedEvent.ingested_at, IngestedEvent.id)

@@ -94,6 +94,9 @@ def overview_rows(found) -> list[dict]:
             ("perks_sold_out", found.perks["sold_out"]),
             ("campaigns_active", found.campaigns["active"]),
             ("campaign_redemptions", found.campaigns["redemptions"]),
+            ("coupons_issued", found.coupons["issued"]),
+            ("coupons_used", found.coupons["used"]),
+            ("coupons_expired", found.coupons["expired"]),
         )
     ]
 

@@ -28,9 +28,12 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import events as domain
+from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.events import EventProblem, UnknownEventMember
 from loyaltyctl.domain.limits import limit_scope_at
+from loyaltyctl.domain.promo import normalize
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.earning.engine import Earner, Earning
 from loyaltyctl.services.earning.handlers import HANDLERS
@@ -45,6 +48,7 @@ from loyaltyctl.store.db import Session
 CHUNK = 5000  # events per transaction
 _DETAILS = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 MAX_ERRORS = 1000  # listed; the rest are counted
+KeyLoader = Callable[[], KeyRing]
 
 
 @dataclass(frozen=True)
@@ -132,17 +136,22 @@ def ingest_events(
     dry_run: bool = False,
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
+    keys: KeyLoader | None = None,
 ) -> IngestResult:
     """Apply an events file (JSON lines). Takes the database, not a session: without
-    ``strict`` or ``dry_run`` each chunk of events commits on its own."""
+    ``strict`` or ``dry_run`` each chunk of events commits on its own. ``keys`` loads
+    the key ring when an event first names coupons (their codes are found by keyed
+    hash)."""
     now = now or utcnow()
+    keys = _KeysOnce(keys)
     with _collector_paused():
         if strict or dry_run:
             tally, rolled_back = _whole_file(
-                database, path, tz, operator, strict, dry_run, now, progress
+                database, path, tz, operator, strict, dry_run, now, progress, keys=keys
             )
         else:
-            tally, rolled_back = _by_chunks(database, path, tz, operator, now, progress), False
+            tally = _by_chunks(database, path, tz, operator, now, progress, keys=keys)
+            rolled_back = False
     applied = 0 if rolled_back else tally.applied
     return IngestResult(
         file=str(path),
@@ -165,13 +174,13 @@ def ingest_events(
     )
 
 
-def _whole_file(database, path, tz, operator, strict, dry_run, now, progress):
+def _whole_file(database, path, tz, operator, strict, dry_run, now, progress, *, keys):
     """(tally, rolled back): one transaction, undone for a dry run or a bad line."""
 
     def work(session: Session) -> _Tally:
         tally = _Tally()
-        for chunk in _chunks(path, tz, now, tally):
-            tally.add(_apply(session, chunk, tz=tz, operator=operator, now=now))
+        for chunk in _chunks(path, tz, now, tally, keys):
+            tally.add(_apply(session, chunk, tz=tz, operator=operator, now=now, keys=keys))
             if progress:
                 progress(tally.events)
         if strict and tally.errors_total:
@@ -184,14 +193,18 @@ def _whole_file(database, path, tz, operator, strict, dry_run, now, progress):
         return undone.tally, True
 
 
-def _by_chunks(database, path, tz, operator, now, progress) -> _Tally:
+def _by_chunks(database, path, tz, operator, now, progress, *, keys) -> _Tally:
     """Each chunk of events its own transaction."""
     tally = _Tally()
-    for number, chunk in enumerate(_chunks(path, tz, now, tally), 1):
+    for number, chunk in enumerate(_chunks(path, tz, now, tally, keys), 1):
         if number % 50 == 0:
             gc.collect()  # what cycles the chunks' transactions left (few and small)
         tally.add(
-            database.run(lambda s, chunk=chunk: _apply(s, chunk, tz=tz, operator=operator, now=now))
+            database.run(
+                lambda s, chunk=chunk: _apply(
+                    s, chunk, tz=tz, operator=operator, now=now, keys=keys
+                )
+            )
         )
         if progress:
             progress(tally.events)
@@ -213,7 +226,9 @@ def _collector_paused():
             gc.enable()
 
 
-def _chunks(path: Path, tz: ZoneInfo, now: datetime, tally: _Tally) -> Iterator[list]:
+def _chunks(
+    path: Path, tz: ZoneInfo, now: datetime, tally: _Tally, keys: _KeysOnce
+) -> Iterator[list]:
     """Lists of parsed events (or the LineError of a bad line), CHUNK events each."""
     chunk: list = []
     # undecodable bytes become surrogates, so they are reported on their own line
@@ -228,7 +243,10 @@ def _chunks(path: Path, tz: ZoneInfo, now: datetime, tally: _Tally) -> Iterator[
                 chunk.append(LineError(number, "the line is not UTF-8 text"))
                 continue
             try:
-                chunk.append(domain.parse_line(text, number, tz=tz, now=now))
+                event = domain.parse_line(text, number, tz=tz, now=now)
+                if getattr(event, "coupons", None):
+                    event.digest = keys.digest_with_coupons(event)
+                chunk.append(event)
             except EventProblem as exc:
                 chunk.append(LineError(number, str(exc), exc.code, exc.data))
             if len(chunk) >= CHUNK:
@@ -241,17 +259,43 @@ def _chunks(path: Path, tz: ZoneInfo, now: datetime, tally: _Tally) -> Iterator[
 # --- one chunk, one transaction --------------------------------------------------------------
 
 
-def _apply(session: Session, chunk: list, *, tz: ZoneInfo, operator: str, now: datetime) -> _Tally:
+def _apply(
+    session: Session, chunk: list, *, tz: ZoneInfo, operator: str, now: datetime, keys=None
+) -> _Tally:
     """Apply a chunk's events in file order (the caller's transaction)."""
-    return _Chunk(session, chunk, tz=tz, operator=operator, now=now).run()
+    return _Chunk(session, chunk, tz=tz, operator=operator, now=now, keys=keys).run()
+
+
+class _KeysOnce:
+    """The key ring, loaded when an event first names coupons (KeysMissing without a
+    loader: such a program has no key file, so no coupon either)."""
+
+    def __init__(self, load: KeyLoader | None) -> None:
+        self.load = load
+        self.ring = None
+
+    def __call__(self):
+        if self.ring is None:
+            if self.load is None:
+                raise KeysMissing("Events that name coupons need the key file.")
+            self.ring = self.load()
+        return self.ring
+
+    def digest_with_coupons(self, event) -> str:
+        hasher = self().lookup_hasher()
+        hashes = sorted({hasher(normalize(code)) for code in event.coupons})
+        return domain.with_coupons(event.digest, hashes)
 
 
 class _Chunk:
     """A chunk's events applied in file order; what handlers use of it is
     `handlers.base.Chunk`."""
 
-    def __init__(self, session: Session, items: list, *, tz, operator: str, now: datetime):
+    def __init__(
+        self, session: Session, items: list, *, tz, operator: str, now: datetime, keys=None
+    ):
         self.session, self.tz, self.operator, self.now = session, tz, operator, now
+        self.keys = keys if keys is not None else _KeysOnce(None)
         self.tally = _Tally()
         self.events: list[domain.Event] = []
         for item in items:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from loyaltyctl.services.earning.handlers.base import Handler
 from loyaltyctl.services.earning.handlers.birthday_changed import BirthdayChangedHandler
 from loyaltyctl.services.earning.handlers.joined import MemberJoinedHandler
+from loyaltyctl.services.earning.handlers.order_chargeback import OrderChargebackHandler
 from loyaltyctl.services.earning.handlers.order_paid import OrderPaidHandler
 from loyaltyctl.services.earning.handlers.order_refunded import OrderRefundedHandler
 from loyaltyctl.services.earning.handlers.review_submitted import ReviewSubmittedHandler
@@ -23,6 +24,7 @@ HANDLERS: dict[str, Handler] = {
         MemberJoinedHandler(),
         OrderPaidHandler(),
         OrderRefundedHandler(),
+        OrderChargebackHandler(),
         ReviewSubmittedHandler(),
         SocialActionHandler(),
         BirthdayChangedHandler(),

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
@@ -34,9 +34,11 @@ from loyaltyctl.domain.events import Event
 from loyaltyctl.domain.limits import limit_scope_at
 
 if TYPE_CHECKING:
+    from loyaltyctl.crypto import KeyRing
     from loyaltyctl.services.earning.engine import Earner, Earning
     from loyaltyctl.services.earning.in_force import RulesInForce
     from loyaltyctl.services.members import MemberChange
+    from loyaltyctl.store.db import Session
 
 Outcome = tuple[int, dict, int]  # (the event's points, its details, its member's id)
 
@@ -53,6 +55,10 @@ class Paid:
 class Chunk(Protocol):
     """What a handler uses of the chunk applying it (`ingest`), in one transaction."""
 
+    session: Session  # the chunk's transaction
+    operator: str
+    now: datetime  # when the chunk is applied (events have their own `at`)
+    keys: Callable[[], KeyRing]  # the key ring, loaded when first asked (coupons)
     earner: Earner  # the chunk's members, locked
     rules: RulesInForce
     tz: ZoneInfo  # the program time zone

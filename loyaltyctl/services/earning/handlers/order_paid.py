@@ -1,11 +1,15 @@
 """order.paid: the order rules, by the value paid for the items (pending for a rule's
-wait days); what each rule awarded is recorded for the order's refunds."""
+wait days); what each rule awarded is recorded for the order's refunds. The coupons it
+names are recorded as used on the order (`services.coupons.orders`): a coupon that
+cannot be (unknown, cancelled, another member's, used on another order, expired at the
+event's time) makes the line bad before anything is applied."""
 
 from __future__ import annotations
 
 from loyaltyctl.domain import events
 from loyaltyctl.domain.earning import EarningRule, Tier, order_points
 from loyaltyctl.domain.events import EventProblem
+from loyaltyctl.services.coupons.orders import use_on_order
 from loyaltyctl.services.earning.handlers.base import Chunk, Outcome, Paid, RuleHandler
 
 
@@ -23,9 +27,25 @@ class OrderPaidHandler(RuleHandler):
                 f"order {event.order_id} was paid already (event {earlier.event_id});"
                 " an order is paid once"
             )
+        coupons = (
+            use_on_order(
+                chunk.session,
+                chunk.keys(),
+                codes=event.coupons,
+                order_id=event.order_id,
+                member=m.state.external_id,
+                at=event.at,
+                now=chunk.now,
+                operator=chunk.operator,
+                event_id=event.id,
+            )
+            if event.coupons
+            else {}
+        )
         points, details, member_id = self.earn(
             chunk, event, m, f"order {event.order_id}", event.order_id
         )
+        details.update(coupons)
         details.update(
             currency=event.currency,
             total=str(event.total),

@@ -1,5 +1,7 @@
 """order.refunded: takes back the share of the order's earned points that the refund
-returns (`domain.refunds`), from the pending lot while it is pending."""
+returns (`domain.refunds`), from the pending lot while it is pending. The refund that
+completes the order (one naming neither items nor amount, or refunds so far covering
+every item or all that was paid for the items) gives the order's coupons back."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from fractions import Fraction
 from loyaltyctl.domain import events
 from loyaltyctl.domain.events import EventProblem
 from loyaltyctl.domain.refunds import Refunded, refund_share, reversals
+from loyaltyctl.services.coupons.orders import give_back
 from loyaltyctl.services.earning.handlers.base import Chunk, Handler, Outcome
 
 
@@ -16,6 +19,13 @@ class OrderRefundedHandler(Handler):
     event_type = events.ORDER_REFUNDED
     reads_order = True
     takes_back = True
+    reversal = "refund"  # the ledger entries' reason: "refund of order 1001"
+    coupons_why = "refunded in full"
+
+    def gives_coupons_back(self, before: Fraction, share: Fraction) -> bool:
+        """The refund that completes the order gives its coupons back (seed: "any rewards
+        used are fully returned"); a partial one does not."""
+        return share > 0 and before + share >= 1
 
     def apply(self, chunk: Chunk, event: events.OrderRefunded) -> Outcome:
         paid = chunk.paid.get(event.order_id)
@@ -49,7 +59,7 @@ class OrderRefundedHandler(Handler):
                 at=event.at,
                 event_id=event.id,
                 order_id=event.order_id,
-                reason=f"refund of order {event.order_id}",
+                reason=f"{self.reversal} of order {event.order_id}",
             )
             reversed_.append([slug, due, taken])
         details = {
@@ -63,6 +73,17 @@ class OrderRefundedHandler(Handler):
         shortfall = sum(due - taken for _slug, due, taken in reversed_)
         if shortfall:
             details["shortfall"] = shortfall
+        if self.gives_coupons_back(refunded.share, share):
+            returned = give_back(
+                chunk.session,
+                order_id=event.order_id,
+                now=chunk.now,
+                operator=chunk.operator,
+                event_id=event.id,
+                why=self.coupons_why,
+            )
+            if returned:
+                details["coupons_returned"] = returned
         chunk.refunds.setdefault(event.order_id, []).append(details)
         if reversed_:
             earner.review_soon(m, event.at)
