@@ -45,6 +45,8 @@ TABLES = (
     "audit_event",
     "audit_chain",
     "member",
+    "staff",
+    "program_setting",
 )
 
 

@@ -683,3 +683,38 @@ class Coupon(SQLModel, table=True):
     order_id: str | None = Field(default=None, max_length=100)
     used_at: datetime | None = _ts()
     updated_at: datetime = _ts(False)
+
+
+# --- staff and roles (issue 14) -----------------------------------------------------------
+
+
+class Staff(SQLModel, table=True):
+    """A staff member: a login (a PostgreSQL role, or an OS login on SQLite) and its role.
+    Never deleted: `staff remove` marks it, so what they did stays attributable. While
+    no row exists, no role is checked (spec §8)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'manager', 'administrator')", name="role_known"),
+    )
+
+    login: str = Field(max_length=63, primary_key=True)
+    role: str = Field(max_length=16)
+    added_at: datetime = _ts(False)
+    added_by: str = Field(max_length=100)
+    updated_at: datetime = _ts(False)
+    removed_at: datetime | None = _ts()
+    # PostgreSQL: the login role was created by `staff add` (else adopted as it was)
+    created_login: bool = Field(default=False)
+
+
+class ProgramSetting(SQLModel, table=True):
+    """Program settings kept in the database, changed only by commands that audit them
+    (no config file or environment variable reaches them): `administrator_cap`."""
+
+    __tablename__ = "program_setting"
+
+    name: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=200)
+    updated_at: datetime = _ts(False)
+    updated_by: str = Field(max_length=100)
