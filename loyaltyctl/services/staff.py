@@ -149,11 +149,12 @@ def _enforce_on_postgresql(session: Session, me: Connected) -> None:
     database's objects' group, the database closes to PUBLIC, and every privilege of
     every role is granted as the map says."""
     privileges.ensure_group_roles(session)
+    privileges.owners_manage_groups(session)
     if not me.superuser:
         held = privileges.login(session, me.login).groups
         _one_group(me.login, [g for g in held if g != GROUP_ROLES[OWNER]])
-        if GROUP_ROLES[OWNER] not in held:
-            privileges.grant_group(session, me.login, OWNER)
+        privileges.grant_group(session, me.login, OWNER)
+    privileges.install_connect_function(session)
     privileges.grant_connect(session, me.login)
     privileges.close_to_public(session)
     privileges.apply_privileges(session)
@@ -170,7 +171,7 @@ def _give_login(session: Session, login: str, role: str, *, readded: bool) -> bo
         privileges.create_login(session, login)
     elif not found.superuser:
         _one_group(login, found.groups)
-        if not found.can_login and readded:
+        if not found.can_login and readded and privileges.may_create_roles(session):
             privileges.set_can_login(session, login, True)
     if not found.superuser:
         privileges.grant_group(session, login, role)
@@ -211,17 +212,17 @@ def set_role(
 ) -> StaffChange:
     now = now or utcnow()
     me, operator, _first = _me(session, os_login, owner_needed=True)
-    row = _active(session, login)
-    if row.role == role:
+    previous = _active(session, login).role
+    if previous == role:
         return StaffChange(login, role, "unchanged", previous_role=role)
-    if row.role == OWNER:
+    if previous == OWNER:
         _keep_an_owner(session, login, f"making them {role}")
     if me.backend == "postgresql" and not privileges.login(session, login).superuser:
-        privileges.revoke_group(session, login, row.role)
+        privileges.revoke_group(session, login, previous)
         privileges.grant_group(session, login, role)
     store.set_role(session, login=login, role=role, at=now)
-    _audit(session, login, "staff.set_role", operator, now, role=role, previous=row.role)
-    return StaffChange(login, role, "role_changed", previous_role=row.role)
+    _audit(session, login, "staff.set_role", operator, now, role=role, previous=previous)
+    return StaffChange(login, role, "role_changed", previous_role=previous)
 
 
 def remove(
@@ -232,22 +233,23 @@ def remove(
     now = now or utcnow()
     me, operator, _first = _me(session, os_login, owner_needed=True)
     row = _active(session, login)
-    if row.role == OWNER:
+    role, created = row.role, row.created_login
+    if role == OWNER:
         _keep_an_owner(session, login, "removing them")
     disabled = False
     if me.backend == "postgresql":
         found = privileges.login(session, login)
         if found.exists and not found.superuser:
-            if GROUP_ROLES[row.role] in found.groups:
-                privileges.revoke_group(session, login, row.role)
-            if row.created_login and found.can_login:
+            if GROUP_ROLES[role] in found.groups:
+                privileges.revoke_group(session, login, role)
+            if created and found.can_login and privileges.may_create_roles(session):
                 privileges.set_can_login(session, login, False)
                 disabled = True
         if found.exists:
             privileges.revoke_connect(session, login)
     store.mark_removed(session, login=login, at=now)
-    _audit(session, login, "staff.remove", operator, now, role=row.role, login_disabled=disabled)
-    return StaffChange(login, None, "removed", previous_role=row.role, login_disabled=disabled)
+    _audit(session, login, "staff.remove", operator, now, role=role, login_disabled=disabled)
+    return StaffChange(login, None, "removed", previous_role=role, login_disabled=disabled)
 
 
 def set_cap(*, session: Session, cap: int, os_login: str, now: datetime | None = None) -> CapChange:

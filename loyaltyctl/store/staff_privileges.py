@@ -380,7 +380,8 @@ def create_login(session: Session, name: str) -> None:
     _execute(
         session,
         f"CREATE ROLE {_q(name)} LOGIN",
-        needs=f"create the login {name} (it needs CREATEROLE)",
+        needs=f"create the login {name} (it needs CREATEROLE: have one who has it run "
+        f"CREATE ROLE {name} LOGIN, then add the existing login)",
     )
 
 
@@ -392,11 +393,34 @@ def set_can_login(session: Session, name: str, can: bool) -> None:
     )
 
 
+def may_create_roles(session: Session) -> bool:
+    """Whether the running login may create roles and change whether they log in."""
+    return bool(
+        _scalar(
+            session,
+            "SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user",
+        )
+    )
+
+
+def owners_manage_groups(session: Session) -> None:
+    """Owners grant and revoke the staff groups (ADMIN OPTION through loyalty_owner; an
+    owner login holds loyalty_owner itself with ADMIN OPTION, see `grant_group`), so
+    any owner can change the staff, not only the one with CREATEROLE."""
+    for role in (MANAGER, ADMINISTRATOR):
+        _execute(
+            session,
+            f"GRANT {_q(GROUP_ROLES[role])} TO {_q(OWNER_GROUP)} WITH ADMIN OPTION",
+            needs=f"let owners manage {GROUP_ROLES[role]} (it needs CREATEROLE)",
+        )
+
+
 def grant_group(session: Session, name: str, role: str) -> None:
     group = GROUP_ROLES[role]
+    admin = " WITH ADMIN OPTION" if role == OWNER else ""
     _execute(
         session,
-        f"GRANT {_q(group)} TO {_q(name)}",
+        f"GRANT {_q(group)} TO {_q(name)}{admin}",
         needs=f"grant {group} (it needs CREATEROLE or ADMIN OPTION on {group})",
     )
 
@@ -414,19 +438,48 @@ def _database(session: Session) -> str:
     return _scalar(session, "SELECT current_database()")
 
 
+# Only the database's owner grants CONNECT on it, and a grant is revoked only by its
+# grantor: every staff login's CONNECT goes through this function, made at the first
+# `staff add` by the database's owner and run with its rights, callable by owners only.
+CONNECT_FUNCTION = "loyaltyctl_staff_connect"
+_CONNECT_FUNCTION_SQL = f"""
+CREATE OR REPLACE FUNCTION {CONNECT_FUNCTION}(login name, allow boolean) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF allow THEN
+        EXECUTE format('GRANT CONNECT ON DATABASE %I TO %I', current_database(), login);
+    ELSE
+        EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM %I', current_database(), login);
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION {CONNECT_FUNCTION}(name, boolean) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {CONNECT_FUNCTION}(name, boolean) TO {_q(OWNER_GROUP)}
+"""
+
+
+def install_connect_function(session: Session) -> None:
+    _execute(
+        session,
+        _CONNECT_FUNCTION_SQL,
+        needs="hand out CONNECT on the database (run it as the database's owner)",
+    )
+
+
 def grant_connect(session: Session, name: str) -> None:
     _execute(
         session,
-        f"GRANT CONNECT ON DATABASE {_q(_database(session))} TO {_q(name)}",
-        needs="grant CONNECT on the database (only its owner or a superuser may)",
+        f"SELECT {CONNECT_FUNCTION}(%s, true)",
+        (name,),
+        needs="let a login connect (only an owner may)",
     )
 
 
 def revoke_connect(session: Session, name: str) -> None:
     _execute(
         session,
-        f"REVOKE CONNECT ON DATABASE {_q(_database(session))} FROM {_q(name)}",
-        needs="revoke CONNECT on the database (only its owner or a superuser may)",
+        f"SELECT {CONNECT_FUNCTION}(%s, false)",
+        (name,),
+        needs="stop a login connecting (only an owner may)",
     )
 
 
@@ -517,8 +570,8 @@ def apply_privileges(session: Session) -> None:
         session,
         "SELECT p.proname, pg_get_function_identity_arguments(p.oid) FROM pg_proc p "
         "WHERE p.pronamespace = current_schema()::regnamespace AND p.proname LIKE 'loyaltyctl%%' "
-        "AND pg_get_userbyid(p.proowner) <> %s",
-        (OWNER_GROUP,),
+        "AND p.proname <> %s AND pg_get_userbyid(p.proowner) <> %s",
+        (CONNECT_FUNCTION, OWNER_GROUP),
     ):
         statements.append(f"ALTER FUNCTION {_q(name)}({args}) OWNER TO {_q(OWNER_GROUP)}")
     if statements:
