@@ -61,6 +61,11 @@ def _is_driver_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
 
 
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg error, raised as it is or wrapped by SQLAlchemy."""
+    return getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
+
+
 def _is_integrity(exc: BaseException) -> bool:
     import sqlite3
 
@@ -260,6 +265,11 @@ class Database:
                     exc, OperationalError | DBAPIError | ConcurrentChange
                 ) and not _is_driver_error(exc):
                     raise
+                if _sqlstate(exc) == "42501":  # PostgreSQL enforces the staff roles
+                    raise NotPermitted(
+                        f"The database refused the change: {_first_line(exc)}.",
+                        operator=self.url_login(),
+                    ) from exc
                 if _is_unreachable(exc) and not _is_retryable(exc):
                     raise DatabaseUnavailable(
                         f"Cannot use the database at {self.safe_url()}: {_first_line(exc)}."

@@ -134,8 +134,10 @@ class Club:
             return self.url()
         return pg_url_admin(self.database)
 
-    def cli(self, login: str | None, *args, input: str | None = None, env=None) -> CliResult:
-        """Run loyaltyctl as ``login`` (None: the owner)."""
+    def cli(
+        self, login: str | None, *args, input: str | None = None, env=None, url=None
+    ) -> CliResult:
+        """Run loyaltyctl as ``login`` (None: the owner), on ``url`` if given."""
         from typer.testing import CliRunner
 
         from loyaltyctl.cli.main import app
@@ -144,7 +146,7 @@ class Club:
         environment = {**self.runner_env, "LOGNAME": who, "USER": who, **(env or {})}
         if self.backend == "postgresql":  # the OS login must not matter there
             environment.update(LOGNAME="someone-else", USER="someone-else")
-        argv = ["--database-url", self.url(who), *[str(a) for a in args]]
+        argv = ["--database-url", url or self.url(who), *[str(a) for a in args]]
         result = CliRunner().invoke(app, argv, input=input, env=environment, catch_exceptions=False)
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
