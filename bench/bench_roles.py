@@ -12,12 +12,17 @@ Not a test: it prints figures, each next to a baseline measured in the same run.
 2. The check itself, in process: the transaction that reads who runs the command
    (`services.staff.identify`), against a raw-driver transaction of one ``SELECT 1`` on
    the same database, ``--checks`` times each.
-3. Bulk writes under row security (PostgreSQL): ``loyaltyctl points import`` of
+3. The hot path (PostgreSQL): ``--hot`` claims and credits in process, one transaction
+   each, as the owner (no row policy applies to the tables' owner) and as an
+   administrator (policies and counter guards).
+4. Bulk writes under row security (PostgreSQL): ``loyaltyctl points import`` of
    ``--rows`` rows as the owner (``COPY`` straight into the tables) and as a manager
    (rows staged with ``COPY``, then ``INSERT ... SELECT`` through the policies), on two
    fresh databases with the same members.
 
-Databases: ``bench_roles_<pid>_*`` on ``postgresql://postgres@127.0.0.1:5432`` and
+The children may write and use bytecode caches (``PYTHONDONTWRITEBYTECODE`` is left
+out of their environment), as an installed package does: compiling every module from
+source on each run would time the compiler. Databases: ``bench_roles_<pid>_*`` on ``postgresql://postgres@127.0.0.1:5432`` and
 SQLite files in a temporary directory; logins ``bench_roles_<pid>_*`` (created and
 dropped by the script).
 
@@ -239,11 +244,69 @@ def bulk(args, env: dict, workdir: Path, club: dict[str, str]) -> dict[str, floa
     return results
 
 
+PERK_TOML = """
+[[perk]]
+slug = "bench-perk"
+name = "Bench perk"
+price = 1
+category = "general"
+"""
+
+
+def hot_path(args, env: dict, workdir: Path, club: dict[str, str]) -> dict[str, tuple]:
+    """Claims and credits made in process, one transaction each, as the owner (who owns
+    the tables: no row policy applies) and as an administrator (policies and guards)."""
+    from loyaltyctl import crypto
+    from loyaltyctl.services.claims import claim_perk
+    from loyaltyctl.services.ledger import change_points
+    from loyaltyctl.store.db import Database
+
+    owner_url = _url(club["owner"], club["database"])
+    program = workdir / "bench-perk.toml"
+    program.write_text(PERK_TOML)
+    for step in (
+        ("apply", str(program)),
+        ("points", "credit", "C-1", str(10 * args.hot), "--reason", "bench"),
+    ):
+        subprocess.run(
+            _cli("--database-url", owner_url, *step),
+            env=env,
+            cwd=workdir,
+            check=True,
+            capture_output=True,
+        )
+    keys = crypto.load(Path(env["LOYALTYCTL_KEYS_FILE"]))
+    figures = {}
+    for label, login in (("owner", club["owner"]), ("administrator", f"{PREFIX}_admin")):
+        db = Database(_url(login, club["database"]))
+        db.run(lambda s: None, write=False, rollback=True)
+        t0 = time.perf_counter()
+        for _ in range(args.hot):
+            db.run(
+                lambda s, who=login: claim_perk(
+                    session=s, keys=keys, perk_slug="bench-perk", member="C-1", operator=who
+                )
+            )
+        claims = (time.perf_counter() - t0) / args.hot
+        t0 = time.perf_counter()
+        for i in range(args.hot):
+            db.run(
+                lambda s, who=login, i=i: change_points(
+                    session=s, member="C-1", amount=1, reason=f"b{i}", operator=who
+                )
+            )
+        credits = (time.perf_counter() - t0) / args.hot
+        db.dispose()
+        figures[label] = (claims, credits)
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=9, help="start-up runs per command (9)")
     parser.add_argument("--checks", type=int, default=300, help="check repetitions (300)")
     parser.add_argument("--rows", type=int, default=20_000, help="points import rows (20,000)")
+    parser.add_argument("--hot", type=int, default=200, help="claims and credits (200)")
     parser.add_argument("--keep", action="store_true", help="keep the SQLite directory")
     parser.add_argument(
         "--baseline-tree",
@@ -252,7 +315,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_roles_"))
-    env = child_env(workdir)
+    env = child_env(workdir, leave_out=("PYTHONDONTWRITEBYTECODE",))
     env.pop("LOYALTYCTL_OPERATOR", None)
     env["LOGNAME"] = env["USER"] = f"{PREFIX}_os"
     env["LOYALTYCTL_KEYS_FILE"] = str(workdir / "keys.toml")
@@ -267,6 +330,7 @@ def main() -> None:
                 args, _url(club["owner"], club["database"]), env["LOGNAME"]
             ),
         }
+        hot = hot_path(args, env, workdir, club)
         imports = bulk(args, env, workdir, club)
     finally:
         with _admin() as conn:
@@ -290,6 +354,14 @@ def main() -> None:
             f"  {name:<20} identify {identify_s * 1000:6.2f} ms   "
             f"SELECT 1 transaction {select_s * 1000:6.2f} ms   ratio {identify_s / select_s:.1f}"
         )
+    print(f"\nthe hot path on PostgreSQL, in process, mean of {args.hot} each:")
+    for label, (claims, credits) in hot.items():
+        print(
+            f"  as {label:<14} perk claim {claims * 1000:6.2f} ms   "
+            f"points credit {credits * 1000:6.2f} ms"
+        )
+    ratio = hot["administrator"][0] / hot["owner"][0], hot["administrator"][1] / hot["owner"][1]
+    print(f"  ratio administrator / owner: claim {ratio[0]:.2f}, credit {ratio[1]:.2f}")
     print(f"\npoints import of {args.rows:,} rows on PostgreSQL (child process, wall time):")
     print(f"  as the owner (COPY)                         {imports['owner']:7.2f} s")
     print(f"  as a manager (COPY staged, row policies)    {imports['manager']:7.2f} s")

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from loyaltyctl.domain.staff import (
+from loyaltyctl.domain.roles import (
     ADMINISTRATOR,
     EVERYONE,
     MANAGERS,
     OWNERS,
-    Identity,
     a,
     needs,
     within_cap,
 )
+
+if TYPE_CHECKING:
+    from loyaltyctl.domain.staff import Identity
 
 # Every read-only command is open to every role, but those that reveal secrets.
 PERMISSIONS: dict[str, tuple[str, ...]] = {
@@ -148,15 +151,22 @@ def guard(group, path: tuple[str, ...] = ()) -> None:
             command.callback = _guarded(command, " ".join(full))
 
 
+# command -> the flags of its own entries ("perk export" -> ["--reveal-secrets"])
+_FLAGS: dict[str, list[str]] = {}
+for _key in PERMISSIONS:
+    if " --" in _key:
+        _command, _flag = _key.rsplit(" ", 1)
+        _FLAGS.setdefault(_command, []).append(_flag)
+
+
 def _guarded(command, path: str) -> Callable:
     body = command.callback
     # the secret-revealing options of this command: flag -> its parameter's name
     options = {
-        key.rsplit(" ", 1)[1]: param.name
-        for key in PERMISSIONS
-        if key.startswith(path + " --")
+        flag: param.name
+        for flag in _FLAGS.get(path, ())
         for param in command.params
-        if key.rsplit(" ", 1)[1] in getattr(param, "opts", ())
+        if flag in getattr(param, "opts", ())
     }
     capped = CAPPED.get(path)
 

@@ -10,7 +10,7 @@ from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
 from loyaltyctl.cli._output import Output
 from loyaltyctl.cli.views import staff as views
-from loyaltyctl.domain import staff as roles
+from loyaltyctl.domain import roles
 
 app = typer.Typer(
     help="Staff and roles: owners, managers and administrators, and what each may run. "
@@ -55,7 +55,7 @@ def add(
 
     Example: loyaltyctl staff add bob --role administrator
     """
-    from loyaltyctl.services.staff import add as add_staff
+    from loyaltyctl.services.staff_changes import add as add_staff
 
     out = Output(json_mode=json_)
     change = current().write(
@@ -101,7 +101,7 @@ def set_role(
 
     Example: loyaltyctl staff set-role bob manager
     """
-    from loyaltyctl.services.staff import set_role as change_role
+    from loyaltyctl.services.staff_changes import set_role as change_role
 
     out = Output(json_mode=json_)
     change = current().write(
@@ -118,7 +118,7 @@ def remove(name: LoginArg, json_: opt.JsonOpt = False) -> None:
 
     Example: loyaltyctl staff remove bob
     """
-    from loyaltyctl.services.staff import remove as remove_staff
+    from loyaltyctl.services.staff_changes import remove as remove_staff
 
     out = Output(json_mode=json_)
     change = current().write(lambda s: remove_staff(session=s, login=name, os_login=_os_login()))
@@ -143,7 +143,7 @@ def cap(
 
     Example: loyaltyctl staff cap 2000
     """
-    from loyaltyctl.services.staff import set_cap
+    from loyaltyctl.services.staff_changes import set_cap
 
     out = Output(json_mode=json_)
     change = current().write(lambda s: set_cap(session=s, cap=points, os_login=_os_login()))
@@ -157,13 +157,14 @@ def whoami(json_: opt.JsonOpt = False) -> None:
     """
     from loyaltyctl.cli._permissions import may
     from loyaltyctl.domain.errors import NotPermitted
+    from loyaltyctl.domain.staff import Identity
 
     out = Output(json_mode=json_)
     ctx = current()
     try:
         me = ctx.identity()
     except NotPermitted as refused:  # the server did not let the login in
-        me = roles.Identity(
+        me = Identity(
             refused.data.get("operator") or ctx.settings.operator,
             None,
             enforced=True,

@@ -5,19 +5,18 @@ security) is in `store/staff_privileges.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import insert, select, text, update
 from sqlmodel import Session
 
-from loyaltyctl.domain.staff import CAP_SETTING, DEFAULT_CAP
+from loyaltyctl.domain.roles import CAP_SETTING, DEFAULT_CAP
 from loyaltyctl.store.driver import backend, login_of
 from loyaltyctl.store.tables import ProgramSetting, Staff
 
 
-@dataclass(frozen=True)
-class Connected:
+class Connected(NamedTuple):
     """What the database says about the connection and the staff, in as few round trips
     as it takes (this runs before every command)."""
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import RolesUnavailable
-from loyaltyctl.domain.staff import (
+from loyaltyctl.domain.roles import (
     ADMINISTRATOR,
     CAP_SETTING,
     DEFAULT_CAP,

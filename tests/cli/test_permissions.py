@@ -7,7 +7,7 @@ import typer.main
 
 from loyaltyctl.cli._permissions import CAPPED, OFFLINE, OPEN, OWN_DATABASE, PERMISSIONS, may
 from loyaltyctl.cli.main import app
-from loyaltyctl.domain.staff import ADMINISTRATOR, MANAGER, OWNER, ROLES
+from loyaltyctl.domain.roles import ADMINISTRATOR, MANAGER, OWNER, ROLES
 
 
 def _leaves(command, path=()):

@@ -20,7 +20,7 @@ ROUNDS = 6
 
 def _set_role(url: str, os_login: str, login: str, role: str, *, start) -> list:
     from loyaltyctl.domain.errors import LoyaltyError
-    from loyaltyctl.services.staff import set_role
+    from loyaltyctl.services.staff_changes import set_role
     from loyaltyctl.store.db import Database
 
     db = Database(url)
@@ -69,7 +69,7 @@ def _credits(url: str, os_login: str, *, start) -> list:
 
 @pytest.fixture(scope="module")
 def pool():
-    workers = Pool(3, preload=("loyaltyctl.services.staff", "loyaltyctl.services.ledger"))
+    workers = Pool(3, preload=("loyaltyctl.services.staff_changes", "loyaltyctl.services.ledger"))
     yield workers
     workers.close()
 
@@ -101,7 +101,7 @@ def test_two_owners_demoting_each_other_leave_one_owner(club, pool):
 def _remove_after(url: str, os_login: str, login: str, delay: float, *, start) -> list:
     import time
 
-    from loyaltyctl.services.staff import remove
+    from loyaltyctl.services.staff_changes import remove
     from loyaltyctl.store.db import Database
 
     db = Database(url)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from loyaltyctl.cli._output import Column, jsonable
-from loyaltyctl.domain.staff import ADMINISTRATOR, a
+from loyaltyctl.domain.roles import ADMINISTRATOR, a
 
 ROSTER_COLUMNS = [
     Column("login", "Login"),
