@@ -29,6 +29,7 @@ GROUP_ROLES = {role: f"loyalty_{role}" for role in ROLES}
 # a login name: a PostgreSQL role a connection URL can name, or an OS login
 _LOGIN_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.@-]{0,62}")
 _RESERVED = ("pg_", "loyalty_")
+_DIGITS_RE = re.compile(r"[0-9]+")  # ASCII only: "²".isdigit() is true, int("²") fails
 
 
 def validate_login(text: str) -> str:
@@ -57,7 +58,7 @@ def parse_cap(text: str) -> int:
     """The administrator cap: a whole number of points, 0 to 1,000,000,000 (0: an
     administrator may not credit or write off at all)."""
     cleaned = text.strip().replace("_", "").replace(",", "")
-    if not cleaned.isdigit():
+    if not _DIGITS_RE.fullmatch(cleaned):
         raise ValueProblem(f"{text!r} is not a whole number of points (digits only, e.g. 1000)")
     value = int(cleaned)
     if value > MAX_AMOUNT:

@@ -74,15 +74,40 @@ def _entry_sql(club, external_id: str, *, kind: str, amount: int, operator: str)
     )
 
 
-def test_an_administrators_connection_gets_only_the_counters_writes(pg_club):
+HOOKED = """
+[[perk]]
+slug = "hooked"
+name = "Hooked"
+price = 10
+category = "general"
+
+[perk.redemption]
+type = "webhook"
+webhook_url = "https://hooks.example.org/claims"
+webhook_secret = "s3cret"
+"""
+
+
+def test_an_administrators_connection_gets_only_the_counters_writes(pg_club, tmp_path):
     club = pg_club
     program(club)
+    (tmp_path / "hooked.toml").write_text(HOOKED)
+    club.ok(None, "apply", tmp_path / "hooked.toml")
     logins = staffed(club, bob="administrator", mia="manager")
     bob = logins["bob"]
     # a lot that expires (spent first by the claim), a claim, a code used
     club.ok(bob, "points", "credit", "C-1", 100, "--reason", "counter", "--expires-in", "30d")
     claim = club.json(bob, "perk", "claim", "free-coffee", "--member", "C-1")["claim_id"]
     club.ok(bob, "promo", "redeem", "WINTER50", "--member", "C-2")
+    hooked = club.json(bob, "perk", "claim", "hooked", "--member", "C-2")["claim_id"]
+    queued = (
+        "SELECT event_id || 'x', claim_id, perk_id, event, {url}, {payload}, status, "
+        f"attempts, next_attempt_at, created_at FROM webhook_delivery WHERE claim_id = '{hooked}'"
+    )
+    forge = (
+        "INSERT INTO webhook_delivery (event_id, claim_id, perk_id, event, url, payload, "
+        "status, attempts, next_attempt_at, created_at) "
+    )
     _refused_by_postgresql(
         club,
         bob,
@@ -130,10 +155,9 @@ def test_an_administrators_connection_gets_only_the_counters_writes(pg_club):
             "INSERT INTO audit_event (subject, seq, at, operator, action, details, prev_hash,"
             f" hash) VALUES ('x', 1, now(), '{club.owner}', 'x', '{{}}', 'x', 'x')",
             # a signed webhook to anywhere; maintenance's lock; the schema
-            "INSERT INTO webhook_delivery (event_id, claim_id, perk_id, event, url, payload, "
-            "status, attempts, next_attempt_at, created_at) SELECT 'ev', id, perk_id, "
-            f"'claim.created', 'https://attacker.example', '{{}}', 'queued', 0, now(), now() "
-            f"FROM claim WHERE id = '{claim}'",
+            forge + queued.format(url="'https://attacker.example'", payload="payload"),
+            forge + queued.format(url="url", payload="replace(payload, '\"C-2\"', '\"C-1\"')"),
+            forge + queued.format(url="url", payload="payload"),  # a second one of the claim
             "UPDATE job_lock SET holder = 'x'",
             "UPDATE alembic_version SET version_num = '0001'",
             "ALTER TABLE member ADD COLUMN x int",
@@ -158,7 +182,7 @@ def test_an_administrators_connection_gets_only_the_counters_writes(pg_club):
         "entries = ledger_summary.entries + 1",
         (member_id % 16,),
     )
-    assert club.json(bob, "points", "balance", "C-2")["balance"] == 4100
+    assert club.json(bob, "points", "balance", "C-2")["balance"] == 4090
     assert club.json(bob, "audit", "verify")["ok"] is True
 
 
