@@ -46,7 +46,7 @@ class AppContext:
         if self._identity is None:
             from loyaltyctl.config import os_login
             from loyaltyctl.domain.errors import SchemaMissing
-            from loyaltyctl.domain.staff import Identity
+            from loyaltyctl.domain.roles import Identity
             from loyaltyctl.services.staff import identify
 
             try:

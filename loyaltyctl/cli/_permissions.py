@@ -26,7 +26,7 @@ from loyaltyctl.domain.roles import (
 )
 
 if TYPE_CHECKING:
-    from loyaltyctl.domain.staff import Identity
+    from loyaltyctl.domain.roles import Identity
 
 # Every read-only command is open to every role, but those that reveal secrets.
 PERMISSIONS: dict[str, tuple[str, ...]] = {

@@ -157,7 +157,7 @@ def whoami(json_: opt.JsonOpt = False) -> None:
     """
     from loyaltyctl.cli._permissions import may
     from loyaltyctl.domain.errors import NotPermitted
-    from loyaltyctl.domain.staff import Identity
+    from loyaltyctl.domain.roles import Identity
 
     out = Output(json_mode=json_)
     ctx = current()

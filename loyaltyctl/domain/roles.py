@@ -10,6 +10,7 @@ free of dataclasses: the CLI imports it at start-up (the values are in domain/st
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from loyaltyctl.domain.values import MAX_AMOUNT, ValueProblem
 
@@ -93,3 +94,20 @@ def needs(allowed: tuple[str, ...]) -> str:
 def within_cap(role: str | None, points: int, cap: int) -> bool:
     """Whether one credit or write-off of ``points`` is within the role's limit."""
     return role != ADMINISTRATOR or abs(points) <= cap
+
+
+class Identity(NamedTuple):
+    """Who runs the command, as the database knows them (a NamedTuple: it is made before
+    every command, and a dataclass costs more to define at start-up).
+
+    ``enforced``: staff exist, so roles are checked and the operator is the login.
+    ``role`` is None for a login that is not (or no longer) on the staff."""
+
+    operator: str  # the login (PostgreSQL current_user, or the OS login on SQLite)
+    role: str | None
+    enforced: bool
+    cap: int = DEFAULT_CAP
+    backend: str = "sqlite"
+    superuser: bool = False
+    # PostgreSQL refused the connection itself (no CONNECT, or the login disabled)
+    connection_refused: str | None = None

@@ -1,29 +1,10 @@
-"""Staff (spec §8): who runs a command, the staff members and what a change did. The
-roles and their rules are in domain/roles.py."""
+"""Staff (spec §8): the staff members and what a change did. The roles, their rules and
+who runs a command (`Identity`) are in domain/roles.py."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from loyaltyctl.domain.roles import DEFAULT_CAP
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who runs the command, as the database knows them.
-
-    ``enforced``: staff exist, so roles are checked and the operator is the login.
-    ``role`` is None for a login that is not (or no longer) on the staff."""
-
-    operator: str  # the login (PostgreSQL current_user, or the OS login on SQLite)
-    role: str | None
-    enforced: bool
-    cap: int = DEFAULT_CAP
-    backend: str = "sqlite"
-    superuser: bool = False
-    # PostgreSQL refused the connection itself (no CONNECT, or the login disabled)
-    connection_refused: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,14 @@ the operator stays as given. Kept light: `identify` runs before every command.
 
 from __future__ import annotations
 
-from loyaltyctl.domain.staff import Identity, StaffMember
+from typing import TYPE_CHECKING
+
+from loyaltyctl.domain.roles import Identity
 from loyaltyctl.store import staff as store
 from loyaltyctl.store.db import Session
+
+if TYPE_CHECKING:
+    from loyaltyctl.domain.staff import StaffMember
 
 
 def identify(*, session: Session, os_login: str) -> Identity:
@@ -29,16 +34,17 @@ def identify(*, session: Session, os_login: str) -> Identity:
 
 
 def roster(*, session: Session, include_removed: bool = False) -> list[StaffMember]:
-    return [_member(row) for row in store.all_members(session, include_removed=include_removed)]
+    from loyaltyctl.domain.staff import StaffMember  # not on every command's path
 
-
-def _member(row) -> StaffMember:
-    return StaffMember(
-        login=row.login,
-        role=row.role,
-        added_at=row.added_at,
-        added_by=row.added_by,
-        updated_at=row.updated_at,
-        removed_at=row.removed_at,
-        created_login=row.created_login,
-    )
+    return [
+        StaffMember(
+            login=row.login,
+            role=row.role,
+            added_at=row.added_at,
+            added_by=row.added_by,
+            updated_at=row.updated_at,
+            removed_at=row.removed_at,
+            created_login=row.created_login,
+        )
+        for row in store.all_members(session, include_removed=include_removed)
+    ]
