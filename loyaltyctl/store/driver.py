@@ -238,8 +238,8 @@ def reserve_ids(session: Session, table: str, count: int) -> list[int]:
 
 
 def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
-    """The driver's fastest insert within the current transaction:
-    sqlite3 executemany, or psycopg COPY."""
+    """The driver's fastest insert within the current transaction: sqlite3 executemany,
+    or psycopg COPY (through a staged table when row security applies: staff roles)."""
     if not rows:
         return
     raw = _raw(session)

@@ -383,3 +383,31 @@ def test_the_group_roles_are_made_once_for_the_cluster(pg_club):
         ("loyalty_manager", False),
         ("loyalty_owner", False),
     ]
+
+
+def test_downgrading_below_the_roles_undoes_what_postgresql_enforced(pg_club):
+    """`alembic downgrade 0006` on an enforced database (by an owner): the policies, the
+    guards and the CONNECT function go with the staff table; upgrading and adding staff
+    again turns it all back on."""
+    from alembic import command
+
+    from loyaltyctl.store import migrate
+    from loyaltyctl.store.db import Database
+
+    club = pg_club
+    program(club)
+    staffed(club, bob="administrator")
+    db = Database(club.url(), check_schema=False)
+    with db.connect() as conn, conn.begin():
+        command.downgrade(migrate._config(conn), "0006")
+    policies = club.sql(club.owner, "SELECT count(*) FROM pg_policies")[0][0]
+    guards = club.sql(
+        club.owner, "SELECT count(*) FROM pg_trigger WHERE tgname = 'loyaltyctl_counter_guard'"
+    )[0][0]
+    assert (policies, guards) == (0, 0)
+    assert migrate.upgrade(db) == ("0006", migrate.head_revision())
+    db.dispose()
+    assert club.json(None, "whoami")["enforced"] is False
+    bob = staffed(club, bob="administrator")["bob"]
+    assert club.json(bob, "whoami")["role"] == "administrator"
+    club.ok(bob, "points", "credit", "C-1", 10, "--reason", "again")

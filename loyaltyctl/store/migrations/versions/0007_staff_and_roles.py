@@ -91,7 +91,35 @@ def upgrade() -> None:
         op.execute(CREATE_GROUP_ROLES.format(names=", ".join(f"'{r}'" for r in GROUP_ROLES)))
 
 
+# what the first `staff add` made (store/staff_privileges.py), undone before the tables
+# it reads go: row policies, the counters' guard, the CONNECT function
+UNDO_ENFORCEMENT = """
+DO $$
+DECLARE
+    item record;
+BEGIN
+    FOR item IN SELECT schemaname, tablename, policyname FROM pg_policies
+                WHERE schemaname = current_schema() AND policyname LIKE 'loyalty\\_%' LOOP
+        EXECUTE format('DROP POLICY %I ON %I.%I', item.policyname, item.schemaname,
+                       item.tablename);
+        EXECUTE format('ALTER TABLE %I.%I DISABLE ROW LEVEL SECURITY', item.schemaname,
+                       item.tablename);
+    END LOOP;
+    FOR item IN SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                WHERE t.tgname = 'loyaltyctl_counter_guard'
+                  AND c.relnamespace = current_schema()::regnamespace LOOP
+        EXECUTE format('DROP TRIGGER loyaltyctl_counter_guard ON %I', item.relname);
+    END LOOP;
+    DROP FUNCTION IF EXISTS loyaltyctl_counter_guard();
+    DROP FUNCTION IF EXISTS loyaltyctl_staff_connect(name, boolean);
+END $$
+"""
+
+
 def downgrade() -> None:
-    # the group roles stay: other databases of the cluster may use them
+    # the group roles stay: other databases of the cluster may use them; CONNECT, the
+    # grants and the tables' owner stay as they are (the database's owner decides)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(UNDO_ENFORCEMENT)
     op.drop_table("program_setting")
     op.drop_table("staff")
