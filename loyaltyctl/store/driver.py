@@ -92,6 +92,12 @@ def run(session: Session, sql: str, params: Sequence = ()) -> int:
     return _raw(session).execute(_render(sql, sqlite), params).rowcount
 
 
+def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None:
+    """The first row of one statement written with ``{p}`` placeholders (a statement run
+    once per process: SQLAlchemy would compile it first, ~1-3 ms)."""
+    return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
+
+
 def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
     """One statement written with ``{p}`` placeholders, executed for each parameter row
     (executemany); returns the rows changed in all."""
