@@ -24,7 +24,7 @@ OWNERS = (OWNER,)
 DEFAULT_CAP = 1_000
 CAP_SETTING = "administrator_cap"
 
-# the PostgreSQL group role of each staff role (cluster-wide, made by migration 0007)
+# the PostgreSQL group role of each staff role (cluster-wide, made by migration 0008)
 GROUP_ROLES = {role: f"loyalty_{role}" for role in ROLES}
 
 # a login name: a PostgreSQL role a connection URL can name, or an OS login

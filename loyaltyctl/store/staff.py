@@ -24,7 +24,7 @@ class Connected(NamedTuple):
     session_login: str | None  # PostgreSQL session_user (SET ROLE changes current_user)
     superuser: bool
     backend: str
-    roster: bool  # the staff table exists (schema 0007 or later)
+    roster: bool  # the staff table exists (schema 0008 or later)
     enforced: bool  # staff exist
     role: str | None  # the role of `login` (or of the login asked about)
     cap: int

@@ -8,8 +8,8 @@ of the cluster, so they are made only when missing (a concurrent migration of an
 database may make them first) and never dropped; a login that may not create roles
 skips them (`staff add` makes them later, or says who must).
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-05 10:00:00
 """
 
@@ -21,8 +21,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
