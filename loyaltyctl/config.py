@@ -91,6 +91,12 @@ def _read_config(path: Path | None) -> dict:
     return data
 
 
+def os_login() -> str:
+    """The OS login as Python's getpass reports it (the operator on SQLite once staff
+    exist, spec §8)."""
+    return _os_login()
+
+
 def _os_login() -> str:
     try:
         return getpass.getuser()

@@ -46,6 +46,8 @@ TABLES = (
     "audit_event",
     "audit_chain",
     "member",
+    "staff",
+    "program_setting",
 )
 
 

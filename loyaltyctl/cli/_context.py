@@ -21,6 +21,8 @@ class AppContext:
     operator_flag: str | None = None
     _db: Any = field(default=None, repr=False)
     _keys: Any = field(default=None, repr=False)
+    _identity: Any = field(default=None, repr=False)
+    warned_operator: bool = False
 
     @cached_property
     def settings(self) -> Settings:
@@ -32,7 +34,31 @@ class AppContext:
 
     @property
     def operator(self) -> str:
+        """Who is recorded: once staff exist the login (spec §8), else the setting."""
+        identity = self._identity
+        if identity is not None and identity.enforced:
+            return identity.operator
         return self.settings.operator
+
+    def identity(self):
+        """Who runs this command and with which role (read once, before the command:
+        cli/_permissions.py). A database without a schema has no staff."""
+        if self._identity is None:
+            from loyaltyctl.config import os_login
+            from loyaltyctl.domain.errors import SchemaMissing
+            from loyaltyctl.domain.roles import Identity
+            from loyaltyctl.services.staff import identify
+
+            try:
+                self._identity = self.database().run(
+                    lambda s: identify(session=s, os_login=os_login()),
+                    write=False,
+                    rollback=True,
+                    check_schema=False,
+                )
+            except SchemaMissing:
+                self._identity = Identity(self.settings.operator, None, enforced=False)
+        return self._identity
 
     def keys(self):
         """The key file's ring (loaded once); KeysMissing / KeysInvalid exit 4."""

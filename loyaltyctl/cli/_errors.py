@@ -105,6 +105,18 @@ def _min_purchase_hint(error: e.LoyaltyError) -> str:
     return f"Add items worth {short:.2f} more, or use the coupon on a larger order."
 
 
+def _not_permitted_hint(error: e.LoyaltyError) -> str:
+    if error.data.get("role") is None:
+        return (
+            "Nothing was changed. An owner adds staff with `loyaltyctl staff add NAME --role "
+            "ROLE`; `loyaltyctl whoami` shows who you are to this database."
+        )
+    return (
+        "Nothing was changed. Ask someone with that role, or an owner to change yours; "
+        "`loyaltyctl whoami` shows what you may run."
+    )
+
+
 def _gave_up(failure) -> str:
     return (
         f"Gave up the webhook {failure.event} ({failure.event_id}) of claim {failure.claim_id} "
@@ -332,6 +344,24 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         hint=lambda error: f"Give --order {error.data['order_id']}, the order it was used on.",
         fields=("coupon", "order_id"),
     ),
+    # staff and roles (spec §8)
+    e.NotPermitted: Rendering(
+        REFUSED,
+        hint=_not_permitted_hint,
+        fields=("operator", "role", "command", "allowed"),
+    ),
+    e.UnknownStaff: Rendering(REFUSED, "See the staff with `loyaltyctl staff list`."),
+    e.StaffExists: Rendering(
+        REFUSED, "Change a staff member's role with `loyaltyctl staff set-role NAME ROLE`."
+    ),
+    e.LastOwner: Rendering(
+        REFUSED, "Make another login an owner first (`loyaltyctl staff add NAME --role owner`)."
+    ),
+    e.LoginInUse: Rendering(
+        REFUSED,
+        "Create a login of its own for this database (e.g. NAME_club) and add that one.",
+        fields=("login", "holds"),
+    ),
     # usage
     e.UsageProblem: Rendering(USAGE, "See the command's --help."),
     e.CampaignExists: Rendering(USAGE, "See the command's --help.", message=_campaign_exists),
@@ -369,6 +399,11 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.KeysInvalid: Rendering(
         ENVIRONMENT,
         "Restore the key file from your backup; without it stored secrets cannot be read.",
+    ),
+    e.RolesUnavailable: Rendering(
+        ENVIRONMENT,
+        "Run it as the database's owner with CREATEROLE (or as a superuser); see README "
+        '"Staff and roles".',
     ),
 }
 

@@ -25,6 +25,7 @@ from loyaltyctl.cli import (
     perks,
     points,
     promo,
+    staff,
     stats,
 )
 from loyaltyctl.cli._clock import activate as activate_clock
@@ -42,6 +43,13 @@ def _json_usage_error(error: Exception, json_mode: bool) -> None:
 
 class LoyaltyGroup(TyperGroup):
     """Turns every error raised by a command into the spec's exit code and message."""
+
+    def __init__(self, **attrs) -> None:
+        super().__init__(**attrs)
+        # every command checks its operator's role first (spec §8)
+        from loyaltyctl.cli._permissions import guard
+
+        guard(self)
 
     def parse_args(self, ctx: typer.Context, args: list[str]):
         """Usage errors in the global options also get the JSON error document."""
@@ -161,6 +169,8 @@ app.add_typer(earning.rules_app, name="rules")
 app.add_typer(earning.tiers_app, name="tiers")
 app.add_typer(maintain.app, name="maintain")
 app.add_typer(audit.app, name="audit")
+app.add_typer(staff.app, name="staff")
+app.command("whoami")(staff.whoami)
 
 
 keep_examples(app)  # examples print as written, never re-wrapped inside a value

@@ -237,6 +237,41 @@ COUPON_REFUSALS: dict[str, type[CouponRefused]] = {
     )
 }
 
+# --- staff and roles (spec §8) --------------------------------------------------------
+
+
+class NotPermitted(Refused):
+    """The operator's role may not do this, or the operator is not on the staff.
+    data: operator, role (None: not staff), command, allowed (the roles that may)."""
+
+    code = "not_permitted"
+
+
+class UnknownStaff(Refused):
+    """data: login."""
+
+    code = "unknown_staff"
+
+
+class StaffExists(Refused):
+    """data: login, role."""
+
+    code = "staff_exists"
+
+
+class LastOwner(Refused):
+    """Removing or demoting the last owner would leave nobody to manage the staff.
+    data: login."""
+
+    code = "last_owner"
+
+
+class LoginInUse(Refused):
+    """A PostgreSQL login holds a staff role through another club's database of the
+    cluster (group roles are cluster-wide). data: login, holds."""
+
+    code = "login_in_use"
+
 
 # the claim refusals by their stable code (domain.perks.refusal returns the code)
 CLAIM_REFUSALS: dict[str, type[Refused]] = {
@@ -404,6 +439,13 @@ class KeysMissing(EnvironmentProblem):
 
 class KeysInvalid(EnvironmentProblem):
     code = "keys_invalid"
+
+
+class RolesUnavailable(EnvironmentProblem):
+    """The database login running a staff change lacks a privilege the change needs
+    (creating roles, granting them, owning the database). data: needs."""
+
+    code = "database_privileges"
 
 
 class KeysExist(Refused):

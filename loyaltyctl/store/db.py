@@ -26,6 +26,7 @@ from loyaltyctl.domain.errors import (
     ConfigProblem,
     DatabaseBusy,
     DatabaseUnavailable,
+    NotPermitted,
     SchemaMissing,
     SchemaOutdated,
 )
@@ -33,7 +34,7 @@ from loyaltyctl.domain.errors import (
 T = TypeVar("T")
 
 # The newest migration; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0007"
+SCHEMA_HEAD = "0008"
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
@@ -58,6 +59,11 @@ def _is_driver_error(exc: BaseException) -> bool:
     import sqlite3
 
     return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a psycopg error, raised as it is or wrapped by SQLAlchemy."""
+    return getattr(getattr(exc, "orig", None) or exc, "sqlstate", None)
 
 
 def _is_integrity(exc: BaseException) -> bool:
@@ -182,9 +188,25 @@ class Database:
         try:
             return self.engine.connect()
         except (OperationalError, DBAPIError) as exc:
+            refused = _login_refused(exc)
+            if refused:  # the server knows the login but lets it no further (spec §8)
+                raise NotPermitted(
+                    f"The database at {self.safe_url()} refused the login: {refused}.",
+                    operator=self.url_login(),
+                    role=None,
+                ) from exc
             raise DatabaseUnavailable(
                 f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
             ) from exc
+
+    def url_login(self) -> str | None:
+        """The user named by the URL (PostgreSQL), if any."""
+        from sqlalchemy.engine import make_url
+
+        try:
+            return make_url(self.url).username
+        except Exception:  # noqa: BLE001 - an unparsable URL names nobody
+            return None
 
     def safe_url(self) -> str:
         """The URL without a password, for messages."""
@@ -196,18 +218,23 @@ class Database:
             return self.given_url
 
     @contextmanager
-    def transaction(self, *, write: bool = True, rollback: bool = False) -> Iterator[Session]:
+    def transaction(
+        self, *, write: bool = True, rollback: bool = False, check_schema: bool | None = None
+    ) -> Iterator[Session]:
         """One transaction; on SQLite a write transaction holds the write lock from BEGIN.
 
         ``rollback=True`` undoes everything at the end (dry runs see the real outcome).
+        ``check_schema=False`` skips the revision check for this transaction (who runs a
+        command is asked before `db upgrade` can bring the schema up to date).
         """
+        check = self.check_schema if check_schema is None else check_schema
         with self.connect() as conn:
             if self.is_sqlite:
                 conn.execution_options(sqlite_begin="IMMEDIATE" if write else "DEFERRED")
             elif not write:
                 conn.execution_options(isolation_level="REPEATABLE READ")
             with conn.begin() as tx:
-                if self.check_schema and not self._schema_checked:
+                if check and not self._schema_checked:
                     self._verify_schema(conn)
                 with Session(bind=conn, expire_on_commit=False) as session:
                     yield session
@@ -215,20 +242,34 @@ class Database:
                 if rollback:
                     tx.rollback()
 
-    def run(self, work: Callable[[Session], T], *, write: bool = True, rollback: bool = False) -> T:
+    def run(
+        self,
+        work: Callable[[Session], T],
+        *,
+        write: bool = True,
+        rollback: bool = False,
+        check_schema: bool | None = None,
+    ) -> T:
         """Run ``work`` in one transaction, retrying lost races from the start."""
         deadline = time.monotonic() + RETRY_BUDGET_SECONDS
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self.transaction(write=write, rollback=rollback) as session:
+                with self.transaction(
+                    write=write, rollback=rollback, check_schema=check_schema
+                ) as session:
                     return work(session)
             except Exception as exc:
                 if not isinstance(
                     exc, OperationalError | DBAPIError | ConcurrentChange
                 ) and not _is_driver_error(exc):
                     raise
+                if _sqlstate(exc) == "42501":  # PostgreSQL enforces the staff roles
+                    raise NotPermitted(
+                        f"The database refused the change: {_first_line(exc)}.",
+                        operator=self.url_login(),
+                    ) from exc
                 if _is_unreachable(exc) and not _is_retryable(exc):
                     raise DatabaseUnavailable(
                         f"Cannot use the database at {self.safe_url()}: {_first_line(exc)}."
@@ -263,6 +304,19 @@ def schema_version(conn: Connection) -> str | None:
     if not inspect(conn).has_table("alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+# what PostgreSQL says when it knows the login but does not let it in: no CONNECT on the
+# database (staff enforced and the login is not staff) or a disabled login (removed)
+_REFUSALS = ("does not have connect privilege", "is not permitted to log in")
+
+
+def _login_refused(exc: BaseException) -> str | None:
+    text = str(getattr(exc, "orig", None) or exc)
+    for line in text.splitlines():
+        if any(phrase in line.lower() for phrase in _REFUSALS):
+            return line.split("FATAL:", 1)[-1].split("DETAIL:", 1)[-1].strip().rstrip(".")
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

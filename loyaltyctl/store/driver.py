@@ -35,6 +35,34 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
+def backend(session: Session) -> str:
+    """``sqlite`` or ``postgresql``: for what exists on one only (PostgreSQL's roles)."""
+    return "sqlite" if _is_sqlite(session) else "postgresql"
+
+
+def has_table(session: Session, name: str) -> bool:
+    """Whether the table exists (one catalog look-up; an older schema may lack it)."""
+    if _is_sqlite(session):
+        sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+        return _raw(session).execute(sql, (name,)).fetchone() is not None
+    return _raw(session).execute("SELECT to_regclass(%s)", (name,)).fetchone()[0] is not None
+
+
+def login_of(session: Session, *, table: str) -> tuple[str | None, str | None, bool, bool]:
+    """(current_user, session_user, superuser, whether ``table`` exists) in one round trip.
+    SQLite has no logins: (None, None, False, exists)."""
+    if _is_sqlite(session):
+        return None, None, False, has_table(session, table)
+    row = _raw(session).execute(
+        "SELECT current_user, session_user, "
+        "(SELECT rolsuper FROM pg_roles WHERE rolname = current_user), "
+        "to_regclass(%s) IS NOT NULL",
+        (table,),
+    )
+    current, login, superuser, exists = row.fetchone()
+    return current, login, bool(superuser), bool(exists)
+
+
 def _raw(session: Session) -> Any:
     """The DB-API connection of the session's current transaction."""
     return session.connection().connection.driver_connection
@@ -69,6 +97,12 @@ def query(session: Session, sql: str, params: Sequence = ()) -> list[tuple]:
     with ``RETURNING``."""
     sqlite = _is_sqlite(session)
     return _raw(session).execute(_render(sql, sqlite), params).fetchall()
+
+
+def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None:
+    """The first row of one statement written with ``{p}`` placeholders (a statement run
+    once per process: SQLAlchemy would compile it first, ~1-3 ms)."""
+    return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
 
 
 def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
@@ -222,8 +256,9 @@ COPY_FROM_ROWS = 20
 
 
 def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: list[dict]) -> None:
-    """The driver's fastest insert within the current transaction:
-    sqlite3 executemany, or psycopg COPY (executemany for a few rows)."""
+    """The driver's fastest insert within the current transaction: sqlite3 executemany,
+    or psycopg COPY (executemany for a few rows; through a staged table when row security
+    applies: staff roles)."""
     if not rows:
         return
     raw = _raw(session)
@@ -240,7 +275,7 @@ def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
         placeholders = ",".join("?" for _ in columns)
         raw.executemany(f"INSERT INTO {table} ({','.join(columns)}) VALUES ({placeholders})", data)
         return
-    if len(rows) < COPY_FROM_ROWS:
+    if len(rows) < COPY_FROM_ROWS:  # row security allows INSERT: only COPY is refused
         marks = ",".join(["%s"] * len(columns))
         sql = f"INSERT INTO {table} ({','.join(columns)}) VALUES ({marks})"
         values = [row_tuple(r) if len(columns) > 1 else (row_tuple(r),) for r in rows]
@@ -250,9 +285,42 @@ def bulk_insert(session: Session, table: str, columns: tuple[str, ...], rows: li
         with raw.cursor() as cur:
             cur.executemany(sql, values)
         return
+    if _row_security(session, table):
+        _copy_through_insert(session, table, columns, map(row_tuple, rows))
+        return
     with raw.cursor() as cur, cur.copy(f"COPY {table} ({','.join(columns)}) FROM STDIN") as copy:
         for r in rows:
             copy.write_row(row_tuple(r))
+
+
+def _row_security(session: Session, table: str) -> bool:
+    """Whether row-level security applies to this connection's user on ``table`` (staff
+    roles enforced, spec §8): PostgreSQL refuses ``COPY FROM`` into such a table. Asked
+    once per table and transaction."""
+    known = session.info.setdefault("row_security", {})
+    if table not in known:
+        raw = _raw(session)
+        known[table] = raw.execute("SELECT row_security_active(%s)", (table,)).fetchone()[0]
+    return known[table]
+
+
+def _copy_through_insert(session: Session, table: str, columns: tuple[str, ...], rows) -> None:
+    """``COPY`` into a temporary table, then one ``INSERT ... SELECT``: the rows go through
+    the table's row-security policies, which ``COPY`` into it cannot."""
+    staged, names = f"{table}_staged", ", ".join(columns)
+    with _raw(session).cursor() as cur:
+        if session.info.get(staged):
+            cur.execute(f"TRUNCATE {staged}")
+        else:  # the columns' own types, none of the table's constraints
+            cur.execute(
+                f"CREATE TEMP TABLE {staged} ON COMMIT DROP AS "
+                f"SELECT {names} FROM {table} WITH NO DATA"
+            )
+            session.info[staged] = True
+        with cur.copy(f"COPY {staged} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM {staged}")
 
 
 def bulk_insert_new(

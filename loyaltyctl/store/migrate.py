@@ -35,7 +35,22 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
             before = schema_version(conn)
             command.upgrade(_config(conn), revision)
             after = schema_version(conn)
+            if before != after and not db.is_sqlite:
+                _grant_new_tables(conn)
     return before, after
+
+
+def _grant_new_tables(conn) -> None:
+    """Staff roles enforced (spec §8): the tables a migration added get the roles'
+    privileges, in the upgrade's transaction (store/staff_privileges.py)."""
+    from sqlmodel import Session
+
+    from loyaltyctl.store import staff, staff_privileges
+    from loyaltyctl.store.driver import has_table
+
+    with Session(bind=conn) as session:
+        if has_table(session, "staff") and staff.any_staff(session):
+            staff_privileges.apply_privileges(session)
 
 
 def current(db: Database) -> str | None:

@@ -701,3 +701,38 @@ class CouponSummary(SQLModel, table=True):
     active: int = Field(default=0, sa_type=BigInteger)
     used: int = Field(default=0, sa_type=BigInteger)
     cancelled: int = Field(default=0, sa_type=BigInteger)
+
+
+# --- staff and roles (issue 14) -----------------------------------------------------------
+
+
+class Staff(SQLModel, table=True):
+    """A staff member: a login (a PostgreSQL role, or an OS login on SQLite) and its role.
+    Never deleted: `staff remove` marks it, so what they did stays attributable. While
+    no row exists, no role is checked (spec §8)."""
+
+    __tablename__ = "staff"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner', 'manager', 'administrator')", name="role_known"),
+    )
+
+    login: str = Field(max_length=63, primary_key=True)
+    role: str = Field(max_length=16)
+    added_at: datetime = _ts(False)
+    added_by: str = Field(max_length=100)
+    updated_at: datetime = _ts(False)
+    removed_at: datetime | None = _ts()
+    # PostgreSQL: the login role was created by `staff add` (else adopted as it was)
+    created_login: bool = Field(default=False)
+
+
+class ProgramSetting(SQLModel, table=True):
+    """Program settings kept in the database, changed only by commands that audit them
+    (no config file or environment variable reaches them): `administrator_cap`."""
+
+    __tablename__ = "program_setting"
+
+    name: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=200)
+    updated_at: datetime = _ts(False)
+    updated_by: str = Field(max_length=100)
