@@ -18,12 +18,14 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
+from loyaltyctl.domain.coupons import CouponApplied
 from loyaltyctl.domain.perks import ApplyResult, ClaimResult
 from loyaltyctl.domain.promo import GenerateResult, RedemptionResult
 from loyaltyctl.program.files import ProgramFiles, read_program_files
 from loyaltyctl.resources import data_path
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.claims import claim_perk
+from loyaltyctl.services.coupons.checkout import check_coupon, read_cart
 from loyaltyctl.services.earning.ingest import IngestResult, ingest_events
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
@@ -47,6 +49,7 @@ class DemoSteps:
     program: ApplyResult
     claims: tuple[ClaimResult, ...]
     redemptions: tuple[RedemptionResult, ...]
+    coupons: tuple[ClaimResult, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class DemoResult:
     summary: dict  # members, balances, ledger size, biggest balances: the same snapshot as
     overview: Overview  # ... the overview
     claims_stats: ClaimStats
+    coupon_check: CouponApplied | None = None  # the convert coupon against fixtures/cart.json
 
 
 # (perk, member, idempotency key): running the demo again replays them
@@ -75,6 +79,15 @@ DEMO_REDEMPTIONS = (
     ("campus 2026", "C-1001", "demo:redeem-campus-c1001"),
 )
 DEMO_BATCH = ("winter-2026", 100, "WIN")  # campaign, codes, prefix
+# a coupon of each kind: (perk, member, idempotency key, points chosen for a convert coupon)
+DEMO_COUPON_CLAIMS = (
+    ("ten-dollars-off", "C-1011", "demo:coupon-fixed-c1011", None),
+    ("ten-percent-coupon", "C-1008", "demo:coupon-percent-c1008", None),
+    ("convert-points", "C-1006", "demo:coupon-convert-c1006", 200),
+    ("free-shipping-coupon", "C-1002", "demo:coupon-shipping-c1002", None),
+    ("free-lipstick", "C-1004", "demo:coupon-lipstick-c1004", None),
+)
+DEMO_CART = ("fixtures", "cart.json")  # checked against the convert coupon
 
 
 def run_demo(
@@ -101,6 +114,13 @@ def run_demo(
     events = ingest_events(
         database=database, path=data_path("fixtures", "events.jsonl"), tz=tz, operator=operator
     )
+    convert = next(c for c in steps.coupons if c.perk == "convert-points")
+    cart = read_cart(data_path(*DEMO_CART).read_text(encoding="utf-8"), "/".join(DEMO_CART))
+    checked = database.run(
+        lambda s: check_coupon(session=s, keys=keys, code=convert.redemption.value, cart=cart),
+        write=False,
+        rollback=True,
+    )
     summary, program_overview, claims = database.run(
         lambda s: (program_summary(s), overview(session=s), claim_stats(session=s, tz=tz)),
         write=False,
@@ -117,6 +137,7 @@ def run_demo(
         summary=summary,
         overview=program_overview,
         claims_stats=claims,
+        coupon_check=checked,
     )
 
 
@@ -164,7 +185,20 @@ def _steps(
         )
         for code, member, key in DEMO_REDEMPTIONS
     )
-    return DemoSteps(members, points, credit, write_off, applied, claims, redemptions)
+    coupons = tuple(
+        claim_perk(
+            session=session,
+            keys=keys,
+            perk_slug=slug,
+            member=member,
+            operator=operator,
+            key=key,
+            points=chosen,
+            tz=tz,
+        )
+        for slug, member, key, chosen in DEMO_COUPON_CLAIMS
+    )
+    return DemoSteps(members, points, credit, write_off, applied, claims, redemptions, coupons)
 
 
 def _generated_codes(

@@ -5,6 +5,8 @@ Environment problems exit 4 with a sentence that says what to do.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from tests.cli.helpers import add_member, credit, execute, flat, history, write
@@ -226,7 +228,8 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert doc["members"]["applied"] > 0 and doc["points"]["applied"] > 0
     assert doc["credit"]["replayed"] is False and doc["write_off"]["replayed"] is False
     actions = [c["action"] for c in doc["program"]["changes"]]
-    assert actions == ["create"] * 21  # ten perks, two campaigns, six rules, three tiers
+    # fifteen perks (five of them coupons), two campaigns, six rules, three tiers
+    assert actions == ["create"] * 26
     events = doc["events"]
     assert (events["events"], events["applied"], events["errors"]) == (11, 11, [])
     assert events["members_created"] == 2 and events["points_reversed"] > 0
@@ -245,6 +248,23 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     )
     claimed = {p["slug"]: p["claims"] for p in doc["claims_stats"]["perks"]}
     assert claimed["free-coffee"] == 3  # one claim and two promo prizes
+    coupons = {c["perk"]: c["redemption"]["coupon"] for c in doc["coupons"]}
+    assert {k: v["kind"] for k, v in coupons.items()} == {
+        "ten-dollars-off": "fixed",
+        "ten-percent-coupon": "percent",
+        "convert-points": "convert",
+        "free-shipping-coupon": "free_shipping",
+        "free-lipstick": "free_product",
+    }
+    # the seed's numbers: 200 points converted give $20 off orders of $50 or more
+    assert (coupons["convert-points"]["amount"], coupons["convert-points"]["min_purchase"]) == (
+        "20.00",
+        "50.00",
+    )
+    check = doc["coupon_check"]
+    assert (check["applies"], check["amount"]) == (True, "20.00")
+    assert sum(Decimal(line["amount"]) for line in check["lines"]) == Decimal("20.00")
+    assert doc["overview"]["coupons"]["issued"] == 5
 
     again = cli("demo", "--json", url=url)
     assert again.exit_code == 0, again.stderr
@@ -254,10 +274,13 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert doc2["points"]["replayed"] == doc["points"]["rows"]
     assert doc2["credit"]["replayed"] is True and doc2["write_off"]["replayed"] is True
     assert doc2["credit"]["entry_id"] == doc["credit"]["entry_id"]
-    assert [c["action"] for c in doc2["program"]["changes"]] == ["unchanged"] * 21
+    assert [c["action"] for c in doc2["program"]["changes"]] == ["unchanged"] * 26
     assert (doc2["events"]["applied"], doc2["events"]["replayed"]) == (0, 11)
     assert doc2["generated"] is None
     assert [c["claim_id"] for c in doc2["claims"]] == [c["claim_id"] for c in doc["claims"]]
+    assert [c["redemption"]["value"] for c in doc2["coupons"]] == [
+        c["redemption"]["value"] for c in doc["coupons"]
+    ]
 
     verified = cli("audit", "verify", "--json", url=url)
     assert verified.exit_code == 0, verified.stderr

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from loyaltyctl.cli._output import Column, Output, Whole, jsonable
 from loyaltyctl.cli.views.apply import apply_plan
 from loyaltyctl.cli.views.claims import claim_panel
+from loyaltyctl.cli.views.coupons import applied
 from loyaltyctl.cli.views.earning import ingest_summary
 from loyaltyctl.cli.views.imports import import_result
 from loyaltyctl.cli.views.points import points_change
@@ -51,6 +52,7 @@ def demo_json(result, where: DemoPlace) -> dict:
         "summary": result.summary,
         "overview": result.overview,
         "claims_stats": result.claims_stats,
+        "coupon_check": result.coupon_check.as_json() if result.coupon_check else None,
     }
 
 
@@ -104,6 +106,16 @@ def demo(out: Output, result, where: DemoPlace) -> list:
         points_change(steps.write_off),
         *[part for claim in steps.claims for part in claim_panel(claim)],
         *[part for r in steps.redemptions for part in redemption(r)],
+        *[part for claim in steps.coupons for part in claim_panel(claim)],
+        *(
+            [
+                "[bold]The convert coupon checked against fixtures/cart.json[/] "
+                "(`loyaltyctl coupon check CODE --cart cart.json`):",
+                *applied(result.coupon_check),
+            ]
+            if result.coupon_check
+            else []
+        ),
         *generated,
         *ingest_summary(result.events),
         "[bold]The program now[/] (every figure below read at the same moment):",
