@@ -7,10 +7,12 @@ from datetime import datetime
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain.coupons import code_binding as coupon_binding
 from loyaltyctl.domain.perks import claim_secret_binding, perk_secret_binding
+from loyaltyctl.domain.promo import code_binding as promo_code_binding
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import coupons as coupon_store
 from loyaltyctl.store import perks as perk_store
+from loyaltyctl.store import promo_codes as promo_code_store
 from loyaltyctl.store.db import Session
 
 PAGE = 1000
@@ -41,26 +43,14 @@ def reencrypt_secrets(
         if values:
             perk_store.update_perk(session, perk_id, values)
             count += len(values)
-    after = ""
-    while page := perk_store.claim_secrets(session, after=after, size=PAGE):
-        changed = [
-            (claim_id, sealed)
-            for claim_id, token in page
-            if (sealed := fresh(token, claim_secret_binding(claim_id))) is not None
-        ]
-        perk_store.set_claim_secrets(session, changed)
-        count += len(changed)
-        after = page[-1][0]
-    after = ""
-    while page := coupon_store.coupon_secrets(session, after=after, size=PAGE):
-        changed = [
-            (claim_id, sealed)
-            for claim_id, token in page
-            if (sealed := fresh(token, coupon_binding(claim_id))) is not None
-        ]
-        coupon_store.set_coupon_secrets(session, changed)
-        count += len(changed)
-        after = page[-1][0]
+    pages = (
+        # (read a page after a key, write a page, what a ciphertext is bound to)
+        (perk_store.claim_secrets, perk_store.set_claim_secrets, claim_secret_binding, ""),
+        (coupon_store.coupon_secrets, coupon_store.set_coupon_secrets, coupon_binding, ""),
+        (promo_code_store.code_secrets, promo_code_store.set_code_secrets, None, 0),
+    )
+    for read, write, binding, start in pages:
+        count += _rotate_pages(session, fresh, read, write, binding, start)
     audit.append_event(
         session,
         subject="keys",
@@ -69,4 +59,21 @@ def reencrypt_secrets(
         at=now or utcnow(),
         details={"primary": keys.primary, "reencrypted": count},
     )
+    return count
+
+
+def _rotate_pages(session, fresh, read, write, binding, after) -> int:
+    """Re-encrypt one table's secrets a page at a time; returns how many. A promo code's
+    ciphertext is bound to its hash (``binding`` None: the row gives it)."""
+    count = 0
+    while page := read(session, after=after, size=PAGE):
+        changed = []
+        for key, *rest in page:
+            token = rest[-1]
+            bound = promo_code_binding(rest[0]) if binding is None else binding(key)
+            if (sealed := fresh(token, bound)) is not None:
+                changed.append((key, sealed))
+        write(session, changed)
+        count += len(changed)
+        after = page[-1][0]
     return count

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import bindparam, func, insert, or_, select, update
 from sqlmodel import Session
 
 from loyaltyctl.store.driver import bulk_insert_new
@@ -124,3 +124,28 @@ def code_pages(
         stmt = stmt.where(PromoCode.batch_id == batch_id)
     result = session.execute(stmt.execution_options(yield_per=page_size))
     yield from result.partitions()
+
+
+# --- secrets (for `keys rotate`) ------------------------------------------------------
+
+
+def code_secrets(session: Session, *, after: int, size: int) -> list[tuple[int, str, str]]:
+    """(id, code_hash, code_enc) of promo codes in id order, a page at a time."""
+    rows = session.execute(
+        select(PromoCode.id, PromoCode.code_hash, PromoCode.code_enc)
+        .where(PromoCode.id > after)
+        .order_by(PromoCode.id)
+        .limit(size)
+    )
+    return [tuple(r) for r in rows]
+
+
+def set_code_secrets(session: Session, values: list[tuple[int, str]]) -> None:
+    if values:
+        table = PromoCode.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("code_id"))
+            .values(code_enc=bindparam("secret")),
+            [{"code_id": i, "secret": s} for i, s in values],
+        )

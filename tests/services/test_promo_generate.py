@@ -428,3 +428,18 @@ def test_export_gives_back_every_code_with_uses_and_status(db, keys, campaigns):
 
     with pytest.raises(errors.UnknownBatch):
         export(db, keys, campaign="autumn", batch_id=second.batch_id)
+
+
+def test_keys_rotate_reencrypts_generated_and_shared_codes(db, keys, campaigns, run):
+    from loyaltyctl.services.secrets import reencrypt_secrets
+
+    result, codes = generate(db, keys, count=1_100)  # more than one page of 1,000
+    ring = keys.with_new_primary()
+    count = run(reencrypt_secrets, keys=ring, operator="t")
+    assert count >= 1_101  # every generated code and the shared one
+    with db.transaction(write=False) as s:
+        sealed = s.execute(select(PromoCode.code_enc)).scalars().all()
+    assert sealed and all(s.startswith(ring.primary + ":") for s in sealed)
+    _, rows = export(db, ring, batch_id=result.batch_id)
+    assert [normalize(r.code) for r in rows] == codes
+    assert run(reencrypt_secrets, keys=ring, operator="t") == 0  # nothing left to move
