@@ -21,7 +21,7 @@ def rendered(renderable) -> str:
 
 def test_bars_are_proportional_to_the_largest_with_eighths_at_the_end():
     chart = bar_chart([("2026-01", 8), ("2026-02", 1), ("2026-03", 0)], width=2)
-    assert chart.splitlines() == ["2026-01 ██ 8", "2026-02 ▂ 1", "2026-03  0"]
+    assert chart.splitlines() == ["2026-01 ██ 8", "2026-02 ▎ 1", "2026-03  0"]
     assert bar_chart([]) == "(no data)"
     assert bar_chart([("a", 0)]) == "a  0"  # all zero: no division by zero
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-BLOCKS = " ▁▂▃▄▅▆▇█"
+# left-aligned partial blocks, one to seven eighths of a cell (a bar grows to the right)
+BLOCKS = " ▏▎▍▌▋▊▉"
 
 
 def bar_chart(series: list[tuple[str, int]], *, width: int = 40) -> str:
