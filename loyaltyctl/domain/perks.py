@@ -270,51 +270,70 @@ def window_and_audience(
     audience: Audience,
     member,
     now: datetime,
+    *,
+    brief: bool = False,
 ) -> tuple[str, str] | None:
     """The window and audience rules perks and campaigns share (windows are inclusive);
-    ``member`` has external_id, plan, tier, groups and tags."""
+    ``member`` has external_id, plan, tier, groups and tags. ``brief``: the sentence
+    without its subject, for a listing whose row already names the member and the perk
+    ("needs tier gold (has none)")."""
+    subject = f"{what[0].upper()}{what[1:]} "
     if valid_from is not None and now < valid_from:
-        return NOT_IN_WINDOW, f"{what[0].upper()}{what[1:]} opens {valid_from:%Y-%m-%d %H:%M} UTC."
+        opens = "Opens" if brief else f"{subject}opens"
+        return NOT_IN_WINDOW, f"{opens} {valid_from:%Y-%m-%d %H:%M} UTC."
     if valid_until is not None and now > valid_until:
-        return (
-            NOT_IN_WINDOW,
-            f"{what[0].upper()}{what[1:]} closed {valid_until:%Y-%m-%d %H:%M} UTC.",
-        )
+        closed = "Closed" if brief else f"{subject}closed"
+        return NOT_IN_WINDOW, f"{closed} {valid_until:%Y-%m-%d %H:%M} UTC."
     lacking = audience.missing(
         plan=member.plan, tier=member.tier, groups=set(member.groups), tags=set(member.tags)
     )
     if lacking:
-        return (
-            NOT_IN_AUDIENCE,
-            f"Member {member.external_id} is not in the audience of {what}: it needs "
-            + "; and ".join(lacking)
-            + ".",
+        lead = (
+            "Needs "
+            if brief
+            else (f"Member {member.external_id} is not in the audience of {what}: it needs ")
         )
+        return NOT_IN_AUDIENCE, lead + "; and ".join(lacking) + "."
     return None
 
 
-def refusal(perk: PerkState, member: ClaimantState, now: datetime) -> tuple[str, str] | None:
-    """The first rule that refuses this claim, as (code, sentence), or None.
+def refusal(
+    perk: PerkState, member: ClaimantState, now: datetime, *, brief: bool = False
+) -> tuple[str, str] | None:
+    """The first rule that refuses this claim, as (code, sentence), or None; ``brief``:
+    the sentence without the member and the perk (for `perk list --member`).
 
     The order is what a member would want to hear first: a perk they cannot have
     at all before a limit, and the balance last.
     """
     if not perk.active:
-        return PERK_INACTIVE, f"Perk {perk.slug} is disabled."
+        return PERK_INACTIVE, "Disabled." if brief else f"Perk {perk.slug} is disabled."
     outside = window_and_audience(
-        f"perk {perk.slug}", perk.valid_from, perk.valid_until, perk.audience, member, now
+        f"perk {perk.slug}",
+        perk.valid_from,
+        perk.valid_until,
+        perk.audience,
+        member,
+        now,
+        brief=brief,
     )
     if outside is not None:
         return outside
     if perk.max_supply is not None and perk.claimed >= perk.max_supply:
-        return SOLD_OUT, f"Perk {perk.slug} is sold out ({perk.max_supply:,} claimed)."
+        sold = "Sold out" if brief else f"Perk {perk.slug} is sold out"
+        return SOLD_OUT, f"{sold} ({perk.max_supply:,} claimed)."
     if perk.max_per_member is not None and member.claims_of_perk >= perk.max_per_member:
+        claimed = times(member.claims_of_perk)
+        if brief:
+            return MEMBER_LIMIT, f"Already claimed {claimed}, the most allowed."
         return (
             MEMBER_LIMIT,
             f"Member {member.external_id} already claimed perk {perk.slug} "
-            f"{times(member.claims_of_perk)}, the most allowed.",
+            f"{claimed}, the most allowed.",
         )
     if member.balance < perk.price:
+        if brief:
+            return INSUFFICIENT_BALANCE, f"Has {member.balance:,} points; costs {perk.price:,}."
         return (
             INSUFFICIENT_BALANCE,
             f"Member {member.external_id} has {member.balance:,} points; "
@@ -476,6 +495,7 @@ class Eligibility:
     code: str | None
     reason: str | None
     price: int | None = None  # what this member pays (their tier's price); None: convert
+    brief: str | None = None  # the reason without the member and the perk (the listing's)
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,9 @@ def perks_for_member(
         spec = coupon_spec(perk)
         price = domain.member_price(perk.price, tier_prices(perk), row.tier, spec)
         least = price if price is not None else (spec.min_points or 1)
-        refused = domain.refusal(replace(perk_state(perk), price=least), mine, now)
+        state = replace(perk_state(perk), price=least)
+        refused = domain.refusal(state, mine, now)
+        brief = domain.refusal(state, mine, now, brief=True)
         result.append(
             domain.Eligibility(
                 perk=to_domain(perk),
@@ -117,6 +119,7 @@ def perks_for_member(
                 code=refused[0] if refused else None,
                 reason=refused[1] if refused else None,
                 price=price,
+                brief=brief[1] if brief else None,
             )
         )
     return result

@@ -49,12 +49,18 @@ ELIGIBILITY_COLUMNS = [
     Column("member_price", "Price", "right", fmt=_member_price),
     Column("supply_left", "Supply left", "right", fmt=supply_left, drop=2),
     Column("claimable", "Can claim", fmt=lambda v: "[green]yes[/]" if v else "[red]no[/]"),
-    Column("reason", "Why not"),
+    Column("brief", "Why not"),  # the row names the member and the perk already
 ]
 
 
 def _eligibility(c) -> dict:
-    return {"claimable": c.claimable, "code": c.code, "reason": c.reason, "member_price": c.price}
+    return {
+        "claimable": c.claimable,
+        "code": c.code,
+        "reason": c.reason,
+        "member_price": c.price,
+        "brief": c.brief,
+    }
 
 
 def eligibility_rows(choices) -> list[dict]:
