@@ -52,6 +52,10 @@ LISTINGS = {
     ("stats", "members"): lambda doc: [m["member"] for m in doc["biggest_balances"]],
     ("stats", "overview"): lambda doc: [p["slug"] for p in doc["top_perks"]],
     ("points", "history", "C-1001"): lambda doc: [_day(e["at"]) for e in doc["entries"]],
+    # a coupon's status is what staff look for: kept, as the perk and member are
+    ("coupon", "list"): lambda doc: (
+        [c["coupon"] for c in doc] + [c["perk"] for c in doc] + [c["status"] for c in doc]
+    ),
 }
 
 

@@ -84,7 +84,7 @@ def record_panel(record, *, note: str | None = None) -> list:
 LIST_COLUMNS = [
     Column("coupon", "Coupon"),
     Column("gives", "Gives"),
-    Column("status", "Status"),
+    Column("status", "Status", keep=True),  # short, and what staff look for
     Column("member", "Member"),
     Column("perk", "Perk"),
     Column("order_id", "Order"),
