@@ -84,7 +84,12 @@ def did_you_mean(word: str, known: tuple[str, ...]) -> str:
 
 
 def unknown_key(key: str, known: tuple[str, ...]) -> str:
-    return f"unknown key {quoted(key)}{did_you_mean(key, known)}."
+    """An unknown key, with the closest known one, else the known ones (as `member import`
+    lists its columns) when they are few enough to read."""
+    hint = did_you_mean(key, known)
+    if not hint and 0 < len(known) <= 8:
+        hint = f" (known: {', '.join(known)})"
+    return f"unknown key {quoted(key)}{hint}."
 
 
 def is_slug(text: str) -> bool:

@@ -221,7 +221,13 @@ def test_every_problem_of_every_file_is_reported_in_order(tmp_path):
         ),
         ("one.toml", 8, 1, "name", "is empty; give it some text."),
         ("one.toml", 10, 3, "categry", 'unknown key "categry" (did you mean "category"?).'),
-        ("one.toml", 11, 32, "audience.colours", 'unknown key "colours".'),
+        (
+            "one.toml",
+            11,
+            32,
+            "audience.colours",
+            'unknown key "colours" (known: plans, tiers, groups, tags).',
+        ),
         (
             "one.toml",
             14,
@@ -1195,7 +1201,7 @@ def test_every_campaign_problem_is_placed(tmp_path):
             '"activ" is not a status; use one of active, paused, archived'
             ' (did you mean "active"?).',
         ),
-        ("c.toml", 13, 24, "share.colour", 'unknown key "colour".'),
+        ("c.toml", 13, 24, "share.colour", 'unknown key "colour" (known: title, subtitle, image).'),
         (
             "c.toml",
             13,
