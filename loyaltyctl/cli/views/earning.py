@@ -88,7 +88,7 @@ def ingest_json(result) -> dict:
     document = jsonable(result)
     document["errors"] = [{"line": e.line, "message": e.message} for e in result.errors]
     # exit 3 either way: partial says the good lines were applied and the bad ones skipped
-    document["partial"] = bool(result.errors_total) and not (result.rolled_back or result.dry_run)
+    document["partial"] = bool(result.errors_total) and _any_good_line_applied(result)
     if result.errors_total:
         document["error"] = {
             "code": "bad_input_file",
@@ -103,9 +103,19 @@ def ingest_problem(result) -> str:
     return f"{result.file}: {result.errors_total:,} bad {noun} listed above."
 
 
+def _any_good_line_applied(result) -> bool:
+    if result.rolled_back or result.dry_run:
+        return False
+    return bool(result.applied or result.replayed)
+
+
 def ingest_hint(result) -> str:
     if result.rolled_back:
         return "--strict: nothing was applied; fix them and ingest the file again."
+    if result.dry_run:
+        return "--dry-run: nothing was applied; fix them and try again."
+    if not _any_good_line_applied(result):
+        return "No line was good, so nothing was applied; fix them and ingest the file again."
     return (
         "The other events were applied; fix the bad lines and ingest the file again "
         "(events applied already are replayed, not applied twice)."
@@ -117,10 +127,14 @@ def ingest_summary(result) -> list[str]:
         head = f"--strict: nothing applied from {result.file} ({result.events:,} events read)."
     else:
         verb = "Would apply" if result.dry_run else "Applied"
+        parts = []
+        if result.replayed:
+            parts.append(f"{result.replayed:,} ingested before (nothing changed for them)")
+        if result.skipped:
+            parts.append(f"{result.skipped:,} skipped")
         head = (
-            f"{verb} {result.applied:,} of {result.events:,} events from {result.file}; "
-            f"{result.replayed:,} ingested before (nothing changed for them)"
-            + (f", {result.skipped:,} skipped" if result.skipped else "")
+            f"{verb} {result.applied:,} of {result.events:,} events from {result.file}"
+            + (f"; {', '.join(parts)}" if parts else "")
             + "."
         )
     lines = [head]
