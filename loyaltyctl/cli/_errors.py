@@ -293,8 +293,9 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.CouponRefused: Rendering(REFUSED, fields=("coupon",)),
     e.UnknownCoupon: Rendering(
         REFUSED,
-        "Check the code for typos (case, spaces and dashes are ignored); "
+        "Codes ignore case, spaces and dashes, and read O as 0 and I, L as 1; "
         "`loyaltyctl coupon list --member MEMBER` lists a member's coupons.",
+        fields=("mistyped",),
     ),
     e.CouponUsed: Rendering(
         REFUSED,

@@ -67,11 +67,13 @@ def find(
     code_hash = keys.lookup_hash(normalized)
     record = store.by_hash(session, code_hash, now, with_perk=with_perk) if normalized else None
     if record is None:
-        if promo.looks_mistyped(normalized):
-            raise UnknownCoupon(
-                "No coupon has this code: it looks mistyped (its last symbol does not match)."
-            )
-        raise UnknownCoupon("No coupon has this code.")
+        # one sentence for every unknown code, as for promo codes (a check symbol that
+        # does not match is data: mistyped); the code is named by its last 4 symbols only
+        tail = f" ending {normalized[-4:]}" if len(normalized) >= 8 else ""
+        raise UnknownCoupon(
+            f"No coupon has the code{tail}; check it for a typo and type it again.",
+            mistyped=promo.looks_mistyped(normalized),
+        )
     return record
 
 
