@@ -138,7 +138,8 @@ def root(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
 ) -> None:
-    """Run a points-based loyalty program: members, points, maintenance and audit.
+    """Run a points-based loyalty program: members and points, perks and coupons, campaigns,
+    earning from store events, maintenance and audit.
 
     Example: loyaltyctl demo
     """
