@@ -124,6 +124,11 @@ WRITES: dict[str, tuple[Writes, Writes]] = {
         Writes(insert=True, update=("active", "used", "cancelled")),
         Writes(insert=True, update=("active", "used", "cancelled")),
     ),
+    # discounts: defined by apply, granted by events (managers) and by hand at the counter
+    "discount": (FULL, READ_ONLY),
+    "discount_grant": (FULL, APPEND),
+    "discount_subscription": (FULL, READ_ONLY),
+    "discount_use": (FULL, READ_ONLY),
     # the owners' alone: the roster, the administrator cap, the schema's revision
     "staff": (READ_ONLY, READ_ONLY),
     "program_setting": (READ_ONLY, READ_ONLY),

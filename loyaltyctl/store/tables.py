@@ -736,3 +736,108 @@ class ProgramSetting(SQLModel, table=True):
     value: str = Field(max_length=200)
     updated_at: datetime = _ts(False)
     updated_by: str = Field(max_length=100)
+
+
+# --- discounts members hold (issue 13) -----------------------------------------------------
+
+
+class Discount(SQLModel, table=True):
+    """A `[[discount]]` table as last applied. Never deleted: `apply --prune` disables it
+    (its grants stay and apply nothing). Schedule, scopes, triggers and stack_with are
+    canonical JSON (services/apply/discounts.py)."""
+
+    __tablename__ = "discount"
+    __table_args__ = (
+        CheckConstraint("percent >= 0 AND percent <= 100", name="percent_in_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    percent: Decimal = Field(sa_type=Money)
+    enabled: bool = Field(default=True)
+    schedule: str = Field(default="{}")
+    scopes: str = Field(default="[]")
+    triggers: str = Field(default="[]")
+    stack_with: str = Field(default="[]")
+    priority: int = Field(default=0)
+    exclusive_group: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+
+
+class DiscountGrant(SQLModel, table=True):
+    """One member holding one discount, from an order, a subscription or by hand. Never
+    deleted: a revoke sets `revoked_at` (and why), `maintain run` marks a grant past its
+    end `ended_at`. One grant per event and discount (UNIQUE): an event applied twice
+    cannot grant twice."""
+
+    __tablename__ = "discount_grant"
+    __table_args__ = (
+        CheckConstraint("source IN ('order', 'subscription', 'admin')", name="source_known"),
+        CheckConstraint("(source = 'order') = (order_id IS NOT NULL)", name="order_source"),
+        CheckConstraint(
+            "(source = 'subscription') = (subscription_id IS NOT NULL)",
+            name="subscription_source",
+        ),
+        CheckConstraint("until IS NULL OR until > since", name="ends_after_start"),
+        UniqueConstraint("event_id", "discount_id"),
+        Index(None, "member_id", "discount_id"),
+        Index(None, "discount_id", "revoked_at"),
+        Index(None, "order_id"),
+        Index(None, "subscription_id"),
+        Index(None, "revoke_at"),
+        Index(None, "until"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    discount_id: int = Field(foreign_key="discount.id")
+    member_id: int = Field(foreign_key="member.id")
+    source: str = Field(max_length=12)
+    order_id: str | None = Field(default=None, max_length=100)
+    subscription_id: str | None = Field(default=None, max_length=100)
+    event_id: str | None = Field(default=None, max_length=200)
+    duration: str | None = Field(default=None, max_length=16)  # the trigger's; None by hand
+    operator: str = Field(max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+    since: datetime = _ts(False)
+    until: datetime | None = _ts()
+    revoke_at: datetime | None = _ts()  # scheduled (a cancelled subscription's renewal date)
+    revoked_at: datetime | None = _ts()
+    revoke_reason: str | None = Field(default=None, max_length=2000)
+    ended_at: datetime | None = _ts()  # counted by maintain run
+    idem_key: str | None = Field(default=None, max_length=200, unique=True)
+    request_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts(False)
+
+
+class DiscountSubscription(SQLModel, table=True):
+    """A store subscription that grants discounts (`subscription.*` events): its member,
+    package and renewal date, and whether it is cancelled."""
+
+    __tablename__ = "discount_subscription"
+
+    subscription_id: str = Field(max_length=100, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    package: str = Field(max_length=200)
+    started_at: datetime = _ts(False)
+    renews_at: datetime | None = _ts()
+    cancelled_at: datetime | None = _ts()
+    updated_at: datetime = _ts(False)
+
+
+class DiscountUse(SQLModel, table=True):
+    """A discount used on an order (`order.paid` with `"discounts": [...]`): statistics."""
+
+    __tablename__ = "discount_use"
+    __table_args__ = (
+        UniqueConstraint("discount_id", "order_id"),
+        Index(None, "discount_id", "at"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    discount_id: int = Field(foreign_key="discount.id")
+    member_id: int = Field(foreign_key="member.id", index=True)
+    order_id: str = Field(max_length=100)
+    at: datetime = _ts(False)

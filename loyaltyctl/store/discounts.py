@@ -1,0 +1,293 @@
+"""Discounts members hold: definitions (written by `apply`), grants, the subscriptions
+that grant them, and their uses on orders.
+
+A grant is never deleted. Revokes and ends are conditional UPDATEs (``revoked_at IS
+NULL``), so a grant is revoked or ended once under any number of writers; a grant from an
+event is UNIQUE by (event, discount), so an event cannot grant twice.
+
+Quote's path (a member's grants with their discounts) is one statement through the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from loyaltyctl.domain.errors import NotFound
+from loyaltyctl.store.driver import insert_row, query, run, select_in, stamp, stamp_reader
+from loyaltyctl.store.perks import close_matches
+from loyaltyctl.store.tables import Discount, DiscountGrant, DiscountSubscription
+
+# the grant is active at {p}: started, not past its end, no revoke due or done
+ACTIVE_AT = (
+    "g.since <= {p} AND (g.until IS NULL OR g.until > {p}) "
+    "AND (g.revoke_at IS NULL OR g.revoke_at > {p}) "
+    "AND (g.revoked_at IS NULL OR g.revoked_at > {p})"
+)
+GRANT_COLUMNS = (
+    "g.id, d.slug, m.external_id, g.source, g.order_id, g.subscription_id, g.operator, "
+    "g.note, g.since, g.until, g.revoke_at, g.revoked_at, g.duration, g.revoke_reason"
+)
+
+
+def active_at(session: Session, at: datetime) -> tuple:
+    """The parameters of `ACTIVE_AT`."""
+    value = stamp(session, at)
+    return (value,) * 4
+
+
+# --- definitions -------------------------------------------------------------------------
+
+
+def discounts(session: Session, *, include_disabled: bool = False) -> list[Discount]:
+    stmt = select(Discount).order_by(Discount.slug)
+    if not include_disabled:
+        stmt = stmt.where(Discount.enabled.is_(True))
+    return list(session.execute(stmt).scalars())
+
+
+def require(session: Session, slug: str) -> Discount:
+    """The discount of this slug; NotFound (with close slugs) when there is none."""
+    row = session.execute(select(Discount).where(Discount.slug == slug)).scalar_one_or_none()
+    if row is None:
+        raise NotFound(
+            f"There is no discount {slug!r}.",
+            slug=slug,
+            candidates=close_matches(session, Discount.slug, slug),
+        )
+    return row
+
+
+def disable(session: Session, slug: str, now: datetime) -> None:
+    session.execute(
+        update(Discount).where(Discount.slug == slug).values(enabled=False, updated_at=now)
+    )
+
+
+def enabled_slugs(session: Session) -> list[str]:
+    return list(
+        session.execute(
+            select(Discount.slug).where(Discount.enabled.is_(True)).order_by(Discount.slug)
+        ).scalars()
+    )
+
+
+# --- grants ------------------------------------------------------------------------------
+
+
+def insert_grant(session: Session, row: dict) -> int:
+    return insert_row(session, "discount_grant", row, returning_id=True)
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRow:
+    """A grant of the member's with its discount's stored columns (quote's read)."""
+
+    discount: tuple  # slug, name, percent, enabled, schedule, scopes, triggers, stack_with,
+    # priority, exclusive_group
+    since: datetime
+    until: datetime | None
+    revoke_at: datetime | None
+    revoked_at: datetime | None
+
+
+def held_by(session: Session, member_id: int) -> list[HeldRow]:
+    """Every grant of the member (any state) with its discount, in one statement."""
+    rows = query(
+        session,
+        "SELECT d.slug, d.name, d.percent, d.enabled, d.schedule, d.scopes, d.triggers, "
+        "d.stack_with, d.priority, d.exclusive_group, g.since, g.until, g.revoke_at, "
+        "g.revoked_at FROM discount_grant g JOIN discount d ON d.id = g.discount_id "
+        "WHERE g.member_id = {p} ORDER BY g.id",
+        (member_id,),
+    )
+    read = stamp_reader(session) or (lambda value: value)
+
+    def moment(value):
+        return None if value is None else read(value)
+
+    return [
+        HeldRow(tuple(r[:10]), read(r[10]), moment(r[11]), moment(r[12]), moment(r[13]))
+        for r in rows
+    ]
+
+
+def grant_rows(
+    session: Session,
+    *,
+    now: datetime,
+    discount_id: int | None = None,
+    member_id: int | None = None,
+    include_all: bool = False,
+    limit: int | None = None,
+) -> list[tuple]:
+    """Grants with their discount's slug and member's external id (GRANT_COLUMNS):
+    active and scheduled ones at ``now`` unless ``include_all``; newest first."""
+    where, params = [], []
+    if discount_id is not None:
+        where.append("g.discount_id = {p}")
+        params.append(discount_id)
+    if member_id is not None:
+        where.append("g.member_id = {p}")
+        params.append(member_id)
+    if not include_all:
+        where.append(ACTIVE_AT)
+        params += active_at(session, now)
+    sql = (
+        f"SELECT {GRANT_COLUMNS} FROM discount_grant g "
+        "JOIN discount d ON d.id = g.discount_id JOIN member m ON m.id = g.member_id"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY g.since DESC, g.id DESC"
+        + (f" LIMIT {int(limit)}" if limit else "")
+    )
+    rows = query(session, sql, params)
+    read = stamp_reader(session)
+    if read is None:
+        return rows
+    return [
+        tuple(read(v) if i in (8, 9, 10, 11) and v is not None else v for i, v in enumerate(r))
+        for r in rows
+    ]
+
+
+def revoke_held(
+    session: Session, *, discount_id: int, member_id: int, now: datetime, reason: str
+) -> list[int]:
+    """Revoke now every grant of this discount the member holds at ``now``."""
+    rows = query(
+        session,
+        "UPDATE discount_grant SET revoked_at = {p}, revoke_reason = {p} "
+        "WHERE discount_id = {p} AND member_id = {p} AND "
+        + ACTIVE_AT.replace("g.", "")
+        + " RETURNING id",
+        (stamp(session, now), reason, discount_id, member_id, *active_at(session, now)),
+    )
+    return sorted(r[0] for r in rows)
+
+
+def revoke_of_order(session: Session, order_id: str, at: datetime, reason: str) -> list[tuple]:
+    """Revoke at ``at`` every grant tied to the order not revoked yet: (id, slug, member)."""
+    rows = query(
+        session,
+        "UPDATE discount_grant SET revoked_at = {p}, revoke_reason = {p} "
+        "WHERE order_id = {p} AND revoked_at IS NULL RETURNING id, discount_id, member_id",
+        (stamp(session, at), reason, order_id),
+    )
+    return sorted(rows)
+
+
+# --- subscriptions -----------------------------------------------------------------------
+
+
+def subscriptions(session: Session, ids: Iterable[str]) -> dict[str, DiscountSubscription]:
+    ids = sorted(set(ids))
+    if not ids:
+        return {}
+    found = session.execute(
+        select(DiscountSubscription).where(DiscountSubscription.subscription_id.in_(ids))
+    ).scalars()
+    return {row.subscription_id: row for row in found}
+
+
+def subscription_members(session: Session, ids: Iterable[str]) -> set[int]:
+    """The members of these subscriptions (to lock them with a chunk's others)."""
+    return {
+        member_id
+        for (member_id,) in select_in(
+            session,
+            "SELECT member_id FROM discount_subscription WHERE subscription_id {in_list}",
+            sorted(set(ids)),
+        )
+    }
+
+
+def save_subscription(session: Session, row: dict) -> None:
+    insert_row(session, "discount_subscription", row)
+
+
+def update_subscription(session: Session, subscription_id: str, **values) -> None:
+    session.execute(
+        update(DiscountSubscription)
+        .where(DiscountSubscription.subscription_id == subscription_id)
+        .values(**values)
+    )
+
+
+def schedule_revoke(session: Session, subscription_id: str, revoke_at: datetime) -> int:
+    """The subscription's while_active grants not revoked get their revoke at
+    ``revoke_at`` (the renewal date: what the member paid for)."""
+    return run(
+        session,
+        "UPDATE discount_grant SET revoke_at = {p} WHERE subscription_id = {p} "
+        "AND duration = 'while_active' AND revoked_at IS NULL",
+        (stamp(session, revoke_at), subscription_id),
+    )
+
+
+def clear_scheduled(session: Session, subscription_id: str, at: datetime) -> int:
+    """A resume before the scheduled revoke: the revokes still to come are cleared."""
+    return run(
+        session,
+        "UPDATE discount_grant SET revoke_at = NULL WHERE subscription_id = {p} "
+        "AND revoked_at IS NULL AND revoke_at > {p}",
+        (subscription_id, stamp(session, at)),
+    )
+
+
+def live_subscription_grants(session: Session, subscription_id: str, at: datetime) -> int:
+    """How many of the subscription's grants are active at ``at`` (a resume grants again
+    only when none is)."""
+    row = query(
+        session,
+        "SELECT COUNT(*) FROM discount_grant g WHERE g.subscription_id = {p} AND " + ACTIVE_AT,
+        (subscription_id, *active_at(session, at)),
+    )
+    return row[0][0]
+
+
+# --- maintain run -------------------------------------------------------------------------
+
+
+def revoke_due(session: Session, now: datetime) -> int:
+    """Carry out the scheduled revokes due at ``now`` (at their scheduled time)."""
+    return run(
+        session,
+        "UPDATE discount_grant SET revoked_at = revoke_at, "
+        "revoke_reason = 'subscription cancelled: paid period over' "
+        "WHERE revoked_at IS NULL AND revoke_at <= {p}",
+        (stamp(session, now),),
+    )
+
+
+def end_due(session: Session, now: datetime) -> int:
+    """Mark the grants past their end at ``now`` ended (once each)."""
+    return run(
+        session,
+        "UPDATE discount_grant SET ended_at = until "
+        "WHERE ended_at IS NULL AND revoked_at IS NULL AND until <= {p}",
+        (stamp(session, now),),
+    )
+
+
+# --- uses ---------------------------------------------------------------------------------
+
+
+def discount_ids(session: Session, slugs: Iterable[str]) -> dict[str, int]:
+    return {
+        slug: discount_id
+        for slug, discount_id in select_in(
+            session, "SELECT slug, id FROM discount WHERE slug {in_list}", sorted(set(slugs))
+        )
+    }
+
+
+def record_use(session: Session, row: dict) -> None:
+    insert_row(session, "discount_use", row)
+
+
+def grant_of(session: Session, grant_id: int) -> DiscountGrant | None:
+    return session.get(DiscountGrant, grant_id)
