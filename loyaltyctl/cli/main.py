@@ -17,6 +17,7 @@ from loyaltyctl.cli import (
     coupons,
     db,
     demo,
+    discounts,
     earning,
     exports,
     keys,
@@ -161,6 +162,7 @@ app.add_typer(claims.certificate_app, name="certificate")
 promo.app.command("export-toml")(exports.campaigns)
 app.add_typer(promo.app, name="promo")
 app.add_typer(coupons.app, name="coupon")
+app.add_typer(discounts.app, name="discount")
 app.add_typer(stats.app, name="stats")
 app.add_typer(earning.events_app, name="events")
 earning.rules_app.command("export")(exports.rules)

@@ -124,10 +124,15 @@ def grant_rows(
     member_id: int | None = None,
     include_all: bool = False,
     limit: int | None = None,
+    grant_id: int | None = None,
 ) -> list[tuple]:
     """Grants with their discount's slug and member's external id (GRANT_COLUMNS):
     active and scheduled ones at ``now`` unless ``include_all``; newest first."""
     where, params = [], []
+    if grant_id is not None:
+        where.append("g.id = {p}")
+        params.append(grant_id)
+        include_all = True
     if discount_id is not None:
         where.append("g.discount_id = {p}")
         params.append(discount_id)
@@ -291,3 +296,14 @@ def record_use(session: Session, row: dict) -> None:
 
 def grant_of(session: Session, grant_id: int) -> DiscountGrant | None:
     return session.get(DiscountGrant, grant_id)
+
+
+def active_counts(session: Session, now: datetime) -> dict[int, tuple[int, int]]:
+    """discount id -> (grants active at ``now``, members holding it through them)."""
+    rows = query(
+        session,
+        "SELECT g.discount_id, COUNT(*), COUNT(DISTINCT g.member_id) FROM discount_grant g "
+        "WHERE " + ACTIVE_AT + " GROUP BY g.discount_id",
+        active_at(session, now),
+    )
+    return {discount_id: (grants, members) for discount_id, grants, members in rows}

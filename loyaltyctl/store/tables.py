@@ -748,7 +748,7 @@ class Discount(SQLModel, table=True):
 
     __tablename__ = "discount"
     __table_args__ = (
-        CheckConstraint("percent >= 0 AND percent <= 100", name="percent_in_range"),
+        CheckConstraint("CAST(percent AS NUMERIC) BETWEEN 0 AND 100", name="percent_in_range"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -45,7 +45,7 @@ def upgrade() -> None:
         sa.Column("created_at", _ts(), nullable=False),
         sa.Column("updated_at", _ts(), nullable=False),
         sa.CheckConstraint(
-            "percent >= 0 AND percent <= 100", name=op.f("ck_discount_percent_in_range")
+            "CAST(percent AS NUMERIC) BETWEEN 0 AND 100", name=op.f("ck_discount_percent_in_range")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_discount")),
         sa.UniqueConstraint("slug", name=op.f("uq_discount_slug")),
@@ -106,9 +106,7 @@ def upgrade() -> None:
         ["revoke_at"],
         ["until"],
     ):
-        op.create_index(
-            op.f(f"ix_discount_grant_{'_'.join(columns)}"), "discount_grant", columns
-        )
+        op.create_index(op.f(f"ix_discount_grant_{'_'.join(columns)}"), "discount_grant", columns)
     op.create_table(
         "discount_subscription",
         sa.Column("subscription_id", _text(100), nullable=False),
