@@ -89,6 +89,7 @@ class MemberProfile:
     redemptions: tuple = ()  # domain.promo.MemberRedemption, newest first ("my prizes")
     tier_status: object = None  # services.earning.status.TierStatus, None when no tiers are defined
     coupons: tuple = ()  # domain.coupons.MemberCoupon, usable ones first
+    discounts: tuple = ()  # domain.discount_grants.GrantRecord: held now, newest first
 
 
 @dataclass(frozen=True)

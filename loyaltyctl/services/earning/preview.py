@@ -1,0 +1,54 @@
+"""What an order would earn, without earning it (`quote` rule 8): the order rules the
+member's tier earns by, their limits as the member's counters stand, the tier's
+multiplier or override, and how long the points would be pending. The same loop as
+`handlers.base.RuleHandler.earn`, read-only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from loyaltyctl.domain.earning import eligible, order_points
+from loyaltyctl.domain.limits import limit_scope_at
+from loyaltyctl.services.earning.counters import Counters
+from loyaltyctl.services.earning.in_force import load_rules_in_force
+from loyaltyctl.store.db import Session
+
+
+@dataclass(frozen=True, slots=True)
+class PointsPreview:
+    earn: int
+    pending_until: datetime | None  # when the last of them matures; None: at once
+
+
+def order_preview(
+    session: Session,
+    *,
+    member_id: int,
+    tier_label: str | None,
+    value: Decimal,
+    at: datetime,
+    tz: ZoneInfo,
+) -> PointsPreview:
+    rules = load_rules_in_force(session)
+    tier = rules.tier(tier_label)
+    counters = Counters(session, rules.rule_ids)
+    total, pending = 0, None
+    for rule in rules.of_kind("order"):
+        if not eligible(rule, tier_label):
+            continue
+        limit = rule.limit
+        if limit is not None:
+            scope = limit_scope_at(limit, at, tz)
+            if counters.get(rule, member_id, scope)[0] >= limit.count:
+                continue
+        points = order_points(rule, tier, value)
+        if points <= 0:
+            continue
+        total += points
+        if rule.wait_days:
+            until = at + timedelta(days=rule.wait_days)
+            pending = until if pending is None else max(pending, until)
+    return PointsPreview(total, pending)
