@@ -162,14 +162,15 @@ def grant_rows(
 def revoke_held(
     session: Session, *, discount_id: int, member_id: int, now: datetime, reason: str
 ) -> list[int]:
-    """Revoke now every grant of this discount the member holds at ``now``."""
+    """Revoke now every grant of this discount the member holds (not revoked, not past
+    its end or its scheduled revoke; one starting later too)."""
     rows = query(
         session,
         "UPDATE discount_grant SET revoked_at = {p}, revoke_reason = {p} "
-        "WHERE discount_id = {p} AND member_id = {p} AND "
-        + ACTIVE_AT.replace("g.", "")
-        + " RETURNING id",
-        (stamp(session, now), reason, discount_id, member_id, *active_at(session, now)),
+        "WHERE discount_id = {p} AND member_id = {p} AND revoked_at IS NULL "
+        "AND (until IS NULL OR until > {p}) AND (revoke_at IS NULL OR revoke_at > {p}) "
+        "RETURNING id",
+        (stamp(session, now), reason, discount_id, member_id, *active_at(session, now)[:2]),
     )
     return sorted(r[0] for r in rows)
 
