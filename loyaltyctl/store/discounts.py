@@ -308,3 +308,50 @@ def active_counts(session: Session, now: datetime) -> dict[int, tuple[int, int]]
         active_at(session, now),
     )
     return {discount_id: (grants, members) for discount_id, grants, members in rows}
+
+
+# --- statistics ---------------------------------------------------------------------------
+
+
+def use_figures(
+    session: Session, discount_ids: list[int] | None, since_day: str | None
+) -> dict[int, tuple[int, int]]:
+    """discount id -> (uses, members who used it), from ``since_day`` on."""
+    where, params = [], []
+    if since_day is not None:
+        where.append("day >= {p}")
+        params.append(since_day)
+    if discount_ids is not None:
+        where.append("discount_id IN (" + ",".join("{p}" for _ in discount_ids) + ")")
+        params += discount_ids
+    rows = query(
+        session,
+        "SELECT discount_id, COUNT(*), COUNT(DISTINCT member_id) FROM discount_use"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " GROUP BY discount_id",
+        params,
+    )
+    return {discount_id: (uses, members) for discount_id, uses, members in rows}
+
+
+def use_days(
+    session: Session, discount_ids: list[int] | None, since_day: str | None
+) -> list[tuple[str, int]]:
+    """(day, uses) over the discounts, days in the program time zone, oldest first."""
+    where, params = [], []
+    if since_day is not None:
+        where.append("day >= {p}")
+        params.append(since_day)
+    if discount_ids is not None:
+        where.append("discount_id IN (" + ",".join("{p}" for _ in discount_ids) + ")")
+        params += discount_ids
+    return [
+        (day, int(n))
+        for day, n in query(
+            session,
+            "SELECT day, COUNT(*) FROM discount_use"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " GROUP BY day ORDER BY day",
+            params,
+        )
+    ]

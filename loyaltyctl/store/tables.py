@@ -833,7 +833,7 @@ class DiscountUse(SQLModel, table=True):
     __tablename__ = "discount_use"
     __table_args__ = (
         UniqueConstraint("discount_id", "order_id"),
-        Index(None, "discount_id", "at"),
+        Index(None, "discount_id", "day"),
     )
 
     id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
@@ -841,3 +841,4 @@ class DiscountUse(SQLModel, table=True):
     member_id: int = Field(foreign_key="member.id", index=True)
     order_id: str = Field(max_length=100)
     at: datetime = _ts(False)
+    day: str = Field(max_length=10)  # of `at` in the program time zone (statistics)

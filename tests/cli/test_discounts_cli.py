@@ -428,3 +428,40 @@ def test_a_bad_cart_lists_every_problem(cli, shop, tmp_path):
     assert result.exit_code == 3
     text = flat(result.stderr)
     assert "price" in text and "quantity" in text and "bad.json:1:" in text
+
+
+def test_stats_discounts_counts_grants_members_and_uses_with_a_chart(cli, shop, tmp_path):
+    ingest(
+        cli,
+        tmp_path,
+        started("s1", "SUB-D", "DIAMOND"),
+        paid("o1", "1001", ["MUG"], discounts=["diamond-10"], at="2026-11-20T10:00:00Z"),
+        paid("o2", "1002", ["MUG"], discounts=["diamond-10"], at="2026-11-22T10:00:00Z"),
+        paid(
+            "o3",
+            "1003",
+            ["MUG"],
+            member="C-2",
+            discounts=["diamond-10", "coffee-club"],
+            at="2026-11-22T11:00:00Z",
+        ),
+    )
+    doc = cli("stats", "discounts", "--json").json
+    diamond = next(d for d in doc["discounts"] if d["slug"] == "diamond-10")
+    assert (diamond["active_grants"], diamond["members_holding"]) == (1, 1)
+    assert (diamond["uses"], diamond["members_used"]) == (3, 2)
+    assert doc["series"] == [
+        {"period": "2026-11-20", "uses": 1},
+        {"period": "2026-11-21", "uses": 0},
+        {"period": "2026-11-22", "uses": 3},
+    ]
+    one = cli(
+        "stats", "discounts", "diamond-10", "--since", "2026-11-21", "--by", "week", "--json"
+    ).json
+    assert [d["slug"] for d in one["discounts"]] == ["diamond-10"]
+    assert one["discounts"][0]["uses"] == 2
+    assert one["series"] == [{"period": "2026-11-16", "uses": 2}]
+    human = cli("stats", "discounts")
+    assert "Uses per period" in human.stdout and "█" in human.stdout
+    unknown = cli("stats", "discounts", "diamnd-10")
+    assert unknown.exit_code == 1 and "diamond-10" in flat(unknown.stderr)

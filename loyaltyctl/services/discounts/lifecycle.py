@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain.discount_grants import trigger_days
 from loyaltyctl.domain.discounts import DiscountSpec, Trigger
@@ -102,6 +103,7 @@ def order_paid(
     event_id: str,
     operator: str,
     now: datetime,
+    tz: ZoneInfo,
 ) -> dict:
     """Grants of the purchase triggers the order's skus name, and the uses it reports.
     Returns what to record with the event."""
@@ -133,6 +135,7 @@ def order_paid(
                 "member_id": member_id,
                 "order_id": order_id,
                 "at": at,
+                "day": at.astimezone(tz).date().isoformat(),
             },
         )
     if used:

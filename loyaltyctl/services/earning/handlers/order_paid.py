@@ -69,6 +69,7 @@ class OrderPaidHandler(RuleHandler):
                     event_id=event.id,
                     operator=chunk.operator,
                     now=chunk.now,
+                    tz=chunk.tz,
                 )
             )
         details.update(

@@ -131,6 +131,7 @@ def upgrade() -> None:
         sa.Column("member_id", sa.Integer(), nullable=False),
         sa.Column("order_id", _text(100), nullable=False),
         sa.Column("at", _ts(), nullable=False),
+        sa.Column("day", _text(10), nullable=False),
         sa.ForeignKeyConstraint(
             ["discount_id"], ["discount.id"], name=op.f("fk_discount_use_discount_id_discount")
         ),
@@ -142,7 +143,7 @@ def upgrade() -> None:
             "discount_id", "order_id", name=op.f("uq_discount_use_discount_id_order_id")
         ),
     )
-    op.create_index(op.f("ix_discount_use_discount_id_at"), "discount_use", ["discount_id", "at"])
+    op.create_index(op.f("ix_discount_use_discount_id_day"), "discount_use", ["discount_id", "day"])
     op.create_index(op.f("ix_discount_use_member_id"), "discount_use", ["member_id"])
 
 
