@@ -82,7 +82,8 @@ def quote_cart(
 ) -> MemberQuote:
     """Price the cart for the member at ``at`` (default now). ``keys`` loads the key ring,
     asked for only when a coupon is given."""
-    at = at or utcnow()
+    now = utcnow()
+    at = at or now
     row = member_store.require_row(session, member)
     codes = coupon_codes(cart, coupons)
     ring = keys() if codes and keys is not None else None
@@ -95,6 +96,7 @@ def quote_cart(
         value=quote.points_basis,
         at=at,
         tz=tz,
+        now=now,
     )
     return MemberQuote(row.external_id, quote, points)
 

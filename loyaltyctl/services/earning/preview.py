@@ -31,7 +31,10 @@ def order_preview(
     value: Decimal,
     at: datetime,
     tz: ZoneInfo,
+    now: datetime,
 ) -> PointsPreview:
+    """``at``: the order's time; ``now``: when it would be ingested (points whose wait is
+    over by then are not pending, as the engine credits them)."""
     rules = load_rules_in_force(session)
     tier = rules.tier(tier_label)
     counters = Counters(session, rules.rule_ids)
@@ -48,7 +51,7 @@ def order_preview(
         if points <= 0:
             continue
         total += points
-        if rule.wait_days:
-            until = at + timedelta(days=rule.wait_days)
+        until = at + timedelta(days=rule.wait_days) if rule.wait_days else None
+        if until is not None and until > now:
             pending = until if pending is None else max(pending, until)
     return PointsPreview(total, pending)
