@@ -232,6 +232,16 @@ def stack_on_line(
     not dormant, schedule open): scope, the other types present on the line, exclusive
     groups, then the chain by priority; the line's discount rounded half up once and split
     among the applied ones in proportion to their percents."""
+    applied, not_applied = chain_on_line(candidates, sku=sku, category=category, present=present)
+    return LineDiscounts(amounts(applied, amount), not_applied)
+
+
+def chain_on_line(
+    candidates: Sequence[DiscountSpec], *, sku: str, category: str | None, present: Sequence[str]
+) -> tuple[list[DiscountSpec], tuple[NotApplied, ...]]:
+    """Which candidates apply to a line (in the order they apply) and why the others do
+    not: what `stack_on_line` decides before the amounts (the same for every line of one
+    sku, category and types present)."""
     not_applied: list[NotApplied] = []
     in_scope = []
     for spec in candidates:
@@ -263,10 +273,12 @@ def stack_on_line(
                     f"{applied[0].slug} applies first and they do not stack",
                 )
             )
-    return LineDiscounts(_amounts(applied, amount), tuple(not_applied))
+    return applied, tuple(not_applied)
 
 
-def _amounts(applied: list[DiscountSpec], amount: Decimal) -> tuple[Applied, ...]:
+def amounts(applied: list[DiscountSpec], amount: Decimal) -> tuple[Applied, ...]:
+    """The line's discount (the applied percents, at most 100, of ``amount``, rounded
+    half up once) split among them by their percents, ties to the one applied first."""
     if not applied:
         return ()
     percent = min(sum((spec.percent for spec in applied), Decimal(0)), Decimal(100))

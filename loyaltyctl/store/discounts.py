@@ -18,7 +18,15 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import NotFound
-from loyaltyctl.store.driver import insert_row, query, run, select_in, stamp, stamp_reader
+from loyaltyctl.store.driver import (
+    fetch_one,
+    insert_row,
+    query,
+    run,
+    select_in,
+    stamp,
+    stamp_reader,
+)
 from loyaltyctl.store.perks import close_matches
 from loyaltyctl.store.tables import Discount, DiscountGrant, DiscountSubscription
 
@@ -355,3 +363,79 @@ def use_days(
             params,
         )
     ]
+
+
+# --- quote's reads besides the grants (through the driver: a checkout's path) --------------
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRef:
+    id: int
+    external_id: str
+    tier: str | None
+
+
+def member_ref(session: Session, external_id: str) -> MemberRef | None:
+    row = fetch_one(
+        session, "SELECT id, external_id, tier FROM member WHERE external_id = {p}", (external_id,)
+    )
+    return None if row is None else MemberRef(*row)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleRow:
+    """An earning rule's stored columns (as `services.earning.rules.rule_of` reads them)."""
+
+    id: int
+    slug: str
+    kind: str
+    name: str | None
+    description: str | None
+    active: bool
+    tiers: str
+    settings: str
+
+
+@dataclass(frozen=True, slots=True)
+class TierRow:
+    slug: str
+    name: str
+    threshold: int
+    period: str
+    multiplier: str
+    overrides: str
+    downgrade: str
+    active: bool
+    description: str | None
+
+
+def order_rules(session: Session) -> list[RuleRow]:
+    """The active order rules, by slug."""
+    return [
+        RuleRow(*row)
+        for row in query(
+            session,
+            "SELECT id, slug, kind, name, description, active, tiers, settings FROM earning_rule "
+            "WHERE kind = 'order' AND active = {p} ORDER BY slug",
+            (True,),
+        )
+    ]
+
+
+def active_tier(session: Session, slug: str) -> TierRow | None:
+    row = fetch_one(
+        session,
+        "SELECT slug, name, threshold, period, multiplier, overrides, downgrade, active, "
+        "description FROM tier WHERE slug = {p} AND active = {p}",
+        (slug, True),
+    )
+    return None if row is None else TierRow(*row)
+
+
+def counter_uses(session: Session, rule_id: int, member_id: int, scope: str) -> int:
+    row = fetch_one(
+        session,
+        "SELECT uses FROM earning_counter WHERE rule_id = {p} AND member_id = {p} AND scope = {p}",
+        (rule_id, member_id, scope),
+    )
+    return 0 if row is None else row[0]

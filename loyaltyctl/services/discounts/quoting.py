@@ -84,7 +84,7 @@ def quote_cart(
     asked for only when a coupon is given."""
     now = utcnow()
     at = at or now
-    row = member_store.require_row(session, member)
+    row = store.member_ref(session, member) or member_store.require_row(session, member)
     codes = coupon_codes(cart, coupons)
     ring = keys() if codes and keys is not None else None
     given = [_coupon(session, ring, code, at=at, member=row.external_id) for code in codes]

@@ -1,7 +1,8 @@
 """What an order would earn, without earning it (`quote` rule 8): the order rules the
 member's tier earns by, their limits as the member's counters stand, the tier's
 multiplier or override, and how long the points would be pending. The same loop as
-`handlers.base.RuleHandler.earn`, read-only."""
+`handlers.base.RuleHandler.earn`, read-only, and read through the driver (a checkout's
+path: three small statements, no ORM statement building)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain.earning import eligible, order_points
 from loyaltyctl.domain.limits import limit_scope_at
-from loyaltyctl.services.earning.counters import Counters
-from loyaltyctl.services.earning.in_force import load_rules_in_force
+from loyaltyctl.services.earning.rules import rule_of, tier_of
+from loyaltyctl.store import discounts as store
 from loyaltyctl.store.db import Session
 
 
@@ -35,17 +36,20 @@ def order_preview(
 ) -> PointsPreview:
     """``at``: the order's time; ``now``: when it would be ingested (points whose wait is
     over by then are not pending, as the engine credits them)."""
-    rules = load_rules_in_force(session)
-    tier = rules.tier(tier_label)
-    counters = Counters(session, rules.rule_ids)
+    rows = store.order_rules(session)
+    if not rows:
+        return PointsPreview(0, None)
+    stored_tier = store.active_tier(session, tier_label) if tier_label else None
+    tier = tier_of(stored_tier) if stored_tier is not None else None
     total, pending = 0, None
-    for rule in rules.of_kind("order"):
+    for row in rows:
+        rule = rule_of(row)
         if not eligible(rule, tier_label):
             continue
         limit = rule.limit
         if limit is not None:
             scope = limit_scope_at(limit, at, tz)
-            if counters.get(rule, member_id, scope)[0] >= limit.count:
+            if store.counter_uses(session, row.id, member_id, scope) >= limit.count:
                 continue
         points = order_points(rule, tier, value)
         if points <= 0:
