@@ -40,7 +40,7 @@ def quote(
     Example: loyaltyctl quote --member C-1001 --cart cart.json --coupon 7KQ4-M2XA-HP3C
     """
     from loyaltyctl.cli.views import quote as views
-    from loyaltyctl.services.discounts.quoting import quote_cart, quote_json
+    from loyaltyctl.services.discounts.quoting import quote_cart
 
     out = Output(json_mode=json_)
     ctx = current()
@@ -58,4 +58,4 @@ def quote(
             at=moment,
         )
     )
-    out.result(quote_json(result), lambda: views.quote(result))
+    out.result(views.quote_json(result), lambda: views.quote(result))

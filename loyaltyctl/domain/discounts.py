@@ -213,7 +213,7 @@ def _exclusive(candidates: list[DiscountSpec]) -> tuple[list[DiscountSpec], list
                 NotApplied(
                     spec.slug,
                     EXCLUSIVE_GROUP,
-                    f"{winner.slug} ({winner.percent}%) wins exclusive group "
+                    f"{winner.slug} ({winner.percent.normalize():f}%) wins exclusive group "
                     f"{spec.exclusive_group}",
                 )
             )

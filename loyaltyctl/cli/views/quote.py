@@ -73,3 +73,57 @@ def quote(result) -> list:
     rows.append(("Points earned", earn))
     parts.append(Panel(grid(rows), title="Totals", expand=False))
     return parts
+
+
+def quote_json(result) -> dict:
+    """The spec's `quote --json` document (and each coupon's message and shipping
+    discount besides)."""
+    from loyaltyctl.domain.money import money_text
+
+    quote, totals = result.quote, result.quote.totals
+    return {
+        "member": result.member,
+        "at": quote.at,
+        "lines": [
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": money_text(line.unit_price),
+                "amount": money_text(line.amount),
+                "discounts": [
+                    {"slug": a.slug, "percent": a.percent, "amount": money_text(a.amount)}
+                    for a in line.discounts
+                ],
+                "coupons": [
+                    {"code": code, "amount": money_text(amount)} for code, amount in line.coupons
+                ],
+                "not_applied": [
+                    {"slug": n.slug, "reason": n.reason, "message": n.message}
+                    for n in line.not_applied
+                ],
+                "pay": money_text(line.pay),
+            }
+            for line in quote.lines
+        ],
+        "coupons": [
+            {
+                "code": c.code,
+                "kind": c.kind,
+                "applied": c.applied,
+                "amount": money_text(c.amount),
+                "reason": c.reason,
+                "message": c.message,
+                "shipping_discount": money_text(c.shipping_discount),
+            }
+            for c in quote.coupons
+        ],
+        "totals": {
+            "subtotal": money_text(totals.subtotal),
+            "discounts": money_text(totals.discounts),
+            "coupons": money_text(totals.coupons),
+            "shipping": money_text(totals.shipping),
+            "shipping_discount": money_text(totals.shipping_discount),
+            "total": money_text(totals.total),
+        },
+        "points": {"earn": result.points.earn, "pending_until": result.points.pending_until},
+    }
