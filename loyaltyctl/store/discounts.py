@@ -88,7 +88,10 @@ def enabled_slugs(session: Session) -> list[str]:
 
 
 def insert_grant(session: Session, row: dict) -> int:
-    return insert_row(session, "discount_grant", row, returning_id=True)
+    """A new grant (open: it counts in discount_member and discount_summary)."""
+    grant_id = insert_row(session, "discount_grant", row, returning_id=True)
+    move_figures(session, [(row["discount_id"], row["member_id"], 1, 0)])
+    return grant_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,21 +180,31 @@ def revoke_held(
         "UPDATE discount_grant SET revoked_at = {p}, revoke_reason = {p} "
         "WHERE discount_id = {p} AND member_id = {p} AND revoked_at IS NULL "
         "AND (until IS NULL OR until > {p}) AND (revoke_at IS NULL OR revoke_at > {p}) "
-        "RETURNING id",
+        "RETURNING id, ended_at",
         (stamp(session, now), reason, discount_id, member_id, *active_at(session, now)[:2]),
     )
+    _closed(session, [(discount_id, member_id, ended) for _id, ended in rows])
     return sorted(r[0] for r in rows)
 
 
 def revoke_of_order(session: Session, order_id: str, at: datetime, reason: str) -> list[tuple]:
-    """Revoke at ``at`` every grant tied to the order not revoked yet: (id, slug, member)."""
+    """Revoke at ``at`` every grant tied to the order not revoked yet: (id, discount id,
+    member id)."""
     rows = query(
         session,
         "UPDATE discount_grant SET revoked_at = {p}, revoke_reason = {p} "
-        "WHERE order_id = {p} AND revoked_at IS NULL RETURNING id, discount_id, member_id",
+        "WHERE order_id = {p} AND revoked_at IS NULL "
+        "RETURNING id, discount_id, member_id, ended_at",
         (stamp(session, at), reason, order_id),
     )
-    return sorted(rows)
+    _closed(session, [(d, m, ended) for _id, d, m, ended in rows])
+    return sorted(r[:3] for r in rows)
+
+
+def _closed(session: Session, rows: list[tuple]) -> None:
+    """Grants revoked or ended now ((discount id, member id, ended_at before)): those
+    still open leave the kept figures."""
+    move_figures(session, [(d, m, -1, 0) for d, m, ended in rows if ended is None])
 
 
 # --- subscriptions -----------------------------------------------------------------------
@@ -268,23 +281,118 @@ def live_subscription_grants(session: Session, subscription_id: str, at: datetim
 
 def revoke_due(session: Session, now: datetime) -> int:
     """Carry out the scheduled revokes due at ``now`` (at their scheduled time)."""
-    return run(
+    rows = query(
         session,
         "UPDATE discount_grant SET revoked_at = revoke_at, "
         "revoke_reason = 'subscription cancelled: paid period over' "
-        "WHERE revoked_at IS NULL AND revoke_at <= {p}",
+        "WHERE revoked_at IS NULL AND revoke_at <= {p} RETURNING discount_id, member_id, ended_at",
         (stamp(session, now),),
     )
+    _closed(session, rows)
+    return len(rows)
 
 
 def end_due(session: Session, now: datetime) -> int:
     """Mark the grants past their end at ``now`` ended (once each)."""
-    return run(
+    rows = query(
         session,
         "UPDATE discount_grant SET ended_at = until "
-        "WHERE ended_at IS NULL AND revoked_at IS NULL AND until <= {p}",
+        "WHERE ended_at IS NULL AND revoked_at IS NULL AND until <= {p} "
+        "RETURNING discount_id, member_id",
         (stamp(session, now),),
     )
+    _closed(session, [(d, m, None) for d, m in rows])
+    return len(rows)
+
+
+# --- kept figures -------------------------------------------------------------------------
+
+
+def move_figures(session: Session, moves: list[tuple[int, int, int, int]]) -> None:
+    """Keep discount_member and discount_summary with ``moves`` ((discount id, member id,
+    open grants added, uses added) each), pairs and discounts in order (concurrent
+    writers take the rows in one order)."""
+    pairs: dict[tuple[int, int], list[int]] = {}
+    for discount_id, member_id, grants, uses in moves:
+        pair = pairs.setdefault((discount_id, member_id), [0, 0])
+        pair[0] += grants
+        pair[1] += uses
+    summary: dict[int, list[int]] = {}
+    for (discount_id, member_id), (grants, uses) in sorted(pairs.items()):
+        if not grants and not uses:
+            continue
+        found = query(
+            session,
+            "UPDATE discount_member SET grants = grants + {p}, uses = uses + {p} "
+            "WHERE discount_id = {p} AND member_id = {p} RETURNING grants, uses",
+            (grants, uses, discount_id, member_id),
+        )
+        if found:
+            new_grants, new_uses = found[0]
+        else:  # the pair's first (a concurrent first one is a retried transaction)
+            insert_row(
+                session,
+                "discount_member",
+                {
+                    "discount_id": discount_id,
+                    "member_id": member_id,
+                    "grants": grants,
+                    "uses": uses,
+                },
+            )
+            new_grants, new_uses = grants, uses
+        moved = summary.setdefault(discount_id, [0, 0, 0, 0])
+        moved[0] += grants
+        moved[1] += (new_grants > 0) - (new_grants - grants > 0)
+        moved[2] += uses
+        moved[3] += (new_uses > 0) - (new_uses - uses > 0)
+    for discount_id, (grants, members, uses, users) in sorted(summary.items()):
+        changed = run(
+            session,
+            "UPDATE discount_summary SET grants = grants + {p}, members = members + {p}, "
+            "uses = uses + {p}, users = users + {p} WHERE discount_id = {p}",
+            (grants, members, uses, users, discount_id),
+        )
+        if not changed:
+            insert_row(
+                session,
+                "discount_summary",
+                {
+                    "discount_id": discount_id,
+                    "grants": grants,
+                    "members": members,
+                    "uses": uses,
+                    "users": users,
+                },
+            )
+
+
+def figures_now(session: Session, now: datetime) -> dict[int, tuple[int, int, int, int]]:
+    """discount id -> (grants active at ``now``, members holding it, uses, members who used
+    it): the kept figures, less the open grants not active at ``now`` (an end or a
+    scheduled revoke fell due since `maintain run` recorded it, or one starting later)."""
+    found = {
+        row[0]: list(row[1:])
+        for row in query(
+            session, "SELECT discount_id, grants, members, uses, users FROM discount_summary"
+        )
+    }
+    value = stamp(session, now)
+    due = query(
+        session,
+        "SELECT g.discount_id, g.member_id, COUNT(*), MIN(h.grants) FROM discount_grant g "
+        "JOIN discount_member h ON h.discount_id = g.discount_id AND h.member_id = g.member_id "
+        "WHERE g.revoked_at IS NULL AND g.ended_at IS NULL "
+        "AND (g.until <= {p} OR g.revoke_at <= {p} OR g.since > {p}) "
+        "GROUP BY g.discount_id, g.member_id",
+        (value, value, value),
+    )
+    for discount_id, _member_id, count, held in due:
+        figures = found.setdefault(discount_id, [0, 0, 0, 0])
+        figures[0] -= count
+        if count >= held:
+            figures[1] -= 1
+    return {k: tuple(v) for k, v in found.items()}
 
 
 # --- uses ---------------------------------------------------------------------------------
@@ -301,6 +409,7 @@ def discount_ids(session: Session, slugs: Iterable[str]) -> dict[str, int]:
 
 def record_use(session: Session, row: dict) -> None:
     insert_row(session, "discount_use", row)
+    move_figures(session, [(row["discount_id"], row["member_id"], 0, 1)])
 
 
 def grant_of(session: Session, grant_id: int) -> DiscountGrant | None:
@@ -309,13 +418,7 @@ def grant_of(session: Session, grant_id: int) -> DiscountGrant | None:
 
 def active_counts(session: Session, now: datetime) -> dict[int, tuple[int, int]]:
     """discount id -> (grants active at ``now``, members holding it through them)."""
-    rows = query(
-        session,
-        "SELECT g.discount_id, COUNT(*), COUNT(DISTINCT g.member_id) FROM discount_grant g "
-        "WHERE " + ACTIVE_AT + " GROUP BY g.discount_id",
-        active_at(session, now),
-    )
-    return {discount_id: (grants, members) for discount_id, grants, members in rows}
+    return {k: (v[0], v[1]) for k, v in figures_now(session, now).items()}
 
 
 # --- statistics ---------------------------------------------------------------------------

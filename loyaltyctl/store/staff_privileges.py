@@ -127,6 +127,15 @@ WRITES: dict[str, tuple[Writes, Writes]] = {
     # discounts: defined by apply, granted by events (managers) and by hand at the counter
     "discount": (FULL, READ_ONLY),
     "discount_grant": (FULL, APPEND),
+    # kept by every grant and revoke: a grant by hand at the counter moves them too
+    "discount_member": (
+        Writes(insert=True, update=("grants", "uses")),
+        Writes(insert=True, update=("grants",)),
+    ),
+    "discount_summary": (
+        Writes(insert=True, update=("grants", "members", "uses", "users")),
+        Writes(insert=True, update=("grants", "members")),
+    ),
     "discount_subscription": (FULL, READ_ONLY),
     "discount_use": (FULL, READ_ONLY),
     # the owners' alone: the roster, the administrator cap, the schema's revision

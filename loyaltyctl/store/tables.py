@@ -789,6 +789,7 @@ class DiscountGrant(SQLModel, table=True):
         Index(None, "subscription_id"),
         Index(None, "revoke_at"),
         Index(None, "until"),
+        Index(None, "since"),
     )
 
     id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
@@ -842,3 +843,37 @@ class DiscountUse(SQLModel, table=True):
     order_id: str = Field(max_length=100)
     at: datetime = _ts(False)
     day: str = Field(max_length=10)  # of `at` in the program time zone (statistics)
+
+
+class DiscountMember(SQLModel, table=True):
+    """A member's open grants (not revoked, not ended as recorded) and uses of one
+    discount, kept by every write that moves them (store/discounts.py): what tells when
+    a member starts or stops holding (or first uses) a discount, for discount_summary."""
+
+    __tablename__ = "discount_member"
+    __table_args__ = (CheckConstraint("grants >= 0 AND uses >= 0", name="not_negative"),)
+
+    discount_id: int = Field(foreign_key="discount.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    grants: int = Field(default=0)
+    uses: int = Field(default=0)
+
+
+class DiscountSummary(SQLModel, table=True):
+    """Per discount: open grants, members holding it through them, uses and members who
+    used it, kept in the same transactions as discount_member. `stats discounts` reads
+    these rows and corrects them by the few grants whose end or revoke fell due since
+    `maintain run` last recorded them."""
+
+    __tablename__ = "discount_summary"
+    __table_args__ = (
+        CheckConstraint(
+            "grants >= 0 AND members >= 0 AND uses >= 0 AND users >= 0", name="not_negative"
+        ),
+    )
+
+    discount_id: int = Field(foreign_key="discount.id", primary_key=True)
+    grants: int = Field(default=0, sa_type=BigInteger)
+    members: int = Field(default=0, sa_type=BigInteger)
+    uses: int = Field(default=0, sa_type=BigInteger)
+    users: int = Field(default=0, sa_type=BigInteger)

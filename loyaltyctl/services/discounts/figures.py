@@ -1,6 +1,8 @@
 """`stats discounts`: per discount, its active grants, the members holding it, the
 members who used it and its uses; uses over time (days in the program time zone, empty
-periods as 0, grouped by day, week or month)."""
+periods as 0, grouped by day, week or month). The figures are the kept ones
+(discount_summary, corrected by the grants fallen due since `maintain run`); with
+`--since`, uses are counted from the uses in the window."""
 
 from __future__ import annotations
 
@@ -51,15 +53,20 @@ def discount_stats(
     )
     ids = [row.id for row in rows] if slug else None
     since_day = since.astimezone(tz).date().isoformat() if since else None
-    held = store.active_counts(session, now)
-    used = store.use_figures(session, ids, since_day)
+    kept = store.figures_now(session, now)
+    # with --since, uses are counted from the uses in the window
+    used = (
+        store.use_figures(session, ids, since_day)
+        if since_day is not None
+        else {k: (v[2], v[3]) for k, v in kept.items()}
+    )
     figures = [
         DiscountFigures(
             row.slug,
             row.name,
             row.percent,
             row.enabled,
-            *held.get(row.id, (0, 0)),
+            *kept.get(row.id, (0, 0))[:2],
             used.get(row.id, (0, 0))[1],
             used.get(row.id, (0, 0))[0],
         )

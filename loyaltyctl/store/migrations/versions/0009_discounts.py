@@ -1,4 +1,5 @@
-"""discounts members hold: discount, discount_grant, discount_subscription, discount_use
+"""discounts members hold: discount, discount_grant, discount_subscription, discount_use,
+discount_member and discount_summary (the figures of `stats discounts`)
 
 Revision ID: 0009
 Revises: 0008
@@ -105,6 +106,7 @@ def upgrade() -> None:
         ["subscription_id"],
         ["revoke_at"],
         ["until"],
+        ["since"],
     ):
         op.create_index(op.f(f"ix_discount_grant_{'_'.join(columns)}"), "discount_grant", columns)
     op.create_table(
@@ -146,8 +148,46 @@ def upgrade() -> None:
     op.create_index(op.f("ix_discount_use_discount_id_day"), "discount_use", ["discount_id", "day"])
     op.create_index(op.f("ix_discount_use_member_id"), "discount_use", ["member_id"])
 
+    op.create_table(
+        "discount_member",
+        sa.Column("discount_id", sa.Integer(), nullable=False),
+        sa.Column("member_id", sa.Integer(), nullable=False),
+        sa.Column("grants", sa.Integer(), nullable=False),
+        sa.Column("uses", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "grants >= 0 AND uses >= 0", name=op.f("ck_discount_member_not_negative")
+        ),
+        sa.ForeignKeyConstraint(
+            ["discount_id"], ["discount.id"], name=op.f("fk_discount_member_discount_id_discount")
+        ),
+        sa.ForeignKeyConstraint(
+            ["member_id"], ["member.id"], name=op.f("fk_discount_member_member_id_member")
+        ),
+        sa.PrimaryKeyConstraint("discount_id", "member_id", name=op.f("pk_discount_member")),
+    )
+    op.create_table(
+        "discount_summary",
+        sa.Column("discount_id", sa.Integer(), nullable=False),
+        sa.Column("grants", sa.BigInteger(), nullable=False),
+        sa.Column("members", sa.BigInteger(), nullable=False),
+        sa.Column("uses", sa.BigInteger(), nullable=False),
+        sa.Column("users", sa.BigInteger(), nullable=False),
+        sa.CheckConstraint(
+            "grants >= 0 AND members >= 0 AND uses >= 0 AND users >= 0",
+            name=op.f("ck_discount_summary_not_negative"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["discount_id"],
+            ["discount.id"],
+            name=op.f("fk_discount_summary_discount_id_discount"),
+        ),
+        sa.PrimaryKeyConstraint("discount_id", name=op.f("pk_discount_summary")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("discount_summary")
+    op.drop_table("discount_member")
     op.drop_table("discount_use")
     op.drop_table("discount_subscription")
     op.drop_table("discount_grant")
