@@ -95,6 +95,13 @@ def insert_grant(session: Session, row: dict) -> int:
 
 
 @dataclass(frozen=True, slots=True)
+class MemberRef:
+    id: int
+    external_id: str
+    tier: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class HeldRow:
     """A grant of the member's with its discount's stored columns (quote's read)."""
 
@@ -106,24 +113,31 @@ class HeldRow:
     revoked_at: datetime | None
 
 
-def held_by(session: Session, member_id: int) -> list[HeldRow]:
-    """Every grant of the member (any state) with its discount, in one statement."""
+def held_by(session: Session, external_id: str) -> tuple[MemberRef | None, list[HeldRow]]:
+    """The member of this external id and every grant of theirs (any state) with its
+    discount, in one statement (a checkout's path); (None, []) when there is no member."""
     rows = query(
         session,
-        "SELECT d.slug, d.name, d.percent, d.enabled, d.schedule, d.scopes, d.triggers, "
-        "d.stack_with, d.priority, d.exclusive_group, g.since, g.until, g.revoke_at, "
-        "g.revoked_at FROM discount_grant g JOIN discount d ON d.id = g.discount_id "
-        "WHERE g.member_id = {p} ORDER BY g.id",
-        (member_id,),
+        "SELECT m.id, m.external_id, m.tier, d.slug, d.name, d.percent, d.enabled, "
+        "d.schedule, d.scopes, d.triggers, d.stack_with, d.priority, d.exclusive_group, "
+        "g.since, g.until, g.revoke_at, g.revoked_at FROM member m "
+        "LEFT JOIN discount_grant g ON g.member_id = m.id "
+        "LEFT JOIN discount d ON d.id = g.discount_id "
+        "WHERE m.external_id = {p} ORDER BY g.id",
+        (external_id,),
     )
+    if not rows:
+        return None, []
     read = stamp_reader(session) or (lambda value: value)
 
     def moment(value):
         return None if value is None else read(value)
 
-    return [
-        HeldRow(tuple(r[:10]), read(r[10]), moment(r[11]), moment(r[12]), moment(r[13]))
+    member = MemberRef(*rows[0][:3])
+    return member, [
+        HeldRow(tuple(r[3:13]), read(r[13]), moment(r[14]), moment(r[15]), moment(r[16]))
         for r in rows
+        if r[3] is not None
     ]
 
 
@@ -469,20 +483,6 @@ def use_days(
 
 
 # --- quote's reads besides the grants (through the driver: a checkout's path) --------------
-
-
-@dataclass(frozen=True, slots=True)
-class MemberRef:
-    id: int
-    external_id: str
-    tier: str | None
-
-
-def member_ref(session: Session, external_id: str) -> MemberRef | None:
-    row = fetch_one(
-        session, "SELECT id, external_id, tier FROM member WHERE external_id = {p}", (external_id,)
-    )
-    return None if row is None else MemberRef(*row)
 
 
 @dataclass(frozen=True, slots=True)

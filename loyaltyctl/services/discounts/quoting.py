@@ -43,11 +43,12 @@ def coupon_codes(cart: Cart, extra: Sequence[str]) -> list[str]:
     return list(seen.values())
 
 
-def held_discounts(session: Session, member_id: int) -> list[Held]:
-    """The discounts the member holds, each with every grant of it (any state)."""
+def held_discounts(rows) -> list[Held]:
+    """The discounts a member holds (`store.held_by`'s rows), each with every grant of it
+    (any state)."""
     by_slug: dict[str, tuple] = {}
     grants: dict[str, list[Grant]] = {}
-    for row in store.held_by(session, member_id):
+    for row in rows:
         slug = row.discount[0]
         by_slug.setdefault(slug, row.discount)
         grants.setdefault(slug, []).append(
@@ -84,11 +85,13 @@ def quote_cart(
     asked for only when a coupon is given."""
     now = utcnow()
     at = at or now
-    row = store.member_ref(session, member) or member_store.require_row(session, member)
+    row, grants = store.held_by(session, member)
+    if row is None:
+        member_store.require_row(session, member)  # UnknownMember, with close ids
     codes = coupon_codes(cart, coupons)
     ring = keys() if codes and keys is not None else None
     given = [_coupon(session, ring, code, at=at, member=row.external_id) for code in codes]
-    quote = price_cart(cart, held=held_discounts(session, row.id), coupons=given, at=at, tz=tz)
+    quote = price_cart(cart, held=held_discounts(grants), coupons=given, at=at, tz=tz)
     points = order_preview(
         session,
         member_id=row.id,
