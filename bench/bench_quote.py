@@ -280,7 +280,14 @@ def bench_backend(backend, args, workdir: Path) -> dict:
     db = Database(url)
     raw = backend.connect("quote")
     if backend.name == "postgresql":
+        from sqlalchemy import event
+
         raw.autocommit = True
+        # parsed and planned each time on both sides, as a CLI process runs each statement
+        # once (in a long loop a read transaction's ROLLBACK would cost the service a
+        # DEALLOCATE ALL and a new PREPARE on every call)
+        raw.prepare_threshold = None
+        event.listen(db.engine, "connect", lambda conn, _: setattr(conn, "prepare_threshold", None))
     mark = "?" if backend.name == "sqlite" else "%s"
     # the member and their grants with their discounts: what any quote must read
     grants_sql = (

@@ -1,7 +1,8 @@
 # ruff: noqa: E501 - events written out whole, as a store sends them
 """The kept discount figures (discount_member, discount_summary) always say what the
 grants and uses themselves say, at any moment, before and after `maintain run`, through
-grants by hand and from events, revokes, refunds, chargebacks, cancellations and ends."""
+grants by hand and from events, revokes, refunds, chargebacks, cancellations and ends;
+`audit verify` recounts them and names a figure changed behind the tool's back."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import json
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from loyaltyctl.domain.discounts import Grant
 from loyaltyctl.program.files import read_program_files
 from loyaltyctl.services.apply import apply_program
+from loyaltyctl.services.audit import verify
 from loyaltyctl.services.discounts.grants import grant_discount, revoke_discount
 from loyaltyctl.services.discounts.jobs import end_grants
 from loyaltyctl.services.earning.ingest import ingest_events
@@ -159,3 +161,8 @@ def test_kept_figures_agree_with_the_rows_at_every_moment(db, member, tmp_path):
     for days in (35, 36, 60):
         now = T0 + timedelta(days=days)
         assert _kept(db, now) == _counted(db, now), days
+    assert db.run(lambda s: verify(session=s), write=False).ok
+    db.run(lambda s: s.execute(text("UPDATE discount_summary SET members = members + 1")))
+    found = db.run(lambda s: verify(session=s), write=False)
+    assert not found.ok
+    assert any("members holding it" in str(p) for p in found.problems)

@@ -54,46 +54,15 @@ def show_discount(*, session: Session, slug: str, now: datetime | None = None) -
 
 
 def grant_records(rows: list[tuple], now: datetime) -> list[GrantRecord]:
-    """GrantRecords of `store.grant_rows`, each with its status at ``now``."""
+    """GrantRecords of `store.grant_rows` (its GRANT_COLUMNS), each with its status at
+    ``now``."""
     from loyaltyctl.domain.discount_grants import grant_status
 
-    found = []
-    for (
-        grant_id,
-        slug,
-        member,
-        source,
-        order_id,
-        subscription_id,
-        operator,
-        note,
-        since,
-        until,
-        revoke_at,
-        revoked_at,
-        duration,
-        revoke_reason,
-    ) in rows:
-        status = grant_status(
-            now, since=since, until=until, revoke_at=revoke_at, revoked_at=revoked_at
+    return [
+        GrantRecord(
+            *row[:12],
+            grant_status(now, since=row[8], until=row[9], revoke_at=row[10], revoked_at=row[11]),
+            *row[12:14],
         )
-        found.append(
-            GrantRecord(
-                grant_id,
-                slug,
-                member,
-                source,
-                order_id,
-                subscription_id,
-                operator,
-                note,
-                since,
-                until,
-                revoke_at,
-                revoked_at,
-                status,
-                duration,
-                revoke_reason,
-            )
-        )
-    return found
+        for row in rows
+    ]
