@@ -339,7 +339,10 @@ def bench_backend(backend, args, workdir: Path) -> dict:
             "SELECT g.discount_id, g.member_id, COUNT(*), MIN(h.grants) FROM discount_grant g "
             "JOIN discount_member h ON h.discount_id = g.discount_id "
             "AND h.member_id = g.member_id WHERE g.revoked_at IS NULL AND g.ended_at IS NULL "
-            f"AND (g.until <= {mark} OR g.revoke_at <= {mark} OR g.since > {mark}) "
+            "AND g.id IN (SELECT id FROM discount_grant WHERE ended_at IS NULL "
+            f"AND revoked_at IS NULL AND until <= {mark} UNION SELECT id FROM discount_grant "
+            f"WHERE revoked_at IS NULL AND revoke_at <= {mark} "
+            f"UNION SELECT id FROM discount_grant WHERE since > {mark}) "
             "GROUP BY g.discount_id, g.member_id",
             (stamp,) * 3,
         ).fetchall()

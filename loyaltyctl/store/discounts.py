@@ -397,7 +397,11 @@ def figures_now(session: Session, now: datetime) -> dict[int, tuple[int, int, in
         "SELECT g.discount_id, g.member_id, COUNT(*), MIN(h.grants) FROM discount_grant g "
         "JOIN discount_member h ON h.discount_id = g.discount_id AND h.member_id = g.member_id "
         "WHERE g.revoked_at IS NULL AND g.ended_at IS NULL "
-        "AND (g.until <= {p} OR g.revoke_at <= {p} OR g.since > {p}) "
+        # each branch a range of its own index (the partial ones hold only open grants)
+        "AND g.id IN (SELECT id FROM discount_grant WHERE ended_at IS NULL "
+        "AND revoked_at IS NULL AND until <= {p} "
+        "UNION SELECT id FROM discount_grant WHERE revoked_at IS NULL AND revoke_at <= {p} "
+        "UNION SELECT id FROM discount_grant WHERE since > {p}) "
         "GROUP BY g.discount_id, g.member_id",
         (value, value, value),
     )

@@ -787,8 +787,20 @@ class DiscountGrant(SQLModel, table=True):
         Index(None, "discount_id", "revoked_at"),
         Index(None, "order_id"),
         Index(None, "subscription_id"),
-        Index(None, "revoke_at"),
-        Index(None, "until"),
+        # the open grants whose end or scheduled revoke falls due (maintain run, and the
+        # figures' correction): partial, so a range reads only those not recorded yet
+        Index(
+            "ix_discount_grant_open_until",
+            "until",
+            sqlite_where=text("ended_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL AND revoked_at IS NULL"),
+        ),
+        Index(
+            "ix_discount_grant_open_revoke_at",
+            "revoke_at",
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
         Index(None, "since"),
     )
 

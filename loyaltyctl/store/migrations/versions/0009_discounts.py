@@ -104,11 +104,23 @@ def upgrade() -> None:
         ["discount_id", "revoked_at"],
         ["order_id"],
         ["subscription_id"],
-        ["revoke_at"],
-        ["until"],
         ["since"],
     ):
         op.create_index(op.f(f"ix_discount_grant_{'_'.join(columns)}"), "discount_grant", columns)
+    op.create_index(
+        "ix_discount_grant_open_until",
+        "discount_grant",
+        ["until"],
+        sqlite_where=sa.text("ended_at IS NULL AND revoked_at IS NULL"),
+        postgresql_where=sa.text("ended_at IS NULL AND revoked_at IS NULL"),
+    )
+    op.create_index(
+        "ix_discount_grant_open_revoke_at",
+        "discount_grant",
+        ["revoke_at"],
+        sqlite_where=sa.text("revoked_at IS NULL"),
+        postgresql_where=sa.text("revoked_at IS NULL"),
+    )
     op.create_table(
         "discount_subscription",
         sa.Column("subscription_id", _text(100), nullable=False),
