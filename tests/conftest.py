@@ -21,6 +21,12 @@ PG_ADMIN_URL = os.environ.get(
 )
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
+    "discount_summary",
+    "discount_member",
+    "discount_use",
+    "discount_grant",
+    "discount_subscription",
+    "discount",
     "earning_counter",
     "ingested_event",
     "earning_rule",

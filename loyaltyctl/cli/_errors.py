@@ -209,6 +209,9 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED, "Use a new --key for a different change, or repeat the original one exactly."
     ),
     e.NotFound: Rendering(REFUSED, message=_with_candidates),
+    e.NotHeld: Rendering(
+        REFUSED, "See what the member holds with `loyaltyctl discount grants --member M`."
+    ),
     e.AuditFailure: Rendering(
         REFUSED,
         "Restore the database from a backup or investigate the row named above.",

@@ -17,6 +17,7 @@ from loyaltyctl.cli import (
     coupons,
     db,
     demo,
+    discounts,
     earning,
     exports,
     keys,
@@ -25,6 +26,7 @@ from loyaltyctl.cli import (
     perks,
     points,
     promo,
+    quote,
     staff,
     stats,
 )
@@ -162,6 +164,8 @@ app.add_typer(claims.certificate_app, name="certificate")
 promo.app.command("export-toml")(exports.campaigns)
 app.add_typer(promo.app, name="promo")
 app.add_typer(coupons.app, name="coupon")
+app.add_typer(discounts.app, name="discount")
+app.command("quote")(quote.quote)
 app.add_typer(stats.app, name="stats")
 app.add_typer(earning.events_app, name="events")
 earning.rules_app.command("export")(exports.rules)

@@ -40,6 +40,13 @@ def _summary(result) -> str:
         parts.append(
             f"{result.tier_changes:,} tier " + ("change" if result.tier_changes == 1 else "changes")
         )
+    if result.grants_revoked or result.grants_ended:
+        verb = "would revoke" if result.dry_run else "revoked"
+        verb2 = "would end" if result.dry_run else "ended"
+        parts.append(
+            f"discount grants: {verb} {result.grants_revoked:,} (scheduled),"
+            f" {verb2} {result.grants_ended:,} (past their end)"
+        )
     if result.dry_run and result.webhooks_due:
         parts.append(f"would deliver {result.webhooks_due:,} due webhooks")
     elif result.webhooks_due:

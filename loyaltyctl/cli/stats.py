@@ -147,3 +147,32 @@ def members(
         out.listing(views.member_stat_rows(found), views.MEMBER_STAT_COLUMNS)
         return
     out.result(found, lambda: views.member_stats(out, found))
+
+
+@app.command("discounts")
+def discounts(
+    slug: Annotated[str | None, typer.Argument(metavar="[SLUG]", help="One discount only.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Uses from this date.")] = None,
+    by: ByOpt = "day",
+    json_: opt.JsonOpt = False,
+    csv_: opt.CsvOpt = False,
+) -> None:
+    """Per discount: active grants, members holding it, members who used it, uses (from
+    the `discounts` of order.paid events); and a chart of uses per day, week or month
+    (program time zone; empty periods as 0).
+
+    Example: loyaltyctl stats discounts diamond-10 --since 2026-10-01 --by week
+    """
+    from loyaltyctl.services.discounts.figures import discount_stats
+
+    out = Output(json_mode=json_, csv_mode=csv_)
+    ctx = current()
+    start = opt.when(since, option="--since", end_of_day=False)
+    period = _period(by)
+    found = ctx.read(
+        lambda s: discount_stats(session=s, tz=ctx.settings.tz, slug=slug, since=start, by=period)
+    )
+    if csv_:
+        out.listing(views.discount_stat_rows(found), views.DISCOUNT_STAT_COLUMNS)
+        return
+    out.result(found, lambda: views.discount_stats(out, found))

@@ -7,6 +7,7 @@ says schedules are written.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -127,6 +128,10 @@ class DiscountSpec:
     line: int = 0
     positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
+    def where(self, key: str) -> tuple[int, int]:
+        """The line and column of a key of the table (its header when not positioned)."""
+        return self.positions.get(key, (self.line, 1))
+
     @property
     def dormant(self) -> bool:
         """No scope or no trigger: it never applies (a warning at apply, not an error)."""
@@ -208,7 +213,7 @@ def _exclusive(candidates: list[DiscountSpec]) -> tuple[list[DiscountSpec], list
                 NotApplied(
                     spec.slug,
                     EXCLUSIVE_GROUP,
-                    f"{winner.slug} ({winner.percent}%) wins exclusive group "
+                    f"{winner.slug} ({winner.percent.normalize():f}%) wins exclusive group "
                     f"{spec.exclusive_group}",
                 )
             )
@@ -227,6 +232,16 @@ def stack_on_line(
     not dormant, schedule open): scope, the other types present on the line, exclusive
     groups, then the chain by priority; the line's discount rounded half up once and split
     among the applied ones in proportion to their percents."""
+    applied, not_applied = chain_on_line(candidates, sku=sku, category=category, present=present)
+    return LineDiscounts(amounts(applied, amount), not_applied)
+
+
+def chain_on_line(
+    candidates: Sequence[DiscountSpec], *, sku: str, category: str | None, present: Sequence[str]
+) -> tuple[list[DiscountSpec], tuple[NotApplied, ...]]:
+    """Which candidates apply to a line (in the order they apply) and why the others do
+    not: what `stack_on_line` decides before the amounts (the same for every line of one
+    sku, category and types present)."""
     not_applied: list[NotApplied] = []
     in_scope = []
     for spec in candidates:
@@ -258,10 +273,12 @@ def stack_on_line(
                     f"{applied[0].slug} applies first and they do not stack",
                 )
             )
-    return LineDiscounts(_amounts(applied, amount), tuple(not_applied))
+    return applied, tuple(not_applied)
 
 
-def _amounts(applied: list[DiscountSpec], amount: Decimal) -> tuple[Applied, ...]:
+def amounts(applied: list[DiscountSpec], amount: Decimal) -> tuple[Applied, ...]:
+    """The line's discount (the applied percents, at most 100, of ``amount``, rounded
+    half up once) split among them by their percents, ties to the one applied first."""
     if not applied:
         return ()
     percent = min(sum((spec.percent for spec in applied), Decimal(0)), Decimal(100))
@@ -275,4 +292,101 @@ def _amounts(applied: list[DiscountSpec], amount: Decimal) -> tuple[Applied, ...
     return tuple(
         Applied(spec.slug, spec.percent, from_cents(part))
         for spec, part in zip(applied, parts, strict=True)
+    )
+
+
+# --- stored form: the columns `apply` writes and quote reads back ---------------------------
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def schedule_dict(schedule: Schedule) -> dict:
+    """The schedule's keys as a file writes them (only those given)."""
+    found: dict = {}
+    if schedule.start is not None:
+        found["from"] = schedule.start.isoformat()
+    if schedule.end is not None:
+        found["until"] = schedule.end.isoformat()
+    if schedule.weekdays:
+        found["weekdays"] = list(schedule.weekdays)
+    if schedule.time_from is not None:
+        found["time_from"] = schedule.time_from.strftime("%H:%M")
+    if schedule.time_until is not None:
+        found["time_until"] = schedule.time_until.strftime("%H:%M")
+    return found
+
+
+def _scope_dict(scope: Scope) -> dict:
+    return (
+        {"type": scope.type}
+        if scope.value is None
+        else {"type": scope.type, scope.type: scope.value}
+    )
+
+
+def _trigger_dict(trigger: Trigger) -> dict:
+    found = {"type": trigger.type}
+    if trigger.package is not None:
+        found["package"] = trigger.package
+    if trigger.duration is not None:
+        found["duration"] = trigger.duration
+    return found
+
+
+def stored_columns(spec: DiscountSpec) -> dict:
+    """The stored columns of a spec (JSON text for the structured ones, canonical so an
+    unchanged file plans no change)."""
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "percent": spec.percent,
+        "enabled": spec.enabled,
+        "schedule": _CANONICAL.encode(schedule_dict(spec.schedule)),
+        "scopes": _CANONICAL.encode([_scope_dict(s) for s in spec.scopes]),
+        "triggers": _CANONICAL.encode([_trigger_dict(t) for t in spec.triggers]),
+        "stack_with": _CANONICAL.encode(sorted(spec.stack_with)),
+        "priority": spec.priority,
+        "exclusive_group": spec.exclusive_group,
+    }
+
+
+def _parse_time(text: str | None) -> time | None:
+    return None if text is None else time.fromisoformat(text)
+
+
+def spec_from_stored(
+    slug: str,
+    name: str,
+    percent,
+    enabled,
+    schedule: str,
+    scopes: str,
+    triggers: str,
+    stack_with: str,
+    priority: int,
+    exclusive_group: str | None,
+    description: str | None = None,
+) -> DiscountSpec:
+    """A stored discount back as a spec (what `stored_columns` wrote)."""
+    sched = json.loads(schedule)
+    return DiscountSpec(
+        slug=slug,
+        name=name,
+        percent=Decimal(percent),
+        description=description,
+        enabled=bool(enabled),
+        schedule=Schedule(
+            start=date.fromisoformat(sched["from"]) if "from" in sched else None,
+            end=date.fromisoformat(sched["until"]) if "until" in sched else None,
+            weekdays=tuple(sched.get("weekdays", ())),
+            time_from=_parse_time(sched.get("time_from")),
+            time_until=_parse_time(sched.get("time_until")),
+        ),
+        scopes=tuple(Scope(s["type"], s.get(s["type"])) for s in json.loads(scopes)),
+        triggers=tuple(
+            Trigger(t["type"], t.get("package"), t.get("duration")) for t in json.loads(triggers)
+        ),
+        stack_with=frozenset(json.loads(stack_with)),
+        priority=int(priority),
+        exclusive_group=exclusive_group,
     )

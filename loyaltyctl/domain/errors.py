@@ -162,6 +162,12 @@ class CouponRefused(Refused):
     absent for an unknown code), and what the reason is about."""
 
 
+class NotHeld(Refused):
+    """A revoke of a discount the member holds no active grant of. data: discount, member."""
+
+    code = "not_held"
+
+
 class UnknownCoupon(CouponRefused):
     code = "unknown_coupon"
 

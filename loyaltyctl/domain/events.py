@@ -35,6 +35,11 @@ REVIEW = "review.submitted"
 SOCIAL = "social.action"
 BIRTHDAY_CHANGED = "member.birthday_changed"
 ORDER_CHARGEBACK = "order.chargeback"
+SUBSCRIPTION_STARTED = "subscription.started"
+SUBSCRIPTION_RENEWED = "subscription.renewed"
+SUBSCRIPTION_CANCELLED = "subscription.cancelled"
+SUBSCRIPTION_RESUMED = "subscription.resumed"
+DISCOUNTS_MAX = 100  # discount slugs named on one order
 
 ID_MAX = 200
 REF_MAX = 100  # order ids, skus, products
@@ -93,6 +98,7 @@ class OrderPaid(Event):
     discount: Decimal
     shipping: Decimal
     coupons: tuple[str, ...] = ()  # codes as the store sent them (never recorded in clear)
+    discounts: tuple[str, ...] = ()  # slugs of the discounts used on the order (statistics)
 
     @property
     def value(self) -> Decimal:
@@ -133,6 +139,16 @@ class BirthdayChanged(Event):
     birthday: str
 
 
+@dataclass(slots=True)
+class SubscriptionEvent(Event):
+    """subscription.started (member, package), .renewed and .resumed (renews_at),
+    .cancelled: ``member`` and ``package`` only on started."""
+
+    subscription_id: str
+    package: str | None = None
+    renews_at: datetime | None = None
+
+
 # one decoder and one encoder for every line (json.loads/dumps with options make new ones)
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _CANONICAL = json.JSONEncoder(
@@ -156,7 +172,7 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
         raise EventProblem(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(document, dict):
         raise EventProblem('each line must be one JSON object, e.g. {"id": ..., "type": ...}')
-    reader = _Fields(document)
+    reader = _Fields(document, tz=tz)
     event_id = reader.ref("id", ID_MAX)
     kind = reader.text("type", 40)
     read = _READERS.get(kind)
@@ -238,6 +254,32 @@ def _order(reader: _Fields, common: tuple) -> OrderPaid:
         discount=discount,
         shipping=reader.money("shipping", default=Decimal(0)),
         coupons=_coupon_codes(reader.document.get("coupons")),
+        discounts=_discount_slugs(reader.document.get("discounts")),
+    )
+
+
+def _discount_slugs(listed) -> tuple[str, ...]:
+    if listed is None:
+        return ()
+    if not isinstance(listed, list) or len(listed) > DISCOUNTS_MAX:
+        raise EventProblem(f"discounts must be a list of at most {DISCOUNTS_MAX} discount slugs")
+    for index, slug in enumerate(listed):
+        if not isinstance(slug, str) or not slug.strip() or len(slug) > 64:
+            raise EventProblem(f"discounts[{index}] must be a discount slug")
+    return tuple(slug.strip() for slug in listed)
+
+
+def _subscription(reader: _Fields, common: tuple) -> SubscriptionEvent:
+    kind = common[2]
+    started = kind == SUBSCRIPTION_STARTED
+    member = reader.member("member") if started else None
+    subscription_id = reader.ref("subscription_id", REF_MAX)
+    package = reader.ref("package", REF_MAX) if started else None
+    renews_at = None
+    if kind != SUBSCRIPTION_CANCELLED and reader.document.get("renews_at") is not None:
+        renews_at = reader.moment("renews_at", reader.tz)
+    return SubscriptionEvent(
+        *common, member, subscription_id=subscription_id, package=package, renews_at=renews_at
     )
 
 
@@ -340,6 +382,10 @@ _READERS = {
     REVIEW: _review,
     SOCIAL: _social,
     BIRTHDAY_CHANGED: _birthday_changed,
+    SUBSCRIPTION_STARTED: _subscription,
+    SUBSCRIPTION_RENEWED: _subscription,
+    SUBSCRIPTION_CANCELLED: _subscription,
+    SUBSCRIPTION_RESUMED: _subscription,
 }
 TYPES = tuple(_READERS)
 
@@ -347,9 +393,10 @@ TYPES = tuple(_READERS)
 class _Fields:
     """Typed reads of an event's fields; each failure is one EventProblem."""
 
-    def __init__(self, document: dict, prefix: str = "") -> None:
+    def __init__(self, document: dict, prefix: str = "", tz: ZoneInfo | None = None) -> None:
         self.document = document
         self.prefix = prefix
+        self.tz = tz
 
     def _get(self, key: str):
         value = self.document.get(key)

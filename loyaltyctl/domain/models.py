@@ -89,6 +89,7 @@ class MemberProfile:
     redemptions: tuple = ()  # domain.promo.MemberRedemption, newest first ("my prizes")
     tier_status: object = None  # services.earning.status.TierStatus, None when no tiers are defined
     coupons: tuple = ()  # domain.coupons.MemberCoupon, usable ones first
+    discounts: tuple = ()  # domain.discount_grants.GrantRecord: held now, newest first
 
 
 @dataclass(frozen=True)
@@ -144,11 +145,15 @@ class MaintenanceResult:
     birthday_points: int = 0
     tier_reviews: int = 0  # computed tiers looked at again
     tier_changes: int = 0
+    grants_revoked: int = 0  # scheduled revokes of discount grants carried out
+    grants_ended: int = 0  # discount grants past their end
 
     @property
     def changed(self) -> bool:
         return bool(
-            self.matured_lots
+            self.grants_revoked
+            or self.grants_ended
+            or self.matured_lots
             or self.expired_lots
             or self.birthdays
             or self.tier_changes

@@ -146,12 +146,21 @@ def _line_discounts(
     candidates: list[DiscountSpec],
     left_out: list[tuple[DiscountSpec, NotApplied]],
     present: tuple[str, ...],
+    chains: dict,
 ) -> rules.LineDiscounts:
-    found = rules.stack_on_line(
-        candidates, sku=line.sku, category=line.category, present=present, amount=line.amount
-    )
-    listed = [why for spec, why in left_out if spec.dormant or spec.covers(line.sku, line.category)]
-    return rules.LineDiscounts(found.applied, tuple(listed) + found.not_applied)
+    """The line's discounts; ``chains`` keeps what was decided for a line of the same
+    sku, category and types present (only the amounts differ)."""
+    key = (line.sku, line.category, present)
+    found = chains.get(key)
+    if found is None:
+        applied, skipped = rules.chain_on_line(
+            candidates, sku=line.sku, category=line.category, present=present
+        )
+        listed = tuple(
+            why for spec, why in left_out if spec.dormant or spec.covers(line.sku, line.category)
+        )
+        found = chains[key] = (applied, listed + skipped)
+    return rules.LineDiscounts(rules.amounts(found[0], line.amount), found[1])
 
 
 def price_cart(
@@ -168,11 +177,12 @@ def price_cart(
     flags = [("giftcard", cart.giftcard), ("cumulative", cart.cumulative)]
     any_coupon = any(v is None for v in verdict.values())
     per_line = {}
+    chains: dict = {}
     for line in cart.lines:
         present = tuple(
             kind for kind, on in (("sale", line.sale), ("coupon", any_coupon), *flags) if on
         )
-        per_line[line.position] = _line_discounts(line, candidates, left_out, present)
+        per_line[line.position] = _line_discounts(line, candidates, left_out, present, chains)
     remainders = {
         line.position: line.amount - per_line[line.position].amount for line in cart.lines
     }

@@ -23,13 +23,20 @@ from loyaltyctl.domain.errors import BadInputFile, Problem
 from loyaltyctl.domain.perks import PerkSpec
 from loyaltyctl.program.campaigns import CampaignReader
 from loyaltyctl.program.checks import did_you_mean, quoted
+from loyaltyctl.program.discounts import DiscountReader
 from loyaltyctl.program.earning import RuleReader, TierReader
 from loyaltyctl.program.perks import PerkReader
 from loyaltyctl.program.reader import Reader, Seen
 from loyaltyctl.program.source import SourceFile, program_files, read_source
 
 # the kinds of table a file may hold, each read by its reader, in the order they are read
-READERS: tuple[type[Reader], ...] = (PerkReader, CampaignReader, RuleReader, TierReader)
+READERS: tuple[type[Reader], ...] = (
+    PerkReader,
+    CampaignReader,
+    RuleReader,
+    TierReader,
+    DiscountReader,
+)
 
 
 @dataclass(frozen=True)

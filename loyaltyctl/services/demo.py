@@ -26,6 +26,7 @@ from loyaltyctl.resources import data_path
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.claims import claim_perk
 from loyaltyctl.services.coupons.checkout import check_coupon, read_cart
+from loyaltyctl.services.discounts.quoting import MemberQuote, quote_cart
 from loyaltyctl.services.earning.ingest import IngestResult, ingest_events
 from loyaltyctl.services.imports import import_members, import_points
 from loyaltyctl.services.ledger import change_points
@@ -65,6 +66,7 @@ class DemoResult:
     overview: Overview  # ... the overview
     claims_stats: ClaimStats
     coupon_check: CouponApplied | None = None  # the convert coupon against fixtures/cart.json
+    quote: MemberQuote | None = None  # DEMO_QUOTE_MEMBER's discounts on fixtures/cart.json
 
 
 # (perk, member, idempotency key): running the demo again replays them
@@ -87,7 +89,8 @@ DEMO_COUPON_CLAIMS = (
     ("free-shipping-coupon", "C-1002", "demo:coupon-shipping-c1002", None),
     ("free-lipstick", "C-1004", "demo:coupon-lipstick-c1004", None),
 )
-DEMO_CART = ("fixtures", "cart.json")  # checked against the convert coupon
+DEMO_CART = ("fixtures", "cart.json")  # checked against the convert coupon, and quoted
+DEMO_QUOTE_MEMBER = "C-1001"  # holds the discounts the sample events grant
 
 
 def run_demo(
@@ -121,6 +124,11 @@ def run_demo(
         write=False,
         rollback=True,
     )
+    quoted = database.run(
+        lambda s: quote_cart(session=s, member=DEMO_QUOTE_MEMBER, cart=cart, tz=tz),
+        write=False,
+        rollback=True,
+    )
     summary, program_overview, claims = database.run(
         lambda s: (program_summary(s), overview(session=s), claim_stats(session=s, tz=tz)),
         write=False,
@@ -138,6 +146,7 @@ def run_demo(
         overview=program_overview,
         claims_stats=claims,
         coupon_check=checked,
+        quote=quoted,
     )
 
 

@@ -23,6 +23,7 @@ from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import webhooks
+from loyaltyctl.services.discounts.jobs import end_grants
 from loyaltyctl.services.earning.jobs import run_earning_jobs
 from loyaltyctl.store import jobs
 from loyaltyctl.store import ledger as store
@@ -54,11 +55,15 @@ def run_due_work(
     tz: ZoneInfo = ZoneInfo("UTC"),
 ) -> models.MaintenanceResult:
     """Mature, then expire (a lot that matured and expired since the last run does both),
-    then birthdays and tier reviews (``tz``: the program time zone, what "the day" is)."""
+    then birthdays and tier reviews (``tz``: the program time zone, what "the day" is),
+    then discount grants: scheduled revokes due and grants past their end."""
     points = _mature_and_expire(session=session, now=now, operator=operator, dry_run=dry_run)
     earned = run_earning_jobs(session=session, now=now, tz=tz, operator=operator)
+    grants = end_grants(session=session, now=now)
     return replace(
         points,
+        grants_revoked=grants.revoked,
+        grants_ended=grants.ended,
         birthdays=earned.birthdays,
         birthday_points=earned.birthday_points,
         tier_reviews=earned.tier_reviews,

@@ -10,6 +10,7 @@ from loyaltyctl.domain.errors import MemberExists, UsageProblem
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services.claim_coupons import member_coupons
 from loyaltyctl.services.claims import member_claims
+from loyaltyctl.services.discounts.grants import member_discounts
 from loyaltyctl.services.earning.status import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries
 from loyaltyctl.services.promo import member_redemptions
@@ -252,4 +253,5 @@ def show_member(
         redemptions=tuple(member_redemptions(session=session, member_id=row.id, limit=recent)),
         tier_status=tier_status(session, row, now=now),
         coupons=tuple(member_coupons(session, row.id, now=now)),
+        discounts=tuple(member_discounts(session, row.id, now=now)),
     )

@@ -84,6 +84,12 @@ def _every_day(counts: list[tuple[str, int]]) -> tuple[Period, ...]:
 PERIODS = ("day", "week", "month")
 
 
+def series_of(days: list[tuple[str, int]], by: str) -> list[tuple[str, int]]:
+    """(period, count) of (day, count) pairs, oldest first: empty days as 0, grouped by
+    day, week (its Monday) or month."""
+    return [(p.period, p.redemptions) for p in _grouped(_every_day(days), by)]
+
+
 def period_of(day: date, by: str) -> str:
     """A day's period: the day, the ISO week's Monday (`2026-W27` is shown as its Monday's
     date) or the month (`2026-07`)."""

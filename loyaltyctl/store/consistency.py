@@ -109,6 +109,50 @@ RECOUNTS = (
         "LEFT JOIN promo_code c ON c.batch_id = b.id "
         "GROUP BY b.id, b.generated HAVING b.generated <> COUNT(c.id)",
     ),
+    (
+        "discount {0}: a member's open grants are {1}, their grants not revoked or ended"
+        " number {2}",
+        "SELECT d.slug, h.grants, COUNT(g.id) FROM discount_member h "
+        "JOIN discount d ON d.id = h.discount_id "
+        "LEFT JOIN discount_grant g ON g.discount_id = h.discount_id "
+        "AND g.member_id = h.member_id AND g.revoked_at IS NULL AND g.ended_at IS NULL "
+        "GROUP BY h.discount_id, h.member_id, d.slug, h.grants HAVING h.grants <> COUNT(g.id)",
+    ),
+    (
+        "discount {0}: a member's uses are {1}, their uses on orders number {2}",
+        "SELECT d.slug, h.uses, COUNT(u.id) FROM discount_member h "
+        "JOIN discount d ON d.id = h.discount_id "
+        "LEFT JOIN discount_use u ON u.discount_id = h.discount_id AND u.member_id = h.member_id "
+        "GROUP BY h.discount_id, h.member_id, d.slug, h.uses HAVING h.uses <> COUNT(u.id)",
+    ),
+    (
+        "discount {0}: its kept open grants are {1}, its members' add up to {2}",
+        "SELECT d.slug, s.grants, COALESCE(SUM(h.grants), 0) FROM discount_summary s "
+        "JOIN discount d ON d.id = s.discount_id "
+        "LEFT JOIN discount_member h ON h.discount_id = s.discount_id "
+        "GROUP BY s.discount_id, d.slug, s.grants HAVING s.grants <> COALESCE(SUM(h.grants), 0)",
+    ),
+    (
+        "discount {0}: its kept members holding it are {1}, members with open grants number {2}",
+        "SELECT d.slug, s.members, COUNT(h.member_id) FROM discount_summary s "
+        "JOIN discount d ON d.id = s.discount_id "
+        "LEFT JOIN discount_member h ON h.discount_id = s.discount_id AND h.grants > 0 "
+        "GROUP BY s.discount_id, d.slug, s.members HAVING s.members <> COUNT(h.member_id)",
+    ),
+    (
+        "discount {0}: its kept uses are {1}, its members' add up to {2}",
+        "SELECT d.slug, s.uses, COALESCE(SUM(h.uses), 0) FROM discount_summary s "
+        "JOIN discount d ON d.id = s.discount_id "
+        "LEFT JOIN discount_member h ON h.discount_id = s.discount_id "
+        "GROUP BY s.discount_id, d.slug, s.uses HAVING s.uses <> COALESCE(SUM(h.uses), 0)",
+    ),
+    (
+        "discount {0}: its kept members who used it are {1}, members with uses number {2}",
+        "SELECT d.slug, s.users, COUNT(h.member_id) FROM discount_summary s "
+        "JOIN discount d ON d.id = s.discount_id "
+        "LEFT JOIN discount_member h ON h.discount_id = s.discount_id AND h.uses > 0 "
+        "GROUP BY s.discount_id, d.slug, s.users HAVING s.users <> COUNT(h.member_id)",
+    ),
 )
 
 

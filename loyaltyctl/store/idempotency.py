@@ -23,7 +23,12 @@ from loyaltyctl.store.driver import bulk_insert, insert_row, select_in
 
 # kind -> the table whose rows hold that kind's keys; `holders` lists the kinds holding
 # one key in this order (several only where the key table did not yet keep them apart)
-HOLDERS = {"entry": "ledger_entry", "claim": "claim", "redemption": "promo_redemption"}
+HOLDERS = {
+    "entry": "ledger_entry",
+    "claim": "claim",
+    "redemption": "promo_redemption",
+    "grant": "discount_grant",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -124,6 +124,20 @@ WRITES: dict[str, tuple[Writes, Writes]] = {
         Writes(insert=True, update=("active", "used", "cancelled")),
         Writes(insert=True, update=("active", "used", "cancelled")),
     ),
+    # discounts: defined by apply, granted by events (managers) and by hand at the counter
+    "discount": (FULL, READ_ONLY),
+    "discount_grant": (FULL, APPEND),
+    # kept by every grant and revoke: a grant by hand at the counter moves them too
+    "discount_member": (
+        Writes(insert=True, update=("grants", "uses")),
+        Writes(insert=True, update=("grants",)),
+    ),
+    "discount_summary": (
+        Writes(insert=True, update=("grants", "members", "uses", "users")),
+        Writes(insert=True, update=("grants", "members")),
+    ),
+    "discount_subscription": (FULL, READ_ONLY),
+    "discount_use": (FULL, READ_ONLY),
     # the owners' alone: the roster, the administrator cap, the schema's revision
     "staff": (READ_ONLY, READ_ONLY),
     "program_setting": (READ_ONLY, READ_ONLY),

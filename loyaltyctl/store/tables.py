@@ -736,3 +736,156 @@ class ProgramSetting(SQLModel, table=True):
     value: str = Field(max_length=200)
     updated_at: datetime = _ts(False)
     updated_by: str = Field(max_length=100)
+
+
+# --- discounts members hold (issue 13) -----------------------------------------------------
+
+
+class Discount(SQLModel, table=True):
+    """A `[[discount]]` table as last applied. Never deleted: `apply --prune` disables it
+    (its grants stay and apply nothing). Schedule, scopes, triggers and stack_with are
+    canonical JSON (services/apply/discounts.py)."""
+
+    __tablename__ = "discount"
+    __table_args__ = (
+        CheckConstraint("CAST(percent AS NUMERIC) BETWEEN 0 AND 100", name="percent_in_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    slug: str = Field(max_length=64, unique=True)
+    name: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    percent: Decimal = Field(sa_type=Money)
+    enabled: bool = Field(default=True)
+    schedule: str = Field(default="{}")
+    scopes: str = Field(default="[]")
+    triggers: str = Field(default="[]")
+    stack_with: str = Field(default="[]")
+    priority: int = Field(default=0)
+    exclusive_group: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts(False)
+    updated_at: datetime = _ts(False)
+
+
+class DiscountGrant(SQLModel, table=True):
+    """One member holding one discount, from an order, a subscription or by hand. Never
+    deleted: a revoke sets `revoked_at` (and why), `maintain run` marks a grant past its
+    end `ended_at`. One grant per event and discount (UNIQUE): an event applied twice
+    cannot grant twice."""
+
+    __tablename__ = "discount_grant"
+    __table_args__ = (
+        CheckConstraint("source IN ('order', 'subscription', 'admin')", name="source_known"),
+        CheckConstraint("(source = 'order') = (order_id IS NOT NULL)", name="order_source"),
+        CheckConstraint(
+            "(source = 'subscription') = (subscription_id IS NOT NULL)",
+            name="subscription_source",
+        ),
+        CheckConstraint("until IS NULL OR until > since", name="ends_after_start"),
+        UniqueConstraint("event_id", "discount_id"),
+        Index(None, "member_id", "discount_id"),
+        Index(None, "discount_id", "revoked_at"),
+        Index(None, "order_id"),
+        Index(None, "subscription_id"),
+        # the open grants whose end or scheduled revoke falls due (maintain run, and the
+        # figures' correction): partial, so a range reads only those not recorded yet
+        Index(
+            "ix_discount_grant_open_until",
+            "until",
+            sqlite_where=text("ended_at IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL AND revoked_at IS NULL"),
+        ),
+        Index(
+            "ix_discount_grant_open_revoke_at",
+            "revoke_at",
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+        Index(None, "since"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    discount_id: int = Field(foreign_key="discount.id")
+    member_id: int = Field(foreign_key="member.id")
+    source: str = Field(max_length=12)
+    order_id: str | None = Field(default=None, max_length=100)
+    subscription_id: str | None = Field(default=None, max_length=100)
+    event_id: str | None = Field(default=None, max_length=200)
+    duration: str | None = Field(default=None, max_length=16)  # the trigger's; None by hand
+    operator: str = Field(max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+    since: datetime = _ts(False)
+    until: datetime | None = _ts()
+    revoke_at: datetime | None = _ts()  # scheduled (a cancelled subscription's renewal date)
+    revoked_at: datetime | None = _ts()
+    revoke_reason: str | None = Field(default=None, max_length=2000)
+    ended_at: datetime | None = _ts()  # counted by maintain run
+    idem_key: str | None = Field(default=None, max_length=200, unique=True)
+    request_hash: str | None = Field(default=None, max_length=64)
+    created_at: datetime = _ts(False)
+
+
+class DiscountSubscription(SQLModel, table=True):
+    """A store subscription that grants discounts (`subscription.*` events): its member,
+    package and renewal date, and whether it is cancelled."""
+
+    __tablename__ = "discount_subscription"
+
+    subscription_id: str = Field(max_length=100, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    package: str = Field(max_length=200)
+    started_at: datetime = _ts(False)
+    renews_at: datetime | None = _ts()
+    cancelled_at: datetime | None = _ts()
+    updated_at: datetime = _ts(False)
+
+
+class DiscountUse(SQLModel, table=True):
+    """A discount used on an order (`order.paid` with `"discounts": [...]`): statistics."""
+
+    __tablename__ = "discount_use"
+    __table_args__ = (
+        UniqueConstraint("discount_id", "order_id"),
+        Index(None, "discount_id", "day"),
+    )
+
+    id: int | None = Field(default=None, sa_type=BIG_ID, primary_key=True)
+    discount_id: int = Field(foreign_key="discount.id")
+    member_id: int = Field(foreign_key="member.id", index=True)
+    order_id: str = Field(max_length=100)
+    at: datetime = _ts(False)
+    day: str = Field(max_length=10)  # of `at` in the program time zone (statistics)
+
+
+class DiscountMember(SQLModel, table=True):
+    """A member's open grants (not revoked, not ended as recorded) and uses of one
+    discount, kept by every write that moves them (store/discounts.py): what tells when
+    a member starts or stops holding (or first uses) a discount, for discount_summary."""
+
+    __tablename__ = "discount_member"
+    __table_args__ = (CheckConstraint("grants >= 0 AND uses >= 0", name="not_negative"),)
+
+    discount_id: int = Field(foreign_key="discount.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    grants: int = Field(default=0)
+    uses: int = Field(default=0)
+
+
+class DiscountSummary(SQLModel, table=True):
+    """Per discount: open grants, members holding it through them, uses and members who
+    used it, kept in the same transactions as discount_member. `stats discounts` reads
+    these rows and corrects them by the few grants whose end or revoke fell due since
+    `maintain run` last recorded them."""
+
+    __tablename__ = "discount_summary"
+    __table_args__ = (
+        CheckConstraint(
+            "grants >= 0 AND members >= 0 AND uses >= 0 AND users >= 0", name="not_negative"
+        ),
+    )
+
+    discount_id: int = Field(foreign_key="discount.id", primary_key=True)
+    grants: int = Field(default=0, sa_type=BigInteger)
+    members: int = Field(default=0, sa_type=BigInteger)
+    uses: int = Field(default=0, sa_type=BigInteger)
+    users: int = Field(default=0, sa_type=BigInteger)

@@ -228,10 +228,11 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert doc["members"]["applied"] > 0 and doc["points"]["applied"] > 0
     assert doc["credit"]["replayed"] is False and doc["write_off"]["replayed"] is False
     actions = [c["action"] for c in doc["program"]["changes"]]
-    # fifteen perks (five of them coupons), two campaigns, six rules, three tiers
-    assert actions == ["create"] * 26
+    # fifteen perks (five of them coupons), two campaigns, six rules, three tiers, three
+    # discounts
+    assert actions == ["create"] * 29
     events = doc["events"]
-    assert (events["events"], events["applied"], events["errors"]) == (11, 11, [])
+    assert (events["events"], events["applied"], events["errors"]) == (14, 14, [])
     assert events["members_created"] == 2 and events["points_reversed"] > 0
     assert [c["perk"] for c in doc["claims"]] == ["free-coffee", "ten-percent-off", "vip-discord"]
     assert [r["campaign"] for r in doc["redemptions"]] == ["winter-2026", "students-welcome"]
@@ -265,6 +266,19 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert (check["applies"], check["amount"]) == (True, "20.00")
     assert sum(Decimal(line["amount"]) for line in check["lines"]) == Decimal("20.00")
     assert doc["overview"]["coupons"]["issued"] == 5
+    # the sample events grant C-1001 both subscription discounts (one group) and coffee-club
+    quote = doc["quote"]
+    beans = quote["lines"][0]
+    assert [(d["slug"], d["amount"]) for d in beans["discounts"]] == [
+        ("emerald-15", "5.55"),
+        ("coffee-club", "1.85"),
+    ]
+    assert [n["reason"] for n in beans["not_applied"]] == ["exclusive_group"]
+    assert [n["reason"] for n in quote["lines"][2]["not_applied"]] == [
+        "not_in_scope",  # coffee-club: the mug is not coffee
+        "does_not_stack_with_sale",
+        "does_not_stack_with_sale",
+    ]
 
     again = cli("demo", "--json", url=url)
     assert again.exit_code == 0, again.stderr
@@ -274,8 +288,9 @@ def test_demo_on_a_fresh_database_then_again_applies_nothing(cli, tmp_path):
     assert doc2["points"]["replayed"] == doc["points"]["rows"]
     assert doc2["credit"]["replayed"] is True and doc2["write_off"]["replayed"] is True
     assert doc2["credit"]["entry_id"] == doc["credit"]["entry_id"]
-    assert [c["action"] for c in doc2["program"]["changes"]] == ["unchanged"] * 26
-    assert (doc2["events"]["applied"], doc2["events"]["replayed"]) == (0, 11)
+    assert [c["action"] for c in doc2["program"]["changes"]] == ["unchanged"] * 29
+    assert (doc2["events"]["applied"], doc2["events"]["replayed"]) == (0, 14)
+    assert doc2["quote"]["totals"] == doc["quote"]["totals"]
     assert doc2["generated"] is None
     assert [c["claim_id"] for c in doc2["claims"]] == [c["claim_id"] for c in doc["claims"]]
     assert [c["redemption"]["value"] for c in doc2["coupons"]] == [

@@ -132,3 +132,24 @@ def test_a_line_never_goes_below_zero_and_parts_add_up(values, amount_cents):
     found = line([spec(f"d{i}", p) for i, p in enumerate(values)], amount=str(amount))
     assert D(0) <= found.amount <= amount
     assert sum(a.amount for a in found.applied) == found.amount
+
+
+def test_an_overnight_window_across_the_daylight_saving_changes():
+    # spring: Sunday 2027-03-28 02:00 CET jumps to 03:00 CEST inside Saturday's window
+    s = Schedule(weekdays=("sat",), time_from=time(22), time_until=time(2))
+    assert s.open_at(datetime(2027, 3, 27, 21, 0, tzinfo=UTC), AMS)  # 22:00 CET opens
+    assert s.open_at(datetime(2027, 3, 28, 0, 59, tzinfo=UTC), AMS)  # 01:59 CET
+    assert not s.open_at(datetime(2027, 3, 28, 1, 0, tzinfo=UTC), AMS)  # 03:00 CEST
+    # autumn: Sunday 2026-10-25 03:00 CEST falls back to 02:00 CET; 02:15 happens twice
+    late = Schedule(weekdays=("sat",), time_from=time(22), time_until=time(2, 30))
+    assert late.open_at(datetime(2026, 10, 25, 0, 15, tzinfo=UTC), AMS)  # 02:15 CEST
+    assert late.open_at(datetime(2026, 10, 25, 1, 15, tzinfo=UTC), AMS)  # 02:15 CET
+    assert not late.open_at(datetime(2026, 10, 25, 1, 45, tzinfo=UTC), AMS)  # 02:45 CET
+    assert not late.open_at(datetime(2026, 10, 24, 19, 59, tzinfo=UTC), AMS)  # 21:59 CEST
+
+
+def test_a_grant_survives_outside_the_schedule():
+    grant = Grant("night", since=local(2026, 12, 1, 0, 0))
+    closed = local(2026, 12, 4, 12, 0)
+    assert grant.active_at(closed)
+    assert not Schedule(weekdays=("fri",), time_from=time(22)).open_at(closed, AMS)

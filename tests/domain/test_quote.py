@@ -171,3 +171,57 @@ def test_every_quote_adds_up_and_nothing_goes_below_zero(items, percents, fixed,
     assert totals.coupons == sum(c for line in quote.lines for _, c in line.coupons)
     assert 0 <= totals.shipping_discount <= totals.shipping
     assert totals.total == quote.points_basis + totals.shipping - totals.shipping_discount >= 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from("ABC"), money, st.integers(1, 5), st.booleans()),
+        min_size=1,
+        max_size=6,
+    ),
+    st.lists(
+        st.tuples(
+            st.decimals(min_value=0, max_value=100, places=2),
+            st.integers(-2, 2),
+            st.sampled_from([None, "g"]),
+            st.booleans(),
+        ),
+        max_size=4,
+    ),
+    st.randoms(use_true_random=False),
+)
+def test_a_quote_does_not_depend_on_the_order_of_lines_or_grants(items, discounts, rnd):
+    lines = [
+        (s, p, q, {"sale": sale, "category": "coffee" if s == "A" else None})
+        for s, p, q, sale in items
+    ]
+    holding = [
+        held(
+            f"d{i}",
+            p,
+            priority=prio,
+            exclusive_group=group,
+            stack_with=EVERY if stacks else frozenset({"coupon"}),
+            scopes=(Scope("category", "coffee"),) if i % 2 else (Scope("store"),),
+        )
+        for i, (p, prio, group, stacks) in enumerate(discounts)
+    ]
+
+    def priced(lines, holding):
+        quote = price_cart(cart(lines), held=holding, coupons=[], at=AT, tz=TZ)
+        per_line = sorted(
+            (
+                line.sku,
+                line.amount,
+                line.pay,
+                tuple(sorted((a.slug, a.amount) for a in line.discounts)),
+            )
+            for line in quote.lines
+        )
+        return per_line, quote.totals
+
+    shuffled_lines, shuffled_held = list(lines), list(holding)
+    rnd.shuffle(shuffled_lines)
+    rnd.shuffle(shuffled_held)
+    assert priced(lines, holding) == priced(shuffled_lines, shuffled_held)

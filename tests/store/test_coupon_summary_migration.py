@@ -38,6 +38,15 @@ def test_an_upgrade_counts_the_coupons_there_are(db, db_url, keys, member, tmp_p
     db.run(lambda s: coupon_store.cancel_coupon(s, made[1].claim_id, utcnow()))
     admin = Database(db_url, check_schema=False)
     with admin.transaction() as s:  # back to a 0006 database that has coupons
+        for table in (
+            "discount_summary",
+            "discount_member",
+            "discount_use",
+            "discount_subscription",
+            "discount_grant",
+            "discount",
+        ):
+            s.execute(text(f"DROP TABLE {table}"))  # migration 0009's (discounts)
         s.execute(text("DROP INDEX ix_coupon_status_expires_at"))
         s.execute(text("DROP TABLE coupon_summary"))
         s.execute(text("DROP TABLE program_setting"))  # migration 0008's (staff and roles)

@@ -13,6 +13,8 @@ from loyaltyctl.cli.views.earning import ingest_summary
 from loyaltyctl.cli.views.imports import import_result
 from loyaltyctl.cli.views.points import points_change
 from loyaltyctl.cli.views.promo import redemption
+from loyaltyctl.cli.views.quote import quote as quote_view
+from loyaltyctl.cli.views.quote import quote_json
 from loyaltyctl.cli.views.stats import claim_stats, overview
 
 TOP_BALANCE_COLUMNS = [
@@ -53,6 +55,7 @@ def demo_json(result, where: DemoPlace) -> dict:
         "overview": result.overview,
         "claims_stats": result.claims_stats,
         "coupon_check": result.coupon_check.as_json() if result.coupon_check else None,
+        "quote": quote_json(result.quote) if result.quote else None,
     }
 
 
@@ -118,6 +121,15 @@ def demo(out: Output, result, where: DemoPlace) -> list:
         ),
         *generated,
         *ingest_summary(result.events),
+        *(
+            [
+                f"[bold]{result.quote.member}'s discounts on fixtures/cart.json[/] "
+                f"(`loyaltyctl quote --member {result.quote.member} --cart cart.json`):",
+                *quote_view(result.quote),
+            ]
+            if result.quote
+            else []
+        ),
         "[bold]The program now[/] (every figure below read at the same moment):",
         out.table(
             s["top_balances"],

@@ -95,6 +95,10 @@ def profile(out: Output, p) -> list:
     if p.coupons:
         rows = [fields(c) for c in p.coupons]
         parts.append(out.table(rows, MEMBER_COUPON_COLUMNS, title="Coupons (usable first)"))
+    if p.discounts:
+        from loyaltyctl.cli.views.discounts import HELD_COLUMNS, held_rows
+
+        parts.append(out.table(held_rows(p.discounts), HELD_COLUMNS, title="Discounts held"))
     return parts
 
 

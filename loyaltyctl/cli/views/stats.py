@@ -193,3 +193,30 @@ def member_stats(out: Output, found) -> list:
         "[bold]Members per tier[/]",
         bar_chart([(t["tier"] or "(none)", t["members"]) for t in found.tiers]),
     ]
+
+
+DISCOUNT_STAT_COLUMNS = [
+    Column("slug", "Discount"),
+    Column("percent", "%", "right", fmt=lambda v: f"{v.normalize():f}"),
+    Column("enabled", "Enabled", drop=1),
+    Column("active_grants", "Grants", "right"),
+    Column("members_holding", "Holding", "right"),
+    Column("members_used", "Used by", "right"),
+    Column("uses", "Uses", "right"),
+]
+
+
+def discount_stat_rows(found) -> list[dict]:
+    return [fields(d) for d in found.discounts]
+
+
+def discount_stats(out: Output, found) -> list:
+    parts: list = [
+        out.table(discount_stat_rows(found), DISCOUNT_STAT_COLUMNS, title="Discounts")
+        if found.discounts
+        else "No discounts yet."
+    ]
+    if found.series:
+        parts.append("[bold]Uses per period[/]")
+        parts.append(bar_chart([(p.period, p.uses) for p in found.series]))
+    return parts

@@ -9,8 +9,9 @@ from the store, so it is planned after it only for the order of the output.
 from __future__ import annotations
 
 from loyaltyctl.services.apply.campaigns import CampaignKind
+from loyaltyctl.services.apply.discounts import DiscountKind
 from loyaltyctl.services.apply.earning import RuleKind, TierKind
 from loyaltyctl.services.apply.perks import PerkKind
 from loyaltyctl.services.apply.planner import Kind
 
-KINDS: tuple[type[Kind], ...] = (PerkKind, CampaignKind, RuleKind, TierKind)
+KINDS: tuple[type[Kind], ...] = (PerkKind, CampaignKind, RuleKind, TierKind, DiscountKind)

@@ -40,6 +40,7 @@ from loyaltyctl.services.earning.handlers import HANDLERS
 from loyaltyctl.services.earning.handlers.base import Paid
 from loyaltyctl.services.earning.in_force import RulesInForce, load_rules_in_force
 from loyaltyctl.services.members import MemberChange, save_members
+from loyaltyctl.store import discounts as discount_store
 from loyaltyctl.store import events as store
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
@@ -312,6 +313,7 @@ class _Chunk:
         self.created_at_line: dict[str, int] = {}  # members a member.joined of this chunk adds
         self.paid: dict[str, Paid] = {}
         self.refunds: dict[str, list[dict]] = {}
+        self.cache: dict = {}
 
     # -- setting up
 
@@ -322,6 +324,9 @@ class _Chunk:
         refunded = [e.order_id for e in self.events if HANDLERS[e.type].takes_back]
         # a refund's member is its order's: locked with the rest, in id order
         owners = {p[1] for p in store.paid_orders(self.session, refunded).values()}
+        subscribed = [e.subscription_id for e in self.events if HANDLERS[e.type].reads_subscription]
+        if subscribed:  # a subscription event's member is its subscription's
+            owners |= discount_store.subscription_members(self.session, subscribed)
         self.earner.lock(set(self.members.values()) | owners, bounds=self._bounds())
         # read under the locks: what a concurrent ingest committed meanwhile is seen
         self.known = store.digests(self.session, [e.id for e in self.events])

@@ -17,6 +17,12 @@ from loyaltyctl.services.earning.handlers.order_paid import OrderPaidHandler
 from loyaltyctl.services.earning.handlers.order_refunded import OrderRefundedHandler
 from loyaltyctl.services.earning.handlers.review_submitted import ReviewSubmittedHandler
 from loyaltyctl.services.earning.handlers.social_action import SocialActionHandler
+from loyaltyctl.services.earning.handlers.subscriptions import (
+    SubscriptionCancelledHandler,
+    SubscriptionRenewedHandler,
+    SubscriptionResumedHandler,
+    SubscriptionStartedHandler,
+)
 
 HANDLERS: dict[str, Handler] = {
     handler.event_type: handler
@@ -28,5 +34,9 @@ HANDLERS: dict[str, Handler] = {
         ReviewSubmittedHandler(),
         SocialActionHandler(),
         BirthdayChangedHandler(),
+        SubscriptionStartedHandler(),
+        SubscriptionRenewedHandler(),
+        SubscriptionCancelledHandler(),
+        SubscriptionResumedHandler(),
     )
 }

@@ -66,6 +66,7 @@ class Chunk(Protocol):
     refunds: dict[str, list[dict]]  # order id -> the details of its refunds so far
     birthdays: list[MemberChange]  # saved when the chunk's events are applied
     created_at_line: dict[str, int]  # external id -> the line of the member.joined adding them
+    cache: dict  # what a handler reads once per chunk (the discounts' triggers)
 
     def member(self, event: Event) -> Earning:
         """The event's member; raises EventProblem when there is none (yet)."""
@@ -77,6 +78,8 @@ class Handler:
     What the chunk reads for the events before applying any, in one go for all of them,
     the class says:
     - ``reads_order``: the paid order an event names (``chunk.paid``);
+    - ``reads_subscription``: the member of the subscription an event names is locked
+      with the others (the event does not name one);
     - ``takes_back``: the order's refunds so far (``chunk.refunds``) and its pending
       lots too, and the order's member is the event's (locked with the others);
     - ``new_member``: None, or a method ``(event) -> MemberChange``: the member an event
@@ -87,6 +90,7 @@ class Handler:
     event_type: ClassVar[str]
     rule_kind: ClassVar[str | None] = None  # the kind of rule its events earn by
     reads_order: ClassVar[bool] = False
+    reads_subscription: ClassVar[bool] = False  # its member is its subscription's
     takes_back: ClassVar[bool] = False
     new_member: ClassVar[Callable[..., MemberChange] | None] = None
 

@@ -1,6 +1,8 @@
 """order.paid: the order rules, by the value paid for the items (pending for a rule's
-wait days); what each rule awarded is recorded for the order's refunds. The coupons it
-names are recorded as used on the order (`services.coupons.orders`): a coupon that
+wait days); what each rule awarded is recorded for the order's refunds. A discount
+whose purchase trigger names one of its skus is granted (tied to the order), and the
+discounts it names are recorded as used (services/discounts/lifecycle.py). The coupons
+it names are recorded as used on the order (`services.coupons.orders`): a coupon that
 cannot be (unknown, cancelled, another member's, used on another order, expired at the
 event's time) makes the line bad before anything is applied."""
 
@@ -10,7 +12,15 @@ from loyaltyctl.domain import events
 from loyaltyctl.domain.earning import EarningRule, Tier, order_points
 from loyaltyctl.domain.events import EventProblem
 from loyaltyctl.services.coupons.orders import use_on_order
+from loyaltyctl.services.discounts import lifecycle
 from loyaltyctl.services.earning.handlers.base import Chunk, Outcome, Paid, RuleHandler
+from loyaltyctl.services.earning.handlers.subscriptions import triggers
+
+
+def _has_discounts(chunk: Chunk) -> bool:
+    """Whether any discount has a purchase trigger (a big ingest of a program without
+    any reads nothing more per order)."""
+    return bool(triggers(chunk).purchase)
 
 
 class OrderPaidHandler(RuleHandler):
@@ -46,6 +56,22 @@ class OrderPaidHandler(RuleHandler):
             chunk, event, m, f"order {event.order_id}", event.order_id
         )
         details.update(coupons)
+        if event.discounts or _has_discounts(chunk):
+            details.update(
+                lifecycle.order_paid(
+                    chunk.session,
+                    triggers(chunk),
+                    member_id=member_id,
+                    order_id=event.order_id,
+                    skus=list(event.items),
+                    used=event.discounts,
+                    at=event.at,
+                    event_id=event.id,
+                    operator=chunk.operator,
+                    now=chunk.now,
+                    tz=chunk.tz,
+                )
+            )
         details.update(
             currency=event.currency,
             total=str(event.total),

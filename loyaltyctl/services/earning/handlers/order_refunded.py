@@ -1,7 +1,8 @@
 """order.refunded: takes back the share of the order's earned points that the refund
 returns (`domain.refunds`), from the pending lot while it is pending. The refund that
 completes the order (one naming neither items nor amount, or refunds so far covering
-every item or all that was paid for the items) gives the order's coupons back."""
+every item or all that was paid for the items) gives the order's coupons back and
+revokes the discounts granted by the order."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from loyaltyctl.domain import events
 from loyaltyctl.domain.events import EventProblem
 from loyaltyctl.domain.refunds import Refunded, refund_share, reversals
 from loyaltyctl.services.coupons.orders import give_back
+from loyaltyctl.services.discounts.lifecycle import order_reversed
 from loyaltyctl.services.earning.handlers.base import Chunk, Handler, Outcome
 
 
@@ -84,6 +86,11 @@ class OrderRefundedHandler(Handler):
             )
             if returned:
                 details["coupons_returned"] = returned
+            revoked = order_reversed(
+                chunk.session, order_id=event.order_id, at=event.at, why=self.coupons_why
+            )
+            if revoked:
+                details["grants_revoked"] = revoked
         chunk.refunds.setdefault(event.order_id, []).append(details)
         if reversed_:
             earner.review_soon(m, event.at)
