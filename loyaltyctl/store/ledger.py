@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Row, func, insert, or_, select
+from sqlalchemy import Row, insert, or_, select
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import ledger_hash
@@ -340,24 +340,6 @@ def prepare_bulk_write(session: Session) -> None:
 
 
 # --- reading a member's points --------------------------------------------------------------
-
-
-def expiring_points(
-    session: Session, member_id: int, *, until: datetime
-) -> list[tuple[datetime, int]]:
-    """(expires_at, points) of the member's lots that expire by ``until``, soonest first."""
-    rows = session.execute(
-        select(PointLot.expires_at, func.sum(PointLot.remaining))
-        .where(
-            PointLot.member_id == member_id,
-            PointLot.remaining > 0,
-            PointLot.expires_at.is_not(None),
-            PointLot.expires_at <= until,
-        )
-        .group_by(PointLot.expires_at)
-        .order_by(PointLot.expires_at)
-    )
-    return [(expires_at, int(points)) for expires_at, points in rows]
 
 
 def recent_entries(session: Session, member_id: int, *, limit: int | None) -> list[LedgerEntry]:
