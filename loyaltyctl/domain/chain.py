@@ -7,9 +7,10 @@ unrelated writers never wait on one global head.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import UTC, datetime
 from functools import lru_cache
+
+from loyaltyctl.domain.canonical import array_bytes
 
 GENESIS = "0" * 64
 
@@ -28,10 +29,8 @@ def record_hash(prev_hash: str, content: dict) -> str:
     The order of the dict's keys is fixed by its builder (``ledger_content`` or the
     audit event fields), so the array is canonical and cheap to build.
     """
-    canonical = json.dumps(
-        [_plain(v) for v in content.values()], separators=(",", ":"), ensure_ascii=False
-    )
-    return hashlib.sha256((prev_hash + canonical).encode()).hexdigest()
+    canonical = array_bytes([_plain(v) for v in content.values()])
+    return hashlib.sha256(prev_hash.encode() + canonical).hexdigest()
 
 
 LEDGER_FIELDS = (
@@ -71,10 +70,9 @@ def ledger_hash(prev_hash: str, row: dict) -> str:
     for i in _TIMESTAMP_POSITIONS:
         if values[i] is not None:
             values[i] = _stamp(values[i])
-    return hashlib.sha256((prev_hash + _ENCODER.encode(values)).encode()).hexdigest()
+    return hashlib.sha256(prev_hash.encode() + array_bytes(values)).hexdigest()
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _TIMESTAMP_POSITIONS = tuple(
     i for i, name in enumerate(LEDGER_FIELDS) if name in ("at", "expires_at", "pending_until")
 )
