@@ -46,7 +46,7 @@ def array_bytes(values: list) -> bytes:
     """`array_reference`, faster when every value is text, an integer, a boolean or null
     (a ledger entry's are: its timestamps are text by then); anything else goes the
     reference way."""
-    if orjson is not None and all(type(v) in _PLAIN for v in values):
+    if orjson is not None and set(map(type, values)) <= _PLAIN:
         try:
             return orjson.dumps(values)
         except TypeError:  # orjson.JSONEncodeError: big integers, lone surrogates
