@@ -64,3 +64,21 @@ def sorted_bytes(document: dict, *, plain: bool = True) -> bytes:
         except TypeError:  # orjson.JSONEncodeError: big integers, lone surrogates, keys
             pass
     return sorted_reference(document)
+
+
+_ASCII_SORTED = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
+_SORT_STRICT = 0 if orjson is None else orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def sorted_ascii_text(document: dict) -> str:
+    """Compact JSON text of a document, keys sorted, non-ASCII characters escaped, as the
+    standard library writes it (what an ingest stores of each event's awards, read back
+    with ``json.loads``): through orjson when its output is ASCII already."""
+    if orjson is not None:
+        try:
+            encoded = orjson.dumps(document, option=_SORT_STRICT)
+        except TypeError:  # what orjson refuses, the standard library is asked
+            encoded = None
+        if encoded is not None and encoded.isascii():
+            return encoded.decode()
+    return _ASCII_SORTED.encode(document)

@@ -45,8 +45,8 @@ from loyaltyctl.store.db import Session
 MAX_PROBLEMS = 1000
 CHUNK = 5000
 # members whose running figures (and expiring lots) a points import holds at once: with
-# their lots ~0.3-0.5 KB each, so at most ~25 MB however many members the file names
-MAX_MEMBERS_HELD = 50_000
+# their lots ~0.3-0.5 KB each, so at most ~50 MB however many members the file names
+MAX_MEMBERS_HELD = 100_000
 
 POINTS_REQUIRED = ("member", "amount", "reason")
 POINTS_OPTIONAL = ("key", "expires_at", "pending_until")

@@ -97,3 +97,12 @@ def test_an_event_digest_is_the_reference_digest(extra):
     event = parse_line(line, 1, tz=ZoneInfo("UTC"), now=datetime(2026, 12, 1, tzinfo=UTC))
     document = json.loads(line, parse_float=Decimal)
     assert event.digest == hashlib.sha256(canonical.sorted_reference(document)).hexdigest()
+
+
+@given(st.dictionaries(text, st.recursive(scalars, lambda i: st.lists(i, max_size=3)), max_size=6))
+def test_stored_details_read_back_the_same(document):
+    import json
+
+    assert outcome(canonical.sorted_ascii_text, document) == outcome(
+        json.JSONEncoder(separators=(",", ":"), sort_keys=True).encode, document
+    )
