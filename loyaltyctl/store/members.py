@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import UnknownMember
+from loyaltyctl.store.driver import select_in
 from loyaltyctl.store.lookups import suggestions
 from loyaltyctl.store.tables import LedgerEntry, Member, MemberLabel
 
@@ -72,15 +73,10 @@ def update_rows(session: Session, rows: list[dict]) -> None:
 
 
 def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        for ext, member_id in session.execute(
-            select(Member.external_id, Member.id).where(Member.external_id.in_(chunk))
-        ):
-            found[ext] = member_id
-    return found
+    """external id -> member id, for those that are a member's (through the driver: every
+    chunk of an import or an ingest asks, for thousands of members)."""
+    sql = "SELECT external_id, id FROM member WHERE external_id {in_list}"
+    return dict(select_in(session, sql, sorted(set(external_ids))))
 
 
 def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
