@@ -3,12 +3,12 @@
 Typer converts every parameter through a pydantic ``TypeAdapter`` built the first time
 a value is converted; importing pydantic for that costs ~0.1 s (more on a busy machine),
 as much as the rest of a counter read's own work. Command-line values are text already:
-a text parameter needs nothing, a flag is a bool already, and a parameter with a parser
-(a member id's validation) needs only its parser. Those are answered here; whatever else
-(a number with bounds, a choice, a date, a file) and every value the parser refuses go
-to Typer's own conversion, which gives its usual message. tests/cli/test_startup.py
-fails if `points balance` imports pydantic again (a new Typer that changed what is
-patched here, say).
+a text parameter needs nothing, a flag is a bool already, a number not given is its
+default, and a parameter with a parser (a member id's validation) needs only its parser.
+Those are answered here; whatever else (a number given, a choice, a date, a file) and
+every value the parser refuses go to Typer's own conversion, which gives its usual
+message. tests/cli/test_startup.py fails if `points balance` or `member find` import
+pydantic again (a new Typer that changed what is patched here, say).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typer import core
 from typer._coercion import RuntimeParam, build_runtime_param
 
 # the annotation Typer resolved (without the ``| None`` of an optional one)
-_TEXT, _FLAG = (str, str | None), (bool, bool | None)
+_TEXT, _FLAG, _NUMBER = (str, str | None), (bool, bool | None), (int, int | None)
 
 
 @dataclass(frozen=True)
@@ -46,16 +46,19 @@ class Direct(RuntimeParam):
 
 
 def _as_given(value: Any, annotation: Any) -> bool:
-    """Text for a text parameter, a bool for a flag: nothing to convert."""
+    """Text for a text parameter, a bool for a flag, and a number's default (an int
+    already, not text from the command line): nothing to convert."""
     if isinstance(value, bool):
         return annotation in _FLAG
+    if isinstance(value, int):
+        return annotation in _NUMBER
     return isinstance(value, str) and annotation in _TEXT
 
 
 def _direct(descriptor) -> bool:
     info = descriptor.parameter_info
     return (
-        (descriptor.annotation in _TEXT or descriptor.annotation in _FLAG)
+        descriptor.annotation in (*_TEXT, *_FLAG, *_NUMBER)
         and descriptor.file_annotation is None
         and getattr(info, "click_type", None) is None
     )

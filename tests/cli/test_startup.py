@@ -6,8 +6,8 @@ Forbidden here, and why:
 - for every command on these paths: SQLAlchemy, SQLModel and pydantic's models of our
   tables (``loyaltyctl.store.tables``), Alembic, cryptography, and on SQLite psycopg:
   together ~0.6-0.9 s of a ~0.1 s floor (`python -c "import typer"`);
-- for `points balance` also pydantic (Typer's conversion of parameters, ~0.1 s: a
-  member id needs only its parser, cli/_params.py);
+- for `points balance` and `member find` also pydantic (Typer's conversion of
+  parameters, ~0.1 s: a member id needs only its parser, cli/_params.py);
 - for ``--help`` also Rich (help is plain text) and every service and store module.
 
 The timings are in bench/README.md (`bench/bench_startup.py`); this test keeps what
@@ -26,12 +26,12 @@ import pytest
 from tests.cli.helpers import add_member, credit
 
 DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "loyaltyctl.store.tables")
-# pydantic: Typer converts parameters through it, but not text, flags and parsers
-# (cli/_params.py); `member find --limit` (a bounded number) still does
+# pydantic: Typer converts parameters through it, but not text, flags, parsers and
+# numbers left at their default (cli/_params.py)
 FORBIDDEN_EVERYWHERE = (*DATABASE, "cryptography")
-FORBIDDEN_FOR_BALANCE = (*FORBIDDEN_EVERYWHERE, "pydantic")
+FORBIDDEN_FOR_READS = (*FORBIDDEN_EVERYWHERE, "pydantic")
 FORBIDDEN_FOR_HELP = (
-    *FORBIDDEN_FOR_BALANCE,
+    *FORBIDDEN_FOR_READS,
     "psycopg",
     "rich",
     "loyaltyctl.services",
@@ -97,7 +97,25 @@ def test_counter_reads_import_no_database_toolkit(cli, tmp_path, command):
     else:
         assert done.returncode == 0, done.stderr
         assert "120" in done.stdout or "Lovelace" in done.stdout
-    forbidden = FORBIDDEN_FOR_BALANCE if command[1] == "balance" else FORBIDDEN_EVERYWHERE
+    forbidden = FORBIDDEN_FOR_READS
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
+
+
+def test_parameters_converted_without_pydantic_are_refused_as_before(cli):
+    """cli/_params.py answers text, flags, parsers and defaults itself; what they refuse,
+    and numbers given, go through Typer's conversion with its usual words."""
+    add_member(cli, "C-1", "Ada Lovelace")
+    add_member(cli, "C-2", "Ada Byron")
+    bad = cli("points", "balance", "C 1 x")
+    assert bad.exit_code == 2
+    assert "Invalid value for 'MEMBER': 'C 1 x' is not a member id" in bad.stderr
+    zero = cli("member", "find", "Ada", "--limit", "0")
+    assert zero.exit_code == 2
+    assert "Invalid value for '--limit'" in zero.stderr
+    one = cli("member", "find", "Ada", "--limit", "1", "--json")
+    assert one.exit_code == 0, one.stderr
+    assert len(one.json) == 1
+    both = cli("member", "find", "Ada", "--json")  # the default limit, an int already
+    assert [m["external_id"] for m in both.json] == ["C-2", "C-1"]
