@@ -220,16 +220,20 @@ class Database:
         try:
             return self.engine.connect()
         except _sa_errors()[:2] as exc:
-            refused = _login_refused(exc)
-            if refused:  # the server knows the login but lets it no further (spec §8)
-                raise NotPermitted(
-                    f"The database at {self.safe_url()} refused the login: {refused}.",
-                    operator=self.url_login(),
-                    role=None,
-                ) from exc
-            raise DatabaseUnavailable(
-                f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
-            ) from exc
+            raise self._not_opened(exc) from exc
+
+    def _not_opened(self, exc: BaseException) -> Exception:
+        """What a failed connection is to the user: refused or unavailable."""
+        refused = _login_refused(exc)
+        if refused:  # the server knows the login but lets it no further (spec §8)
+            return NotPermitted(
+                f"The database at {self.safe_url()} refused the login: {refused}.",
+                operator=self.url_login(),
+                role=None,
+            )
+        return DatabaseUnavailable(
+            f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
+        )
 
     def url_login(self) -> str | None:
         """The user named by the URL (PostgreSQL), if any."""
@@ -338,16 +342,7 @@ class Database:
                 application_name="loyaltyctl",
             )
         except psycopg.OperationalError as exc:
-            refused = _login_refused(exc)
-            if refused:
-                raise NotPermitted(
-                    f"The database at {self.safe_url()} refused the login: {refused}.",
-                    operator=self.url_login(),
-                    role=None,
-                ) from exc
-            raise DatabaseUnavailable(
-                f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
-            ) from exc
+            raise self._not_opened(exc) from exc
 
     def _verify_raw_schema(self, session: Any) -> None:
         from loyaltyctl.store.driver import fetch_one, has_table
