@@ -182,3 +182,12 @@ def code_version() -> str:
     except (OSError, subprocess.CalledProcessError):
         return f"loyaltyctl {loyaltyctl.__version__} (not a git checkout)"
     return f"loyaltyctl at {head}" + (" with uncommitted edits" if dirty else "")
+
+
+def load_average() -> str:
+    """The machine's 1, 5 and 15 minute load averages (others share it: say how busy)."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return "unknown"
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"

@@ -59,6 +59,7 @@ from _common import (
     child_env,
     cleanup_backends,
     code_version,
+    load_average,
     remove_workdir,
 )
 
@@ -414,6 +415,7 @@ def bench_backend(backend: Backend, args, keys_file: Path, env: dict, workdir: P
 
 def print_report(results: list[dict], args) -> None:
     print()
+    print(f"load average at the end: {load_average()} (1, 5, 15 min; 2 cpus shared)")
     print(f"{args.code_version}; measured from {args.started} to {time.strftime('%H:%M:%S')}")
     print(
         f"perk claims: {args.processes} processes x {args.claims} claims, one member each, "

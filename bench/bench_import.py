@@ -52,6 +52,7 @@ from _common import (
     child_env,
     cleanup_backends,
     code_version,
+    load_average,
     remove_workdir,
 )
 
@@ -571,6 +572,7 @@ def mark(ok: bool) -> str:
 
 def print_report(results: list[dict], startup: dict | None, args) -> None:
     print()
+    print(f"load average at the end: {load_average()} (1, 5, 15 min; 2 cpus shared)")
     print(f"{args.code_version}; measured from {args.started} to {time.strftime('%H:%M:%S')}")
     print(
         f"points import: {args.rows:,} rows, {args.members:,} members, keys {args.keys}, "

@@ -42,6 +42,7 @@ from _common import (
     child_env,
     cleanup_backends,
     code_version,
+    load_average,
     remove_workdir,
 )
 from bench_import import (
@@ -268,6 +269,7 @@ def bench_backend(backend, args, events_path: Path, workdir: Path, env: dict) ->
 
 def print_report(results: list[dict], args) -> None:
     print()
+    print(f"load average at the end: {load_average()} (1, 5, 15 min; 2 cpus shared)")
     print(f"events ingest of {args.events:,} order.paid events, {args.members:,} members")
     print(f"({args.code_version}; limit: {'5 per day' if args.limit else 'none'})")
     print()

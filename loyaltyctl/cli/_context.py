@@ -47,14 +47,15 @@ class AppContext:
             from loyaltyctl.config import os_login
             from loyaltyctl.domain.errors import SchemaMissing
             from loyaltyctl.domain.roles import Identity
-            from loyaltyctl.services.staff import identify
+            from loyaltyctl.services.identity import identify
 
-            try:
+            try:  # on the driver's own connection: every command starts with this
                 self._identity = self.database().run(
                     lambda s: identify(session=s, os_login=os_login()),
                     write=False,
                     rollback=True,
                     check_schema=False,
+                    raw=True,
                 )
             except SchemaMissing:
                 self._identity = Identity(self.settings.operator, None, enforced=False)
@@ -80,9 +81,10 @@ class AppContext:
         """Run a service in one write transaction (rolled back for a dry run)."""
         return self.database().run(work, write=True, rollback=dry_run)
 
-    def read(self, work: Callable[[Any], T]) -> T:
-        """Run a service in one read-only snapshot."""
-        return self.database().run(work, write=False, rollback=True)
+    def read(self, work: Callable[[Any], T], *, raw: bool = False) -> T:
+        """Run a service in one read-only snapshot; ``raw`` on the driver's own connection,
+        for services written on the driver alone (they start without SQLAlchemy)."""
+        return self.database().run(work, write=False, rollback=True, raw=raw)
 
     def close(self) -> None:
         if self._db is not None:

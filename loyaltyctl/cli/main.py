@@ -33,6 +33,7 @@ from loyaltyctl.cli import (
 from loyaltyctl.cli._clock import activate as activate_clock
 from loyaltyctl.cli._context import AppContext, activate
 from loyaltyctl.cli._help import keep_examples
+from loyaltyctl.cli._params import install as plain_text_parameters
 
 
 def _json_usage_error(error: Exception, json_mode: bool) -> None:
@@ -179,6 +180,7 @@ app.command("whoami")(staff.whoami)
 
 
 keep_examples(app)  # examples print as written, never re-wrapped inside a value
+plain_text_parameters()  # text parameters without pydantic: start-up (cli/_params.py)
 
 
 def main() -> None:

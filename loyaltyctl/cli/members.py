@@ -154,10 +154,13 @@ def find(
 
     Example: loyaltyctl member find 0321
     """
-    from loyaltyctl.services.members import find_members
+    from loyaltyctl.services.lookups import find_members
 
     out = Output(json_mode=json_, csv_mode=csv_)
-    found = current().read(lambda s: find_members(session=s, query=query, limit=limit))
+    found = current().read(
+        lambda s: find_members(session=s, query=query, limit=limit),
+        raw=True,  # the driver alone: starts fast
+    )
     out.listing(
         views.member_rows(found),
         views.MEMBER_COLUMNS,

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
+from loyaltyctl.domain.canonical import sorted_bytes
 from loyaltyctl.domain.earning import PLATFORMS, SOCIAL_ACTIONS
 from loyaltyctl.domain.values import (
     ValueProblem,
@@ -151,15 +152,13 @@ class SubscriptionEvent(Event):
 
 # one decoder and one encoder for every line (json.loads/dumps with options make new ones)
 _DECODER = json.JSONDecoder(parse_float=Decimal)
-_CANONICAL = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
-)
 
 
-def digest_of(document: dict) -> str:
+def digest_of(document: dict, *, plain: bool = True) -> str:
     """SHA-256 of the event's canonical JSON (sorted keys, no spaces): the same event
-    written with other spacing or key order has the same digest."""
-    return hashlib.sha256(_CANONICAL.encode(document).encode()).hexdigest()
+    written with other spacing or key order has the same digest. ``plain``: no NaN or
+    Infinity in it (see domain/canonical.py)."""
+    return hashlib.sha256(sorted_bytes(document, plain=plain)).hexdigest()
 
 
 def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
@@ -185,7 +184,8 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
         # codes are secrets: the digest (stored) is of the rest, and `with_coupons` adds
         # their keyed hashes once the ingest has the key ring
         document = {k: v for k, v in document.items() if k != "coupons"}
-    return read(reader, (line, event_id, kind, at, digest_of(document)))
+    plain = "NaN" not in text and "Infinity" not in text
+    return read(reader, (line, event_id, kind, at, digest_of(document, plain=plain)))
 
 
 def with_coupons(digest: str, code_hashes: list[str]) -> str:

@@ -44,6 +44,9 @@ from loyaltyctl.store.db import Session
 
 MAX_PROBLEMS = 1000
 CHUNK = 5000
+# members whose running figures (and expiring lots) a points import holds at once: with
+# their lots ~0.3-0.5 KB each, so at most ~50 MB however many members the file names
+MAX_MEMBERS_HELD = 100_000
 
 POINTS_REQUIRED = ("member", "amount", "reason")
 POINTS_OPTIONAL = ("key", "expires_at", "pending_until")
@@ -242,6 +245,7 @@ def import_points(
         chunk.append(row)
         if len(chunk) >= CHUNK:
             _Chunk(points, chunk).apply()
+            points.bound_memory()
             chunk = []
             if progress:
                 progress(problems.rows)
@@ -275,6 +279,14 @@ class _PointsImport:
     def save(self) -> None:
         store.save_lot_changes(self.session, self.states.values())
         store.save_member_states(self.session, self.states.values(), self.now)
+
+    def bound_memory(self) -> None:
+        """Keep at most `MAX_MEMBERS_HELD` members in memory: past that, write back what
+        moved (in this transaction, as at the end) and forget them all; a member met
+        again is locked and read again, as this transaction left it."""
+        if len(self.states) > MAX_MEMBERS_HELD:
+            self.save()
+            self.states.clear()
 
 
 class _Chunk:

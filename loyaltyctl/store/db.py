@@ -11,16 +11,12 @@ never see those errors.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
-
-from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlmodel import Session
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loyaltyctl.domain.errors import (
     ConfigProblem,
@@ -31,13 +27,48 @@ from loyaltyctl.domain.errors import (
     SchemaOutdated,
 )
 
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+    from sqlmodel import Session
+
 T = TypeVar("T")
+
+
+def __getattr__(name: str) -> Any:
+    """``Session`` (SQLModel's), imported when first asked for: the services annotate
+    with it, and the counter's read commands never import SQLAlchemy (see
+    `Database.run`'s ``raw``)."""
+    if name == "Session":
+        from sqlmodel import Session
+
+        return Session
+    raise AttributeError(name)
+
+
+class _NoSuchError(Exception):
+    """What no exception is: SQLAlchemy's errors before SQLAlchemy is imported."""
+
+
+def _sa_errors() -> tuple[type, type, type]:
+    """SQLAlchemy's (OperationalError, DBAPIError, IntegrityError); none of them can have
+    been raised while SQLAlchemy is not imported."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is None:
+        return _NoSuchError, _NoSuchError, _NoSuchError
+    return exc.OperationalError, exc.DBAPIError, exc.IntegrityError
+
 
 # The newest migration; a test checks it equals Alembic's head.
 SCHEMA_HEAD = "0009"
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
+)
 
 
 class ConcurrentChange(RuntimeError):
@@ -69,12 +100,13 @@ def _sqlstate(exc: BaseException) -> str | None:
 def _is_integrity(exc: BaseException) -> bool:
     import sqlite3
 
-    if isinstance(exc, IntegrityError | sqlite3.IntegrityError):
+    if isinstance(exc, _sa_errors()[2] | sqlite3.IntegrityError):
         return True
     return getattr(exc, "sqlstate", None) in ("23505", "23503")
 
 
 def _is_retryable(exc: BaseException) -> bool:
+    OperationalError, DBAPIError, _ = _sa_errors()  # noqa: N806 - the classes
     if isinstance(exc, ConcurrentChange):
         return True
     if _is_integrity(exc):
@@ -95,7 +127,7 @@ def _is_retryable(exc: BaseException) -> bool:
 
 
 def _is_unreachable(exc: BaseException) -> bool:
-    if not isinstance(exc, OperationalError):
+    if not isinstance(exc, _sa_errors()[0]):
         return False
     message = str(getattr(exc, "orig", exc)).lower()
     return any(
@@ -146,6 +178,8 @@ class Database:
         return None if path in ("", ":memory:") else Path(path).expanduser()
 
     def _create_engine(self) -> Engine:
+        from sqlalchemy import create_engine, event
+
         if self.is_sqlite:
             engine = create_engine(
                 self.url,
@@ -155,10 +189,8 @@ class Database:
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn, _record):  # pragma: no cover - exercised by every test
                 cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")
-                cur.execute("PRAGMA synchronous=FULL")
-                cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+                for pragma in SQLITE_PRAGMAS:
+                    cur.execute(pragma)
                 cur.close()
 
             @event.listens_for(engine, "begin")
@@ -187,17 +219,21 @@ class Database:
             path.parent.mkdir(parents=True, exist_ok=True)
         try:
             return self.engine.connect()
-        except (OperationalError, DBAPIError) as exc:
-            refused = _login_refused(exc)
-            if refused:  # the server knows the login but lets it no further (spec §8)
-                raise NotPermitted(
-                    f"The database at {self.safe_url()} refused the login: {refused}.",
-                    operator=self.url_login(),
-                    role=None,
-                ) from exc
-            raise DatabaseUnavailable(
-                f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
-            ) from exc
+        except _sa_errors()[:2] as exc:
+            raise self._not_opened(exc) from exc
+
+    def _not_opened(self, exc: BaseException) -> Exception:
+        """What a failed connection is to the user: refused or unavailable."""
+        refused = _login_refused(exc)
+        if refused:  # the server knows the login but lets it no further (spec §8)
+            return NotPermitted(
+                f"The database at {self.safe_url()} refused the login: {refused}.",
+                operator=self.url_login(),
+                role=None,
+            )
+        return DatabaseUnavailable(
+            f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
+        )
 
     def url_login(self) -> str | None:
         """The user named by the URL (PostgreSQL), if any."""
@@ -236,11 +272,85 @@ class Database:
             with conn.begin() as tx:
                 if check and not self._schema_checked:
                     self._verify_schema(conn)
+                from sqlmodel import Session
+
                 with Session(bind=conn, expire_on_commit=False) as session:
                     yield session
                     session.flush()
                 if rollback:
                     tx.rollback()
+
+    @contextmanager
+    def raw_transaction(
+        self, *, write: bool = True, rollback: bool = False, check_schema: bool | None = None
+    ) -> Iterator[Any]:
+        """`transaction` on the driver's own connection, without SQLAlchemy: the session is
+        a `driver.RawSession`, which only the driver's functions (and the store functions
+        built on them alone) take. For commands that must start fast."""
+        from loyaltyctl.store.driver import RawSession
+
+        check = self.check_schema if check_schema is None else check_schema
+        conn = self._raw_connect()
+        try:
+            if self.is_sqlite:
+                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+            elif not write:
+                from psycopg import IsolationLevel
+
+                conn.isolation_level = IsolationLevel.REPEATABLE_READ
+            session = RawSession(conn, sqlite=self.is_sqlite)
+            if check and not self._schema_checked:
+                self._verify_raw_schema(session)
+            yield session
+            if rollback:
+                conn.rollback()
+            else:
+                conn.commit()
+        except BaseException:
+            if not getattr(conn, "closed", False):
+                conn.rollback()
+            raise
+        finally:
+            conn.close()
+
+    def _raw_connect(self) -> Any:
+        if self.is_sqlite:
+            import sqlite3
+
+            path = self.sqlite_path
+            if path is not None and not path.exists():
+                raise SchemaMissing(f"There is no database at {path}.")
+            try:
+                conn = sqlite3.connect(
+                    str(path) if path else ":memory:",
+                    timeout=SQLITE_BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                )
+                for pragma in SQLITE_PRAGMAS:
+                    conn.execute(pragma)
+            except sqlite3.Error as exc:
+                raise DatabaseUnavailable(
+                    f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
+                ) from exc
+            return conn
+        import psycopg
+
+        try:
+            return psycopg.connect(
+                "postgresql://" + self.url.split("://", 1)[1],
+                connect_timeout=5,
+                application_name="loyaltyctl",
+            )
+        except psycopg.OperationalError as exc:
+            raise self._not_opened(exc) from exc
+
+    def _verify_raw_schema(self, session: Any) -> None:
+        from loyaltyctl.store.driver import fetch_one, has_table
+
+        version = None
+        if has_table(session, "alembic_version"):
+            version = fetch_one(session, "SELECT version_num FROM alembic_version")[0]
+        self._check_version(version)
 
     def run(
         self,
@@ -249,20 +359,23 @@ class Database:
         write: bool = True,
         rollback: bool = False,
         check_schema: bool | None = None,
+        raw: bool = False,
     ) -> T:
-        """Run ``work`` in one transaction, retrying lost races from the start."""
+        """Run ``work`` in one transaction, retrying lost races from the start. With
+        ``raw`` the transaction is on the driver's own connection (`raw_transaction`)."""
         deadline = time.monotonic() + RETRY_BUDGET_SECONDS
         attempt = 0
+        transaction = self.raw_transaction if raw else self.transaction
         while True:
             attempt += 1
             try:
-                with self.transaction(
+                with transaction(
                     write=write, rollback=rollback, check_schema=check_schema
                 ) as session:
                     return work(session)
             except Exception as exc:
                 if not isinstance(
-                    exc, OperationalError | DBAPIError | ConcurrentChange
+                    exc, _sa_errors()[:2] + (ConcurrentChange,)
                 ) and not _is_driver_error(exc):
                     raise
                 if _sqlstate(exc) == "42501":  # PostgreSQL enforces the staff roles
@@ -286,7 +399,9 @@ class Database:
                 time.sleep(random.uniform(0, min(0.5, 0.005 * 2**attempt)))
 
     def _verify_schema(self, conn: Connection) -> None:
-        version = schema_version(conn)
+        self._check_version(schema_version(conn))
+
+    def _check_version(self, version: str | None) -> None:
         if version is None:
             raise SchemaMissing(f"The database at {self.safe_url()} has no loyaltyctl schema.")
         if version != SCHEMA_HEAD:
@@ -299,7 +414,7 @@ class Database:
 
 def schema_version(conn: Connection) -> str | None:
     """The Alembic revision of the database, or None when it has no schema."""
-    from sqlalchemy import inspect
+    from sqlalchemy import inspect, text
 
     if not inspect(conn).has_table("alembic_version"):
         return None

@@ -20,18 +20,29 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import text
-from sqlmodel import Session
-
-from loyaltyctl.store.tables import SQLModel, UtcDateTime
+if TYPE_CHECKING:  # kept light: the counter's read commands never import SQLAlchemy
+    from sqlmodel import Session
 
 # values per statement of `select_in` (SQLite's limit of parameters is 999 on old builds)
 IN_LIST_CHUNK = 900
 
 
+class RawSession:
+    """A transaction on the driver's own connection, with no SQLAlchemy at all: what the
+    counter's read commands run in (`Database.run(..., raw=True)`), so that they start
+    without importing it. Every function of this module takes one where it takes a
+    session; store modules that build statements with SQLAlchemy do not."""
+
+    def __init__(self, connection: Any, *, sqlite: bool) -> None:
+        self.raw_connection, self.sqlite = connection, sqlite
+        self.info: dict = {}
+
+
 def _is_sqlite(session: Session) -> bool:
+    if type(session) is RawSession:
+        return session.sqlite
     return session.get_bind().dialect.name == "sqlite"
 
 
@@ -65,6 +76,8 @@ def login_of(session: Session, *, table: str) -> tuple[str | None, str | None, b
 
 def _raw(session: Session) -> Any:
     """The DB-API connection of the session's current transaction."""
+    if type(session) is RawSession:
+        return session.raw_connection
     return session.connection().connection.driver_connection
 
 
@@ -230,7 +243,7 @@ def prepare_bulk(session: Session) -> None:
     transaction.
     """
     if not _is_sqlite(session):
-        session.execute(text("SET LOCAL enable_seqscan = off"))
+        _raw(session).execute("SET LOCAL enable_seqscan = off")
 
 
 def reserve_ids(session: Session, table: str, count: int) -> list[int]:
@@ -239,13 +252,13 @@ def reserve_ids(session: Session, table: str, count: int) -> list[int]:
         return []
     if _is_sqlite(session):
         # the write lock is held since BEGIN IMMEDIATE: nobody else can take ids
-        top = session.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar_one()
+        top = _raw(session).execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0]
         reserved = session.info.setdefault(f"reserved:{table}", top)
         start = max(top, reserved)
         session.info[f"reserved:{table}"] = start + count
         return list(range(start + 1, start + count + 1))
-    rows = session.execute(
-        text(f"SELECT nextval('{table}_id_seq') FROM generate_series(1, :n)"), {"n": count}
+    rows = _raw(session).execute(
+        f"SELECT nextval('{table}_id_seq') FROM generate_series(1, %s)", (count,)
     )
     return [r[0] for r in rows]
 
@@ -411,15 +424,31 @@ def _typed_marks(table: str, names: tuple[str, ...]) -> str:
     PostgreSQL could infer (a None would be text)."""
     from sqlalchemy.dialects import postgresql
 
+    from loyaltyctl.store.tables import SQLModel
+
     dialect = postgresql.dialect()
     columns = SQLModel.metadata.tables[table].columns
     return ", ".join(f"CAST(%s AS {columns[name].type.compile(dialect=dialect)})" for name in names)
 
 
-# columns that hold timestamps, in any table (the raw SQLite inserts convert them)
-TIMESTAMP_COLUMNS = frozenset(
-    c.name
-    for t in SQLModel.metadata.tables.values()
-    for c in t.columns
-    if isinstance(c.type, UtcDateTime)
-)
+class _TimestampColumns:
+    """The names of the columns that hold timestamps, in any table (the raw SQLite inserts
+    convert them), read from the tables on first use: the counter's read commands never
+    load the table definitions."""
+
+    names: frozenset[str] | None = None
+
+    def __contains__(self, name: str) -> bool:
+        if self.names is None:
+            from loyaltyctl.store.tables import SQLModel, UtcDateTime
+
+            self.names = frozenset(
+                c.name
+                for t in SQLModel.metadata.tables.values()
+                for c in t.columns
+                if isinstance(c.type, UtcDateTime)
+            )
+        return name in self.names
+
+
+TIMESTAMP_COLUMNS = _TimestampColumns()

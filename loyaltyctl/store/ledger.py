@@ -11,9 +11,9 @@ from __future__ import annotations
 from bisect import insort
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Row, func, insert, or_, select
+from sqlalchemy import Row, insert, or_, select
 from sqlmodel import Session
 
 from loyaltyctl.domain.chain import ledger_hash
@@ -27,6 +27,7 @@ from loyaltyctl.store.driver import (
     run_many,
     select_in,
     stamp,
+    stamp_reader,
 )
 from loyaltyctl.store.tables import (
     LedgerEntry,
@@ -96,31 +97,26 @@ def lock_members_with(
     return states, extras
 
 
-def _spendable_lots_query(member_ids: list[int]):
-    return (
-        select(PointLot.member_id, PointLot.id, PointLot.remaining, PointLot.expires_at)
-        .where(
-            PointLot.member_id.in_(member_ids),
-            PointLot.remaining > 0,
-            PointLot.expires_at.is_not(None),
-            PointLot.matured.is_(True),
-        )
-        .order_by(PointLot.member_id, PointLot.expires_at, PointLot.id)
-    )
+SPENDABLE_LOTS_SQL = (
+    "SELECT member_id, id, remaining, expires_at FROM point_lot WHERE member_id {in_list} "
+    "AND remaining > 0 AND expires_at IS NOT NULL AND matured "
+    "ORDER BY member_id, expires_at, id"
+)
 
 
 def prefetch_lots(session: Session, states: Iterable[MemberState]) -> None:
     """Load the spendable, expiring lots of every member that has none loaded yet
-    (one query per 900 members): [lot id, remaining, expires_at], soonest first."""
+    (one query per 900 members, through the driver: every debit asks, a claim too):
+    [lot id, remaining, expires_at], soonest first."""
     missing = {s.id: s for s in states if s.lots is None}
-    ids = sorted(missing)
     for state in missing.values():
         state.lots = []
-    for start in range(0, len(ids), 900):
-        for member_id, lot_id, remaining, expires_at in session.execute(
-            _spendable_lots_query(ids[start : start + 900])
-        ):
-            missing[member_id].lots.append([lot_id, remaining, expires_at])
+    read = stamp_reader(session)
+    for member_id, lot_id, remaining, expires_at in select_in(
+        session, SPENDABLE_LOTS_SQL, sorted(missing)
+    ):
+        moment = read(expires_at) if read is not None else expires_at.astimezone(UTC)
+        missing[member_id].lots.append([lot_id, remaining, moment])
 
 
 def load_spendable_lots(session: Session, state: MemberState) -> list[list]:
@@ -340,24 +336,6 @@ def prepare_bulk_write(session: Session) -> None:
 
 
 # --- reading a member's points --------------------------------------------------------------
-
-
-def expiring_points(
-    session: Session, member_id: int, *, until: datetime
-) -> list[tuple[datetime, int]]:
-    """(expires_at, points) of the member's lots that expire by ``until``, soonest first."""
-    rows = session.execute(
-        select(PointLot.expires_at, func.sum(PointLot.remaining))
-        .where(
-            PointLot.member_id == member_id,
-            PointLot.remaining > 0,
-            PointLot.expires_at.is_not(None),
-            PointLot.expires_at <= until,
-        )
-        .group_by(PointLot.expires_at)
-        .order_by(PointLot.expires_at)
-    )
-    return [(expires_at, int(points)) for expires_at, points in rows]
 
 
 def recent_entries(session: Session, member_id: int, *, limit: int | None) -> list[LedgerEntry]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlmodel import Session
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import UnknownMember
-from loyaltyctl.domain.suggest import closest
+from loyaltyctl.store.driver import select_in
+from loyaltyctl.store.lookups import suggestions
 from loyaltyctl.store.tables import LedgerEntry, Member, MemberLabel
 
 GROUP, TAG = "group", "tag"
@@ -19,27 +20,6 @@ def get_row(session: Session, external_id: str) -> Member | None:
     return session.execute(
         select(Member).where(Member.external_id == external_id)
     ).scalar_one_or_none()
-
-
-def suggestions(session: Session, external_id: str) -> list[str]:
-    """Close matches for a mistyped id (domain.suggest ranks them), from the ids that
-    share its first character or its last two: the pool stays small on a big program."""
-    first, last = external_id[:1].lower(), external_id[-2:].lower()
-    rows = session.execute(
-        select(Member.external_id)
-        .where(
-            or_(
-                func.lower(Member.external_id).like(_like(first) + "%", escape="\\"),
-                func.lower(Member.external_id).like("%" + _like(last), escape="\\"),
-            )
-        )
-        .limit(5000)
-    ).scalars()
-    return closest(external_id, rows)
-
-
-def _like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def require_row(session: Session, external_id: str) -> Member:
@@ -93,15 +73,10 @@ def update_rows(session: Session, rows: list[dict]) -> None:
 
 
 def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for start in range(0, len(wanted), 900):
-        chunk = wanted[start : start + 900]
-        for ext, member_id in session.execute(
-            select(Member.external_id, Member.id).where(Member.external_id.in_(chunk))
-        ):
-            found[ext] = member_id
-    return found
+    """external id -> member id, for those that are a member's (through the driver: every
+    chunk of an import or an ingest asks, for thousands of members)."""
+    sql = "SELECT external_id, id FROM member WHERE external_id {in_list}"
+    return dict(select_in(session, sql, sorted(set(external_ids))))
 
 
 def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
@@ -157,25 +132,6 @@ def to_domain(row: Member, groups: list[str], tags: list[str]) -> models.Member:
 def with_labels(session: Session, rows: list[Member]) -> list[models.Member]:
     by_id = labels(session, [r.id for r in rows])
     return [to_domain(r, *by_id[r.id]) for r in rows]
-
-
-def search(session: Session, query: str, *, limit: int) -> list[Member]:
-    """Last 4-6 phone digits, an email, or part of the name (case-insensitive)."""
-    query = query.strip()
-    digits = "".join(ch for ch in query if ch.isdigit())
-    conditions = []
-    if digits and len(digits) == len(query.replace(" ", "").replace("-", "").lstrip("+")):
-        # phone_rev holds the digits reversed: a suffix becomes an indexed prefix range
-        rev = digits[::-1]
-        conditions.append(Member.phone_rev.between(rev, rev + "\uffff"))
-    if "@" in query:
-        conditions.append(Member.email == query.lower())
-    else:
-        like = "%" + query.lower().replace("%", "").replace("_", "") + "%"
-        conditions.append(func.lower(Member.name).like(like))
-        conditions.append(func.lower(Member.external_id) == query.lower())
-    stmt = select(Member).where(or_(*conditions)).order_by(Member.name, Member.id).limit(limit)
-    return list(session.execute(stmt).scalars())
 
 
 def listing(

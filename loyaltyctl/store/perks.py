@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
 from loyaltyctl.domain.suggest import closest
-from loyaltyctl.store.driver import insert_row, run, stamp
+from loyaltyctl.store.driver import fetch_one, insert_row, run, stamp
 from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkMember
 
 
@@ -134,17 +134,17 @@ def take_member_allowance(session: Session, perk_id: int, member_id: int, limit:
     One upsert that only counts up while below the limit (SQLite ≥ 3.35 and
     PostgreSQL both take ON CONFLICT ... DO UPDATE ... WHERE ... RETURNING).
     """
-    bound = "" if limit is None else " WHERE perk_member.claims < :limit"
-    held = session.execute(
-        text(
-            "INSERT INTO perk_member (perk_id, member_id, claims) VALUES (:perk, :member, 1) "
-            "ON CONFLICT (perk_id, member_id) DO UPDATE SET claims = perk_member.claims + 1"
-            + bound
-            + " RETURNING claims"
-        ),
-        {"perk": perk_id, "member": member_id, "limit": limit},
-    ).scalar_one_or_none()
-    return held or 0
+    # through the driver: a claim is a hot path (SQLAlchemy's statement ~1 ms, this ~0.05)
+    bound = "" if limit is None else " WHERE perk_member.claims < {p}"
+    row = fetch_one(
+        session,
+        "INSERT INTO perk_member (perk_id, member_id, claims) VALUES ({p}, {p}, 1) "
+        "ON CONFLICT (perk_id, member_id) DO UPDATE SET claims = perk_member.claims + 1"
+        + bound
+        + " RETURNING claims",
+        (perk_id, member_id) + (() if limit is None else (limit,)),
+    )
+    return (row[0] if row else None) or 0
 
 
 def give_back_allowance(session: Session, perk_id: int, member_id: int) -> int:
@@ -166,21 +166,20 @@ def count_claim(
     session: Session, perk_id: int, *, points: int, at: datetime, day: str, member_joined: int
 ) -> None:
     """The perk's statistics counters, +1 claim (the perk row is locked by the supply
-    UPDATE already, so this adds no waiting)."""
-    session.execute(
-        text(
-            "UPDATE perk SET members = members + :joined, points_spent = points_spent + :points, "
-            "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < :at "
-            "THEN :at ELSE last_claim_at END WHERE id = :perk"
-        ),
-        {"joined": member_joined, "points": points, "at": stamp(session, at), "perk": perk_id},
+    UPDATE already, so this adds no waiting). Through the driver: a hot path."""
+    moment = stamp(session, at)
+    run(
+        session,
+        "UPDATE perk SET members = members + {p}, points_spent = points_spent + {p}, "
+        "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < {p} "
+        "THEN {p} ELSE last_claim_at END WHERE id = {p}",
+        (member_joined, points, moment, moment, perk_id),
     )
-    session.execute(
-        text(
-            "INSERT INTO claim_day (perk_id, day, claims) VALUES (:perk, :day, 1) "
-            "ON CONFLICT (perk_id, day) DO UPDATE SET claims = claim_day.claims + 1"
-        ),
-        {"perk": perk_id, "day": day},
+    run(
+        session,
+        "INSERT INTO claim_day (perk_id, day, claims) VALUES ({p}, {p}, 1) "
+        "ON CONFLICT (perk_id, day) DO UPDATE SET claims = claim_day.claims + 1",
+        (perk_id, day),
     )
 
 

@@ -119,6 +119,45 @@ def test_keys_of_a_file_are_checked_across_chunks(run, member, tmp_path, monkeyp
     assert balances(run, "A") == [6]
 
 
+def test_members_forgotten_to_bound_memory_are_read_again_as_left(
+    run, member, tmp_path, monkeypatch
+):
+    """With room for one member at a time, every chunk forgets the members it moved
+    (written back first); a member met again is read back with its figures, its chain
+    and its expiring lots, and a write-off still spends the soonest-expiring lot."""
+    from loyaltyctl.services.audit import verify
+
+    monkeypatch.setattr(imports, "CHUNK", 2)
+    monkeypatch.setattr(imports, "MAX_MEMBERS_HELD", 1)
+    member("A")
+    member("B")
+    f = write(
+        tmp_path,
+        "p.csv",
+        "member,amount,reason,expires_at\n"
+        "A,100,soon,2099-01-01\n"
+        "B,50,x,\n"
+        "A,40,later,2099-06-01\n"
+        "B,-20,y,\n"
+        "A,-120,spend,\n"
+        "B,7,z,\n"
+        "A,5,again,\n",
+    )
+    result = points(run, f)
+    assert (result.applied, result.replayed) == (7, 0)
+    assert balances(run, "A", "B") == [25, 37]
+    assert [e.balance_after for e in reversed(run(ledger.history, member="A"))] == [
+        100,
+        140,
+        20,
+        25,
+    ]
+    expiring = run(ledger.balance, member="A", soon_days=365 * 100).expiring
+    assert [(p.amount, p.expires_at.year) for p in expiring] == [(20, 2099)]  # of the later lot
+    assert run(verify).ok
+    assert points(run, f).replayed == 7
+
+
 def test_dry_run_reports_the_outcome_and_rolls_back(db, member, tmp_path):
     member("A")
     f = write(tmp_path, "p.csv", "member,amount,reason\nA,10,x\n")

@@ -20,7 +20,6 @@ points through the engine; the engine writes it all when the chunk is done.
 from __future__ import annotations
 
 import gc
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import events as domain
+from loyaltyctl.domain.canonical import sorted_ascii_text
 from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.events import EventProblem, UnknownEventMember
 from loyaltyctl.domain.limits import limit_scope_at
@@ -47,7 +47,6 @@ from loyaltyctl.store import members as member_store
 from loyaltyctl.store.db import Session
 
 CHUNK = 5000  # events per transaction
-_DETAILS = json.JSONEncoder(separators=(",", ":"), sort_keys=True)
 MAX_ERRORS = 1000  # listed; the rest are counted
 KeyLoader = Callable[[], KeyRing]
 
@@ -465,7 +464,7 @@ class _Chunk:
                 "order_id": getattr(event, "order_id", None),
                 "digest": event.digest,
                 "points": points,
-                "details": _DETAILS.encode(details),
+                "details": sorted_ascii_text(details),
                 "ingested_at": self.now,
                 "operator": self.operator,
             }

@@ -1,0 +1,121 @@
+"""Start-up: each command imports only what it uses (a counter terminal runs one command
+at a time, so its start-up is the wait). A command runs as a user runs it, in a child
+process; what it imported is read from ``sys.modules`` as it exits.
+
+Forbidden here, and why:
+- for every command on these paths: SQLAlchemy, SQLModel and pydantic's models of our
+  tables (``loyaltyctl.store.tables``), Alembic, cryptography, and on SQLite psycopg:
+  together ~0.6-0.9 s of a ~0.1 s floor (`python -c "import typer"`);
+- for `points balance` and `member find` also pydantic (Typer's conversion of
+  parameters, ~0.1 s: a member id needs only its parser, cli/_params.py);
+- for ``--help`` also Rich (help is plain text) and every service and store module.
+
+The timings are in bench/README.md (`bench/bench_startup.py`); this test keeps what
+they depend on from creeping back.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.cli.helpers import add_member, credit
+
+DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "loyaltyctl.store.tables")
+# pydantic: Typer converts parameters through it, but not text, flags, parsers and
+# numbers left at their default (cli/_params.py)
+FORBIDDEN_EVERYWHERE = (*DATABASE, "cryptography")
+FORBIDDEN_FOR_READS = (*FORBIDDEN_EVERYWHERE, "pydantic")
+FORBIDDEN_FOR_HELP = (
+    *FORBIDDEN_FOR_READS,
+    "psycopg",
+    "rich",
+    "loyaltyctl.services",
+    "loyaltyctl.store",
+)
+
+# runs the CLI as `python -m loyaltyctl` does, and writes the modules loaded at exit
+PROBE = """
+import atexit, json, runpy, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+sys.argv = ["loyaltyctl", *sys.argv[2:]]
+runpy.run_module("loyaltyctl", run_name="__main__")
+"""
+
+
+def imported(tmp_path: Path, *args: str) -> tuple[set[str], subprocess.CompletedProcess]:
+    out = tmp_path / "modules.json"
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(out), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    return set(json.loads(out.read_text())), done
+
+
+def offending(modules: set[str], forbidden: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in forbidden))
+
+
+def test_help_imports_no_database_code_no_rich_and_no_service(tmp_path):
+    modules, done = imported(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    assert "Usage: loyaltyctl" in done.stdout
+    assert offending(modules, FORBIDDEN_FOR_HELP) == []
+
+
+def test_the_probe_sees_what_a_command_imports(tmp_path):
+    """The test above could not fail if the probe saw nothing: a command that does use
+    the database code (`db current`) shows it."""
+    modules, done = imported(tmp_path, "--database-url", "sqlite:///x.db", "db", "current")
+    assert "sqlalchemy" in modules, done.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("points", "balance", "C-1"),
+        ("points", "balance", "C-1", "--json"),
+        ("member", "find", "Lovelace"),
+        ("points", "balance", "C-2"),  # unknown: the close matches come the same way
+    ],
+    ids=["balance", "balance-json", "member-find", "unknown-member"],
+)
+def test_counter_reads_import_no_database_toolkit(cli, tmp_path, command):
+    add_member(cli, "C-1", "Ada Lovelace")
+    assert credit(cli, "C-1", 120, "welcome", "--expires-in", "10d").exit_code == 0
+    modules, done = imported(tmp_path, "--database-url", cli.url, *command)
+    if command[-1] == "C-2":
+        assert done.returncode == 1, done.stderr  # refused
+        assert "Did you mean C-1" in done.stderr
+    else:
+        assert done.returncode == 0, done.stderr
+        assert "120" in done.stdout or "Lovelace" in done.stdout
+    forbidden = FORBIDDEN_FOR_READS
+    if cli.url.startswith("sqlite"):
+        forbidden = (*forbidden, "psycopg")
+    assert offending(modules, forbidden) == []
+
+
+def test_parameters_converted_without_pydantic_are_refused_as_before(cli):
+    """cli/_params.py answers text, flags, parsers and defaults itself; what they refuse,
+    and numbers given, go through Typer's conversion with its usual words."""
+    add_member(cli, "C-1", "Ada Lovelace")
+    add_member(cli, "C-2", "Ada Byron")
+    bad = cli("points", "balance", "C 1 x")
+    assert bad.exit_code == 2
+    assert "Invalid value for 'MEMBER': 'C 1 x' is not a member id" in bad.stderr
+    zero = cli("member", "find", "Ada", "--limit", "0")
+    assert zero.exit_code == 2
+    assert "Invalid value for '--limit'" in zero.stderr
+    one = cli("member", "find", "Ada", "--limit", "1", "--json")
+    assert one.exit_code == 0, one.stderr
+    assert len(one.json) == 1
+    both = cli("member", "find", "Ada", "--json")  # the default limit, an int already
+    assert [m["external_id"] for m in both.json] == ["C-2", "C-1"]
