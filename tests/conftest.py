@@ -22,6 +22,7 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TABLES = (
     "earning_counter",
+    "held_refund",
     "ingested_event",
     "earning_rule",
     "tier",

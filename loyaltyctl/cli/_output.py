@@ -187,6 +187,13 @@ class Output:
         sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
         sys.stdout.flush()
 
+    def jsonl(self, documents: Sequence[dict]) -> None:
+        """JSON lines: one compact document per line (what another command reads back)."""
+        sys.stdout.write(
+            "".join(json.dumps(jsonable(d), ensure_ascii=False) + "\n" for d in documents)
+        )
+        sys.stdout.flush()
+
     def result(self, data: Any, render: Callable[[], Any] | None = None) -> None:
         """One result: JSON document, or the human rendering."""
         if self.json_mode or render is None:

@@ -616,6 +616,25 @@ class IngestedEvent(SQLModel, table=True):
     operator: str = Field(max_length=100)
 
 
+class HeldRefund(SQLModel, table=True):
+    """A refund (or chargeback) whose order was not known when it was ingested: held,
+    not lost. The ingest that applies the order applies it and removes it from here, in
+    the same transaction (both take the order's lock first, so a refund and its order
+    ingested at once still meet). ``event`` is the refund as our own format writes it."""
+
+    __tablename__ = "held_refund"
+
+    id: str = Field(max_length=200, primary_key=True)  # the event id
+    type: str = Field(max_length=32)
+    order_id: str = Field(max_length=100, index=True)
+    at: datetime = _ts(False)
+    digest: str = Field(max_length=64)
+    event: str = Field(default="{}")  # JSON: the refund's fields, in our own format
+    line: int = Field(default=0)  # of the file that brought it
+    held_at: datetime = _ts(False)
+    operator: str = Field(max_length=100)
+
+
 class EarningCounter(SQLModel, table=True):
     """A member's uses of a rule in one scope: a time frame of its limit (`day:2026-11-02`,
     `week:2026-10-26`, `month:2026-11`, `year:2026`, `lifetime`), the reviews of an order
