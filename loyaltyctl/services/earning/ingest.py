@@ -38,6 +38,7 @@ from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.earning.engine import Earner, Earning
 from loyaltyctl.services.earning.handlers import HANDLERS
 from loyaltyctl.services.earning.handlers.base import Paid
+from loyaltyctl.services.earning.held import release_held
 from loyaltyctl.services.earning.in_force import RulesInForce, load_rules_in_force
 from loyaltyctl.services.members import MemberChange, save_members
 from loyaltyctl.store import events as store
@@ -405,6 +406,15 @@ class _KeysOnce:
         return domain.with_coupons(event.digest if base is None else base, hashes)
 
 
+def _legacy_digest(event: domain.Event, keys: _KeysOnce) -> str | None:
+    """The digest the event's line was recorded with before schema 0010."""
+    try:
+        base = domain.legacy_digest(event.source)
+    except ValueError:
+        return None
+    return keys.digest_with_coupons(event, base) if getattr(event, "coupons", None) else base
+
+
 class _Chunk:
     """A chunk's events applied in file order; what handlers use of it is
     `handlers.base.Chunk`."""
@@ -521,7 +531,7 @@ class _Chunk:
         before 0010 was digested whole), else a bad line — or for a store's payload, an
         update of what was applied, reported and not applied."""
         if before == event.digest or (
-            event.source is not None and before == self._legacy_digest(event)
+            event.source is not None and before == _legacy_digest(event, self.keys)
         ):
             self.tally.replayed += 1
         elif self.resolver is not None:
@@ -539,15 +549,6 @@ class _Chunk:
                 " give a changed event a new id",
             )
 
-    def _legacy_digest(self, event: domain.Event) -> str | None:
-        try:
-            base = domain.legacy_digest(event.source)
-        except ValueError:
-            return None
-        return (
-            self.keys.digest_with_coupons(event, base) if getattr(event, "coupons", None) else base
-        )
-
     def _apply_one(self, apply, event: domain.Event, *, counted: bool = True) -> bool:
         try:
             points, details, member_id = apply[event.type](self, event)
@@ -558,40 +559,10 @@ class _Chunk:
         return True
 
     def _release_held(self, apply) -> None:
-        """Refunds held before whose order this chunk paid, and refunds of this chunk
-        whose order came after them, are applied now; the others are held."""
-        released = []
-        for order_id, rows in self.held_rows.items():
-            if order_id not in self.paid:
-                continue
-            for event_id, line, text in rows:
-                event = domain.parse_document(json.loads(text), line, tz=self.tz, now=self.now)
-                if self._apply_one(apply, event, counted=False):
-                    self.tally.held_applied += 1
-                    released.append(event_id)
-        store.release_refunds(self.session, released)
-        holds = []
-        for event in self.holding:
-            del self.applied[event.id]
-            if event.order_id in self.paid:
-                self._apply_one(apply, event)
-                continue
-            self.tally.held += 1
-            self.applied[event.id] = event.digest
-            holds.append(
-                {
-                    "id": event.id,
-                    "type": event.type,
-                    "order_id": event.order_id,
-                    "at": event.at,
-                    "digest": event.digest,
-                    "event": _DETAILS.encode(domain.refund_document(event)),
-                    "line": event.line,
-                    "held_at": self.now,
-                    "operator": self.operator,
-                }
-            )
-        store.hold_refunds(self.session, holds)
+        release_held(self, apply, parse=self._parse_held, encode=_DETAILS.encode)
+
+    def _parse_held(self, text: str, line: int) -> domain.Event:
+        return domain.parse_document(json.loads(text), line, tz=self.tz, now=self.now)
 
     def _members(self) -> None:
         """The members the events name; a member.joined of an unknown member adds it."""
