@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
+from loyaltyctl.cli._files import input_file
 from loyaltyctl.cli._output import Output
 from loyaltyctl.cli.views import earning as views
 
@@ -102,7 +102,7 @@ def ingest(
     out = Output(json_mode=json_)
     ctx = current()
     with (
-        _source(file) as path,
+        input_file(file, ".jsonl") as path,
         out.progress(f"Ingesting {file}", lines_of=path, unit="events") as advance,
     ):
         result = ingest_events(
@@ -152,7 +152,7 @@ def map_(
     _check_format(format_name, member_key)
     out = Output(json_mode=json_)
     ctx = current()
-    with _source(file) as path:
+    with input_file(file, ".jsonl") as path:
         result = ctx.read(
             lambda s: map_events(
                 session=s, path=path, format_name=format_name, member_key=member_key
@@ -180,36 +180,6 @@ def _for_people(result, file: str):
         file="<stdin>" if file == "-" else file,
         errors=tuple(replace(e, message=line_message(e)) for e in result.errors),
     )
-
-
-class _source:
-    """The events file; standard input is copied to a temporary file first, so a
-    transaction that lost a race can read its events again."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.temporary: Path | None = None
-
-    def __enter__(self) -> Path:
-        if self.file != "-":
-            path = Path(self.file)
-            if not path.is_file():
-                from loyaltyctl.domain.errors import UsageProblem
-
-                raise UsageProblem(f"There is no file {self.file!r}.")
-            return path
-        import shutil
-        import sys
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
-            shutil.copyfileobj(sys.stdin.buffer, handle)
-        self.temporary = Path(handle.name)
-        return self.temporary
-
-    def __exit__(self, *_exc) -> None:
-        if self.temporary is not None:
-            self.temporary.unlink(missing_ok=True)
 
 
 @rules_app.command("list")

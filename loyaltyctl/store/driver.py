@@ -105,6 +105,14 @@ def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None
     return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
 
 
+def configure_postgres(dbapi_connection) -> None:
+    """A new PostgreSQL connection reads ``jsonb`` as its text, as SQLite gives a JSON
+    column (psycopg would make dicts of it)."""
+    from psycopg.types.string import TextLoader
+
+    dbapi_connection.adapters.register_loader("jsonb", TextLoader)
+
+
 def lock_names(session: Session, names: Sequence[str]) -> None:
     """Hold a lock on each of these names (e.g. order ids) until the transaction ends,
     taken in sorted order. PostgreSQL: transaction-scoped advisory locks on a hash of
