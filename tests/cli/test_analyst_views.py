@@ -63,7 +63,8 @@ def test_the_views_agree_with_stats(cli, program):
     assert -by_kind.get("reverse", 0) == stats["points"]["reversed"]
     (order,) = rows(
         url,
-        "SELECT member, at, items_total, discount, paid_for_items, shipping, tax, points FROM v_orders",
+        "SELECT member, at, items_total, discount, paid_for_items, shipping, tax, points"
+        " FROM v_orders",
     )
     assert order[0] == "C-2" and order[1] == "2026-11-02T10:00:00Z"
     assert [Decimal(str(v)) for v in order[2:7]] == [
@@ -118,3 +119,24 @@ def test_postgresql_has_jsonb_and_a_comment_on_every_table_and_column(cli, progr
     assert [name for name, comment in columns if not comment] == []
     assert len(columns) == sum(len(c) for c in COLUMNS.values())
     assert {name for name, _ in tables if not name.startswith("v_")} == set(TABLES)
+
+
+def test_the_datasette_recipe_serves_no_table_with_a_secret_or_a_hash():
+    from pathlib import Path
+
+    from sqlmodel import SQLModel
+
+    import loyaltyctl.store.tables  # noqa: F401 - the tables' metadata
+
+    config = json.loads(
+        (Path(__file__).resolve().parents[2] / "config" / "datasette.json").read_text()
+    )
+    assert config["allow_sql"] is False
+    database = config["databases"]["loyalty"]
+    denied = {name for name, rules in database["tables"].items() if rules == {"allow": False}}
+    secret = {
+        name
+        for name, table in SQLModel.metadata.tables.items()
+        if any(c.name.endswith(("_enc", "_hash", "hash", "head")) for c in table.columns)
+    }
+    assert secret and secret <= denied

@@ -15,7 +15,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "stores"
 def show(cli, member: str) -> dict:
     result = cli("member", "show", member, "--json")
     assert result.exit_code == 0, result.stderr
-    return result.json["member"] if "member" in result.json else result.json
+    return result.json.get("member", result.json)
 
 
 def test_a_shopify_customer_export_imports_as_it_is(cli):
