@@ -116,6 +116,7 @@ def ingest(
             keys=ctx.keys,
             format_name=format_name,
             member_key=member_key,
+            name="<stdin>" if file == "-" else file,
         )
     result = _for_people(result, file)
     out.result(views.ingest_json(result), lambda: views.ingest_summary(result))

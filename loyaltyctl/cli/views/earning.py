@@ -90,12 +90,7 @@ def ingest_json(result) -> dict:
     document["notes"] = [{"line": n.line, "message": n.message} for n in result.notes]
     # exit 3 either way: partial says the good lines were applied and the bad ones skipped
     document["partial"] = bool(result.errors_total) and not (result.rolled_back or result.dry_run)
-    if result.errors_total:
-        document["error"] = {
-            "code": "bad_input_file",
-            "message": ingest_problem(result),
-            "hint": ingest_hint(result),
-        }
+    _with_error(document, result)
     return document
 
 
@@ -176,13 +171,18 @@ def map_json(result) -> dict:
         "errors": [{"line": e.line, "message": e.message} for e in result.errors],
         "errors_total": result.errors_total,
     }
+    _with_error(document, result)
+    return document
+
+
+def _with_error(document: dict, result) -> None:
+    """The `error` of a result whose file had bad lines (exit 3)."""
     if result.errors_total:
         document["error"] = {
             "code": "bad_input_file",
             "message": ingest_problem(result),
             "hint": ingest_hint(result),
         }
-    return document
 
 
 def ingest_notes(result) -> list[str]:

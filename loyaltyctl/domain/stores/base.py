@@ -282,5 +282,28 @@ def spread_items(sku: str, quantity: int, line_total: Decimal) -> list[dict]:
     return found
 
 
-def as_text(amount: Decimal) -> str:
-    return money_text(amount)
+def joined(
+    mapping: Mapping,
+    platform: str,
+    customer: Customer,
+    *,
+    at: str,
+    name: str | None,
+) -> None:
+    """A customer payload as a member.joined: the customer's id becomes the new member's
+    id when no member matches (``name``: the customer's, else their email or id)."""
+    document = {
+        "id": f"{platform}:customer:{customer.id}",
+        "type": "member.joined",
+        "at": at,
+        "name": name or customer.email or f"Customer {customer.id}",
+    }
+    if customer.email:
+        document["email"] = customer.email
+    if customer.phone:
+        document["phone"] = customer.phone
+    mapping.events.append(MappedEvent(document, customer, adds=True))
+
+
+def full_name(first: str | None, last: str | None) -> str | None:
+    return " ".join(part for part in (first, last) if part) or None

@@ -28,6 +28,8 @@ from loyaltyctl.domain.stores.base import (
     Mapper,
     Mapping,
     PayloadProblem,
+    full_name,
+    joined,
     money_text,
 )
 
@@ -131,23 +133,13 @@ def map_refund(refund: Fields, mapping: Mapping, *, order_id: str | None = None)
 
 
 def map_customer(customer: Fields, mapping: Mapping) -> None:
-    customer_id = customer.ref("id")
-    first, last = customer.text("first_name"), customer.text("last_name")
-    email = customer.text("email")
-    name = " ".join(part for part in (first, last) if part) or email or f"Customer {customer_id}"
-    document = {
-        "id": f"shopify:customer:{customer_id}",
-        "type": "member.joined",
-        "at": customer.first_moment("created_at"),
-        "name": name,
-    }
-    if email:
-        document["email"] = email
-    phone = customer.text("phone", limit=40)
-    if phone:
-        document["phone"] = phone
-    who = Customer(id=customer_id, email=email, phone=phone)
-    mapping.events.append(MappedEvent(document, who, adds=True))
+    who = Customer(
+        id=customer.ref("id"),
+        email=customer.text("email"),
+        phone=customer.text("phone", limit=40),
+    )
+    name = full_name(customer.text("first_name"), customer.text("last_name"))
+    joined(mapping, "shopify", who, at=customer.first_moment("created_at"), name=name)
 
 
 class Shopify(Mapper):

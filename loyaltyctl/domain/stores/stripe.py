@@ -26,6 +26,7 @@ from loyaltyctl.domain.stores.base import (
     Mapper,
     Mapping,
     PayloadProblem,
+    joined,
     money_text,
 )
 
@@ -184,20 +185,12 @@ def _invoice(event: Fields, invoice: Fields, mapping: Mapping) -> None:
 
 
 def _customer(event: Fields, customer: Fields, mapping: Mapping) -> None:
-    customer_id = customer.ref("id")
-    email = customer.text("email")
-    phone = customer.text("phone", limit=40)
-    document = {
-        "id": f"stripe:customer:{customer_id}",
-        "type": "member.joined",
-        "at": event.first_moment("created"),
-        "name": customer.text("name") or email or f"Customer {customer_id}",
-    }
-    if email:
-        document["email"] = email
-    if phone:
-        document["phone"] = phone
-    mapping.events.append(MappedEvent(document, Customer(customer_id, email, phone), adds=True))
+    who = Customer(
+        id=customer.ref("id"),
+        email=customer.text("email"),
+        phone=customer.text("phone", limit=40),
+    )
+    joined(mapping, "stripe", who, at=event.first_moment("created"), name=customer.text("name"))
 
 
 class Stripe(Mapper):

@@ -29,6 +29,8 @@ from loyaltyctl.domain.stores.base import (
     Mapper,
     Mapping,
     PayloadProblem,
+    full_name,
+    joined,
     money_text,
     spread_items,
 )
@@ -141,23 +143,15 @@ def map_refund(refund: Fields, mapping: Mapping) -> None:
 
 
 def map_customer(customer: Fields, mapping: Mapping) -> None:
-    customer_id = customer.ref("id")
-    email = customer.text("email")
     billing = customer.nested("billing", required=False)
-    phone = billing.text("phone", limit=40) if billing else None
-    first, last = customer.text("first_name"), customer.text("last_name")
-    document = {
-        "id": f"woocommerce:customer:{customer_id}",
-        "type": "member.joined",
-        "at": customer.first_moment("date_created_gmt", "date_created", naive_utc=_GMT),
-        "name": " ".join(p for p in (first, last) if p) or email or f"Customer {customer_id}",
-    }
-    if email:
-        document["email"] = email
-    if phone:
-        document["phone"] = phone
-    who = Customer(id=customer_id, email=email, phone=phone)
-    mapping.events.append(MappedEvent(document, who, adds=True))
+    who = Customer(
+        id=customer.ref("id"),
+        email=customer.text("email"),
+        phone=billing.text("phone", limit=40) if billing else None,
+    )
+    at = customer.first_moment("date_created_gmt", "date_created", naive_utc=_GMT)
+    name = full_name(customer.text("first_name"), customer.text("last_name"))
+    joined(mapping, "woocommerce", who, at=at, name=name)
 
 
 class WooCommerce(Mapper):

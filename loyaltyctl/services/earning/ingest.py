@@ -165,6 +165,7 @@ def ingest_events(
     keys: KeyLoader | None = None,
     format_name: str | None = None,
     member_key: str | None = None,
+    name: str | None = None,
 ) -> IngestResult:
     """Apply an events file (JSON lines). Takes the database, not a session: without
     ``strict`` or ``dry_run`` each chunk of events commits on its own. ``keys`` loads
@@ -174,7 +175,7 @@ def ingest_events(
     now = now or utcnow()
     keys = _KeysOnce(keys)
     if format_name is None:
-        _refuse_one_document(path)
+        _refuse_one_document(path, name or str(path))
     source = _Source(path, tz, now, keys, format_name, member_key)
     with _collector_paused():
         if strict or dry_run:
@@ -211,7 +212,7 @@ def ingest_events(
     )
 
 
-def _refuse_one_document(path: Path) -> None:
+def _refuse_one_document(path: Path, name: str) -> None:
     """A JSON array, or a document written over several lines, is not JSON lines: one
     problem with what to do, rather than one bad line per line of it."""
     from loyaltyctl.domain.errors import BadInputFile, Problem
@@ -229,7 +230,7 @@ def _refuse_one_document(path: Path) -> None:
         raise BadInputFile(
             [
                 Problem(
-                    str(path),
+                    name,
                     number,
                     None,
                     f"this is {shape}, not JSON lines (one event per line): convert it with"
