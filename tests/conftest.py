@@ -28,6 +28,7 @@ TABLES = (
     "discount_subscription",
     "discount",
     "earning_counter",
+    "held_refund",
     "ingested_event",
     "earning_rule",
     "tier",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -68,14 +67,8 @@ KeyOpt = Annotated[
     ),
 ]
 CsvFileArg = Annotated[
-    Path,
-    typer.Argument(
-        metavar="FILE.csv",
-        help="UTF-8 CSV with a header row.",
-        exists=True,
-        dir_okay=False,
-        readable=True,
-    ),
+    str,
+    typer.Argument(metavar="FILE.csv", help="UTF-8 CSV with a header row, or - for stdin."),
 ]
 LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
 

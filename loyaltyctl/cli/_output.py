@@ -11,6 +11,7 @@ import csv
 import dataclasses
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -47,9 +48,14 @@ def csv_cell(value: Any) -> str:
     if isinstance(value, list | tuple):
         value = ";".join(str(v) for v in value)
     text = value if isinstance(value, str) else str(jsonable(value))
-    if text.startswith(FORMULA_PREFIXES) and not _is_number(text):
+    if text.startswith(FORMULA_PREFIXES) and not _is_number(text) and not _INERT.fullmatch(text):
         return "'" + text
     return text
+
+
+# digits and + - ( ) . / and spaces: a phone number or a signed figure, which no
+# spreadsheet can run as anything harmful (a formula that calls something needs letters)
+_INERT = re.compile(r"[0-9+\-(). /]+")
 
 
 def _is_number(text: str) -> bool:
@@ -185,6 +191,13 @@ class Output:
 
     def json(self, data: Any) -> None:
         sys.stdout.write(json.dumps(jsonable(data), ensure_ascii=False, indent=2) + "\n")
+        sys.stdout.flush()
+
+    def jsonl(self, documents: Sequence[dict]) -> None:
+        """JSON lines: one compact document per line (what another command reads back)."""
+        sys.stdout.write(
+            "".join(json.dumps(jsonable(d), ensure_ascii=False) + "\n" for d in documents)
+        )
         sys.stdout.flush()
 
     def result(self, data: Any, render: Callable[[], Any] | None = None) -> None:

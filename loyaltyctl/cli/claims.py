@@ -96,17 +96,14 @@ def certificate(
 
 @certificate_app.command("verify")
 def verify(
-    file: Annotated[
-        Path,
-        typer.Argument(metavar="FILE", exists=True, dir_okay=False, help="The certificate."),
-    ],
+    file: Annotated[str, typer.Argument(metavar="FILE", help="The certificate, or - for stdin.")],
     public_key: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--public-key",
-            exists=True,
-            dir_okay=False,
-            help="PEM file from `loyaltyctl keys public` (default: the key file's key).",
+            metavar="FILE",
+            help="PEM file from `loyaltyctl keys public` (default: the key file's key),"
+            " or - for stdin.",
         ),
     ] = None,
     json_: opt.JsonOpt = False,
@@ -115,9 +112,19 @@ def verify(
 
     Example: loyaltyctl certificate verify coffee.cert.json --public-key loyalty.pub
     """
+    from loyaltyctl.cli._files import input_file
     from loyaltyctl.services.claims import verify_certificate
 
+    if file == "-" and public_key == "-":
+        from loyaltyctl.domain.errors import UsageProblem
+
+        raise UsageProblem("Only one of FILE and --public-key can be read from stdin (-).")
     out = Output(json_mode=json_)
-    pem = public_key.read_bytes() if public_key else current().keys().public_key_pem().encode()
-    check = verify_certificate(file.read_bytes(), public_key_pem=pem)
+    if public_key:
+        with input_file(public_key, ".pem") as path:
+            pem = path.read_bytes()
+    else:
+        pem = current().keys().public_key_pem().encode()
+    with input_file(file, ".json") as path:
+        check = verify_certificate(path.read_bytes(), public_key_pem=pem)
     out.result(check, lambda: views.certificate_valid(check))

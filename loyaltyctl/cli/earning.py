@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
+from loyaltyctl.cli._files import input_file
 from loyaltyctl.cli._output import Output
 from loyaltyctl.cli.views import earning as views
 
@@ -27,6 +27,43 @@ tiers_app = typer.Typer(
 )
 
 AllOpt = Annotated[bool, typer.Option("--all", help="Include disabled ones.")]
+FormatOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--format",
+        metavar="NAME",
+        help="The file holds a store's webhook payloads as delivered (one JSON document"
+        " per line, or a JSON array): shopify, woocommerce or stripe.",
+    ),
+]
+MemberKeyOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--member-key",
+        metavar="KEY",
+        help="With --format, find members by this only: external_id (the store's"
+        " customer id), email or phone. Default: customer id, then email.",
+    ),
+]
+
+
+def _check_format(format_name: str | None, member_key: str | None) -> None:
+    from loyaltyctl.domain.errors import Argument, UsageProblem
+    from loyaltyctl.domain.stores import FORMATS, MEMBER_KEYS
+
+    if format_name is not None and format_name not in FORMATS:
+        raise UsageProblem(
+            Argument("format"),
+            f" {format_name!r} is not a store format; use one of " + ", ".join(FORMATS) + ".",
+        )
+    if member_key is not None:
+        if member_key not in MEMBER_KEYS:
+            raise UsageProblem(
+                Argument("member-key"),
+                f" {member_key!r} is not a member key; use one of " + ", ".join(MEMBER_KEYS) + ".",
+            )
+        if format_name is None:
+            raise UsageProblem(Argument("member-key"), " goes with --format NAME.")
 
 
 @events_app.command("ingest")
@@ -39,6 +76,8 @@ def ingest(
         bool,
         typer.Option("--strict", help="Any bad line aborts the whole file: nothing is applied."),
     ] = False,
+    format_name: FormatOpt = None,
+    member_key: MemberKeyOpt = None,
     json_: opt.JsonOpt = False,
 ) -> None:
     """Apply events (member.joined, order.paid, order.refunded, order.chargeback,
@@ -49,16 +88,21 @@ def ingest(
     Idempotent per event id: ingesting a file again applies only what is new. Bad lines
     are listed with their line numbers and skipped (exit 3); with --strict, nothing is
     applied. Without --strict the file is applied in chunks, each its own transaction.
+    A refund of an order not known yet is held, and applied when the order comes.
+
+    --format shopify|woocommerce|stripe reads a store's webhook payloads as delivered
+    (see `events map` to see what they become).
 
     Example: loyaltyctl events ingest orders.jsonl --json
     """
     from loyaltyctl.domain.errors import BadLines
     from loyaltyctl.services.earning.ingest import ingest_events
 
+    _check_format(format_name, member_key)
     out = Output(json_mode=json_)
     ctx = current()
     with (
-        _source(file) as path,
+        input_file(file, ".jsonl") as path,
         out.progress(f"Ingesting {file}", lines_of=path, unit="events") as advance,
     ):
         result = ingest_events(
@@ -70,9 +114,58 @@ def ingest(
             dry_run=dry_run,
             progress=advance,
             keys=ctx.keys,
+            format_name=format_name,
+            member_key=member_key,
+            name="<stdin>" if file == "-" else file,
         )
     result = _for_people(result, file)
     out.result(views.ingest_json(result), lambda: views.ingest_summary(result))
+    if not json_:
+        for line in views.ingest_notes(result):
+            out.err.print(line, markup=False, highlight=False)
+    if result.errors_total:
+        raise BadLines(result.file, result.errors_total, result=result)
+
+
+@events_app.command("map")
+def map_(
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="A store's payloads (JSON lines or an array), or -."),
+    ],
+    format_name: Annotated[
+        str,
+        typer.Option("--format", metavar="NAME", help="shopify, woocommerce or stripe."),
+    ],
+    member_key: MemberKeyOpt = None,
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Print the events a store's payloads map to (JSON lines, our own format), without
+    applying anything: what `events ingest --format NAME` would apply. Members are found
+    as the ingest finds them; notes (orders not paid yet, refunds of shipping only) and
+    bad payloads go to stderr.
+
+    Example: loyaltyctl events map --format shopify orders.jsonl
+    """
+    from loyaltyctl.domain.errors import BadLines
+    from loyaltyctl.services.earning.mapping import map_events
+
+    _check_format(format_name, member_key)
+    out = Output(json_mode=json_)
+    ctx = current()
+    with input_file(file, ".jsonl") as path:
+        result = ctx.read(
+            lambda s: map_events(
+                session=s, path=path, format_name=format_name, member_key=member_key
+            )
+        )
+    result = _for_people(result, file)
+    if json_:
+        out.json(views.map_json(result))
+    else:
+        out.jsonl(result.documents)
+        for line in views.ingest_notes(result):
+            out.err.print(line, markup=False, highlight=False)
     if result.errors_total:
         raise BadLines(result.file, result.errors_total, result=result)
 
@@ -88,36 +181,6 @@ def _for_people(result, file: str):
         file="<stdin>" if file == "-" else file,
         errors=tuple(replace(e, message=line_message(e)) for e in result.errors),
     )
-
-
-class _source:
-    """The events file; standard input is copied to a temporary file first, so a
-    transaction that lost a race can read its events again."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self.temporary: Path | None = None
-
-    def __enter__(self) -> Path:
-        if self.file != "-":
-            path = Path(self.file)
-            if not path.is_file():
-                from loyaltyctl.domain.errors import UsageProblem
-
-                raise UsageProblem(f"There is no file {self.file!r}.")
-            return path
-        import shutil
-        import sys
-        import tempfile
-
-        with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
-            shutil.copyfileobj(sys.stdin.buffer, handle)
-        self.temporary = Path(handle.name)
-        return self.temporary
-
-    def __exit__(self, *_exc) -> None:
-        if self.temporary is not None:
-            self.temporary.unlink(missing_ok=True)
 
 
 @rules_app.command("list")

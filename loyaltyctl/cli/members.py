@@ -8,6 +8,7 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
+from loyaltyctl.cli._files import input_file
 from loyaltyctl.cli._output import Output
 from loyaltyctl.cli.views import imports as import_views
 from loyaltyctl.cli.views import members as views
@@ -120,22 +121,54 @@ def update(
 
 @app.command("import")
 def import_(
-    file: opt.CsvFileArg, dry_run: opt.DryRunOpt = False, json_: opt.JsonOpt = False
+    file: opt.CsvFileArg,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            metavar="NAME",
+            help="Read a store's customer export: shopify or square (their own columns).",
+        ),
+    ] = None,
+    ignore_unknown_columns: Annotated[
+        bool,
+        typer.Option("--ignore-unknown-columns", help="Skip columns the import does not know."),
+    ] = False,
+    dry_run: opt.DryRunOpt = False,
+    json_: opt.JsonOpt = False,
 ) -> None:
     """Add or update members from a CSV file, all or nothing.
 
     Columns: external_id,name,phone,email,birthday,tier,groups,tags (plan optional;
-    groups and tags `;`-separated). Empty cells leave stored values unchanged.
+    groups and tags `;`-separated; balance and pending, as `member list --csv` writes
+    them, are ignored). Empty cells leave stored values unchanged. --preset shopify or
+    square reads those platforms' customer exports as they are.
 
-    Example: loyaltyctl member import members.csv --dry-run
+    Example: loyaltyctl member import customers_export.csv --preset shopify --dry-run
     """
+    from loyaltyctl.domain.stores.customers import PRESETS
     from loyaltyctl.services.imports import import_members
 
+    if preset is not None and preset not in PRESETS:
+        from loyaltyctl.domain.errors import Argument, UsageProblem
+
+        raise UsageProblem(
+            Argument("preset"), f" {preset!r} is not a preset; use one of {', '.join(PRESETS)}."
+        )
     out = Output(json_mode=json_)
     ctx = current()
-    with out.progress(f"Importing {file.name}"):
+    source = input_file(file, ".csv")
+    with source as path, out.progress(f"Importing {source.name}"):
         result = ctx.write(
-            lambda s: import_members(session=s, path=file, operator=ctx.operator, dry_run=dry_run),
+            lambda s: import_members(
+                session=s,
+                path=path,
+                operator=ctx.operator,
+                dry_run=dry_run,
+                name=source.name,
+                preset=preset,
+                ignore_unknown_columns=ignore_unknown_columns,
+            ),
             dry_run=dry_run,
         )
     out.result(result, lambda: import_views.import_result(result, "member"))
@@ -196,7 +229,8 @@ def list_(
     json_: opt.JsonOpt = False,
     csv_: opt.CsvOpt = False,
 ) -> None:
-    """List members, optionally of one tier, tag or group.
+    """List members, optionally of one tier, tag or group. The CSV (--csv) has the
+    columns `member import` reads, and imports back unchanged.
 
     Example: loyaltyctl member list --tag vip --csv > vip.csv
     """
@@ -207,5 +241,9 @@ def list_(
         lambda s: list_members(session=s, tier=tier, tag=tag, group=group, limit=limit)
     )
     out.listing(
-        views.member_rows(found), views.MEMBER_COLUMNS, title="Members", empty="No members."
+        views.member_rows(found),
+        views.MEMBER_COLUMNS,
+        title="Members",
+        empty="No members.",
+        csv_columns=views.MEMBER_CSV_COLUMNS,
     )

@@ -26,7 +26,9 @@ SlugArg = Annotated[str, typer.Argument(metavar="SLUG", help="The perk's slug.")
 def apply(
     paths: Annotated[
         list[Path],
-        typer.Argument(metavar="PATH...", help="TOML files or folders (read recursively)."),
+        typer.Argument(
+            metavar="PATH...", help="TOML files or folders (read recursively), or - for stdin."
+        ),
     ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Validate and show the plan; change nothing.")
@@ -48,13 +50,27 @@ def apply(
 
     Example: loyaltyctl apply config/program --dry-run
     """
-    import os
+    from contextlib import ExitStack
 
+    from loyaltyctl.cli._files import input_file
     from loyaltyctl.services.apply import apply_files
 
     out = Output(json_mode=json_)
     ctx = current()
-    result = apply_files(
+    with ExitStack() as files:
+        given = [files.enter_context(input_file(p, ".toml")) if str(p) == "-" else p for p in paths]
+        result = _apply_files(ctx, apply_files, given, prune, dry_run)
+    from rich.markup import escape
+
+    for warning in result.warnings:  # stderr, before the plan
+        out.warn(escape(warning))
+    out.result(plan_views.apply_json(result), lambda: plan_views.apply_plan(out, result))
+
+
+def _apply_files(ctx, apply_files, paths, prune: bool, dry_run: bool):
+    import os
+
+    return apply_files(
         database=ctx.database(),
         paths=list(paths),
         env=dict(os.environ),
@@ -64,11 +80,6 @@ def apply(
         prune=prune,
         dry_run=dry_run,
     )
-    from rich.markup import escape
-
-    for warning in result.warnings:  # stderr, before the plan
-        out.warn(escape(warning))
-    out.result(plan_views.apply_json(result), lambda: plan_views.apply_plan(out, result))
 
 
 @app.command("list")

@@ -9,6 +9,7 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
+from loyaltyctl.cli._files import input_file
 from loyaltyctl.cli._output import Output
 from loyaltyctl.cli.views import imports as import_views
 from loyaltyctl.cli.views import points as views
@@ -124,15 +125,20 @@ def import_(
 
     out = Output(json_mode=json_)
     ctx = current()
-    with out.progress(f"Importing {file.name}", lines_of=file, header=1) as advance:
+    source = input_file(file, ".csv")
+    with (
+        source as path,
+        out.progress(f"Importing {source.name}", lines_of=path, header=1) as advance,
+    ):
         result = ctx.write(
             lambda s: import_points(
                 session=s,
-                path=file,
+                path=path,
                 operator=ctx.operator,
                 tz=ctx.settings.tz,
                 dry_run=dry_run,
                 progress=advance,
+                name=source.name,
             ),
             dry_run=dry_run,
         )

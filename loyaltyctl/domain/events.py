@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -78,8 +78,11 @@ class Event:
     id: str
     type: str
     at: datetime
-    digest: str  # sha256 of the event's canonical JSON: what "the same content" means
+    digest: str  # sha256 of the fields read (`read_digest`): what "the same content" means
     member: str | None  # external id
+    # the line as written (our own format): what an event ingested before 0010 was
+    # digested from (`legacy_digest`)
+    source: str | None = field(default=None, kw_only=True, repr=False)
 
 
 @dataclass(slots=True)
@@ -100,6 +103,7 @@ class OrderPaid(Event):
     shipping: Decimal
     coupons: tuple[str, ...] = ()  # codes as the store sent them (never recorded in clear)
     discounts: tuple[str, ...] = ()  # slugs of the discounts used on the order (statistics)
+    tax: Decimal = Decimal(0)  # never earns; part of what a gross refund is a share of
 
     @property
     def value(self) -> Decimal:
@@ -112,6 +116,9 @@ class OrderRefunded(Event):
     order_id: str
     items: dict[str, int] | None  # sku -> quantity; None with an amount or a full refund
     amount: Decimal | None  # of the value paid for items (after discounts)
+    # a gross amount (items, shipping and tax together, as a payment platform refunds
+    # it): the items' share of it is reversed
+    gross: Decimal | None = None
 
 
 @dataclass(slots=True)
@@ -169,6 +176,14 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
         document = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise EventProblem(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    event = parse_document(document, line, tz=tz, now=now)
+    event.source = text
+    return event
+
+
+def parse_document(document: object, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
+    """One event from its decoded JSON (a line of ours, or what a store format's mapper
+    made of a payload). Raises EventProblem."""
     if not isinstance(document, dict):
         raise EventProblem('each line must be one JSON object, e.g. {"id": ..., "type": ...}')
     reader = _Fields(document, tz=tz)
@@ -180,12 +195,80 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
     at = reader.moment("at", tz)
     if at > now + FUTURE_SLACK:
         raise EventProblem(f"at: {at:%Y-%m-%d %H:%M} UTC is in the future")
-    if kind == ORDER_PAID and document.get("coupons") is not None:
-        # codes are secrets: the digest (stored) is of the rest, and `with_coupons` adds
-        # their keyed hashes once the ingest has the key ring
-        document = {k: v for k, v in document.items() if k != "coupons"}
-    plain = "NaN" not in text and "Infinity" not in text
-    return read(reader, (line, event_id, kind, at, digest_of(document, plain=plain)))
+    event = read(reader, (line, event_id, kind, at, ""))
+    event.digest = read_digest(event)
+    return event
+
+
+# what "the same content" leaves out: where the event was, and the coupons (secrets:
+# `with_coupons` adds their keyed hashes once the ingest has the key ring)
+_NOT_CONTENT = frozenset(("line", "digest", "source", "coupons"))
+_CONTENT_FIELDS: dict[type, tuple[tuple[str, object], ...]] = {}
+
+
+def _content_fields(kind: type) -> tuple[tuple[str, object], ...]:
+    """(name, default) of the fields of an event class that are its content."""
+    found = _CONTENT_FIELDS.get(kind)
+    if found is None:
+        found = tuple(
+            (f.name, f.default) for f in fields(kind) if f.name not in _NOT_CONTENT and f.init
+        )
+        _CONTENT_FIELDS[kind] = found
+    return found
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")  # 10.0 and 10.00 are the same amount
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def read_digest(event: Event) -> str:
+    """SHA-256 of the fields the tool reads of the event, as it read them (so a store
+    resending a payload with fields added or changed that nothing reads is the same
+    event). A field left at its default is left out, so an event type that later reads
+    one more optional field keeps the digests of the events ingested before."""
+    content = {}
+    for name, default in _content_fields(type(event)):
+        value = getattr(event, name)
+        if default is not MISSING and value == default:
+            continue
+        content[name] = _plain(value)
+    return digest_of(content)
+
+
+def refund_document(event: OrderRefunded) -> dict:
+    """A refund (or chargeback) as our own format writes it: what `parse_document` reads
+    back into the same event (a held refund is kept so)."""
+    document: dict = {
+        "id": event.id,
+        "type": event.type,
+        "at": event.at.isoformat(),
+        "order_id": event.order_id,
+    }
+    if event.member is not None:
+        document["member"] = event.member
+    if event.items is not None:
+        document["items"] = [{"sku": sku, "quantity": q} for sku, q in event.items.items()]
+    for name in ("amount", "gross"):
+        value = getattr(event, name)
+        if value is not None:
+            document[name] = format(value, "f")
+    return document
+
+
+def legacy_digest(text: str) -> str:
+    """The digest an event ingested before schema 0010 was recorded with: of its whole
+    line (coupons apart), whatever it read."""
+    document = _DECODER.decode(text)
+    document = {k: v for k, v in document.items() if k != "coupons"}
+    return digest_of(document)
 
 
 def with_coupons(digest: str, code_hashes: list[str]) -> str:
@@ -255,6 +338,7 @@ def _order(reader: _Fields, common: tuple) -> OrderPaid:
         shipping=reader.money("shipping", default=Decimal(0)),
         coupons=_coupon_codes(reader.document.get("coupons")),
         discounts=_discount_slugs(reader.document.get("discounts")),
+        tax=reader.money("tax", default=Decimal(0)),
     )
 
 
@@ -349,8 +433,11 @@ def _refund(reader: _Fields, common: tuple) -> OrderRefunded:
     order_id = reader.ref("order_id", REF_MAX)
     has_items = reader.document.get("items") is not None
     has_amount = reader.document.get("amount") is not None
-    if has_items and has_amount:
-        raise EventProblem("give items or amount (or neither, for a full refund), not both")
+    has_gross = reader.document.get("gross") is not None
+    if has_items + has_amount + has_gross > 1:
+        raise EventProblem(
+            "give items, amount or gross (or none of them, for a full refund), not several"
+        )
     items = None
     if has_items:
         items = {}
@@ -365,7 +452,12 @@ def _refund(reader: _Fields, common: tuple) -> OrderRefunded:
     amount = reader.money("amount") if has_amount else None
     if amount is not None and amount <= 0:
         raise EventProblem("amount: a refund amount must be more than 0")
-    return OrderRefunded(*common, member, order_id=order_id, items=items, amount=amount)
+    gross = reader.money("gross") if has_gross else None
+    if gross is not None and gross <= 0:
+        raise EventProblem("gross: a refund amount must be more than 0")
+    return OrderRefunded(
+        *common, member, order_id=order_id, items=items, amount=amount, gross=gross
+    )
 
 
 def _chargeback(reader: _Fields, common: tuple) -> OrderChargeback:

@@ -32,12 +32,15 @@ def refund_share(
     value: Fraction,
     items: dict[str, tuple[int, Decimal | str]],
     refunded: Refunded,
+    paid: Fraction | None = None,
 ) -> Fraction:
     """The share of the order this refund returns: by the refunded items' value (their
     share of the discount goes with them), by an amount of what was paid for items, or
     all that is left. ``total`` is the items' value, ``value`` what was paid for them
     (after discounts), ``items`` sku -> (quantity, the line's value) as the order was
-    paid. Raises EventProblem for a refund beyond the order."""
+    paid, ``paid`` what the order was paid in all (items after discounts, shipping and
+    tax: what a gross refund is a share of). Raises EventProblem for a refund beyond the
+    order."""
     order = refund.order_id
     left = 1 - refunded.share
     if refund.items is not None:
@@ -55,9 +58,17 @@ def refund_share(
         share = gross / total if total else left
     elif refund.amount is not None:
         share = Fraction(refund.amount) / value if value else left
+    elif refund.gross is not None:
+        whole = value if paid is None else paid
+        share = Fraction(refund.gross) / whole if whole else left
     else:
         share = left
     if share > left:
+        if refund.gross is not None and paid:
+            raise EventProblem(
+                f"the refund is more than is left of order {order} ({float(left * paid):.2f}"
+                f" of {float(paid):.2f} paid in all)"
+            )
         remaining = float(left * value)
         raise EventProblem(
             f"the refund is more than is left of order {order} ({remaining:.2f} of"

@@ -52,6 +52,18 @@ POINTS_REQUIRED = ("member", "amount", "reason")
 POINTS_OPTIONAL = ("key", "expires_at", "pending_until")
 MEMBER_REQUIRED = ("external_id", "name")
 MEMBER_OPTIONAL = ("phone", "email", "birthday", "plan", "tier", "groups", "tags")
+# what `member list --csv` writes besides: read-only figures, ignored by the import
+MEMBER_EXPORT_ONLY = ("balance", "pending")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def unguarded(value: str) -> str:
+    """A cell as it was before the tool's CSV exports guarded it against spreadsheet
+    formulas (a leading ``'`` before ``= + - @``, tab or CR): what the tool writes, it
+    reads back unchanged."""
+    if value.startswith("'") and value[1:].startswith(FORMULA_PREFIXES):
+        return value[1:]
+    return value
 
 
 @dataclass
@@ -72,8 +84,11 @@ class _Problems:
             raise BadInputFile(ordered, total=self.total)
 
 
-def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple[int, dict]]:
-    """(line number, row) for each data row; header problems are fatal at once."""
+def _rows(
+    path: Path, problems: _Problems, required, optional, *, ignore_unknown: bool = False
+) -> Iterator[tuple[int, dict]]:
+    """(line number, row) for each data row; header problems are fatal at once. Cells
+    the tool's exports guarded against formulas are read as they were (`unguarded`)."""
     try:
         # undecodable bytes become surrogates, so they are reported on their own line
         handle = path.open(newline="", encoding="utf-8-sig", errors="surrogateescape")
@@ -98,8 +113,15 @@ def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple
             problems.raise_if_any()
         for missing in [c for c in required if c not in header]:
             problems.add(1, missing, "required column is missing")
-        for unknown in [c for c in header if c not in required + optional]:
-            problems.add(1, unknown, f"unknown column (known: {', '.join(required + optional)})")
+        for unknown in (
+            [] if ignore_unknown else [c for c in header if c not in required + optional]
+        ):
+            problems.add(
+                1,
+                unknown,
+                f"unknown column (known: {', '.join(required + optional)};"
+                " --ignore-unknown-columns skips the others)",
+            )
         if len(set(header)) != len(header):
             problems.add(1, None, "a column name is repeated")
         problems.raise_if_any()
@@ -113,7 +135,7 @@ def _rows(path: Path, problems: _Problems, required, optional) -> Iterator[tuple
                 if len(values) != width:
                     problems.add(line, None, f"expected {width} fields, found {len(values)}")
                     continue
-                row = dict(zip(header, values, strict=True))
+                row = dict(zip(header, map(unguarded, values), strict=True))
                 if not _is_utf8(values):
                     for column, value in row.items():
                         if not _is_utf8([value]):
@@ -231,6 +253,7 @@ def import_points(
     dry_run: bool = False,
     now: datetime | None = None,
     progress=None,
+    name: str | None = None,
 ) -> models.ImportResult:
     """Apply a points CSV (member,amount,reason[,key][,expires_at][,pending_until]).
 
@@ -238,7 +261,7 @@ def import_points(
     identical rows came before it, so re-running the file applies nothing twice.
     """
     now = now or utcnow()
-    problems = _Problems(str(path))
+    problems = _Problems(name or str(path))
     points = _PointsImport(session, problems, operator=operator, now=now)
     chunk: list[_PointsRow] = []
     for row in _parse_points_rows(path, problems, tz, now):
@@ -253,7 +276,7 @@ def import_points(
     problems.raise_if_any()
     points.save()
     return models.ImportResult(
-        file=str(path),
+        file=name or str(path),
         rows=problems.rows,
         applied=points.applied,
         replayed=points.replayed,
@@ -398,12 +421,48 @@ class _Chunk:
 # --- members ---------------------------------------------------------------------
 
 
+class _Named:
+    """Problems of a preset's rows, named by the platform's columns."""
+
+    def __init__(self, problems: _Problems, source: dict[str, str]) -> None:
+        self.problems, self.source = problems, source
+
+    @property
+    def total(self) -> int:
+        return self.problems.total
+
+    def add(self, line: int, column: str | None, message: str) -> None:
+        self.problems.add(line, self.source.get(column, column), message)
+
+
+def _member_rows(path: Path, problems: _Problems, preset, ignore_unknown: bool):
+    """(line, our row, its problems' namer) for each row of the file."""
+    if preset is None:
+        optional = MEMBER_OPTIONAL + MEMBER_EXPORT_ONLY
+        for line, raw in _rows(
+            path, problems, MEMBER_REQUIRED, optional, ignore_unknown=ignore_unknown
+        ):
+            yield line, raw, problems
+        return
+    header_checked = False
+    for line, raw in _rows(path, problems, (), (), ignore_unknown=True):
+        if not header_checked:
+            header_checked = True
+            for missing in preset.missing(list(raw)):
+                problems.add(1, missing, f"required column of a {preset.name} export is missing")
+            problems.raise_if_any()
+        row, source = preset.row(raw)
+        yield line, row, _Named(problems, source)
+
+
 def _parse_member_rows(
-    path: Path, problems: _Problems
+    path: Path, problems: _Problems, preset=None, ignore_unknown: bool = False
 ) -> Iterator[tuple[int, str, MemberFields, list, list]]:
     seen: dict[str, int] = {}
-    for line, raw in _rows(path, problems, MEMBER_REQUIRED, MEMBER_OPTIONAL):
+    for line, raw, named in _member_rows(path, problems, preset, ignore_unknown):
+        raw = {"external_id": "", "name": "", **raw}
         before = problems.total
+        problems_of_row, problems = problems, named
         external_id = _check(
             problems, line, "external_id", validate_external_id, raw["external_id"]
         )
@@ -433,6 +492,7 @@ def _parse_member_rows(
             )
         elif external_id:
             seen[external_id] = line
+        problems = problems_of_row
         if problems.total != before:
             continue
         yield line, external_id, MemberFields(**values), labels["groups"], labels["tags"]
@@ -445,17 +505,28 @@ def import_members(
     operator: str,
     dry_run: bool = False,
     now: datetime | None = None,
+    name: str | None = None,
+    preset: str | None = None,
+    ignore_unknown_columns: bool = False,
 ) -> models.ImportResult:
     """Add or update members from a CSV; a row equal to what is stored changes nothing.
 
     Empty cells leave stored values as they are; groups and tags given replace the
-    member's (the file is the source of truth for the labels it names).
+    member's (the file is the source of truth for the labels it names). ``preset``
+    reads a store's customer export (`domain.stores.customers`); ``name`` is how
+    messages name the file (standard input).
     """
-    problems = _Problems(str(path))
-    rows = list(_parse_member_rows(path, problems))
+    from loyaltyctl.domain.stores.customers import PRESETS
+
+    problems = _Problems(name or str(path))
+    rows = list(
+        _parse_member_rows(
+            path, problems, PRESETS[preset] if preset else None, ignore_unknown_columns
+        )
+    )
     problems.raise_if_any()
     changes = [
-        MemberChange(external_id, fields, groups=groups, tags=tags)
+        MemberChange(external_id, fields, groups=groups, tags=tags, tier_pins=False)
         for _line, external_id, fields, groups, tags in rows
     ]
     saved = save_members(session=session, changes=changes, operator=operator, create=None, now=now)
@@ -463,7 +534,7 @@ def import_members(
     updated = sum(1 for s in saved if s.action == "updated")
     unchanged = len(saved) - created - updated
     return models.ImportResult(
-        file=str(path),
+        file=name or str(path),
         rows=len(rows),
         applied=created + updated,
         replayed=unchanged,

@@ -46,6 +46,9 @@ class MemberChange:
     remove_groups: tuple[str, ...] = ()
     add_tags: tuple[str, ...] = ()
     remove_tags: tuple[str, ...] = ()
+    # a tier given pins it by hand; an import's tier equal to the stored one does not
+    # (so `member list --csv` imports back unchanged, computed tiers included)
+    tier_pins: bool = True
 
     def labels(self, current_groups: list[str], current_tags: list[str]):
         groups = current_groups if self.groups is None else self.groups
@@ -136,7 +139,7 @@ def save_members(
         groups, tags = change.labels(old_groups, old_tags)
         diff = {k: v for k, v in given.items() if v != row[k]}
         record = {**row, **diff}
-        if "tier" in given:
+        if "tier" in given and (change.tier_pins or "tier" in diff):
             record["tier_manual"] = True  # a tier set by hand stays until changed by hand
         if groups != old_groups:
             diff["groups"] = groups

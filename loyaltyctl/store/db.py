@@ -59,7 +59,7 @@ def _sa_errors() -> tuple[type, type, type]:
 
 
 # The newest migration; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
@@ -199,11 +199,19 @@ class Database:
                 conn.exec_driver_sql(f"BEGIN {mode}")
 
             return engine
-        return create_engine(
+        engine = create_engine(
             self.url,
             connect_args={"connect_timeout": 5, "application_name": "loyaltyctl"},
             pool_pre_ping=False,
         )
+
+        @event.listens_for(engine, "connect")
+        def _adapters(dbapi_conn, _record):  # pragma: no cover - exercised by every PG test
+            from loyaltyctl.store.driver import configure_postgres
+
+            configure_postgres(dbapi_conn)
+
+        return engine
 
     def dispose(self) -> None:
         if self._engine is not None:

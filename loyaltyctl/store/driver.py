@@ -118,6 +118,36 @@ def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None
     return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
 
 
+def configure_postgres(dbapi_connection) -> None:
+    """A new PostgreSQL connection reads ``jsonb`` as its text, as SQLite gives a JSON
+    column (psycopg would make dicts of it)."""
+    from psycopg.types.string import TextLoader
+
+    dbapi_connection.adapters.register_loader("jsonb", TextLoader)
+
+
+def lock_names(session: Session, names: Sequence[str]) -> None:
+    """Hold a lock on each of these names (e.g. order ids) until the transaction ends,
+    taken in sorted order. PostgreSQL: transaction-scoped advisory locks on a hash of
+    each name (two names sharing a hash only wait for each other). SQLite: the write
+    lock is held since BEGIN IMMEDIATE, nothing more to take."""
+    if _is_sqlite(session) or not names:
+        return
+    keys = sorted({_lock_key(name) for name in names})
+    with _raw(session).cursor() as cur:
+        cur.execute(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%(keys)s::bigint[]) AS k",
+            {"keys": keys},
+        )
+
+
+def _lock_key(name: str) -> int:
+    import hashlib
+
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
 def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
     """One statement written with ``{p}`` placeholders, executed for each parameter row
     (executemany); returns the rows changed in all."""

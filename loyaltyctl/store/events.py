@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from loyaltyctl.store.driver import bulk_insert, select_in, stamp_reader
-from loyaltyctl.store.tables import IngestedEvent
+from loyaltyctl.store.driver import bulk_insert, lock_names, run, select_in, stamp_reader
+from loyaltyctl.store.tables import HeldRefund, IngestedEvent
 
 EVENT_COLUMNS = tuple(c.name for c in IngestedEvent.__table__.columns)
 PAID, REFUNDED = "order.paid", "order.refunded"
@@ -21,7 +21,45 @@ def digests(session: Session, event_ids: list[str]) -> dict[str, str]:
 
     Through the driver (`select_in`): a chunk of events looks up thousands of ids."""
     sql = "SELECT id, digest FROM ingested_event WHERE id {in_list}"
-    return dict(select_in(session, sql, event_ids))
+    found = dict(select_in(session, sql, event_ids))
+    found.update(
+        select_in(session, "SELECT id, digest FROM held_refund WHERE id {in_list}", event_ids)
+    )
+    return found
+
+
+def lock_orders(session: Session, order_ids: list[str]) -> None:
+    """The orders' locks, until the transaction ends: an order and a refund of it held
+    meanwhile never miss each other when two ingests bring them at once."""
+    lock_names(session, [f"order:{order_id}" for order_id in order_ids])
+
+
+HELD_COLUMNS = tuple(c.name for c in HeldRefund.__table__.columns)
+
+
+def held_refunds(session: Session, order_ids: list[str]) -> dict[str, list[tuple]]:
+    """order id -> its held refunds (id, line, event JSON), in the order they were held."""
+    found: dict[str, list[tuple]] = {}
+    sql = (
+        "SELECT order_id, id, line, event FROM held_refund WHERE order_id {in_list}"
+        " ORDER BY held_at, line, id"
+    )
+    for order_id, event_id, line, event in select_in(session, sql, sorted(set(order_ids))):
+        found.setdefault(order_id, []).append((event_id, line, event))
+    return found
+
+
+def hold_refunds(session: Session, rows: list[dict]) -> None:
+    bulk_insert(session, "held_refund", HELD_COLUMNS, rows)
+
+
+def release_refunds(session: Session, event_ids: list[str]) -> None:
+    for event_id in event_ids:
+        run(session, "DELETE FROM held_refund WHERE id = {p}", (event_id,))
+
+
+def held_count(session: Session) -> int:
+    return session.execute(select(func.count()).select_from(HeldRefund)).scalar_one()
 
 
 def paid_orders(session: Session, order_ids: list[str]) -> dict[str, tuple]:

@@ -182,3 +182,18 @@ def program_summary(session: Session, top: int = 5) -> dict:
         "ledger_entries": entries,
         "top_balances": [{"member": m, "name": n, "balance": b} for m, n, b in leaders],
     }
+
+
+_CONTACT_COLUMNS = {"external_id": "external_id", "email": "email", "phone": "phone_rev"}
+
+
+def external_ids_by(session: Session, key: str, values: Iterable[str]) -> dict[str, list[str]]:
+    """value -> the external ids of the members whose ``key`` (external_id, email, or
+    phone given by its digits reversed) is that value (a contact may be shared)."""
+    column = _CONTACT_COLUMNS[key]
+    wanted = sorted(set(values))
+    found: dict[str, list[str]] = {}
+    sql = f"SELECT {column}, external_id FROM member WHERE {column} {{in_list}}"
+    for value, external_id in select_in(session, sql, wanted):
+        found.setdefault(value, []).append(external_id)
+    return found

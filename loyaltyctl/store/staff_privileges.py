@@ -114,6 +114,7 @@ WRITES: dict[str, tuple[Writes, Writes]] = {
     "earning_rule": (FULL, READ_ONLY),
     "tier": (FULL, READ_ONLY),
     "ingested_event": (FULL, READ_ONLY),
+    "held_refund": (FULL, READ_ONLY),
     "earning_counter": (FULL, READ_ONLY),
     "coupon": (
         Writes(insert=True, update=_all_but("coupon", "code_enc")),

@@ -88,6 +88,30 @@ class Money(TypeDecorator):
 CENT = Decimal("0.01")
 
 
+class JsonDocument(TypeDecorator):
+    """A JSON document: ``jsonb`` on PostgreSQL (an analyst queries into it), text on
+    SQLite (its JSON functions read text). Text in and out on both: the driver reads
+    jsonb back as its text (`driver.configure_postgres`), so the code reads it with
+    ``json.loads`` whatever the backend."""
+
+    impl = String
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(String())
+
+    def process_result_value(self, value, dialect):
+        if value is not None and not isinstance(value, str):  # read without the driver's loader
+            import json
+
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return value
+
+
 def _money(nullable: bool = True) -> Field:
     return Field(default=None, sa_type=Money, nullable=nullable)
 
@@ -611,8 +635,28 @@ class IngestedEvent(SQLModel, table=True):
     order_id: str | None = Field(default=None, max_length=100)
     digest: str = Field(max_length=64)  # sha256 of the event's canonical JSON
     points: int = Field(default=0, sa_type=BigInteger)  # net effect on the member's points
-    details: str = Field(default="{}")  # JSON: what was awarded, and what refunds need
+    # JSON: what was awarded, and what refunds need (jsonb on PostgreSQL)
+    details: str = Field(default="{}", sa_type=JsonDocument)
     ingested_at: datetime = _ts(False)
+    operator: str = Field(max_length=100)
+
+
+class HeldRefund(SQLModel, table=True):
+    """A refund (or chargeback) whose order was not known when it was ingested: held,
+    not lost. The ingest that applies the order applies it and removes it from here, in
+    the same transaction (both take the order's lock first, so a refund and its order
+    ingested at once still meet). ``event`` is the refund as our own format writes it."""
+
+    __tablename__ = "held_refund"
+
+    id: str = Field(max_length=200, primary_key=True)  # the event id
+    type: str = Field(max_length=32)
+    order_id: str = Field(max_length=100, index=True)
+    at: datetime = _ts(False)
+    digest: str = Field(max_length=64)
+    event: str = Field(default="{}", sa_type=JsonDocument)  # the refund, in our own format
+    line: int = Field(default=0)  # of the file that brought it
+    held_at: datetime = _ts(False)
     operator: str = Field(max_length=100)
 
 
@@ -889,3 +933,15 @@ class DiscountSummary(SQLModel, table=True):
     members: int = Field(default=0, sa_type=BigInteger)
     uses: int = Field(default=0, sa_type=BigInteger)
     users: int = Field(default=0, sa_type=BigInteger)
+def _describe() -> None:
+    """Each table and column carries its comment (store/comments.py): PostgreSQL has
+    them as COMMENT ON, and autogenerate compares them."""
+    from loyaltyctl.store.comments import COLUMNS, TABLES
+
+    for name, table in metadata.tables.items():
+        table.comment = TABLES.get(name)
+        for column in table.columns:
+            column.comment = COLUMNS.get(name, {}).get(column.name)
+
+
+_describe()

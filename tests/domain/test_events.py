@@ -98,7 +98,7 @@ def test_a_refund_names_items_or_an_amount_not_both():
     assert parse(refund).items is None and parse(refund).amount is None
     assert parse(dict(refund, items=[{"sku": "P1"}])).items == {"P1": 1}
     assert parse(dict(refund, amount="8.00")).amount == Decimal("8.00")
-    with pytest.raises(EventProblem, match="not both"):
+    with pytest.raises(EventProblem, match="not several"):
         parse(dict(refund, items=[{"sku": "P1"}], amount="8.00"))
     with pytest.raises(EventProblem, match="more than 0"):
         parse(dict(refund, amount="0"))

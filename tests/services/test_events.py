@@ -167,7 +167,6 @@ def test_a_reversal_takes_never_expiring_points_before_expiring_ones(
 @pytest.mark.parametrize(
     ("event", "message"),
     [
-        (refund("r", "404"), "order 404 is not known: no order.paid event was ingested for it"),
         (refund("r", "1001", items=[("P9", 1)]), "order 1001 has no item 'P9'"),
         (
             refund("r", "1001", items=[("P1", 2)]),
@@ -191,6 +190,17 @@ def test_refunds_beyond_the_order_are_bad_lines(db, program, ingest, member, eve
     assert [(e.line, e.message) for e in result.errors] == [(1, message)]
     assert (result.applied, result.skipped) == (0, 1)
     assert points(db) == (24, 0)
+
+
+def test_a_refund_of_an_order_not_known_yet_is_held_not_a_bad_line(db, program, ingest, member):
+    member("C-1")
+    program(ORDER_RULE)
+    result = ingest(refund("r", "1001"))
+    assert (result.errors, result.held, result.applied, result.skipped) == ((), 1, 0, 0)
+    assert points(db) == (0, 0)
+    later = ingest(WORKED_ORDER)
+    assert (later.applied, later.held_applied) == (1, 1)
+    assert points(db) == (0, 0)  # earned and reversed in full
 
 
 def test_the_second_of_two_item_refunds_cannot_repeat_the_first(db, program, ingest, member):

@@ -87,14 +87,10 @@ def ingest_json(result) -> dict:
 
     document = jsonable(result)
     document["errors"] = [{"line": e.line, "message": e.message} for e in result.errors]
+    document["notes"] = [{"line": n.line, "message": n.message} for n in result.notes]
     # exit 3 either way: partial says the good lines were applied and the bad ones skipped
     document["partial"] = bool(result.errors_total) and _any_good_line_applied(result)
-    if result.errors_total:
-        document["error"] = {
-            "code": "bad_input_file",
-            "message": ingest_problem(result),
-            "hint": ingest_hint(result),
-        }
+    _with_error(document, result)
     return document
 
 
@@ -110,6 +106,8 @@ def _any_good_line_applied(result) -> bool:
 
 
 def ingest_hint(result) -> str:
+    if getattr(result, "mapped_only", False):
+        return "Nothing is applied by `events map`; fix the payloads or the members first."
     if result.rolled_back:
         return "--strict: nothing was applied; fix them and ingest the file again."
     if result.dry_run:
@@ -157,12 +155,55 @@ def ingest_summary(result) -> list[str]:
         )
     if result.members_created and not result.rolled_back:
         extras.append(f"{_count(result.members_created, 'member')} {would}added")
+    if result.held:
+        extras.append(
+            f"{_count(result.held, 'refund')} of orders not known yet {would}held"
+            " (applied when the order is ingested)"
+        )
+    if result.held_applied:
+        extras.append(
+            f"{_count(result.held_applied, 'held refund')} {would}applied with their order"
+        )
+    if result.notes_total:
+        extras.append(f"{_count(result.notes_total, 'note')} (listed on stderr)")
     if result.tier_changes and not result.rolled_back:
         extras.append(f"{_count(result.tier_changes, 'tier change')}")
     if extras:
         lines.append("; ".join(extras) + ".")
     if result.dry_run and not result.rolled_back:
         lines.append("Dry run: nothing was changed.")
+    return lines
+
+
+def map_json(result) -> dict:
+    """`events map --json`: the events, the notes and the bad payloads."""
+    document = {
+        "file": result.file,
+        "format": result.format,
+        "events": list(result.documents),
+        "notes": [{"line": n.line, "message": n.message} for n in result.notes],
+        "errors": [{"line": e.line, "message": e.message} for e in result.errors],
+        "errors_total": result.errors_total,
+    }
+    _with_error(document, result)
+    return document
+
+
+def _with_error(document: dict, result) -> None:
+    """The `error` of a result whose file had bad lines (exit 3)."""
+    if result.errors_total:
+        document["error"] = {
+            "code": "bad_input_file",
+            "message": ingest_problem(result),
+            "hint": ingest_hint(result),
+        }
+
+
+def ingest_notes(result) -> list[str]:
+    """What the payloads said that was reported, not applied: one line each."""
+    lines = [f"{result.file}:{note.line}: note: {note.message}" for note in result.notes]
+    if more := result.notes_total - len(result.notes):
+        lines.append(f"... and {more:,} more notes")
     return lines
 
 

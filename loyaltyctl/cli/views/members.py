@@ -22,6 +22,13 @@ MEMBER_COLUMNS = [
 ]
 
 
+# `member list --csv`: what `member import` reads back (balance and pending it ignores)
+MEMBER_CSV_COLUMNS = (
+    "external_id", "name", "phone", "email", "birthday", "plan", "tier", "groups", "tags",
+    "balance", "pending",
+)  # fmt: skip
+
+
 def member_rows(members) -> list[dict]:
     rows = []
     for m in members:

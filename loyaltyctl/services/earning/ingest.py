@@ -38,6 +38,7 @@ from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.earning.engine import Earner, Earning
 from loyaltyctl.services.earning.handlers import HANDLERS
 from loyaltyctl.services.earning.handlers.base import Paid
+from loyaltyctl.services.earning.held import release_held
 from loyaltyctl.services.earning.in_force import RulesInForce, load_rules_in_force
 from loyaltyctl.services.members import MemberChange, save_members
 from loyaltyctl.store import discounts as discount_store
@@ -78,6 +79,17 @@ class IngestResult:
     rolled_back: bool  # --strict found a bad line: nothing was applied
     errors: tuple[LineError, ...]
     errors_total: int
+    held: int = 0  # refunds whose order is not known yet: held, applied when it comes
+    held_applied: int = 0  # held refunds (of this run or before) applied with their order
+    notes: tuple[LineNote, ...] = ()  # reported, not applied, not bad lines
+    notes_total: int = 0
+    format: str | None = None  # a store's format (--format), None for our own
+
+
+@dataclass(frozen=True)
+class LineNote:
+    line: int
+    message: str
 
 
 @dataclass
@@ -94,6 +106,15 @@ class _Tally:
     tier_changes: int = 0
     errors: list[LineError] = field(default_factory=list)
     errors_total: int = 0
+    held: int = 0
+    held_applied: int = 0
+    notes: list[LineNote] = field(default_factory=list)
+    notes_total: int = 0
+
+    def note(self, line: int, message: str) -> None:
+        self.notes_total += 1
+        if len(self.notes) < MAX_ERRORS:
+            self.notes.append(LineNote(line, message))
 
     def error(self, line: int, message: str, code: str = EventProblem.code, **data) -> None:
         self.errors_total += 1
@@ -111,11 +132,16 @@ class _Tally:
             "capped",
             "created",
             "tier_changes",
+            "held",
+            "held_applied",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for item in other.errors:
             self.error(item.line, item.message, item.code, **item.data)
         self.errors_total += other.errors_total - len(other.errors)
+        for note in other.notes:
+            self.note(note.line, note.message)
+        self.notes_total += other.notes_total - len(other.notes)
 
 
 class _Rollback(Exception):
@@ -137,20 +163,27 @@ def ingest_events(
     now: datetime | None = None,
     progress: Callable[[int], None] | None = None,
     keys: KeyLoader | None = None,
+    format_name: str | None = None,
+    member_key: str | None = None,
+    name: str | None = None,
 ) -> IngestResult:
     """Apply an events file (JSON lines). Takes the database, not a session: without
     ``strict`` or ``dry_run`` each chunk of events commits on its own. ``keys`` loads
     the key ring when an event first names coupons (their codes are found by keyed
-    hash)."""
+    hash). ``format_name``: the file holds a store's payloads (`domain.stores`), whose
+    customers are found as members by ``member_key`` (default: id, then email)."""
     now = now or utcnow()
     keys = _KeysOnce(keys)
+    if format_name is None:
+        _refuse_one_document(path, name or str(path))
+    source = _Source(path, tz, now, keys, format_name, member_key)
     with _collector_paused():
         if strict or dry_run:
             tally, rolled_back = _whole_file(
-                database, path, tz, operator, strict, dry_run, now, progress, keys=keys
+                database, source, tz, operator, strict, dry_run, now, progress, keys=keys
             )
         else:
-            tally = _by_chunks(database, path, tz, operator, now, progress, keys=keys)
+            tally = _by_chunks(database, source, tz, operator, now, progress, keys=keys)
             rolled_back = False
     applied = 0 if rolled_back else tally.applied
     return IngestResult(
@@ -158,7 +191,7 @@ def ingest_events(
         events=tally.events,
         applied=applied,
         replayed=tally.replayed,
-        skipped=tally.events - applied - tally.replayed,
+        skipped=tally.events - applied - tally.replayed - (0 if rolled_back else tally.held),
         points_awarded=0 if rolled_back else tally.awarded,
         points_reversed=0 if rolled_back else tally.reversed,
         points_pending=0 if rolled_back else tally.pending,
@@ -171,16 +204,52 @@ def ingest_events(
         rolled_back=rolled_back,
         errors=tuple(sorted(tally.errors, key=lambda e: e.line)),
         errors_total=tally.errors_total,
+        held=0 if rolled_back else tally.held,
+        held_applied=0 if rolled_back else tally.held_applied,
+        notes=tuple(sorted(tally.notes, key=lambda n: n.line)),
+        notes_total=tally.notes_total,
+        format=format_name,
     )
 
 
-def _whole_file(database, path, tz, operator, strict, dry_run, now, progress, *, keys):
+def _refuse_one_document(path: Path, name: str) -> None:
+    """A JSON array, or a document written over several lines, is not JSON lines: one
+    problem with what to do, rather than one bad line per line of it."""
+    from loyaltyctl.domain.errors import BadInputFile, Problem
+    from loyaltyctl.domain.stores.documents import looks_like_one_document
+
+    number, text = 0, ""
+    with path.open(encoding="utf-8-sig", errors="replace") as handle:
+        for number, text in enumerate(handle, 1):  # noqa: B007 - read after the loop
+            if text.strip():
+                break
+        else:
+            return
+    if looks_like_one_document(text):
+        shape = "a JSON array" if text.strip().startswith("[") else "a pretty-printed JSON document"
+        raise BadInputFile(
+            [
+                Problem(
+                    name,
+                    number,
+                    None,
+                    f"this is {shape}, not JSON lines (one event per line): convert it with"
+                    " `jq -c '.[]'` (an array) or `jq -c .`, or give --format NAME for a"
+                    " store's webhook payloads",
+                )
+            ]
+        )
+
+
+def _whole_file(database, source, tz, operator, strict, dry_run, now, progress, *, keys):
     """(tally, rolled back): one transaction, undone for a dry run or a bad line."""
 
     def work(session: Session) -> _Tally:
         tally = _Tally()
-        for chunk in _chunks(path, tz, now, tally, keys):
-            tally.add(_apply(session, chunk, tz=tz, operator=operator, now=now, keys=keys))
+        for chunk in source.chunks(tally):
+            tally.add(
+                _apply(session, chunk, tz=tz, operator=operator, now=now, keys=keys, source=source)
+            )
             if progress:
                 progress(tally.events)
         if strict and tally.errors_total:
@@ -193,16 +262,16 @@ def _whole_file(database, path, tz, operator, strict, dry_run, now, progress, *,
         return undone.tally, True
 
 
-def _by_chunks(database, path, tz, operator, now, progress, *, keys) -> _Tally:
+def _by_chunks(database, source, tz, operator, now, progress, *, keys) -> _Tally:
     """Each chunk of events its own transaction."""
     tally = _Tally()
-    for number, chunk in enumerate(_chunks(path, tz, now, tally, keys), 1):
+    for number, chunk in enumerate(source.chunks(tally), 1):
         if number % 50 == 0:
             gc.collect()  # what cycles the chunks' transactions left (few and small)
         tally.add(
             database.run(
                 lambda s, chunk=chunk: _apply(
-                    s, chunk, tz=tz, operator=operator, now=now, keys=keys
+                    s, chunk, tz=tz, operator=operator, now=now, keys=keys, source=source
                 )
             )
         )
@@ -224,6 +293,47 @@ def _collector_paused():
     finally:
         if enabled:
             gc.enable()
+
+
+class _Source:
+    """The file's events in chunks of CHUNK: parsed events (or the LineError of a bad
+    line) of our own format, or for a store's format what its payloads map to
+    (`formats.Pending`, `Note`, `Bad`), whose members the chunk finds."""
+
+    def __init__(self, path, tz, now, keys, format_name, member_key) -> None:
+        self.path, self.tz, self.now, self.keys = path, tz, now, keys
+        self.format_name = format_name
+        self.resolver = None
+        if format_name is not None:
+            from loyaltyctl.services.earning.formats import Resolver
+
+            self.resolver = Resolver(member_key)
+
+    def chunks(self, tally: _Tally) -> Iterator[list]:
+        if self.format_name is None:
+            return _chunks(self.path, self.tz, self.now, tally, self.keys)
+        return self._mapped_chunks(tally)
+
+    def _mapped_chunks(self, tally: _Tally) -> Iterator[list]:
+        from loyaltyctl.services.earning.formats import Bad, Note, Pending, mapped, unsupported
+
+        chunk: list = []
+        with self.path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+            for item in mapped(handle, self.format_name):
+                if isinstance(item, Note):
+                    chunk.append(LineNote(item.line, item.message))
+                    continue
+                if isinstance(item, Pending) and item.document["type"] not in domain.TYPES:
+                    # MERGE: the discounts' subscription.* events are read once they land
+                    chunk.append(LineNote(item.line, unsupported(item.document["type"])))
+                    continue
+                tally.events += 1
+                chunk.append(LineError(item.line, item.message) if isinstance(item, Bad) else item)
+                if len(chunk) >= CHUNK:
+                    yield chunk
+                    chunk = []
+        if chunk:
+            yield chunk
 
 
 def _chunks(
@@ -260,10 +370,20 @@ def _chunks(
 
 
 def _apply(
-    session: Session, chunk: list, *, tz: ZoneInfo, operator: str, now: datetime, keys=None
+    session: Session,
+    chunk: list,
+    *,
+    tz: ZoneInfo,
+    operator: str,
+    now: datetime,
+    keys=None,
+    source: _Source | None = None,
 ) -> _Tally:
     """Apply a chunk's events in file order (the caller's transaction)."""
-    return _Chunk(session, chunk, tz=tz, operator=operator, now=now, keys=keys).run()
+    resolver = source.resolver if source is not None else None
+    return _Chunk(
+        session, chunk, tz=tz, operator=operator, now=now, keys=keys, resolver=resolver
+    ).run()
 
 
 class _KeysOnce:
@@ -281,10 +401,19 @@ class _KeysOnce:
             self.ring = self.load()
         return self.ring
 
-    def digest_with_coupons(self, event) -> str:
+    def digest_with_coupons(self, event, base: str | None = None) -> str:
         hasher = self().lookup_hasher()
         hashes = sorted({hasher(normalize(code)) for code in event.coupons})
-        return domain.with_coupons(event.digest, hashes)
+        return domain.with_coupons(event.digest if base is None else base, hashes)
+
+
+def _legacy_digest(event: domain.Event, keys: _KeysOnce) -> str | None:
+    """The digest the event's line was recorded with before schema 0010."""
+    try:
+        base = domain.legacy_digest(event.source)
+    except ValueError:
+        return None
+    return keys.digest_with_coupons(event, base) if getattr(event, "coupons", None) else base
 
 
 class _Chunk:
@@ -292,17 +421,33 @@ class _Chunk:
     `handlers.base.Chunk`."""
 
     def __init__(
-        self, session: Session, items: list, *, tz, operator: str, now: datetime, keys=None
+        self,
+        session: Session,
+        items: list,
+        *,
+        tz,
+        operator: str,
+        now: datetime,
+        keys=None,
+        resolver=None,
     ):
         self.session, self.tz, self.operator, self.now = session, tz, operator, now
         self.keys = keys if keys is not None else _KeysOnce(None)
         self.tally = _Tally()
         self.events: list[domain.Event] = []
+        self.resolver = resolver  # a store's format: its events' members are found here
+        self.pending: list = []
         for item in items:
             if isinstance(item, LineError):
                 self.tally.error(item.line, item.message, item.code, **item.data)
-            else:
+            elif isinstance(item, LineNote):
+                self.tally.note(item.line, item.message)
+            elif isinstance(item, domain.Event):
                 self.events.append(item)
+            else:
+                self.pending.append(item)
+        self.holding: list[domain.Event] = []  # refunds of orders not known (yet)
+        self.held_rows: dict[str, list[tuple]] = {}  # order id -> its held refunds
         self.rules: RulesInForce = load_rules_in_force(session)
         self.earner = Earner(session, self.rules, operator=operator, now=now)
         self.rows: list[dict] = []
@@ -317,8 +462,14 @@ class _Chunk:
     # -- setting up
 
     def run(self) -> _Tally:
+        if self.pending:
+            self._resolve()
         if not self.events:
             return self.tally
+        # before anything is read: an order and a refund held meanwhile meet (see HeldRefund)
+        store.lock_orders(
+            self.session, [e.order_id for e in self.events if HANDLERS[e.type].reads_order]
+        )
         self._members()
         refunded = [e.order_id for e in self.events if HANDLERS[e.type].takes_back]
         # a refund's member is its order's: locked with the rest, in id order
@@ -336,24 +487,20 @@ class _Chunk:
         ledger_store.prefetch_lots(self.session, [locked[m].state for m in refunding])
         self.earner.counters.load(self._counter_keys())
         apply = {event_type: handler.apply for event_type, handler in HANDLERS.items()}
+        self.held_rows = store.held_refunds(
+            self.session, [e.order_id for e in self.events if e.type == domain.ORDER_PAID]
+        )
         for event in self.events:
             before = self.applied.get(event.id) or self.known.get(event.id)
             if before is not None:
-                if before == event.digest:
-                    self.tally.replayed += 1
-                else:
-                    self.tally.error(
-                        event.line,
-                        f"the event id {event.id!r} was ingested before with different content;"
-                        " give a changed event a new id",
-                    )
+                self._seen_before(event, before)
                 continue
-            try:
-                points, details, member_id = apply[event.type](self, event)
-            except EventProblem as exc:
-                self.tally.error(event.line, str(exc), exc.code, **exc.data)
+            if HANDLERS[event.type].takes_back and event.order_id not in self.paid:
+                self.holding.append(event)  # its order may come later in the chunk
+                self.applied[event.id] = event.digest
                 continue
-            self._record(event, points, details, member_id)
+            self._apply_one(apply, event)
+        self._release_held(apply)
         self.earner.flush()
         totals = self.earner.totals
         self.tally.awarded, self.tally.reversed = totals.awarded, totals.reversed
@@ -369,6 +516,58 @@ class _Chunk:
             )
         store.insert_records(self.session, self.rows)
         return self.tally
+
+    def _resolve(self) -> None:
+        """A store's events: each one's member found from its customer, then read as our
+        own events are."""
+        for pending, document in self.resolver.documents(self.session, self.pending):
+            if isinstance(document, EventProblem):
+                self.tally.error(pending.line, str(document), document.code, **document.data)
+                continue
+            try:
+                event = domain.parse_document(document, pending.line, tz=self.tz, now=self.now)
+            except EventProblem as exc:
+                self.tally.error(pending.line, str(exc), exc.code, **exc.data)
+                continue
+            self.events.append(event)
+
+    def _seen_before(self, event: domain.Event, before: str) -> None:
+        """An event id met again: a replay when its content is the same (a line ingested
+        before 0010 was digested whole), else a bad line — or for a store's payload, an
+        update of what was applied, reported and not applied."""
+        if before == event.digest or (
+            event.source is not None and before == _legacy_digest(event, self.keys)
+        ):
+            self.tally.replayed += 1
+        elif self.resolver is not None:
+            self.tally.replayed += 1
+            what = getattr(event, "order_id", None)
+            self.tally.note(
+                event.line,
+                f"{'order ' + what if what else event.id} changed after it was applied"
+                f" ({event.id}); the change is not applied",
+            )
+        else:
+            self.tally.error(
+                event.line,
+                f"the event id {event.id!r} was ingested before with different content;"
+                " give a changed event a new id",
+            )
+
+    def _apply_one(self, apply, event: domain.Event, *, counted: bool = True) -> bool:
+        try:
+            points, details, member_id = apply[event.type](self, event)
+        except EventProblem as exc:
+            self.tally.error(event.line, str(exc), exc.code, **exc.data)
+            return False
+        self._record(event, points, details, member_id, counted=counted)
+        return True
+
+    def _release_held(self, apply) -> None:
+        release_held(self, apply, parse=self._parse_held, encode=_DETAILS.encode)
+
+    def _parse_held(self, text: str, line: int) -> domain.Event:
+        return domain.parse_document(json.loads(text), line, tz=self.tz, now=self.now)
 
     def _members(self) -> None:
         """The members the events name; a member.joined of an unknown member adds it."""
@@ -450,9 +649,20 @@ class _Chunk:
 
     # -- applying
 
-    def _record(self, event: domain.Event, points: int, details: dict, member_id: int) -> None:
+    def _record(
+        self,
+        event: domain.Event,
+        points: int,
+        details: dict,
+        member_id: int,
+        *,
+        counted: bool = True,
+    ) -> None:
         self.applied[event.id] = event.digest
-        self.tally.applied += 1
+        if counted:
+            self.tally.applied += 1
+        for note in details.get("notes", ()):
+            self.tally.note(event.line, note)
         if details.get("capped"):
             self.tally.capped += 1
         self.rows.append(

@@ -77,6 +77,7 @@ class OrderPaidHandler(RuleHandler):
             total=str(event.total),
             discount=str(event.discount),
             shipping=str(event.shipping),
+            **({"tax": str(event.tax)} if event.tax else {}),
             value=str(event.value),
             items={sku: [qty, str(value)] for sku, (qty, value) in event.items.items()},
         )

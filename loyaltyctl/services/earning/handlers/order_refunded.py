@@ -50,6 +50,7 @@ class OrderRefundedHandler(Handler):
             value=Fraction(Decimal(order["value"])),
             items=order["items"],
             refunded=refunded,
+            paid=_paid_in_all(order),
         )
         reversed_ = []
         for slug, due, lot_id in reversals(order["awards"], refunded.share + share, refunded):
@@ -70,8 +71,18 @@ class OrderRefundedHandler(Handler):
             "amount": None if event.amount is None else str(event.amount),
             "reversed": reversed_,
         }
+        if event.gross is not None:
+            details["gross"] = str(event.gross)
         if share == 0:
             details["notes"] = [f"order {event.order_id} was refunded in full already"]
+        elif event.gross is not None:
+            items_part = (share * Fraction(Decimal(order["value"]))).limit_denominator(10**6)
+            rest = Fraction(event.gross) - items_part
+            details["notes"] = [
+                f"{event.gross} refunded for order {event.order_id}:"
+                f" {float(items_part):.2f} of it for items (points reversed),"
+                f" {float(rest):.2f} shipping and tax (nothing reversed)"
+            ]
         shortfall = sum(due - taken for _slug, due, taken in reversed_)
         if shortfall:
             details["shortfall"] = shortfall
@@ -95,6 +106,15 @@ class OrderRefundedHandler(Handler):
         if reversed_:
             earner.review_soon(m, event.at)
         return -sum(taken for _slug, _due, taken in reversed_), details, m.state.id
+
+
+def _paid_in_all(order: dict) -> Fraction:
+    """What the order was paid in all: items after discounts, shipping and tax (orders
+    ingested before tax was read count none)."""
+    return sum(
+        (Fraction(Decimal(order.get(key) or "0")) for key in ("value", "shipping", "tax")),
+        Fraction(0),
+    )
 
 
 def _refunded(refunds: list[dict]) -> Refunded:
