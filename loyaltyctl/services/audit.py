@@ -16,6 +16,7 @@ from datetime import datetime
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
+from loyaltyctl.services import audit_promises
 from loyaltyctl.store import audit as store
 from loyaltyctl.store import consistency
 from loyaltyctl.store import ledger as ledger_store
@@ -186,6 +187,8 @@ CHECKS: tuple[Check, ...] = (
     audit_chains,
     kept_counters,
     coupon_states,
+    audit_promises.cross_records,
+    audit_promises.recorded_values,
 )
 
 

@@ -32,6 +32,7 @@ from loyaltyctl.domain.values import (
     validate_external_id,
     validate_key,
     validate_label,
+    validate_name,
     validate_phone,
     validate_reason,
 )
@@ -395,9 +396,7 @@ def _parse_member_rows(
         external_id = _check(
             problems, line, "external_id", validate_external_id, raw["external_id"]
         )
-        name = raw["name"].strip()
-        if not name:
-            problems.add(line, "name", "a name is required")
+        name = _check(problems, line, "name", validate_name, raw["name"])
         values = {"name": name}
         for column, parse in (
             ("phone", validate_phone),
