@@ -270,6 +270,10 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED,
         "Do not accept this certificate; ask for the original file or check the public key.",
     ),
+    e.BadCheckpoint: Rendering(
+        REFUSED,
+        "Use the checkpoint file as `audit checkpoint` wrote it, with the key file that signed it.",
+    ),
     e.UnknownCampaign: Rendering(
         REFUSED, "List the campaigns with `loyaltyctl promo list`.", message=_with_candidates
     ),

@@ -105,6 +105,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "maintain run": MANAGERS,
     "audit log": EVERYONE,
     "audit verify": EVERYONE,
+    "audit checkpoint": MANAGERS,
     # store discounts (spec §7): the counter checks and uses coupons, grants by hand, quotes
     "coupon check": EVERYONE,
     "coupon use": EVERYONE,

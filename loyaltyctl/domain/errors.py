@@ -109,6 +109,12 @@ class InvalidCertificate(Refused):
     code = "invalid_certificate"
 
 
+class BadCheckpoint(Refused):
+    """An audit checkpoint file that is not one, or whose signature does not match."""
+
+    code = "bad_checkpoint"
+
+
 class UnknownCampaign(Refused):
     """data: campaign, candidates (close slugs, best first)."""
 

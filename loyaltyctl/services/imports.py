@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import BadInputFile, InsufficientBalance, Problem
 from loyaltyctl.domain.occurrences import OccurrenceCounter
@@ -249,6 +250,7 @@ def import_points(
     _Chunk(points, chunk).apply()
     problems.raise_if_any()
     points.save()
+    crash.reached("points-import-before-commit")
     return models.ImportResult(
         file=str(path),
         rows=problems.rows,
@@ -449,6 +451,7 @@ def import_members(
     created = sum(1 for s in saved if s.action == "created")
     updated = sum(1 for s in saved if s.action == "updated")
     unchanged = len(saved) - created - updated
+    crash.reached("member-import-before-commit")
     return models.ImportResult(
         file=str(path),
         rows=len(rows),

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import (
@@ -187,6 +188,7 @@ def _start_with_first_chunk(
     generated, codes, completed_at = _write_chunk(
         session, batch, rows, hasher, seal, request["operator"]
     )
+    crash.reached("generate-before-first-commit")
     return replace(batch, generated=generated, completed_at=completed_at), codes
 
 
@@ -317,6 +319,7 @@ def fill_batch(
         generated, codes, completed_at = database.run(
             lambda s, b=batch, r=rows: _write_chunk(s, b, r, hasher, seal, operator)
         )
+        crash.reached("generate-after-chunk")
         made_now += len(codes)
         batch = replace(batch, generated=generated, completed_at=completed_at)
         if on_chunk is not None and codes:

@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import events as domain
 from loyaltyctl.domain.errors import KeysMissing
@@ -206,6 +207,7 @@ def _by_chunks(database, path, tz, operator, now, progress, *, keys) -> _Tally:
                 )
             )
         )
+        crash.reached("ingest-after-chunk")
         if progress:
             progress(tally.events)
     return tally
@@ -263,7 +265,9 @@ def _apply(
     session: Session, chunk: list, *, tz: ZoneInfo, operator: str, now: datetime, keys=None
 ) -> _Tally:
     """Apply a chunk's events in file order (the caller's transaction)."""
-    return _Chunk(session, chunk, tz=tz, operator=operator, now=now, keys=keys).run()
+    applied = _Chunk(session, chunk, tz=tz, operator=operator, now=now, keys=keys).run()
+    crash.reached("ingest-chunk-before-commit")
+    return applied
 
 
 class _KeysOnce:
