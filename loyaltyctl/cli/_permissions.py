@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "init": OWNERS,
     "db upgrade": OWNERS,
     "db current": EVERYONE,
+    "db backup": OWNERS,
     "keys init": OWNERS,
     "keys rotate": OWNERS,
     "keys public": EVERYONE,

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.cli.helpers import add_member, credit, write
+from sqlalchemy import text
+
+from tests.cli.helpers import add_member, credit, sql_engine, write
+from tests.conftest import TABLES
 
 PROGRAM = """\
 [[perk]]
@@ -63,3 +66,28 @@ def build(cli, tmp: Path) -> dict:
         "claim_id": claim.json["claim_id"],
         "batch_id": codes.json["batch_id"],
     }
+
+
+SUMS = (
+    "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(pending), 0) FROM member",
+    "SELECT COALESCE(SUM(claimed), 0) FROM perk",
+    "SELECT COALESCE(SUM(generated), 0) FROM promo_batch",
+    "SELECT COALESCE(SUM(redemptions), 0), COALESCE(SUM(points_granted), 0) FROM campaign",
+    "SELECT COALESCE(SUM(uses), 0) FROM promo_code",
+    "SELECT COUNT(*) FROM coupon WHERE status = 'used'",
+    "SELECT COUNT(*) FROM webhook_delivery WHERE status = 'delivered'",
+    "SELECT COALESCE(SUM(remaining), 0) FROM point_lot",
+)
+
+
+def state(url: str) -> dict:
+    """Every table's row count and the figures the commands move."""
+    engine = sql_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in TABLES}
+            for sql in SUMS:
+                found[sql] = tuple(conn.execute(text(sql)).one())
+            return found
+    finally:
+        engine.dispose()

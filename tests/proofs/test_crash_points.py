@@ -24,8 +24,7 @@ from sqlalchemy import text
 
 from loyaltyctl.crash import ENV, POINTS
 from tests.cli.helpers import add_member, credit, sql_engine, write
-from tests.conftest import TABLES
-from tests.proofs.program import PROGRAM
+from tests.proofs.program import PROGRAM, state
 from tests.services.test_webhooks import receiver  # noqa: F401 - a fixture, used by name
 
 pytestmark = pytest.mark.slow
@@ -40,30 +39,6 @@ from loyaltyctl.cli.main import main
 sys.argv = ["loyaltyctl", *sys.argv[1:]]
 main()
 """
-
-SUMS = (
-    "SELECT COALESCE(SUM(balance), 0), COALESCE(SUM(pending), 0) FROM member",
-    "SELECT COALESCE(SUM(claimed), 0) FROM perk",
-    "SELECT COALESCE(SUM(generated), 0) FROM promo_batch",
-    "SELECT COALESCE(SUM(redemptions), 0), COALESCE(SUM(points_granted), 0) FROM campaign",
-    "SELECT COALESCE(SUM(uses), 0) FROM promo_code",
-    "SELECT COUNT(*) FROM coupon WHERE status = 'used'",
-    "SELECT COUNT(*) FROM webhook_delivery WHERE delivered_at IS NOT NULL",
-    "SELECT COALESCE(SUM(remaining), 0) FROM point_lot",
-)
-
-
-def state(url: str) -> dict:
-    """Every table's row count and the figures the commands move."""
-    engine = sql_engine(url)
-    try:
-        with engine.connect() as conn:
-            found = {t: conn.execute(text(f"SELECT COUNT(*) FROM {t}")).scalar() for t in TABLES}
-            for sql in SUMS:
-                found[sql] = tuple(conn.execute(text(sql)).one())
-            return found
-    finally:
-        engine.dispose()
 
 
 def scalar(url: str, sql: str):
