@@ -23,6 +23,10 @@ SETTINGS = {
     "timezone": "LOYALTYCTL_TIMEZONE",
     "keys_file": "LOYALTYCTL_KEYS_FILE",
     "expiring_soon_days": "LOYALTYCTL_EXPIRING_SOON_DAYS",
+    # `maintain run` writes a signed audit checkpoint into this folder when the last one
+    # is older than checkpoint_every_hours (no folder: no scheduled checkpoints)
+    "checkpoint_dir": "LOYALTYCTL_CHECKPOINT_DIR",
+    "checkpoint_every_hours": "LOYALTYCTL_CHECKPOINT_EVERY_HOURS",
 }
 
 
@@ -52,6 +56,8 @@ class Settings:
     timezone: str
     keys_file: Path
     expiring_soon_days: int = 30
+    checkpoint_dir: Path | None = None
+    checkpoint_every_hours: int = 24
     config_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
 
@@ -120,6 +126,8 @@ def load_settings(
         "timezone": lambda: "UTC",
         "keys_file": lambda: str(config_dir() / "keys.toml"),
         "expiring_soon_days": lambda: 30,
+        "checkpoint_dir": lambda: "",
+        "checkpoint_every_hours": lambda: 24,
     }
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
@@ -150,7 +158,12 @@ def load_settings(
             f"expiring_soon_days must be a whole number of days (from "
             f"{sources['expiring_soon_days']})."
         ) from None
+    every = _whole_hours(values["checkpoint_every_hours"], sources["checkpoint_every_hours"])
     return Settings(
+        checkpoint_dir=Path(str(values["checkpoint_dir"])).expanduser()
+        if values["checkpoint_dir"]
+        else None,
+        checkpoint_every_hours=every,
         database_url=str(values["database_url"]),
         operator=str(values["operator"]).strip() or "unknown",
         timezone=timezone,
@@ -159,3 +172,12 @@ def load_settings(
         config_file=config_file,
         sources=sources,
     )
+
+
+def _whole_hours(value: object, source: str) -> int:
+    text = str(value).strip()
+    if not text.isascii() or not text.isdigit() or not 1 <= len(text) <= 6 or int(text) < 1:
+        raise ConfigProblem(
+            f"checkpoint_every_hours must be a whole number of hours, at least 1 (from {source})."
+        )
+    return int(text)

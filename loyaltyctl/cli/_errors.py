@@ -117,6 +117,24 @@ def _not_permitted_hint(error: e.LoyaltyError) -> str:
     )
 
 
+def _unavailable_hint(error: e.LoyaltyError) -> str:
+    if error.data.get("backend") == "sqlite":
+        return (
+            "Check --database-url / LOYALTYCTL_DATABASE_URL and that the file and its folder "
+            "can be read and written by you."
+        )
+    return "Check --database-url / LOYALTYCTL_DATABASE_URL and that the server is running."
+
+
+def _read_only_hint(error: e.LoyaltyError) -> str:
+    if error.data.get("backend") == "sqlite":
+        return (
+            "SQLite writes the file and a journal beside it: use a writable folder and file "
+            "system (or copy the database to one)."
+        )
+    return "Point --database-url at the primary server, not a read-only replica."
+
+
 def _gave_up(failure) -> str:
     return (
         f"Gave up the webhook {failure.event} ({failure.event_id}) of claim {failure.claim_id} "
@@ -255,6 +273,10 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
         REFUSED,
         "Do not accept this certificate; ask for the original file or check the public key.",
     ),
+    e.BadCheckpoint: Rendering(
+        REFUSED,
+        "Use the checkpoint file as `audit checkpoint` wrote it, with the key file that signed it.",
+    ),
     e.UnknownCampaign: Rendering(
         REFUSED, "List the campaigns with `loyaltyctl promo list`.", message=_with_candidates
     ),
@@ -388,11 +410,16 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.EnvironmentProblem: Rendering(ENVIRONMENT),
     e.SchemaOutdated: Rendering(ENVIRONMENT, "Run `loyaltyctl db upgrade`."),
     e.SchemaMissing: Rendering(ENVIRONMENT, "Run `loyaltyctl init` to create it."),
-    e.DatabaseUnavailable: Rendering(
+    e.SchemaNewer: Rendering(
         ENVIRONMENT,
-        "Check --database-url / LOYALTYCTL_DATABASE_URL and that the server is running.",
+        "Upgrade loyaltyctl to the version that wrote it; `db upgrade` cannot take a schema back.",
     ),
+    e.DatabaseUnavailable: Rendering(ENVIRONMENT, lambda error: _unavailable_hint(error)),
     e.DatabaseBusy: Rendering(ENVIRONMENT, "Other writers held the database too long; try again."),
+    e.DiskFull: Rendering(
+        ENVIRONMENT, "Free space on that disk (or move the database), then run it again."
+    ),
+    e.DatabaseReadOnly: Rendering(ENVIRONMENT, lambda error: _read_only_hint(error)),
     e.ConfigProblem: Rendering(
         ENVIRONMENT, "Fix that setting (its flag, LOYALTYCTL_* variable or config file)."
     ),

@@ -81,6 +81,7 @@ def flag(argument: str) -> str:
     return FLAGS.get(argument, "--" + argument.replace("_", "-"))
 
 
+name = _wrap(values.validate_name)
 phone = _wrap(values.validate_phone)
 email = _wrap(values.validate_email)
 birthday = _wrap(values.validate_birthday)

@@ -34,6 +34,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "init": OWNERS,
     "db upgrade": OWNERS,
     "db current": EVERYONE,
+    "db backup": OWNERS,
     "keys init": OWNERS,
     "keys rotate": OWNERS,
     "keys public": EVERYONE,
@@ -105,6 +106,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "maintain run": MANAGERS,
     "audit log": EVERYONE,
     "audit verify": EVERYONE,
+    "audit checkpoint": MANAGERS,
     # store discounts (spec §7): the counter checks and uses coupons, grants by hand, quotes
     "coupon check": EVERYONE,
     "coupon use": EVERYONE,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -46,21 +47,73 @@ def log(
 
 
 @app.command("verify")
-def verify(json_: opt.JsonOpt = False) -> None:
+def verify(
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint",
+            help="Also prove that nothing recorded before this signed checkpoint "
+            "(`audit checkpoint --out`) was removed or changed.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ] = None,
+    json_: opt.JsonOpt = False,
+) -> None:
     """Recompute the hash chains and check every balance against its ledger.
 
     Exits 1 and names the first bad row when anything was altered behind the tool's back.
 
-    Example: loyaltyctl audit verify
+    Example: loyaltyctl audit verify --checkpoint /backup/audit/checkpoint-2026-12-01.json
     """
     from loyaltyctl.domain.errors import AuditFailure
     from loyaltyctl.services.audit import verify as run_verify
 
     out = Output(json_mode=json_)
-    result = current().read(lambda s: run_verify(session=s))
+    ctx = current()
+    document = None
+    if checkpoint is not None:
+        from loyaltyctl.services.audit_checkpoint import read_checkpoint
+
+        public = ctx.keys().public_key_pem().encode()
+        document = read_checkpoint(checkpoint.read_bytes(), public_key_pem=public)
+    result = ctx.read(lambda s: run_verify(session=s, checkpoint=document))
     if not result.ok:
         raise AuditFailure(
             f"Audit verification failed: {result.problems[0]}.",
             problems=list(result.problems),
         )
     out.result(result, lambda: views.verified(result))
+
+
+@app.command("checkpoint")
+def checkpoint(
+    out_file: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            help="Where to write the signed checkpoint: keep it outside the database "
+            "(another disk or machine).",
+            dir_okay=False,
+        ),
+    ],
+    json_: opt.JsonOpt = False,
+) -> None:
+    """Write a signed checkpoint of the audit trail: the head of every chain and the
+    counts, signed with the key file's Ed25519 key. `audit verify --checkpoint FILE`
+    later proves that nothing recorded before it was removed or changed.
+
+    Example: loyaltyctl audit checkpoint --out /backup/audit/checkpoint-2026-12-01.json
+    """
+    from dataclasses import replace
+
+    from loyaltyctl.services.audit_checkpoint import make_checkpoint
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    keys = ctx.keys()
+    made = ctx.write(lambda s: make_checkpoint(session=s, keys=keys, operator=ctx.operator))
+    out.text_file(made.text, out_file)
+    made = replace(made, out=str(out_file))
+    out.result(views.checkpoint_json(made), lambda: views.checkpoint_text(made))

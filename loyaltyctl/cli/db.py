@@ -1,6 +1,10 @@
-"""`init`, `db upgrade`, `db current`: the schema, only through Alembic migrations."""
+"""`init`, `db upgrade`, `db current`: the schema, only through Alembic migrations;
+`db backup`: a copy of a SQLite database with its audit checkpoint."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -52,3 +56,33 @@ def show_current(json_: JsonOpt = False) -> None:
     out = Output(json_mode=json_)
     result = schema_revision(database=current().database(check_schema=False))
     out.result(result, lambda: views.revision_text(result))
+
+
+@app.command("backup")
+def backup(
+    file: Annotated[
+        Path,
+        typer.Argument(metavar="FILE", dir_okay=False, help="The new file (never overwritten)."),
+    ],
+    json_: JsonOpt = False,
+) -> None:
+    """Copy a SQLite database into FILE while others keep writing (SQLite's online
+    backup), with a signed audit checkpoint beside it (FILE.checkpoint.json): a restore
+    ends with `audit verify --checkpoint FILE.checkpoint.json`. PostgreSQL: pg_dump, see
+    README "Backups".
+
+    Example: loyaltyctl db backup /backup/club-2026-12-04.db
+    """
+    from loyaltyctl.services.backup import back_up
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    keys = ctx.keys()
+    made = back_up(database=ctx.database(), keys=keys, target=file, operator=ctx.operator)
+    out.result(
+        made,
+        lambda: (
+            f"Backed up to {made.file} ({made.ledger_entries:,} ledger entries, "
+            f"{made.audit_events:,} audit events); checkpoint {made.checkpoint}."
+        ),
+    )

@@ -50,8 +50,10 @@ class LoyaltyGroup(TyperGroup):
     def __init__(self, **attrs) -> None:
         super().__init__(**attrs)
         # every command checks its operator's role first (spec §8)
+        from loyaltyctl.cli._bounds import cap_integers
         from loyaltyctl.cli._permissions import guard
 
+        cap_integers(self)  # inside the guard: who may run a command is asked first
         guard(self)
 
     def parse_args(self, ctx: typer.Context, args: list[str]):

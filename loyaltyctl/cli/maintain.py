@@ -119,8 +119,27 @@ def run(
         keys=lambda: crypto.load(ctx.settings.keys_file),  # read only when webhooks are due
         tz=ctx.settings.tz,
     )
+    if not dry_run and ctx.settings.checkpoint_dir is not None:
+        _scheduled_checkpoint(out, ctx, moment)
     text = None if json_ else _summary(result)
     if json_ or text:  # quiet when nothing happened, for cron
         out.result(result, lambda: text)
     if result.webhook_failures:  # exit 1: cron mails the owner
         raise DeliveriesGaveUp(result.webhook_failures, result=result)
+
+
+def _scheduled_checkpoint(out: Output, ctx, moment) -> None:
+    """A signed audit checkpoint into the configured folder when the last one is older
+    than checkpoint_every_hours (README "Audit")."""
+    from loyaltyctl.services.audit_checkpoint import checkpoint_due, make_checkpoint
+
+    every = ctx.settings.checkpoint_every_hours
+    if not ctx.read(lambda s: checkpoint_due(session=s, now=moment, every_hours=every)):
+        return
+    keys = ctx.keys()
+    made = ctx.write(
+        lambda s: make_checkpoint(session=s, keys=keys, operator=ctx.operator, now=moment)
+    )
+    folder = ctx.settings.checkpoint_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    out.text_file(made.text, folder / f"checkpoint-{moment:%Y%m%dT%H%M%SZ}.json")

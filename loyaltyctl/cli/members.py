@@ -18,7 +18,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-NameOpt = Annotated[str | None, typer.Option("--name", help="Full name.")]
+NameOpt = Annotated[str | None, typer.Option("--name", parser=opt.name, help="Full name.")]
 PhoneOpt = Annotated[str | None, typer.Option("--phone", parser=opt.phone, help="Phone number.")]
 EmailOpt = Annotated[str | None, typer.Option("--email", parser=opt.email, help="Email address.")]
 BirthdayOpt = Annotated[
@@ -44,7 +44,7 @@ def _fields(name, phone, email, birthday, plan, tier):
 @app.command("add")
 def add(
     external_id: opt.MemberArg,
-    name: Annotated[str, typer.Option("--name", help="Full name (required).")],
+    name: Annotated[str, typer.Option("--name", parser=opt.name, help="Full name (required).")],
     phone: PhoneOpt = None,
     email: EmailOpt = None,
     birthday: BirthdayOpt = None,

@@ -109,6 +109,12 @@ class InvalidCertificate(Refused):
     code = "invalid_certificate"
 
 
+class BadCheckpoint(Refused):
+    """An audit checkpoint file that is not one, or whose signature does not match."""
+
+    code = "bad_checkpoint"
+
+
 class UnknownCampaign(Refused):
     """data: campaign, candidates (close slugs, best first)."""
 
@@ -433,6 +439,25 @@ class DatabaseUnavailable(EnvironmentProblem):
 
 class DatabaseBusy(EnvironmentProblem):
     code = "database_busy"
+
+
+class DiskFull(EnvironmentProblem):
+    """The database could not grow: the disk (or the server's quota) is full."""
+
+    code = "disk_full"
+
+
+class DatabaseReadOnly(EnvironmentProblem):
+    """The database can be read but not written: a read-only file system or folder, or
+    a read-only server. data: backend."""
+
+    code = "database_read_only"
+
+
+class SchemaNewer(EnvironmentProblem):
+    """The database was migrated by a newer loyaltyctl. data: revision, head."""
+
+    code = "schema_newer"
 
 
 class ConfigProblem(EnvironmentProblem):

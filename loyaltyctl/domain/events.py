@@ -157,8 +157,39 @@ class SubscriptionEvent(Event):
     renews_at: datetime | None = None
 
 
-# one decoder and one encoder for every line (json.loads/dumps with options make new ones)
-_DECODER = json.JSONDecoder(parse_float=Decimal)
+
+NESTING_MAX = 32  # no event needs more; deeper ones would exhaust the stack
+INTEGER_DIGITS_MAX = 30  # no count or amount needs more; Python refuses 4,300 digits
+
+
+class _LongInteger(str):
+    """A JSON integer with too many digits to be any field's value (named by _check_shape)."""
+
+
+def _integer(text: str) -> int | _LongInteger:
+    return _LongInteger(text) if len(text) > INTEGER_DIGITS_MAX else int(text)
+
+
+def _check_shape(document: dict) -> None:
+    """Refuse what no event holds: nesting past NESTING_MAX, integers past 30 digits
+    (each named by its field). Iterative, so the check itself cannot exhaust the stack."""
+    stack: list[tuple[str, object, int]] = [("", document, 0)]
+    while stack:
+        name, value, depth = stack.pop()
+        if isinstance(value, _LongInteger):
+            raise EventProblem(
+                f"{name}: a number of {len(value.lstrip('-')):,} digits is too large"
+            )
+        if depth > NESTING_MAX:
+            raise EventProblem(f"{name}: the JSON is nested deeper than {NESTING_MAX} levels")
+        if isinstance(value, dict):
+            stack.extend((f"{name}.{k}" if name else k, v, depth + 1) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{name}[{i}]", v, depth + 1) for i, v in enumerate(value))
+
+
+# one decoder for every line (json.loads with options makes a new one)
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_int=_integer)
 
 
 def digest_of(document: dict, *, plain: bool = True) -> str:
@@ -176,6 +207,8 @@ def parse_line(text: str, line: int, *, tz: ZoneInfo, now: datetime) -> Event:
         document = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise EventProblem(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise EventProblem(f"the JSON is nested deeper than {NESTING_MAX} levels") from None
     event = parse_document(document, line, tz=tz, now=now)
     event.source = text
     return event
@@ -186,6 +219,7 @@ def parse_document(document: object, line: int, *, tz: ZoneInfo, now: datetime) 
     made of a payload). Raises EventProblem."""
     if not isinstance(document, dict):
         raise EventProblem('each line must be one JSON object, e.g. {"id": ..., "type": ...}')
+    _check_shape(document)
     reader = _Fields(document, tz=tz)
     event_id = reader.ref("id", ID_MAX)
     kind = reader.text("type", 40)

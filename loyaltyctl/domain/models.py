@@ -177,6 +177,19 @@ class AuditRecord:
 
 
 @dataclass(frozen=True)
+class Checkpoint:
+    """A signed audit checkpoint: ``text`` is the file's content."""
+
+    text: str
+    at: datetime
+    digest: str
+    chains: int
+    ledger_entries: int
+    audit_events: int
+    out: str | None = None
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     ledger_entries: int

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from loyaltyctl.domain.values import MAX_AMOUNT, ValueProblem
+from loyaltyctl.domain.values import MAX_AMOUNT, ValueProblem, bounded_int
 
 OWNER, MANAGER, ADMINISTRATOR = "owner", "manager", "administrator"
 ROLES = (OWNER, MANAGER, ADMINISTRATOR)  # highest first
@@ -61,7 +61,7 @@ def parse_cap(text: str) -> int:
     cleaned = text.strip().replace("_", "").replace(",", "")
     if not _DIGITS_RE.fullmatch(cleaned):
         raise ValueProblem(f"{text!r} is not a whole number of points (digits only, e.g. 1000)")
-    value = int(cleaned)
+    value = bounded_int(cleaned)
     if value > MAX_AMOUNT:
         raise ValueProblem(f"the cap must be at most {MAX_AMOUNT:,}")
     return value

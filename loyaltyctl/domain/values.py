@@ -11,7 +11,7 @@ UTC = UTC
 
 _AMOUNT_RE = re.compile(r"[0-9]+")
 _SIGNED_AMOUNT_RE = re.compile(r"-?[0-9]+")
-_DURATION_RE = re.compile(r"([0-9]+)\s*([hdw])")
+_DURATION_RE = re.compile(r"([0-9]{1,12})\s*([hdw])")
 _EMAIL_RE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]{0,63}")
 _BIRTHDAY_FULL_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -22,12 +22,22 @@ class ValueProblem(ValueError):
     """A value that does not parse; the message says what a good one looks like."""
 
 
+def bounded_int(digits: str) -> int:
+    """``int(digits)`` for text already matched as digits (with an optional sign); past 15
+    digits a stand-in of 10**15 (as big as any range check needs): Python refuses to
+    convert 4,300 digits and nothing here needs more than ten."""
+    unsigned = digits.lstrip("+-").lstrip("0")
+    if len(unsigned) > 15:
+        return -(10**15) if digits.startswith("-") else 10**15
+    return int(digits)
+
+
 def parse_amount(text: str) -> int:
     """A positive whole number of points, at most 1,000,000,000 (no sign, no decimals)."""
     text = text.strip().replace("_", "") if isinstance(text, str) else str(text)
     if not _AMOUNT_RE.fullmatch(text):
         raise ValueProblem(f"{text!r} is not a whole number of points (use digits only, e.g. 250)")
-    value = int(text)
+    value = bounded_int(text)
     if value <= 0:
         raise ValueProblem("the amount must be at least 1")
     if value > MAX_AMOUNT:
@@ -40,12 +50,15 @@ def parse_signed_amount(text: str) -> int:
     text = text.strip()
     if not _SIGNED_AMOUNT_RE.fullmatch(text):
         raise ValueProblem(f"{text!r} is not a whole number of points")
-    value = int(text)
+    value = bounded_int(text)
     if value == 0:
         raise ValueProblem("the amount must not be 0")
     if abs(value) > MAX_AMOUNT:
         raise ValueProblem(f"the amount must be at most {MAX_AMOUNT:,} either way")
     return value
+
+
+DURATION_MAX_DAYS = 36_500
 
 
 def parse_duration(text: str) -> timedelta:
@@ -54,11 +67,10 @@ def parse_duration(text: str) -> timedelta:
     if not match or int(match.group(1)) == 0:
         raise ValueProblem(f"{text!r} is not a duration; use e.g. 90d, 2w or 12h")
     number, unit = int(match.group(1)), match.group(2)
-    return {
-        "h": timedelta(hours=number),
-        "d": timedelta(days=number),
-        "w": timedelta(weeks=number),
-    }[unit]
+    hours = number * {"h": 1, "d": 24, "w": 24 * 7}[unit]
+    if hours > DURATION_MAX_DAYS * 24:  # timedelta and dates end at year 9999
+        raise ValueProblem(f"{text!r} is too long; at most {DURATION_MAX_DAYS:,}d (100 years)")
+    return timedelta(hours=hours)
 
 
 def _as_utc(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -168,7 +180,7 @@ def validate_label(text: str, what: str = "label") -> str:
     return text
 
 
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def validate_reason(text: str) -> str:
@@ -179,6 +191,27 @@ def validate_reason(text: str) -> str:
         raise ValueProblem("the reason is longer than 500 characters")
     if _CONTROL_RE.search(text):
         raise ValueProblem("the reason must be one line of text (no tabs or control characters)")
+    return text
+
+
+# bidirectional overrides and isolates: they reorder what a terminal shows after them
+_BIDI_RE = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+NAME_MAX = 200
+
+
+def validate_name(text: str) -> str:
+    """A member's name: one line of printable text (an escape sequence or a bidirectional
+    override in a name would reach the terminal of whoever lists members)."""
+    text = text.strip()
+    if not text:
+        raise ValueProblem("a name is required")
+    if len(text) > NAME_MAX:
+        raise ValueProblem(f"the name is longer than {NAME_MAX} characters")
+    if _CONTROL_RE.search(text) or _BIDI_RE.search(text):
+        raise ValueProblem(
+            "the name must be one line of printable text (no tabs, escape sequences, "
+            "control characters or direction overrides)"
+        )
     return text
 
 

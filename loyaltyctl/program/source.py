@@ -102,6 +102,11 @@ def read_source(
         message = f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be read)."
         problems.append(Problem(source, line, None, message, column))
         return None
+    deep = _too_deep(text)
+    if deep is not None:
+        message = f"arrays and tables are nested deeper than {NESTING_MAX} levels here."
+        problems.append(Problem(source, deep[0], None, message, deep[1]))
+        return None
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -110,6 +115,46 @@ def read_source(
         return None
     positions = _KeyScanner(text).scan()
     return SourceFile(path, document, positions, env, tz, problems)
+
+
+NESTING_MAX = 32  # no program needs more; tomllib recurses once per level
+
+
+def _too_deep(text: str) -> tuple[int, int] | None:
+    """(line, column) where brackets and braces first nest past NESTING_MAX, outside
+    strings and comments; None when they never do (then tomllib cannot recurse too far)."""
+    depth, i, size = 0, 0, len(text)
+    while i < size:
+        char = text[i]
+        if char in "\"'":
+            i = _string_end(text, i)
+            continue
+        if char == "#":
+            end = text.find("\n", i)
+            i = size if end < 0 else end
+            continue
+        if char in "[{":
+            depth += 1
+            if depth > NESTING_MAX:
+                line = text.count("\n", 0, i) + 1
+                return line, i - (text.rfind("\n", 0, i) + 1) + 1
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        i += 1
+    return None
+
+
+def _string_end(text: str, start: int) -> int:
+    """The offset just past the string opening at ``start`` (the text's end if it never
+    closes: tomllib reports that)."""
+    quote = text[start]
+    if text.startswith(quote * 3, start):
+        end = text.find(quote * 3, start + 3)
+        return len(text) if end < 0 else end + 3
+    i = start + 1
+    while i < len(text) and text[i] not in (quote, "\n"):
+        i += 2 if quote == '"' and text[i] == "\\" else 1
+    return i + 1
 
 
 def _syntax_error(error: str, text: str) -> tuple[int, int, str]:

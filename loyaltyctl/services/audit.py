@@ -16,6 +16,7 @@ from datetime import datetime
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
+from loyaltyctl.services import audit_promises
 from loyaltyctl.store import audit as store
 from loyaltyctl.store import consistency
 from loyaltyctl.store import ledger as ledger_store
@@ -186,13 +187,22 @@ CHECKS: tuple[Check, ...] = (
     audit_chains,
     kept_counters,
     coupon_states,
+    audit_promises.cross_records,
+    audit_promises.recorded_values,
 )
 
 
-def verify(*, session: Session) -> models.VerifyResult:
-    """Run every check to its end; the result names the first `MAX_PROBLEMS` problems."""
+def verify(*, session: Session, checkpoint: dict | None = None) -> models.VerifyResult:
+    """Run every check to its end (and, given a checkpoint's document read by
+    `audit_checkpoint.read_checkpoint`, that nothing it recorded is gone); the result
+    names the first `MAX_PROBLEMS` problems."""
     problems: list[str] = []
-    for check in CHECKS:
+    checks = list(CHECKS)
+    if checkpoint is not None:
+        from loyaltyctl.services.audit_checkpoint import check_checkpoint
+
+        checks.insert(0, lambda s: check_checkpoint(session=s, document=checkpoint))
+    for check in checks:
         for problem in check(session):
             if len(problems) < MAX_PROBLEMS:
                 problems.append(problem)

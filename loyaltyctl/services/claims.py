@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain import perks as domain
@@ -122,6 +123,7 @@ def claim_perk(
         chosen=chosen,
     )
     ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
+    crash.reached("claim-before-commit")
     return domain.ClaimResult(
         claim_id=claim_id,
         perk=perk.slug,

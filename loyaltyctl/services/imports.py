@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import BadInputFile, InsufficientBalance, Problem
 from loyaltyctl.domain.occurrences import OccurrenceCounter
@@ -32,6 +33,7 @@ from loyaltyctl.domain.values import (
     validate_external_id,
     validate_key,
     validate_label,
+    validate_name,
     validate_phone,
     validate_reason,
 )
@@ -275,6 +277,7 @@ def import_points(
     _Chunk(points, chunk).apply()
     problems.raise_if_any()
     points.save()
+    crash.reached("points-import-before-commit")
     return models.ImportResult(
         file=name or str(path),
         rows=problems.rows,
@@ -466,9 +469,7 @@ def _parse_member_rows(
         external_id = _check(
             problems, line, "external_id", validate_external_id, raw["external_id"]
         )
-        name = raw["name"].strip()
-        if not name:
-            problems.add(line, "name", "a name is required")
+        name = _check(problems, line, "name", validate_name, raw["name"])
         values = {"name": name}
         for column, parse in (
             ("phone", validate_phone),
@@ -533,6 +534,7 @@ def import_members(
     created = sum(1 for s in saved if s.action == "created")
     updated = sum(1 for s in saved if s.action == "updated")
     unchanged = len(saved) - created - updated
+    crash.reached("member-import-before-commit")
     return models.ImportResult(
         file=name or str(path),
         rows=len(rows),

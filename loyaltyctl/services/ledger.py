@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from loyaltyctl import crash
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import InsufficientBalance
 from loyaltyctl.domain.values import iso_utc, utcnow
@@ -112,6 +113,7 @@ def change_points(
         store.insert_lot(session, lot_row(entry, entry_id=entry_id))
     store.save_lot_changes(session, [state])
     store.save_member_states(session, [state], now)
+    crash.reached("credit-before-commit")
     return models.PointsChange(
         entry_id=entry_id,
         member=member,

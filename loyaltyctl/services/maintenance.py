@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysMissing
@@ -60,6 +61,8 @@ def run_due_work(
     points = _mature_and_expire(session=session, now=now, operator=operator, dry_run=dry_run)
     earned = run_earning_jobs(session=session, now=now, tz=tz, operator=operator)
     grants = end_grants(session=session, now=now)
+    if not dry_run:
+        crash.reached("maintain-before-commit")
     return replace(
         points,
         grants_revoked=grants.revoked,
@@ -177,6 +180,7 @@ def maintain(
             rollback=dry_run,
         )
         result = replace(result, webhooks_due=webhooks_due)
+        crash.reached("maintain-between-transactions")
         if ring is None:
             return result
         report = webhooks.deliver_due(db=db, keys=ring, now=now)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import (
@@ -158,6 +159,7 @@ def redeem(
         key=key,
         request=request,
     )
+    crash.reached("redeem-before-commit")
     return result
 
 

@@ -1,7 +1,8 @@
 """Generate batches of unique random promo codes, and export a campaign's codes.
 
 A batch is made in chunks (CHUNK_SIZES codes). Each chunk is its own short write
-transaction: its codes go in through the driver's bulk path and the batch's
+transaction (the first one also records the batch, so a batch never exists without
+codes): its codes go in through the driver's bulk path and the batch's
 `generated` counter moves in the same transaction, so an interruption loses at most
 the chunk in flight and `generate_codes(batch_id=...)` finishes the batch to exactly
 `requested` codes. A code already taken (anywhere) is skipped by the database and
@@ -21,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import (
@@ -119,6 +121,8 @@ def generate_codes(
     is called once the batch is known; ``on_chunk(batch, codes)`` after each chunk
     commits, with the batch's new count and that chunk's codes (normalised).
     """
+    chunk_size = chunk_size or CHUNK_SIZES["sqlite" if database.is_sqlite else "postgresql"]
+    made_now = 0
     if batch_id is None:
         if count is None:
             raise UsageProblem(
@@ -127,9 +131,13 @@ def generate_codes(
                 Argument("batch_id"),
                 ").",
             )
-        batch = database.run(
-            lambda s: start_batch(
-                session=s,
+        # the batch row and its first chunk commit together: a run that fails before
+        # (a full disk, a kill) leaves no empty batch behind
+        batch, codes = database.run(
+            lambda s: _start_with_first_chunk(
+                s,
+                keys,
+                chunk_size,
                 campaign=campaign,
                 count=count,
                 length=domain.DEFAULT_LENGTH if length is None else length,
@@ -138,6 +146,11 @@ def generate_codes(
                 operator=operator,
             )
         )
+        made_now = len(codes)
+        if on_batch is not None:
+            on_batch(batch)
+        if on_chunk is not None and codes:
+            on_chunk(batch, codes)
     else:
         batch = database.run(
             lambda s: find_batch(
@@ -152,8 +165,8 @@ def generate_codes(
             write=False,
             rollback=True,
         )
-    if on_batch is not None:
-        on_batch(batch)
+        if on_batch is not None:
+            on_batch(batch)
     return fill_batch(
         database=database,
         keys=keys,
@@ -161,7 +174,22 @@ def generate_codes(
         operator=operator,
         chunk_size=chunk_size,
         on_chunk=on_chunk,
+        made_now=made_now,
     )
+
+
+def _start_with_first_chunk(
+    session: Session, keys: KeyRing, chunk_size: int, **request
+) -> tuple[Batch, list[str]]:
+    """One transaction: the batch checked and recorded, and its first chunk of codes."""
+    batch = start_batch(session=session, **request)
+    hasher, seal = keys.lookup_hasher(), keys.sealer()
+    rows = _new_rows(min(chunk_size, batch.requested), batch, hasher, seal)
+    generated, codes, completed_at = _write_chunk(
+        session, batch, rows, hasher, seal, request["operator"]
+    )
+    crash.reached("generate-before-first-commit")
+    return replace(batch, generated=generated, completed_at=completed_at), codes
 
 
 def start_batch(
@@ -278,11 +306,11 @@ def fill_batch(
     operator: str,
     chunk_size: int | None = None,
     on_chunk: Callable[[Batch, list[str]], None] | None = None,
+    made_now: int = 0,
 ) -> domain.GenerateResult:
     """Generate chunks until the batch has all its codes (see the module docstring)."""
     chunk_size = chunk_size or CHUNK_SIZES["sqlite" if database.is_sqlite else "postgresql"]
     hasher, seal = keys.lookup_hasher(), keys.sealer()
-    made_now = 0
     while not batch.complete:
         # the Python work outside the transaction: random codes, hashes, ciphertexts.
         # (Making the next chunk in a thread while this one is written measured no
@@ -291,6 +319,7 @@ def fill_batch(
         generated, codes, completed_at = database.run(
             lambda s, b=batch, r=rows: _write_chunk(s, b, r, hasher, seal, operator)
         )
+        crash.reached("generate-after-chunk")
         made_now += len(codes)
         batch = replace(batch, generated=generated, completed_at=completed_at)
         if on_chunk is not None and codes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain.coupons import code_binding as coupon_binding
 from loyaltyctl.domain.perks import claim_secret_binding, perk_secret_binding
@@ -59,6 +60,7 @@ def reencrypt_secrets(
         at=now or utcnow(),
         details={"primary": keys.primary, "reencrypted": count},
     )
+    crash.reached("rotate-before-commit")
     return count
 
 

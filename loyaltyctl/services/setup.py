@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from loyaltyctl import crypto
+from loyaltyctl import crash, crypto
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.services.secrets import reencrypt_secrets
 from loyaltyctl.store import migrate
@@ -96,6 +96,7 @@ def rotate_keys(
     ring = keys if finish else keys.with_new_primary()
     if not finish:
         crypto.save(ring, keys_file)
+        crash.reached("rotate-after-key-file")
     count = database.run(lambda s: reencrypt_secrets(session=s, keys=ring, operator=operator))
     return KeyRotation(
         str(keys_file), ring.primary, tuple(sorted(ring.encryption)), not finish, count

@@ -37,7 +37,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
 
-from loyaltyctl import __version__
+from loyaltyctl import __version__, crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import KeysInvalid
@@ -182,6 +182,7 @@ def deliver_due(
         sent = secret is not None
         if sent:
             error = _attempt(delivery, secret)
+            crash.reached("webhook-after-post")
         if error is not None:
             blocked_claims.add(delivery.claim_id)
         outcomes.append((delivery, error, sent))

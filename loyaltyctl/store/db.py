@@ -10,20 +10,25 @@ never see those errors.
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from loyaltyctl.domain.errors import (
     ConfigProblem,
     DatabaseBusy,
+    DatabaseReadOnly,
     DatabaseUnavailable,
+    DiskFull,
+    LoyaltyError,
     NotPermitted,
     SchemaMissing,
+    SchemaNewer,
     SchemaOutdated,
 )
 
@@ -165,6 +170,53 @@ class Database:
         return self.url.startswith("sqlite")
 
     @property
+    def backend(self) -> str:
+        return "sqlite" if self.is_sqlite else "postgresql"
+
+    def storage_problem(self, exc: BaseException) -> LoyaltyError | None:
+        """A full disk or a read-only database as the environment problem it is (exit 4),
+        or None for any other error."""
+        orig = getattr(exc, "orig", None) or exc
+        sqlstate = getattr(orig, "sqlstate", None)
+        message = str(orig).lower()
+        where = self.sqlite_path or self.safe_url()
+        if sqlstate in ("53100", "53200") or any(
+            words in message for words in ("database or disk is full", "no space left on device")
+        ):
+            return DiskFull(
+                f"The disk is full: the database at {where} could not grow, and the change "
+                "in progress was not made."
+            )
+        cannot_open = "unable to open database" in message or "disk i/o error" in message
+        if (
+            sqlstate == "25006"
+            or "readonly database" in message
+            or (cannot_open and self._on_read_only_fs())
+        ):
+            return DatabaseReadOnly(
+                f"The database at {where} is read-only "
+                + (
+                    "(its file, folder or file system cannot be written)."
+                    if self.is_sqlite
+                    else "(a read-only server or transaction)."
+                ),
+                backend=self.backend,
+            )
+        return None
+
+    def _on_read_only_fs(self) -> bool:
+        """SQLite on a read-only file system cannot even open (WAL writes beside the file)."""
+        path = self.sqlite_path
+        if path is None or not path.exists():
+            return False
+        try:
+            return bool(os.statvfs(path).f_flag & os.ST_RDONLY) or not os.access(
+                path.parent, os.W_OK
+            )
+        except OSError:
+            return False
+
+    @property
     def engine(self) -> Engine:
         if self._engine is None:
             self._engine = self._create_engine()
@@ -224,14 +276,18 @@ class Database:
         if path is not None and not path.exists():
             if not create:
                 raise SchemaMissing(f"There is no database at {path}.")
-            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private_file(path)
         try:
             return self.engine.connect()
         except _sa_errors()[:2] as exc:
             raise self._not_opened(exc) from exc
 
     def _not_opened(self, exc: BaseException) -> Exception:
-        """What a failed connection is to the user: refused or unavailable."""
+        """What a failed connection is to the user: a full disk or a read-only database
+        (exit 4), refused, or unavailable."""
+        storage = self.storage_problem(exc)
+        if storage is not None:
+            return storage
         refused = _login_refused(exc)
         if refused:  # the server knows the login but lets it no further (spec §8)
             return NotPermitted(
@@ -240,7 +296,8 @@ class Database:
                 role=None,
             )
         return DatabaseUnavailable(
-            f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
+            f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}.",
+            backend=self.backend,
         )
 
     def url_login(self) -> str | None:
@@ -393,8 +450,12 @@ class Database:
                     ) from exc
                 if _is_unreachable(exc) and not _is_retryable(exc):
                     raise DatabaseUnavailable(
-                        f"Cannot use the database at {self.safe_url()}: {_first_line(exc)}."
+                        f"Cannot use the database at {self.safe_url()}: {_first_line(exc)}.",
+                        backend=self.backend,
                     ) from exc
+                storage = self.storage_problem(exc)
+                if storage is not None:
+                    raise storage from exc
                 if not _is_retryable(exc):
                     raise
                 if time.monotonic() > deadline or (_is_integrity(exc) and attempt >= 5):
@@ -412,12 +473,37 @@ class Database:
     def _check_version(self, version: str | None) -> None:
         if version is None:
             raise SchemaMissing(f"The database at {self.safe_url()} has no loyaltyctl schema.")
+        if is_newer(version):
+            raise newer_schema(version)
         if version != SCHEMA_HEAD:
             raise SchemaOutdated(
                 f"The database schema is at revision {version} but this loyaltyctl needs "
                 f"{SCHEMA_HEAD}."
             )
         self._schema_checked = True
+
+
+def is_newer(version: str) -> bool:
+    """A revision this loyaltyctl does not know: written by a newer one (revisions are
+    numbered 0001, 0002, ...; anything else is not ours either)."""
+    return not version.isdigit() or int(version) > int(SCHEMA_HEAD)
+
+
+def newer_schema(version: str) -> SchemaNewer:
+    return SchemaNewer(
+        f"This database was written by a newer loyaltyctl (schema revision {version}; this "
+        f"one knows up to {SCHEMA_HEAD}).",
+        revision=version,
+        head=SCHEMA_HEAD,
+    )
+
+
+def _create_private_file(path: Path) -> None:
+    """A new SQLite file readable by its owner only (0600, like the key file): it holds
+    names, phones and emails. SQLite gives its WAL and shared-memory files the same mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def schema_version(conn: Connection) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from loyaltyctl.store.db import Database, schema_version
+from loyaltyctl.store.db import Database, is_newer, newer_schema, schema_version
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -33,6 +33,8 @@ def upgrade(db: Database, revision: str = "head") -> tuple[str | None, str | Non
             conn.execution_options(sqlite_begin="IMMEDIATE")
         with conn.begin():
             before = schema_version(conn)
+            if before is not None and is_newer(before):
+                raise newer_schema(before)
             command.upgrade(_config(conn), revision)
             after = schema_version(conn)
             if before != after and not db.is_sqlite:

@@ -783,15 +783,17 @@ def test_type_none_takes_no_value_nor_iframe(tmp_path):
     ]
 
 
-def test_a_link_value_is_an_http_url(tmp_path):
-    ok = perk(tmp_path, "", 'type = "link"\nvalue = "http://example.org/gift"\n')
-    assert load(ok)[0].value == "http://example.org/gift"
-    assert one_problem(tmp_path, "", 'type = "link"\nvalue = "not a url"\n') == (
-        7,
-        1,
-        "redemption.value",
-        'must be an http(s) URL for type "link".',
-    )
+def test_a_link_value_is_an_https_url(tmp_path):
+    ok = perk(tmp_path, "", 'type = "link"\nvalue = "https://example.org/gift"\n')
+    assert load(ok)[0].value == "https://example.org/gift"
+    expected = 'must be an https URL for type "link" (http:// is not accepted).'
+    for value in ("not a url", "http://example.org/gift"):
+        assert one_problem(tmp_path, "", f'type = "link"\nvalue = "{value}"\n') == (
+            7,
+            1,
+            "redemption.value",
+            expected,
+        )
 
 
 def test_a_single_use_code_base_is_at_most_60_characters(tmp_path):

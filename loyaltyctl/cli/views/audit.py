@@ -26,3 +26,22 @@ def verified(result) -> str:
         f"{result.audit_events:,} audit events verified; {result.members:,} balances match "
         "their ledgers."
     )
+
+
+def checkpoint_json(made) -> dict:
+    return {
+        "out": made.out,
+        "at": made.at,
+        "digest": made.digest,
+        "chains": made.chains,
+        "ledger_entries": made.ledger_entries,
+        "audit_events": made.audit_events,
+    }
+
+
+def checkpoint_text(made) -> str:
+    return (
+        f"Wrote the audit checkpoint {made.out}: {made.chains:,} chains, "
+        f"{made.ledger_entries:,} ledger entries and {made.audit_events:,} audit events, "
+        "signed. Keep it away from the database."
+    )

@@ -14,9 +14,12 @@ class LinkRedemption(RedemptionReader):
 
     def fill(self, fields: dict[str, Any]) -> None:
         value = fields["value"] = self.secret("value")
-        if value is not None and url_problem(value, schemes=("https", "http")):
+        if value is not None and url_problem(value, schemes=("https",)):
             # the value may be a secret: say what is expected, never echo it
-            self.add(self.given("value")[0], 'must be an http(s) URL for type "link".')
+            self.add(
+                self.given("value")[0],
+                'must be an https URL for type "link" (http:// is not accepted).',
+            )
         self.refuse_single_use(fields)
         self.check_iframe(fields)
         self.refuse_webhook(fields)

@@ -31,6 +31,7 @@ class CampaignKind(Kind):
     disabled_value = "paused"
     disable_action = "pause"
     json_columns = frozenset({"perks", "audience", "share", "page"})
+    promised = ("points", "per_member", "per_member_daily", "perks")
 
     def __init__(self, context: Context) -> None:
         super().__init__(context)

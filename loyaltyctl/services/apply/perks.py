@@ -21,6 +21,7 @@ class PerkKind(Kind):
     name = "perk"
     json_columns = frozenset({"audience", "coupon", "tier_prices"})
     secret_fields = frozenset(domain.SECRET_FIELDS)
+    promised = ("price", "max_supply", "max_per_member", "tier_prices")
 
     def stored(self, slugs: list[str]) -> dict[str, Perk]:
         return store.by_slugs(self.session, slugs)

@@ -75,6 +75,9 @@ class Kind(ABC):
     disable_action: ClassVar[str] = "disable"  # the audit action of a prune: <name>.<this>
     json_columns: ClassVar[frozenset[str]] = frozenset()  # JSON text: shown as its value
     secret_fields: ClassVar[frozenset[str]] = frozenset()  # shown as "***", never their text
+    # columns that change money or promises: their values go into the audit event (chained),
+    # and `audit verify` checks the row still holds the last values recorded
+    promised: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, context: Context) -> None:
         self.context = context
@@ -249,6 +252,13 @@ def raise_problems(problems: list[Problem]) -> None:
         raise BadInputFile(sorted(problems, key=lambda p: (p.file, p.line, p.column or 0)))
 
 
+def _details(kind: Kind, draft: Draft, fields: list[str]) -> dict[str, Any]:
+    details: dict[str, Any] = {"fields": fields, "file": draft.spec.source}
+    if kind.promised:
+        details["values"] = {name: draft.columns[name] for name in kind.promised}
+    return details
+
+
 def _write(kind: Kind, drafts: list[Draft]) -> None:
     """The kind's creates, updates and disables, and one audit event for each."""
     now, operator = kind.context.now, kind.context.operator
@@ -267,7 +277,7 @@ def _write(kind: Kind, drafts: list[Draft]) -> None:
                 action=f"{kind.name}.{draft.action}",
                 operator=operator,
                 at=now,
-                details={"fields": fields, "file": draft.spec.source},
+                details=_details(kind, draft, fields),
             )
         )
     for slug in kind.pruned:

@@ -14,6 +14,7 @@ import re
 from dataclasses import replace
 from datetime import datetime
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import coupons as domain
 from loyaltyctl.domain import promo
@@ -173,6 +174,7 @@ def use_coupon(
             "shipping_discount": money_text(result.shipping_discount),
         },
     )
+    crash.reached("coupon-use-before-commit")
     return result
 
 

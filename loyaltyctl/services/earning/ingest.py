@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from loyaltyctl import crash
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import events as domain
 from loyaltyctl.domain.canonical import sorted_ascii_text
@@ -275,6 +276,7 @@ def _by_chunks(database, source, tz, operator, now, progress, *, keys) -> _Tally
                 )
             )
         )
+        crash.reached("ingest-after-chunk")
         if progress:
             progress(tally.events)
     return tally
@@ -381,9 +383,11 @@ def _apply(
 ) -> _Tally:
     """Apply a chunk's events in file order (the caller's transaction)."""
     resolver = source.resolver if source is not None else None
-    return _Chunk(
+    applied = _Chunk(
         session, chunk, tz=tz, operator=operator, now=now, keys=keys, resolver=resolver
     ).run()
+    crash.reached("ingest-chunk-before-commit")
+    return applied
 
 
 class _KeysOnce:
