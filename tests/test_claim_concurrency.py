@@ -176,7 +176,7 @@ def _wait_for_lock_waits(url: str, count: int, timeout: float = 30) -> int:
     import psycopg
 
     deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
         while True:
             (waiting,) = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "

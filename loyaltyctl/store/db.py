@@ -52,6 +52,33 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def prepare_threshold(url: str) -> tuple[str, int | None]:
+    """(the URL without it, psycopg's ``prepare_threshold``) from ``?prepare_threshold=N``.
+
+    Nothing is prepared server-side by default (None): a prepared statement lives in the
+    server session, and behind a pooler in transaction mode (PgBouncer before 1.21) the
+    next transaction may run on another session, which does not have it ("prepared
+    statement _pg3_0 does not exist"). A direct connection may ask psycopg to prepare a
+    statement after N executions in one process (``?prepare_threshold=5``, psycopg's own
+    default); ``none`` is the default."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    given = parsed.query.get("prepare_threshold")
+    if given is None:
+        return url, None
+    rest = parsed.difference_update_query(["prepare_threshold"])
+    text_value = str(given).strip().lower()
+    if text_value in ("", "none"):
+        return rest.render_as_string(hide_password=False), None
+    if not text_value.isdigit():
+        raise ConfigProblem(
+            f"prepare_threshold={given!r} in the database URL must be a whole number of "
+            "executions, or none (never prepare: the setting for a transaction pooler)."
+        )
+    return rest.render_as_string(hide_password=False), int(text_value)
+
+
 def _is_driver_error(exc: BaseException) -> bool:
     """The drivers' own exceptions: statements sent through the raw connection (the hot
     and bulk paths) raise them unwrapped by SQLAlchemy. (psycopg is not imported for
@@ -167,9 +194,14 @@ class Database:
                 conn.exec_driver_sql(f"BEGIN {mode}")
 
             return engine
+        url, threshold = prepare_threshold(self.url)
         return create_engine(
-            self.url,
-            connect_args={"connect_timeout": 5, "application_name": "loyaltyctl"},
+            url,
+            connect_args={
+                "connect_timeout": 5,
+                "application_name": "loyaltyctl",
+                "prepare_threshold": threshold,
+            },
             pool_pre_ping=False,
         )
 
