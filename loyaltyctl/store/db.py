@@ -34,7 +34,7 @@ from loyaltyctl.domain.errors import (
 T = TypeVar("T")
 
 # The newest migration; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0013"
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
