@@ -122,7 +122,7 @@ _BUCKET_WITH_ROOM = (
     "SELECT bucket FROM perk_bucket WHERE perk_id = {p} "
     "AND (capacity IS NULL OR claimed < capacity) "
     "AND EXISTS (SELECT 1 FROM perk WHERE id = {p} AND active) "
-    "ORDER BY (bucket + {p}) % {p} LIMIT 1"
+    "ORDER BY CASE WHEN bucket > {p} THEN bucket ELSE bucket + {p} END LIMIT 1"
 )
 
 
