@@ -154,7 +154,15 @@ def sale(url: str, keys_file: Path, slug: str, *, processes: int, threads: int) 
     procs = [
         ctx.Process(
             target=claimer,
-            args=(url, str(keys_file), slug, members[p * threads : (p + 1) * threads], ready, go, out),
+            args=(
+                url,
+                str(keys_file),
+                slug,
+                members[p * threads : (p + 1) * threads],
+                ready,
+                go,
+                out,
+            ),
         )
         for p in range(processes)
     ]

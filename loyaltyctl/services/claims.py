@@ -334,9 +334,10 @@ def _redeem(session, keys: KeyRing, perk: Perk, *, claim_id: str):
 
 
 def _unique_code(session, keys: KeyRing, perk: Perk, base: str) -> tuple[str, str]:
-    """A suffix no other claim of this perk has. The perk row is locked (the supply
-    UPDATE) so no concurrent claim of it can pick the same one; UNIQUE(perk, hash)
-    is the database's guarantee."""
+    """A suffix no other claim of this perk has. With one counter the perk row is locked
+    (the supply UPDATE) so no concurrent claim of it can pick the same one; claims of a
+    bucketed perk run side by side, and one that picks a suffix another has just taken
+    is refused by UNIQUE(perk, hash), the database's guarantee, and run again."""
     length = domain.suffix_length(store.counted(session, perk).claimed)
     while True:
         for _ in range(20):
