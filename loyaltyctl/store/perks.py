@@ -126,28 +126,39 @@ _BUCKET_WITH_ROOM = (
 )
 
 
+_TAKE = (
+    "UPDATE perk_bucket SET claimed = claimed + 1 WHERE perk_id = {p} AND bucket = {p} "
+    "AND (capacity IS NULL OR claimed < capacity) RETURNING bucket"
+)
+
+
 def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
-    """PostgreSQL: first a bucket no one holds (SKIP LOCKED); when every bucket with room
-    is held, wait for one (FOR UPDATE: re-checked when its holder commits), so the perk
-    is sold out only when no bucket has room. SQLite: the first bucket with room."""
+    """PostgreSQL: a bucket with room that no one holds (SKIP LOCKED, from a random
+    start). When every bucket with room is held, wait for one of them (FOR UPDATE of that
+    one row, re-checked when its holder ends: a waiter holds no other bucket, so no
+    cycle of waits), and look again if it filled meanwhile; the perk is sold out only
+    when no bucket has room in what is committed. SQLite: the first bucket with room."""
     start = random.randrange(buckets)
     params = (perk_id, perk_id, start, buckets)
-    # SQLite holds the write lock since BEGIN IMMEDIATE: one writer, nothing to skip
-    sqlite = backend(session) == "sqlite"
-    locks = ("",) if sqlite else (" FOR UPDATE SKIP LOCKED", " FOR UPDATE")
-    for lock in locks:
-        row = fetch_one(session, _BUCKET_WITH_ROOM + lock, params)
-        if row is None:
-            continue
-        taken = query(
-            session,
-            "UPDATE perk_bucket SET claimed = claimed + 1 WHERE perk_id = {p} "
-            "AND bucket = {p} AND (capacity IS NULL OR claimed < capacity) RETURNING bucket",
-            (perk_id, row[0]),
-        )
+    if backend(session) == "sqlite":  # the write lock is held since BEGIN IMMEDIATE
+        row = fetch_one(session, _BUCKET_WITH_ROOM, params)
+        return None if row is None else int(query(session, _TAKE, (perk_id, row[0]))[0][0])
+    while True:
+        row = fetch_one(session, _BUCKET_WITH_ROOM + " FOR UPDATE SKIP LOCKED", params)
+        if row is None:  # every bucket with room is held by another claim, or none has room
+            row = fetch_one(session, _BUCKET_WITH_ROOM, params)
+            if row is None:
+                return None
+            held = fetch_one(
+                session,
+                "SELECT bucket FROM perk_bucket WHERE perk_id = {p} AND bucket = {p} FOR UPDATE",
+                (perk_id, row[0]),
+            )
+            if held is None:
+                continue
+        taken = query(session, _TAKE, (perk_id, row[0]))
         if taken:
             return int(taken[0][0])
-    return None
 
 
 def give_back_supply(session: Session, perk_id: int, buckets: int = 1) -> int:
