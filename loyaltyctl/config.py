@@ -19,6 +19,7 @@ APP = "loyaltyctl"
 # setting name -> (environment variable, documented default)
 SETTINGS = {
     "database_url": "LOYALTYCTL_DATABASE_URL",
+    "read_url": "LOYALTYCTL_READ_URL",
     "operator": "LOYALTYCTL_OPERATOR",
     "timezone": "LOYALTYCTL_TIMEZONE",
     "keys_file": "LOYALTYCTL_KEYS_FILE",
@@ -58,6 +59,7 @@ class Settings:
     expiring_soon_days: int = 30
     checkpoint_dir: Path | None = None
     checkpoint_every_hours: int = 24
+    read_url: str | None = None  # a read replica for the read-only commands (cli/_routing.py)
     config_file: Path | None = None
     sources: dict[str, str] = field(default_factory=dict)  # setting -> where it came from
 
@@ -115,13 +117,15 @@ def load_settings(
     database_url: str | None = None,
     config: str | None = None,
     operator: str | None = None,
+    read_url: str | None = None,
 ) -> Settings:
     """Resolve every setting; flags are the keyword arguments."""
     config_file = find_config_file(config)
     from_file = _read_config(config_file)
-    flags = {"database_url": database_url, "operator": operator}
+    flags = {"database_url": database_url, "operator": operator, "read_url": read_url}
     defaults = {
         "database_url": default_database_url,
+        "read_url": lambda: None,
         "operator": _os_login,
         "timezone": lambda: "UTC",
         "keys_file": lambda: str(config_dir() / "keys.toml"),
@@ -132,7 +136,8 @@ def load_settings(
     values: dict[str, object] = {}
     sources: dict[str, str] = {}
     for name, env in SETTINGS.items():
-        if flags.get(name):
+        if flags.get(name) or (name == "read_url" and flags[name] == ""):
+            # `--read-url ''` reads the primary whatever the environment says
             values[name], sources[name] = flags[name], "flag"
         elif os.environ.get(env):
             values[name], sources[name] = os.environ[env], f"environment {env}"
@@ -169,6 +174,7 @@ def load_settings(
         timezone=timezone,
         keys_file=Path(str(values["keys_file"])).expanduser(),
         expiring_soon_days=soon,
+        read_url=str(values["read_url"]).strip() or None if values["read_url"] else None,
         config_file=config_file,
         sources=sources,
     )

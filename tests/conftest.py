@@ -34,6 +34,7 @@ TABLES = (
     "tier",
     "ledger_summary",
     "claim_day",
+    "perk_bucket",
     "idempotency_key",
     "promo_redemption",
     "campaign_member",

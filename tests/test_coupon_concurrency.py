@@ -293,7 +293,7 @@ def _cancel_blocked(url: str, timeout: float = 30) -> None:
     import psycopg
 
     deadline = time.monotonic() + timeout
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
         while time.monotonic() < deadline:
             (waiting,) = conn.execute(
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "

@@ -19,7 +19,10 @@ class AppContext:
     database_url: str | None = None
     config: str | None = None
     operator_flag: str | None = None
+    read_url: str | None = None
+    command: str | None = None  # "stats claims": set by the guard before the body runs
     _db: Any = field(default=None, repr=False)
+    _replica: Any = field(default=None, repr=False)
     _keys: Any = field(default=None, repr=False)
     _identity: Any = field(default=None, repr=False)
     warned_operator: bool = False
@@ -29,7 +32,10 @@ class AppContext:
         from loyaltyctl.config import load_settings
 
         return load_settings(
-            database_url=self.database_url, config=self.config, operator=self.operator_flag
+            database_url=self.database_url,
+            config=self.config,
+            operator=self.operator_flag,
+            read_url=self.read_url,
         )
 
     @property
@@ -82,14 +88,49 @@ class AppContext:
         return self.database().run(work, write=True, rollback=dry_run)
 
     def read(self, work: Callable[[Any], T], *, raw: bool = False) -> T:
-        """Run a service in one read-only snapshot; ``raw`` on the driver's own connection,
-        for services written on the driver alone (they start without SQLAlchemy)."""
-        return self.database().run(work, write=False, rollback=True, raw=raw)
+        """Run a service in one read-only snapshot: on the read URL for the commands of
+        cli/_routing.py when one is configured, else on the primary; ``raw`` on the
+        driver's own connection, for services written on the driver alone (they start
+        without SQLAlchemy)."""
+        return self.reader().run(work, write=False, rollback=True, raw=raw)
+
+    @property
+    def reads_replica(self) -> bool:
+        """Whether this command's reads go to the read URL."""
+        from loyaltyctl.cli._routing import reads_replica
+
+        return bool(self.settings.read_url) and reads_replica(self.command)
+
+    def reader(self) -> Database:
+        """The database this command reads."""
+        if not self.reads_replica:
+            return self.database()
+        from loyaltyctl.store.db import Database
+
+        if self._replica is None:
+            self._replica = Database(self.settings.read_url)
+        return self._replica
+
+    def replica_lag(self) -> float | None:
+        """Seconds the read URL is behind the primary (0 when it has replayed all the
+        primary had written when asked); None when this command reads the primary, or
+        the read URL is no standby."""
+        if not self.reads_replica:
+            return None
+        from loyaltyctl.services.replication import lag_behind, primary_position
+
+        position = self.database().run(
+            lambda s: primary_position(session=s), write=False, rollback=True
+        )
+        return self.reader().run(
+            lambda s: lag_behind(session=s, position=position), write=False, rollback=True
+        )
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.dispose()
-            self._db = None
+        for db in (self._db, self._replica):
+            if db is not None:
+                db.dispose()
+        self._db = self._replica = None
 
 
 _current = AppContext()

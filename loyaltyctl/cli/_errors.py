@@ -233,7 +233,7 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.AuditFailure: Rendering(
         REFUSED,
         "Restore the database from a backup or investigate the row named above.",
-        fields=("problems",),
+        fields=("problems", "read_from"),
         show=_show_also,
     ),
     e.MaintenanceRunning: Rendering(

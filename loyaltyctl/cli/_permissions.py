@@ -177,6 +177,9 @@ def _guarded(command, path: str) -> Callable:
     capped = CAPPED.get(path)
 
     def checked(**params):
+        from loyaltyctl.cli._context import current
+
+        current().command = path  # which database it reads: cli/_routing.py
         given = tuple(flag for flag, name in options.items() if params.get(name))
         authorize(path, options=given, points=params.get(capped) if capped else None)
         return body(**params)

@@ -9,7 +9,7 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
-from loyaltyctl.cli._output import Output
+from loyaltyctl.cli._output import Output, jsonable
 from loyaltyctl.cli.views import audit as views
 
 app = typer.Typer(
@@ -79,12 +79,18 @@ def verify(
         public = ctx.keys().public_key_pem().encode()
         document = read_checkpoint(checkpoint.read_bytes(), public_key_pem=public)
     result = ctx.read(lambda s: run_verify(session=s, checkpoint=document))
+    source = views.ReadFrom(
+        "replica" if ctx.reads_replica else "primary",
+        ctx.reader().safe_url(),
+        ctx.replica_lag(),
+    )
     if not result.ok:
         raise AuditFailure(
-            f"Audit verification failed: {result.problems[0]}.",
+            f"Audit verification of the {source.database} failed: {result.problems[0]}.",
             problems=list(result.problems),
+            read_from=source.database,
         )
-    out.result(result, lambda: views.verified(result))
+    out.result({**jsonable(result), "read_from": source}, lambda: views.verified(result, source))
 
 
 @app.command("checkpoint")

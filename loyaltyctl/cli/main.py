@@ -127,6 +127,15 @@ def root(
             show_default=False,
         ),
     ] = None,
+    read_url: Annotated[
+        str | None,
+        typer.Option(
+            "--read-url",
+            help="A read replica for the read-only commands (stats, listings, show, audit) "
+            "[env: LOYALTYCTL_READ_URL]",
+            show_default=False,
+        ),
+    ] = None,
     config: Annotated[
         str | None,
         typer.Option("--config", help="Config file [env: LOYALTYCTL_CONFIG]", show_default=False),
@@ -148,7 +157,11 @@ def root(
 
     Example: loyaltyctl demo
     """
-    state = activate(AppContext(database_url=database_url, config=config, operator_flag=operator))
+    state = activate(
+        AppContext(
+            database_url=database_url, config=config, operator_flag=operator, read_url=read_url
+        )
+    )
     ctx.call_on_close(state.close)
     activate_clock()
 

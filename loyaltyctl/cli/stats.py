@@ -54,6 +54,7 @@ def promo(
     found = ctx.read(
         lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start, by=period)
     )
+    _say_lag(out)
     if json_:
         out.json(views.promo_stats_json(found, campaign))
         return
@@ -66,6 +67,18 @@ def promo(
 ByOpt = Annotated[
     str, typer.Option("--by", help="Period of the chart: day, week (by its Monday) or month.")
 ]
+
+
+def _say_lag(out: Output) -> None:
+    """Figures read from a replica that lags say so (stderr: the document stays one)."""
+    from loyaltyctl.services.replication import LAG_WORTH_SAYING
+
+    lag = current().replica_lag()
+    if lag is not None and lag > LAG_WORTH_SAYING:
+        out.warn(
+            f"the read replica is {lag:,.0f} s behind the primary, so these figures may miss "
+            f"the last {lag:,.0f} s of changes; run with --read-url '' to read the primary."
+        )
 
 
 def _period(by: str) -> str:
@@ -90,6 +103,7 @@ def overview(json_: opt.JsonOpt = False, csv_: opt.CsvOpt = False) -> None:
 
     out = Output(json_mode=json_, csv_mode=csv_)
     found = current().read(lambda s: program_overview(session=s))
+    _say_lag(out)
     if csv_:
         out.listing(views.overview_rows(found), views.FIGURE_COLUMNS)
         return
@@ -123,6 +137,7 @@ def claims(
             session=s, tz=ctx.settings.tz, perk=perk, since=start, until=end, by=period
         )
     )
+    _say_lag(out)
     if csv_:
         out.listing(views.claim_stat_rows(found), views.CLAIM_STAT_COLUMNS)
         return
@@ -143,6 +158,7 @@ def members(
 
     out = Output(json_mode=json_, csv_mode=csv_)
     found = current().read(lambda s: member_stats(session=s, top=top))
+    _say_lag(out)
     if csv_:
         out.listing(views.member_stat_rows(found), views.MEMBER_STAT_COLUMNS)
         return

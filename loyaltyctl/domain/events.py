@@ -157,7 +157,6 @@ class SubscriptionEvent(Event):
     renews_at: datetime | None = None
 
 
-
 NESTING_MAX = 32  # no event needs more; deeper ones would exhaust the stack
 INTEGER_DIGITS_MAX = 30  # no count or amount needs more; Python refuses 4,300 digits
 

@@ -120,6 +120,7 @@ class PerkSpec:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     audience: Audience = field(default_factory=Audience)
+    supply_buckets: int | None = None  # as the file says; None = the tool chooses
     redemption_type: str = "none"
     value: str | None = None
     instructions: str | None = None
@@ -162,6 +163,7 @@ PLAN_FIELDS = (
     "media",
     "media_type",
     "max_supply",
+    "supply_buckets",
     "max_per_member",
     "valid_from",
     "valid_until",
@@ -342,6 +344,36 @@ def refusal(
     return None
 
 
+# --- supply buckets ------------------------------------------------------------------
+
+# A perk's supply is one counter, or split into buckets that concurrent claimers take
+# from side by side (PostgreSQL: FOR UPDATE SKIP LOCKED), for a flash sale. A file's
+# `supply_buckets` decides; without it a supply of at least BUCKETS_FROM gets
+# CHOSEN_BUCKETS. Each bucket holds a share of max_supply: their sum is max_supply.
+BUCKETS_FROM = 1_000
+CHOSEN_BUCKETS = 16
+MAX_BUCKETS = 64
+
+
+def supply_buckets(max_supply: int | None, declared: int | None) -> int:
+    """How many counters a perk's supply is kept in (1: the perk's own)."""
+    if declared is None:
+        wanted = CHOSEN_BUCKETS if max_supply is not None and max_supply >= BUCKETS_FROM else 1
+    else:
+        wanted = declared
+    if max_supply is not None:
+        wanted = min(wanted, max_supply)  # a bucket holds at least one
+    return max(1, wanted)
+
+
+def shares(total: int, parts: int) -> list[int]:
+    """``total`` split into ``parts`` whole shares that differ by at most one, the larger
+    first: a supply into its buckets' capacities, or the claims already taken into them
+    (never more than a bucket's capacity when the claims are at most the supply)."""
+    base, extra = divmod(total, parts)
+    return [base + (1 if n < extra else 0) for n in range(parts)]
+
+
 # --- single-use codes --------------------------------------------------------------
 
 # no 0/O, 1/I/L, so a code read aloud at the counter is not misheard
@@ -484,6 +516,7 @@ class Perk:
     # tier slug -> whole points or "0.5x" (as in the file); {} when every member pays price
     tier_prices: dict[str, int | str] = field(default_factory=dict)
     coupon: dict | None = None  # a coupon perk's terms (`coupon_json`), else None
+    supply_buckets: int = 1  # counters the supply is kept in (more: claimed side by side)
 
 
 @dataclass(frozen=True)

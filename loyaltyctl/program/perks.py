@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import re
 
-from loyaltyctl.domain.perks import CATEGORIES, POSITIONED_KEYS, PerkSpec, tier_multiple
+from loyaltyctl.domain.perks import (
+    CATEGORIES,
+    MAX_BUCKETS,
+    POSITIONED_KEYS,
+    PerkSpec,
+    tier_multiple,
+)
 from loyaltyctl.domain.values import MAX_AMOUNT
 from loyaltyctl.program.checks import (
     COUNT_MAX,
@@ -27,6 +33,7 @@ PERK_KEYS = (
     "active",
     "media",
     "max_supply",
+    "supply_buckets",
     "max_per_member",
     "valid_from",
     "valid_until",
@@ -59,6 +66,13 @@ class PerkReader(Reader):
             self.media("media", t["media"]) if "media" in t else (None, None, None)
         )
         max_supply = self.whole("max_supply", minimum=0, maximum=COUNT_MAX)
+        supply_buckets = self.whole("supply_buckets", minimum=0, maximum=MAX_BUCKETS)
+        if supply_buckets == 0:
+            self.add(
+                "supply_buckets",
+                "is 0, but it must be at least 1 (1 keeps the supply in one counter); leave "
+                "it out to let loyaltyctl choose.",
+            )
         max_per_member = self.whole("max_per_member", minimum=0, maximum=COUNT_MAX)
         valid_from, valid_until = self.window()
         audience = self.audience()
@@ -80,6 +94,7 @@ class PerkReader(Reader):
             media_type=media_type,
             media_size=media_size,
             max_supply=max_supply or None,  # 0 means unlimited
+            supply_buckets=supply_buckets,
             max_per_member=max_per_member or None,  # 0 means unlimited, as for max_supply
             valid_from=valid_from,
             valid_until=valid_until,

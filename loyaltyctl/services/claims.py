@@ -99,9 +99,10 @@ def claim_perk(
     claimant = replace(claimant, balance=state.balance, tier=tier)
     _check(perk, claimant, now, price=price)
     # the authoritative checks: conditional writes the database evaluates
-    if not store.take_supply(session, perk.id):
+    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
+    if bucket is None:
         session.refresh(perk)  # someone took the last one (or disabled it) meanwhile
-        _check(perk, claimant, now, price=price, fallback=SoldOut)
+        _check(perk, claimant, now, price=price, fallback=SoldOut, session=session)
     held = store.take_member_allowance(session, perk.id, state.id, perk.max_per_member)
     if not held:
         held = store.member_claims(session, perk.id, state.id)
@@ -121,6 +122,7 @@ def claim_perk(
         member_joined=held == 1,
         coupon=coupon,
         chosen=chosen,
+        bucket=bucket,
     )
     ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
     crash.reached("claim-before-commit")
@@ -153,6 +155,7 @@ def _issue(
     member_joined: bool,
     coupon: CouponSpec | None = None,
     chosen: int | None = None,
+    bucket: int = 0,
 ) -> tuple[str, dict, domain.Redemption]:
     """Record a claim whose supply and allowance are taken: debit ``price`` (none for a
     free perk or a prize), reveal the redemption (issue the coupon of a coupon perk,
@@ -203,7 +206,13 @@ def _issue(
             tz=tz,
         )
     store.count_claim(
-        session, perk.id, points=price, at=now, day=day, member_joined=int(member_joined)
+        session,
+        perk.id,
+        points=price,
+        at=now,
+        day=day,
+        member_joined=int(member_joined),
+        bucket=bucket,
     )
     idempotency.register(session, CLAIM_KEYS, key=key, ref=claim_id)
     if perk.redemption_type == "webhook":
@@ -239,7 +248,8 @@ def claim_prize(
     A coupon perk issues its coupon; a convert one converts the points of its rate
     (`prize_points`). Returns the claim id."""
     coupon = coupon_spec(perk)
-    if not store.take_supply(session, perk.id):
+    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
+    if bucket is None:
         session.refresh(perk)
         why = "is disabled" if not perk.active else "is sold out"
         raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.", perk=perk.slug)
@@ -257,14 +267,25 @@ def claim_prize(
         member_joined=held == 1,
         coupon=coupon,
         chosen=prize_points(coupon) if coupon is not None else None,
+        bucket=bucket,
     )
     return claim_id
 
 
-def _check(perk: Perk, claimant, now, *, price: int, fallback: type[Refused] | None = None) -> None:
+def _check(
+    perk: Perk,
+    claimant,
+    now,
+    *,
+    price: int,
+    fallback: type[Refused] | None = None,
+    session: Session | None = None,
+) -> None:
     """Raise the refusal the rules give, if any (else ``fallback``, when given);
-    ``price``: what this member pays."""
-    refused = domain.refusal(replace(perk_state(perk), price=price), claimant, now)
+    ``price``: what this member pays. With ``session``, a bucketed perk's supply is
+    summed from its buckets (after a claim found none left)."""
+    state = perk_state(perk, store.counted(session, perk) if session is not None else None)
+    refused = domain.refusal(replace(state, price=price), claimant, now)
     if refused is not None:
         code, message = refused
         raise CLAIM_REFUSALS[code](message, perk=perk.slug, member=claimant.external_id)
@@ -315,10 +336,11 @@ def _redeem(session, keys: KeyRing, perk: Perk, *, claim_id: str):
 
 
 def _unique_code(session, keys: KeyRing, perk: Perk, base: str) -> tuple[str, str]:
-    """A suffix no other claim of this perk has. The perk row is locked (the supply
-    UPDATE) so no concurrent claim of it can pick the same one; UNIQUE(perk, hash)
-    is the database's guarantee."""
-    length = domain.suffix_length(perk.claimed)
+    """A suffix no other claim of this perk has. With one counter the perk row is locked
+    (the supply UPDATE) so no concurrent claim of it can pick the same one; claims of a
+    bucketed perk run side by side, and one that picks a suffix another has just taken
+    is refused by UNIQUE(perk, hash), the database's guarantee, and run again."""
+    length = domain.suffix_length(store.counted(session, perk).claimed)
     while True:
         for _ in range(20):
             suffix = "".join(secrets.choice(domain.SUFFIX_ALPHABET) for _ in range(length))
@@ -424,11 +446,12 @@ def cancel_claim(
     # an unused coupon is cancelled with its claim; a used one refuses the cancel
     coupon = claim_coupons.cancel(session, claim.id, now=now)
     perk = store.perk_of_claim(session, claim)
-    store.give_back_supply(session, perk.id)
+    bucket = store.give_back_supply(session, perk.id, perk.supply_buckets)
     left = store.give_back_allowance(session, perk.id, claim.member_id) == 0
     store.uncount_claim(
         session,
         perk.id,
+        bucket=bucket,
         points=claim.points,
         # the day it was counted on (a later time zone change does not move it)
         day=claim.day or claim.at.astimezone(tz).date().isoformat(),

@@ -51,13 +51,21 @@ def price_of(row: Perk, tier: str | None) -> int:
     return domain.price_for(row.price, tier_prices(row), tier) if row.tier_prices else row.price
 
 
-def to_domain(row: Perk, *, figures: tuple[int, int, int, int] | None = None) -> domain.Perk:
-    claims, cancelled, members, spent = figures or (row.claimed, 0, 0, 0)
+def to_domain(
+    row: Perk,
+    *,
+    figures: tuple[int, int, int, int] | None = None,
+    counted: store.Counted | None = None,
+) -> domain.Perk:
+    """``counted``: the perk's figures when they are kept in buckets (`store.counted`):
+    `perk show` and the listings report one number however the supply is kept."""
+    claimed = row.claimed if counted is None else counted.claimed
+    claims, cancelled, members, spent = figures or (claimed, 0, 0, 0)
     spec = coupon_spec(row)
     return _from_row(
         domain.Perk,
         row,
-        supply_left=None if row.max_supply is None else max(row.max_supply - row.claimed, 0),
+        supply_left=None if row.max_supply is None else max(row.max_supply - claimed, 0),
         audience=_audience(row.audience),
         has_value=row.value_enc is not None,
         claims=claims,
@@ -69,8 +77,10 @@ def to_domain(row: Perk, *, figures: tuple[int, int, int, int] | None = None) ->
     )
 
 
-def perk_state(row: Perk) -> domain.PerkState:
-    return _from_row(domain.PerkState, row, audience=_audience(row.audience))
+def perk_state(row: Perk, counted: store.Counted | None = None) -> domain.PerkState:
+    """``counted``: the perk's figures when they are kept in buckets (`store.counted`)."""
+    claimed = row.claimed if counted is None else counted.claimed
+    return _from_row(domain.PerkState, row, audience=_audience(row.audience), claimed=claimed)
 
 
 def claimant_state(
@@ -91,7 +101,9 @@ def claimant_state(
 
 
 def list_perks(*, session: Session, include_inactive: bool = False) -> list[domain.Perk]:
-    return [to_domain(row) for row in store.listing(session, include_inactive=include_inactive)]
+    rows = store.listing(session, include_inactive=include_inactive)
+    kept = store.totals(session) if any(r.supply_buckets > 1 for r in rows) else {}
+    return [to_domain(row, counted=kept.get(row.id)) for row in rows]
 
 
 def perks_for_member(
@@ -104,17 +116,19 @@ def perks_for_member(
     held = store.claims_by_member(session, row.id)
     claimant = claimant_state(session, row, 0)
     result = []
-    for perk in store.listing(session, include_inactive=include_inactive):
+    perks = store.listing(session, include_inactive=include_inactive)
+    kept = store.totals(session) if any(p.supply_buckets > 1 for p in perks) else {}
+    for perk in perks:
         mine = replace(claimant, claims_of_perk=held.get(perk.id, 0))
         spec = coupon_spec(perk)
         price = domain.member_price(perk.price, tier_prices(perk), row.tier, spec)
         least = price if price is not None else (spec.min_points or 1)
-        state = replace(perk_state(perk), price=least)
+        state = replace(perk_state(perk, kept.get(perk.id)), price=least)
         refused = domain.refusal(state, mine, now)
         brief = domain.refusal(state, mine, now, brief=True)
         result.append(
             domain.Eligibility(
-                perk=to_domain(perk),
+                perk=to_domain(perk, counted=kept.get(perk.id)),
                 claimable=refused is None,
                 code=refused[0] if refused else None,
                 reason=refused[1] if refused else None,
@@ -127,7 +141,9 @@ def perks_for_member(
 
 def show_perk(*, session: Session, slug: str) -> domain.Perk:
     row = store.require(session, slug)
-    return to_domain(row, figures=store.claim_figures(session, row.id))
+    return to_domain(
+        row, figures=store.claim_figures(session, row.id), counted=store.counted(session, row)
+    )
 
 
 def set_perk_active(
@@ -153,7 +169,7 @@ def set_perk_active(
             reason=reason,
         )
         session.refresh(row)
-    return to_domain(row), changed
+    return to_domain(row, counted=store.counted(session, row)), changed
 
 
 # --- export --------------------------------------------------------------------------
@@ -190,6 +206,12 @@ def _perk_table(row: Perk, *, reveal_secrets: bool, keys: KeyLoader) -> dict:
         "description": row.description,
         "media": row.media,
         "max_supply": row.max_supply,
+        # only when the file chose other than the tool would
+        "supply_buckets": (
+            row.supply_buckets
+            if row.supply_buckets != domain.supply_buckets(row.max_supply, None)
+            else None
+        ),
         "max_per_member": row.max_per_member,
         "valid_from": row.valid_from,
         "valid_until": row.valid_until,

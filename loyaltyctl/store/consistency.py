@@ -8,14 +8,31 @@ from collections.abc import Iterator
 from sqlalchemy import text
 from sqlmodel import Session
 
+# a perk's counter: its own plus its supply buckets' (one of the two is 0)
+_KEPT = "(p.{0} + COALESCE((SELECT SUM(b.{0}) FROM perk_bucket b WHERE b.perk_id = p.id), 0))"
+
 # (what, SQL returning (name, kept, counted) for each disagreement); a capability that
 # keeps a counter adds its recount here
 RECOUNTS = (
     (
         "perk {0}: claimed is {1}, its active claims number {2}",
-        "SELECT p.slug, p.claimed, COUNT(c.id) FROM perk p "
+        f"SELECT p.slug, {_KEPT.format('claimed')}, COUNT(c.id) FROM perk p "
         "LEFT JOIN claim c ON c.perk_id = p.id AND c.status = 'active' "
-        "GROUP BY p.id, p.slug, p.claimed HAVING p.claimed <> COUNT(c.id)",
+        f"GROUP BY p.id, p.slug, p.claimed HAVING {_KEPT.format('claimed')} <> COUNT(c.id)",
+    ),
+    (
+        "perk {0}: its supply buckets hold {1} in all, its max_supply is {2}",
+        "SELECT p.slug, SUM(b.capacity), p.max_supply FROM perk p "
+        "JOIN perk_bucket b ON b.perk_id = p.id WHERE p.max_supply IS NOT NULL "
+        "GROUP BY p.id, p.slug, p.max_supply HAVING SUM(b.capacity) <> p.max_supply "
+        "OR COUNT(b.bucket) <> p.supply_buckets",
+    ),
+    (
+        "perk {0}: it keeps {1} supply buckets, {2} are laid out",
+        "SELECT p.slug, p.supply_buckets, COUNT(b.bucket) FROM perk p "
+        "LEFT JOIN perk_bucket b ON b.perk_id = p.id "
+        "GROUP BY p.id, p.slug, p.supply_buckets "
+        "HAVING COUNT(b.bucket) <> CASE WHEN p.supply_buckets > 1 THEN p.supply_buckets ELSE 0 END",
     ),
     (
         "perk {0}: a member's claim count is {1}, their active claims number {2}",
@@ -57,16 +74,17 @@ RECOUNTS = (
     ),
     (
         "perk {0}: members is {1}, members with an active claim number {2}",
-        "SELECT p.slug, p.members, COUNT(m.member_id) FROM perk p "
+        f"SELECT p.slug, {_KEPT.format('members')}, COUNT(m.member_id) FROM perk p "
         "LEFT JOIN perk_member m ON m.perk_id = p.id AND m.claims > 0 "
-        "GROUP BY p.id, p.slug, p.members HAVING p.members <> COUNT(m.member_id)",
+        f"GROUP BY p.id, p.slug, p.members HAVING {_KEPT.format('members')} "
+        "<> COUNT(m.member_id)",
     ),
     (
         "perk {0}: points spent is {1}, its active claims spent {2}",
-        "SELECT p.slug, p.points_spent, COALESCE(SUM(c.points), 0) FROM perk p "
+        f"SELECT p.slug, {_KEPT.format('points_spent')}, COALESCE(SUM(c.points), 0) FROM perk p "
         "LEFT JOIN claim c ON c.perk_id = p.id AND c.status = 'active' "
         "GROUP BY p.id, p.slug, p.points_spent "
-        "HAVING p.points_spent <> COALESCE(SUM(c.points), 0)",
+        f"HAVING {_KEPT.format('points_spent')} <> COALESCE(SUM(c.points), 0)",
     ),
     (
         "ledger summary of {0}: {1} points kept, the ledger sums to {2}",

@@ -64,7 +64,7 @@ def _sa_errors() -> tuple[type, type, type]:
 
 
 # The newest migration; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0010"
+SCHEMA_HEAD = "0013"  # 0011 and 0012 were left unused by the branches that merged
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
@@ -86,6 +86,35 @@ def normalize_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def prepare_threshold(url: str) -> tuple[str, int | None]:
+    """(the URL without it, psycopg's ``prepare_threshold``) from ``?prepare_threshold=N``.
+
+    Nothing is prepared server-side by default (None): a prepared statement lives in the
+    server session, and behind a pooler in transaction mode (PgBouncer before 1.21) the
+    next transaction may run on another session, which does not have it ("prepared
+    statement _pg3_0 does not exist"). A direct connection may ask psycopg to prepare a
+    statement after N executions in one process (``?prepare_threshold=5``, psycopg's own
+    default); ``none`` is the default."""
+    from urllib.parse import parse_qsl, urlencode
+
+    base, mark, query = url.partition("?")
+    pairs = parse_qsl(query, keep_blank_values=True)
+    given = next((v for k, v in pairs if k == "prepare_threshold"), None)
+    if given is None:
+        return url, None
+    others = [(k, v) for k, v in pairs if k != "prepare_threshold"]
+    rest = base + (mark + urlencode(others) if others else "")
+    text_value = given.strip().lower()
+    if text_value in ("", "none"):
+        return rest, None
+    if not text_value.isdigit():
+        raise ConfigProblem(
+            f"prepare_threshold={given!r} in the database URL must be a whole number of "
+            "executions, or none (never prepare: the setting for a transaction pooler)."
+        )
+    return rest, int(text_value)
 
 
 def _is_driver_error(exc: BaseException) -> bool:
@@ -251,9 +280,14 @@ class Database:
                 conn.exec_driver_sql(f"BEGIN {mode}")
 
             return engine
+        url, threshold = prepare_threshold(self.url)
         engine = create_engine(
-            self.url,
-            connect_args={"connect_timeout": 5, "application_name": "loyaltyctl"},
+            url,
+            connect_args={
+                "connect_timeout": 5,
+                "application_name": "loyaltyctl",
+                "prepare_threshold": threshold,
+            },
             pool_pre_ping=False,
         )
 
@@ -394,18 +428,19 @@ class Database:
                 for pragma in SQLITE_PRAGMAS:
                     conn.execute(pragma)
             except sqlite3.Error as exc:
-                raise DatabaseUnavailable(
-                    f"Cannot open the database at {self.safe_url()}: {_first_line(exc)}."
-                ) from exc
+                raise self._not_opened(exc) from exc
             return conn
         import psycopg
 
         try:
-            return psycopg.connect(
-                "postgresql://" + self.url.split("://", 1)[1],
+            url, threshold = prepare_threshold(self.url)
+            connection = psycopg.connect(
+                "postgresql://" + url.split("://", 1)[1],
                 connect_timeout=5,
                 application_name="loyaltyctl",
             )
+            connection.prepare_threshold = threshold  # None: nothing prepared (poolers)
+            return connection
         except psycopg.OperationalError as exc:
             raise self._not_opened(exc) from exc
 

@@ -6,19 +6,30 @@ oversell whatever their timing: `UPDATE perk SET claimed = claimed + 1 WHERE
 claimed < max_supply` and an upsert of `perk_member` that only counts up while
 below the limit. On PostgreSQL the first one also locks the perk row until
 commit, which serialises the claims of one perk (and nothing else).
+
+A perk whose supply is split into buckets (`perk.supply_buckets` > 1, for a flash sale)
+keeps `claimed` and its statistics counters in `perk_bucket` rows instead: a claim takes
+a bucket with room that no other transaction holds (``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite has one writer at a time anyway), so concurrent claimers of one perk
+update different rows, and each bucket's CHECK (claimed <= capacity) with capacities
+adding up to max_supply keeps the total within the supply. Its figures are the sums
+(`totals`).
 """
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
+from loyaltyctl.domain.perks import shares
 from loyaltyctl.domain.suggest import closest
-from loyaltyctl.store.driver import fetch_one, insert_row, run, stamp
-from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkMember
+from loyaltyctl.store.driver import backend, fetch_one, insert_row, query, run, stamp
+from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkBucket, PerkMember
 
 
 def get(session: Session, slug: str) -> Perk | None:
@@ -91,21 +102,83 @@ def update_perk(session: Session, perk_id: int, values: dict) -> None:
 # --- the limits -----------------------------------------------------------------------
 
 
-def take_supply(session: Session, perk_id: int) -> bool:
-    """Count one claim against the supply; False when none is left (or it is disabled).
+def take_supply(session: Session, perk_id: int, buckets: int = 1) -> int | None:
+    """Count one claim against the supply: the counter it was counted in (0: the perk's
+    own, 1.. a bucket), or None when none is left (or the perk is disabled).
 
     Through the driver: it is on every claim's path (see driver.insert_row)."""
+    if buckets > 1:
+        return _take_bucket(session, perk_id, buckets)
     sql = (
         "UPDATE perk SET claimed = claimed + 1 WHERE id = {p} AND active "
         "AND (max_supply IS NULL OR claimed < max_supply)"
     )
-    return run(session, sql, (perk_id,)) == 1
+    return 0 if run(session, sql, (perk_id,)) == 1 else None
 
 
-def give_back_supply(session: Session, perk_id: int) -> None:
-    session.execute(
-        update(Perk).where(Perk.id == perk_id, Perk.claimed > 0).values(claimed=Perk.claimed - 1)
+# a bucket with room, from a random start so claimers spread over the buckets; the perk
+# row is read, not locked (a `perk disable` that commits first is seen)
+_BUCKET_WITH_ROOM = (
+    "SELECT bucket FROM perk_bucket WHERE perk_id = {p} "
+    "AND (capacity IS NULL OR claimed < capacity) "
+    "AND EXISTS (SELECT 1 FROM perk WHERE id = {p} AND active) "
+    "ORDER BY CASE WHEN bucket > {p} THEN bucket ELSE bucket + {p} END LIMIT 1"
+)
+
+
+_TAKE = (
+    "UPDATE perk_bucket SET claimed = claimed + 1 WHERE perk_id = {p} AND bucket = {p} "
+    "AND (capacity IS NULL OR claimed < capacity) RETURNING bucket"
+)
+
+
+def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
+    """PostgreSQL: a bucket with room that no one holds (SKIP LOCKED, from a random
+    start). When every bucket with room is held, wait for one of them (FOR UPDATE of that
+    one row, re-checked when its holder ends: a waiter holds no other bucket, so no
+    cycle of waits), and look again if it filled meanwhile; the perk is sold out only
+    when no bucket has room in what is committed. SQLite: the first bucket with room."""
+    start = random.randrange(buckets)
+    params = (perk_id, perk_id, start, buckets)
+    if backend(session) == "sqlite":  # the write lock is held since BEGIN IMMEDIATE
+        row = fetch_one(session, _BUCKET_WITH_ROOM, params)
+        return None if row is None else int(query(session, _TAKE, (perk_id, row[0]))[0][0])
+    while True:
+        row = fetch_one(session, _BUCKET_WITH_ROOM + " FOR UPDATE SKIP LOCKED", params)
+        if row is None:  # every bucket with room is held by another claim, or none has room
+            row = fetch_one(session, _BUCKET_WITH_ROOM, params)
+            if row is None:
+                return None
+            held = fetch_one(
+                session,
+                "SELECT bucket FROM perk_bucket WHERE perk_id = {p} AND bucket = {p} FOR UPDATE",
+                (perk_id, row[0]),
+            )
+            if held is None:
+                continue
+        taken = query(session, _TAKE, (perk_id, row[0]))
+        if taken:
+            return int(taken[0][0])
+
+
+def give_back_supply(session: Session, perk_id: int, buckets: int = 1) -> int:
+    """A cancelled claim's unit back: the counter it went back to (buckets are
+    interchangeable: the fullest one takes it)."""
+    if buckets <= 1:
+        session.execute(
+            update(Perk)
+            .where(Perk.id == perk_id, Perk.claimed > 0)
+            .values(claimed=Perk.claimed - 1)
+        )
+        return 0
+    row = fetch_one(
+        session,
+        "UPDATE perk_bucket SET claimed = claimed - 1 WHERE perk_id = {p} AND bucket = "
+        "(SELECT bucket FROM perk_bucket WHERE perk_id = {p} AND claimed > 0 "
+        "ORDER BY claimed DESC, bucket LIMIT 1) RETURNING bucket",
+        (perk_id, perk_id),
     )
+    return int(row[0]) if row else 1
 
 
 def member_claims(session: Session, perk_id: int, member_id: int) -> int:
@@ -163,45 +236,168 @@ def give_back_allowance(session: Session, perk_id: int, member_id: int) -> int:
 
 
 def count_claim(
-    session: Session, perk_id: int, *, points: int, at: datetime, day: str, member_joined: int
+    session: Session,
+    perk_id: int,
+    *,
+    points: int,
+    at: datetime,
+    day: str,
+    member_joined: int,
+    bucket: int = 0,
 ) -> None:
-    """The perk's statistics counters, +1 claim (the perk row is locked by the supply
-    UPDATE already, so this adds no waiting). Through the driver: a hot path."""
+    """The perk's statistics counters, +1 claim, in the counter the supply was taken from
+    (`take_supply`: the perk row or a bucket, locked already, so this adds no waiting);
+    the day's count in that bucket's row of claim_day. Through the driver: a hot path."""
     moment = stamp(session, at)
+    target, where = (
+        ("perk", "id = {p}") if bucket == 0 else ("perk_bucket", "perk_id = {p} AND bucket = {p}")
+    )
+    keys = (perk_id,) if bucket == 0 else (perk_id, bucket)
     run(
         session,
-        "UPDATE perk SET members = members + {p}, points_spent = points_spent + {p}, "
+        f"UPDATE {target} SET members = members + {{p}}, points_spent = points_spent + {{p}}, "
         "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < {p} "
-        "THEN {p} ELSE last_claim_at END WHERE id = {p}",
-        (member_joined, points, moment, moment, perk_id),
+        f"THEN {{p}} ELSE last_claim_at END WHERE {where}",
+        (member_joined, points, moment, moment, *keys),
     )
     run(
         session,
-        "INSERT INTO claim_day (perk_id, day, claims) VALUES ({p}, {p}, 1) "
-        "ON CONFLICT (perk_id, day) DO UPDATE SET claims = claim_day.claims + 1",
-        (perk_id, day),
+        "INSERT INTO claim_day (perk_id, day, bucket, claims) VALUES ({p}, {p}, {p}, 1) "
+        "ON CONFLICT (perk_id, day, bucket) DO UPDATE SET claims = claim_day.claims + 1",
+        (perk_id, day, bucket),
     )
 
 
 def uncount_claim(
-    session: Session, perk_id: int, *, points: int, day: str, member_left: int
+    session: Session, perk_id: int, *, points: int, day: str, member_left: int, bucket: int = 0
 ) -> None:
-    """A cancelled claim (already marked) leaves the counters; the last claim is looked up
-    again among the active ones (an index range on claim (perk_id, at), newest first)."""
-    session.execute(
-        text(
+    """A cancelled claim (already marked) leaves the counters (of the counter its unit
+    went back to: `give_back_supply`); the last claim is looked up again among the active
+    ones (an index range on claim (perk_id, at), newest first) and no bucket keeps a later
+    one."""
+    last = "(SELECT MAX(c.at) FROM claim c WHERE c.perk_id = :perk AND c.status = 'active')"
+    values = {"left": member_left, "points": points, "perk": perk_id, "bucket": bucket}
+    if bucket == 0:
+        sql = (
             "UPDATE perk SET members = members - :left, points_spent = points_spent - :points, "
-            "last_claim_at = (SELECT MAX(c.at) FROM claim c WHERE c.perk_id = :perk "
-            "AND c.status = 'active') WHERE id = :perk"
-        ),
-        {"left": member_left, "points": points, "perk": perk_id},
-    )
+            f"last_claim_at = {last} WHERE id = :perk"
+        )
+    else:
+        sql = (
+            "UPDATE perk_bucket SET members = members - :left, "
+            "points_spent = points_spent - :points WHERE perk_id = :perk AND bucket = :bucket"
+        )
+    session.execute(text(sql), values)
+    if bucket:
+        session.execute(
+            text(
+                f"UPDATE perk_bucket SET last_claim_at = {last} WHERE perk_id = :perk "
+                f"AND (last_claim_at > {last} OR {last} IS NULL)"
+            ),
+            {"perk": perk_id},
+        )
     session.execute(
         text(
-            "UPDATE claim_day SET claims = claims - 1 "
-            "WHERE perk_id = :perk AND day = :day AND claims > 0"
+            "UPDATE claim_day SET claims = claims - 1 WHERE perk_id = :perk AND day = :day "
+            "AND bucket = (SELECT bucket FROM claim_day WHERE perk_id = :perk AND day = :day "
+            "AND claims > 0 ORDER BY claims DESC, bucket LIMIT 1)"
         ),
         {"perk": perk_id, "day": day},
+    )
+
+
+# --- the buckets' layout and figures ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A perk's counters: its own, or its buckets' sums."""
+
+    claimed: int
+    members: int
+    points_spent: int
+    last_claim_at: datetime | None
+
+
+def totals(session: Session, perk_ids: list[int] | None = None) -> dict[int, Counted]:
+    """The bucketed perks' figures (the sums of their buckets), by perk id."""
+    stmt = select(
+        PerkBucket.perk_id,
+        func.sum(PerkBucket.claimed),
+        func.sum(PerkBucket.members),
+        func.sum(PerkBucket.points_spent),
+        func.max(PerkBucket.last_claim_at),
+    ).group_by(PerkBucket.perk_id)
+    if perk_ids is not None:
+        stmt = stmt.where(PerkBucket.perk_id.in_(perk_ids))
+    return {
+        perk_id: Counted(int(c), int(m), int(p), last)
+        for perk_id, c, m, p, last in session.execute(stmt)
+    }
+
+
+def counted(session: Session, row: Perk) -> Counted:
+    """One perk's figures, wherever they are kept."""
+    if row.supply_buckets > 1:
+        found = totals(session, [row.id]).get(row.id)
+        if found is not None:
+            return found
+    return Counted(row.claimed, row.members, row.points_spent, row.last_claim_at)
+
+
+def lay_out_buckets(session: Session, perk_id: int) -> None:
+    """Make the counters match `perk.supply_buckets` and `max_supply` (after `apply`
+    wrote them): n buckets whose capacities are max_supply's shares, holding the claims
+    taken so far as shares of their own; or, for one, the perk's own counters. Locks the
+    perk row and its buckets (claims of it wait for this transaction)."""
+    perk = session.execute(select(Perk).where(Perk.id == perk_id).with_for_update()).scalar_one()
+    held = list(
+        session.execute(
+            select(PerkBucket)
+            .where(PerkBucket.perk_id == perk_id)
+            .order_by(PerkBucket.bucket)
+            .with_for_update()
+        ).scalars()
+    )
+    parts = perk.supply_buckets
+    capacities = [None] * parts if perk.max_supply is None else shares(perk.max_supply, parts)
+    if parts > 1 and [b.capacity for b in held] == capacities:
+        return  # laid out so already
+    stamps = [t for t in (perk.last_claim_at, *(b.last_claim_at for b in held)) if t]
+    now = Counted(  # what the perk's own counters and its buckets hold between them
+        perk.claimed + sum(b.claimed for b in held),
+        perk.members + sum(b.members for b in held),
+        perk.points_spent + sum(b.points_spent for b in held),
+        max(stamps) if stamps else None,
+    )
+    session.execute(PerkBucket.__table__.delete().where(PerkBucket.perk_id == perk_id))
+    if parts <= 1:
+        own = {"claimed": now.claimed, "members": now.members, "points_spent": now.points_spent}
+        session.execute(
+            update(Perk).where(Perk.id == perk_id).values(**own, last_claim_at=now.last_claim_at)
+        )
+        return
+    session.execute(
+        update(Perk)
+        .where(Perk.id == perk_id)
+        .values(claimed=0, members=0, points_spent=0, last_claim_at=None)
+    )
+    claimed = shares(now.claimed, parts)
+    session.execute(
+        insert(PerkBucket),
+        [
+            {
+                "perk_id": perk_id,
+                "bucket": n + 1,
+                "capacity": capacities[n],
+                "claimed": claimed[n],
+                # the other counters are shares too: the first bucket carries them
+                "members": now.members if n == 0 else 0,
+                "points_spent": now.points_spent if n == 0 else 0,
+                "last_claim_at": now.last_claim_at if n == 0 else None,
+            }
+            for n in range(parts)
+        ],
     )
 
 

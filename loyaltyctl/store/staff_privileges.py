@@ -99,6 +99,11 @@ WRITES: dict[str, tuple[Writes, Writes]] = {
         Writes(update=("claimed", "members", "points_spent", "last_claim_at")),
     ),
     "perk_member": (FULL, Writes(insert=True, update=("claims",))),
+    # a bucketed perk's counters (apply lays the buckets out: the managers')
+    "perk_bucket": (
+        FULL,
+        Writes(update=("claimed", "members", "points_spent", "last_claim_at")),
+    ),
     "claim": (Writes(insert=True, update=_all_but("claim", "redemption_enc")), APPEND),
     "claim_lot": (FULL, APPEND),
     "claim_day": (FULL, Writes(insert=True, update=("claims",))),
@@ -291,6 +296,8 @@ MOVES_BACK: dict[str, str] = {
     "perk": "NEW.claimed < OLD.claimed OR NEW.members < OLD.members "
     "OR NEW.points_spent < OLD.points_spent",
     "perk_member": "NEW.claims < OLD.claims",
+    "perk_bucket": "NEW.claimed < OLD.claimed OR NEW.members < OLD.members "
+    "OR NEW.points_spent < OLD.points_spent",
     "claim_day": "NEW.claims < OLD.claims",
     "promo_code": "NEW.uses < OLD.uses",
     "campaign": "NEW.redemptions < OLD.redemptions OR NEW.points_granted < OLD.points_granted",

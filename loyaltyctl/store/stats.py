@@ -3,6 +3,7 @@ look-ups; none scans the ledger or the claims."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -51,11 +52,41 @@ def expiring_between(session: Session, start: datetime, end: datetime) -> int:
     )
 
 
-def perks(session: Session, slug: str | None = None) -> list[Perk]:
-    stmt = select(Perk).order_by(Perk.claimed.desc(), Perk.slug)
+@dataclass(frozen=True)
+class PerkFigures:
+    """A perk's counters as one set of figures, whether kept on its row or in buckets."""
+
+    id: int
+    slug: str
+    name: str
+    active: bool
+    max_supply: int | None
+    claimed: int
+    members: int
+    points_spent: int
+    last_claim_at: datetime | None
+
+
+def perks(session: Session, slug: str | None = None) -> list[PerkFigures]:
+    """Most claimed first (a bucketed perk's figures are its buckets' sums)."""
+    from loyaltyctl.store.perks import totals
+
+    stmt = select(Perk)
     if slug is not None:
         stmt = stmt.where(Perk.slug == slug)
-    return list(session.execute(stmt).scalars())
+    rows = list(session.execute(stmt).scalars())
+    kept = totals(session) if any(r.supply_buckets > 1 for r in rows) else {}
+    figures = []
+    for r in rows:
+        own = kept.get(r.id)
+        counters = (
+            (own.claimed, own.members, own.points_spent, own.last_claim_at)
+            if own is not None
+            else (r.claimed, r.members, r.points_spent, r.last_claim_at)
+        )
+        figures.append(PerkFigures(r.id, r.slug, r.name, r.active, r.max_supply, *counters))
+    figures.sort(key=lambda f: (-f.claimed, f.slug))
+    return figures
 
 
 def claim_days(

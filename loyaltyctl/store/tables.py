@@ -314,6 +314,9 @@ class Perk(SQLModel, table=True):
     media_size: int | None = Field(default=None, sa_type=BigInteger)
     max_supply: int | None = Field(default=None, sa_type=BigInteger)
     claimed: int = Field(default=0, sa_type=BigInteger)
+    # 1: `claimed` and the counters below are the perk's own; more: they are kept in that
+    # many `perk_bucket` rows instead (this row's stay 0), claimed side by side
+    supply_buckets: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     max_per_member: int | None = Field(default=None)
     valid_from: datetime | None = _ts()
     valid_until: datetime | None = _ts()
@@ -555,13 +558,39 @@ class LedgerSummary(SQLModel, table=True):
 
 
 class ClaimDay(SQLModel, table=True):
-    """Active claims of a perk per day (program time zone at the claim), for charts."""
+    """Active claims of a perk per day (program time zone at the claim), for charts. A
+    bucketed perk counts each day in its claims' buckets (`bucket`; 0 for the others),
+    so concurrent claimers do not queue on one row: a day's claims are the sum."""
 
     __tablename__ = "claim_day"
 
     perk_id: int = Field(foreign_key="perk.id", primary_key=True)
     day: str = Field(max_length=10, primary_key=True)
+    bucket: int = Field(default=0, primary_key=True, sa_column_kwargs={"server_default": "0"})
     claims: int = Field(default=0)
+
+
+class PerkBucket(SQLModel, table=True):
+    """One share of a bucketed perk's supply and counters (`perk.supply_buckets` > 1).
+
+    The capacities add up to the perk's max_supply (None each when unlimited) and each
+    `claimed` stays within its capacity, so the claims never exceed the supply. The
+    other counters are shares too: only their sums (the perk's figures) mean anything.
+    `apply` lays the buckets out again when the supply or their number changes."""
+
+    __tablename__ = "perk_bucket"
+    __table_args__ = (
+        CheckConstraint("claimed >= 0", name="claimed_not_negative"),
+        CheckConstraint("capacity IS NULL OR claimed <= capacity", name="claimed_within_capacity"),
+    )
+
+    perk_id: int = Field(foreign_key="perk.id", primary_key=True)
+    bucket: int = Field(primary_key=True)
+    capacity: int | None = Field(default=None, sa_type=BigInteger)
+    claimed: int = Field(default=0, sa_type=BigInteger)
+    members: int = Field(default=0, sa_type=BigInteger)
+    points_spent: int = Field(default=0, sa_type=BigInteger)
+    last_claim_at: datetime | None = _ts()
 
 
 # --- earning rules, tiers and events (issue 6) ------------------------------------------
@@ -933,6 +962,8 @@ class DiscountSummary(SQLModel, table=True):
     members: int = Field(default=0, sa_type=BigInteger)
     uses: int = Field(default=0, sa_type=BigInteger)
     users: int = Field(default=0, sa_type=BigInteger)
+
+
 def _describe() -> None:
     """Each table and column carries its comment (store/comments.py): PostgreSQL has
     them as COMMENT ON, and autogenerate compares them."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from loyaltyctl.cli._output import Column, jsonable
 
 AUDIT_COLUMNS = [
@@ -20,11 +22,21 @@ def audit_rows(records) -> list[dict]:
     return [{**jsonable(r), "at": r.at} for r in records]
 
 
-def verified(result) -> str:
+@dataclass(frozen=True)
+class ReadFrom:
+    """Which database `audit verify` read (JSON ``read_from``)."""
+
+    database: str  # "primary" or "replica" (the read URL)
+    url: str  # without its password
+    lag_seconds: float | None = None  # a replica's, when it is a PostgreSQL standby
+
+
+def verified(result, source: ReadFrom) -> str:
+    lag = "" if source.lag_seconds is None else f", {source.lag_seconds:,.0f} s behind"
     return (
         f"[green]OK[/]: {result.ledger_entries:,} ledger entries and "
         f"{result.audit_events:,} audit events verified; {result.members:,} balances match "
-        "their ledgers."
+        f"their ledgers.\nRead from the {source.database} ({source.url}{lag})."
     )
 
 

@@ -40,6 +40,7 @@ class PerkKind(Kind):
             "media_type": spec.media_type,
             "media_size": spec.media_size,
             "max_supply": spec.max_supply,
+            "supply_buckets": domain.supply_buckets(spec.max_supply, spec.supply_buckets),
             "max_per_member": spec.max_per_member,
             "valid_from": spec.valid_from,
             "valid_until": spec.valid_until,
@@ -67,7 +68,7 @@ class PerkKind(Kind):
             row,
             columns,
             fields + list(secrets),
-            _problems(spec, row, secrets),
+            _problems(spec, row, secrets, store.counted(self.session, row) if row else None),
             extra=secrets,
             warnings=self._unknown_tiers(spec),
         )
@@ -101,10 +102,14 @@ class PerkKind(Kind):
         ]
 
     def insert(self, draft: Draft, values: dict[str, Any]) -> None:
-        store.insert_perk(self.session, self._sealed(draft, values))
+        perk_id = store.insert_perk(self.session, self._sealed(draft, values))
+        if values.get("supply_buckets", 1) > 1:
+            store.lay_out_buckets(self.session, perk_id)
 
     def update(self, draft: Draft, values: dict[str, Any]) -> None:
         store.update_perk(self.session, draft.row.id, self._sealed(draft, values))
+        if {"supply_buckets", "max_supply"} & set(draft.fields):
+            store.lay_out_buckets(self.session, draft.row.id)
 
     def disable(self, slug: str) -> None:
         store.set_active(
@@ -144,8 +149,11 @@ def _json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def _problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict[str, str]) -> list[Problem]:
-    """What only the database can tell: a missing secret, a supply below the claims."""
+def _problems(
+    spec: domain.PerkSpec, row: Perk | None, secrets: dict[str, str], counted=None
+) -> list[Problem]:
+    """What only the database can tell: a missing secret, a supply below the claims
+    (``counted``: the stored perk's figures, wherever they are kept)."""
 
     def has(field: str) -> bool:
         return field in secrets or (row is not None and getattr(row, f"{field}_enc") is not None)
@@ -171,12 +179,13 @@ def _problems(spec: domain.PerkSpec, row: Perk | None, secrets: dict[str, str]) 
                 spec.where("redemption.type"),
             )
         )
-    if row is not None and spec.max_supply is not None and spec.max_supply < row.claimed:
+    claimed = counted.claimed if counted is not None else 0
+    if row is not None and spec.max_supply is not None and spec.max_supply < claimed:
         problems.append(
             problem(
                 spec,
                 "max_supply",
-                f"perk {spec.slug} already has {row.claimed:,} active claims; max_supply "
+                f"perk {spec.slug} already has {claimed:,} active claims; max_supply "
                 f"{spec.max_supply:,} would be below them (cancel claims first, or raise it).",
             )
         )

@@ -20,6 +20,7 @@ points through the engine; the engine writes it all when the chunk is done.
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -568,7 +569,7 @@ class _Chunk:
         return True
 
     def _release_held(self, apply) -> None:
-        release_held(self, apply, parse=self._parse_held, encode=_DETAILS.encode)
+        release_held(self, apply, parse=self._parse_held, encode=sorted_ascii_text)
 
     def _parse_held(self, text: str, line: int) -> domain.Event:
         return domain.parse_document(json.loads(text), line, tz=self.tz, now=self.now)

@@ -1,0 +1,407 @@
+#!/usr/bin/env python
+"""A flash sale: one perk of 10,000 units, 64 connections claiming it through PgBouncer
+(transaction mode), its supply in one counter against split into buckets, in one run.
+
+Not a test: it prints figures. It
+
+1. creates a fresh PostgreSQL database with the real schema (on the primary, 127.0.0.1:5432)
+   and, through loyaltyctl's services, two perks of ``--supply`` units (price 10):
+   ``single`` (``supply_buckets = 1``: every claim updates the perk row) and ``bucketed``
+   (``supply_buckets = --buckets``), and one member per connection with points for the
+   whole supply;
+2. for each perk in turn (``--rounds`` times, alternating, so the machine's load falls on
+   both alike): starts ``--processes`` spawned processes of ``--threads`` threads, each
+   thread its own connection through the pooler (``--url``, default PgBouncer at
+   127.0.0.1:6432) claiming the perk for its own member with `claim_perk` inside
+   ``Database.run`` (what ``loyaltyctl perk claim`` does, without the CLI start-up) until
+   it is refused ``sold_out``. Timed from the release of all connections to the last one
+   done: claims/s;
+3. checks each sale: exactly ``--supply`` claims served, every other answer ``sold_out``,
+   no error, no bucket over its capacity, ``audit verify`` clean; the same checks as the
+   tests, so a fast but wrong run reports itself;
+4. prints the load average, both rates and their ratio (target >= 3).
+
+Start PgBouncer and the standby with ``sudo bash .ci/replica-and-pooler.sh``.
+
+Usage:
+    python bench/claims_buckets.py                        # 10,000 units, 8 x 8 connections
+    python bench/claims_buckets.py --supply 2000 --rounds 1
+    python bench/claims_buckets.py --url postgresql://postgres@127.0.0.1:5432/postgres
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import os
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+POOLER_URL = "postgresql://postgres@127.0.0.1:6432/postgres"
+PRICE = 10
+
+
+def _with_db(url: str, name: str) -> str:
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
+def set_up(url: str, keys_file: Path, *, supply: int, buckets: int, members: int) -> None:
+    """The two perks and the members, through loyaltyctl's services (not timed)."""
+    from loyaltyctl import crypto
+    from loyaltyctl.domain.perks import PerkSpec
+    from loyaltyctl.program.files import ProgramFiles
+    from loyaltyctl.services.apply import apply_program
+    from loyaltyctl.services.ledger import change_points
+    from loyaltyctl.services.members import MemberFields, add_member
+    from loyaltyctl.store.db import Database
+
+    keys, _ = crypto.create(keys_file, exist_ok=False)
+    specs = [
+        PerkSpec(
+            slug=slug,
+            name=slug,
+            price=PRICE,
+            max_supply=supply,
+            supply_buckets=count,
+            source="bench",
+            line=1,
+        )
+        for slug, count in (("single", 1), ("bucketed", buckets))
+    ]
+    db = Database(url)
+    db.run(
+        lambda s: apply_program(
+            session=s, program=ProgramFiles({"perk": specs}), keys=lambda: keys, operator="bench"
+        )
+    )
+    for n in range(members):
+        external_id = f"F-{n:03d}"
+        db.run(
+            lambda s, e=external_id: add_member(
+                session=s,
+                external_id=e,
+                fields=MemberFields(name=e),
+                groups=[],
+                tags=[],
+                operator="bench",
+            )
+        )
+        db.run(
+            lambda s, e=external_id: change_points(
+                session=s, member=e, amount=PRICE * supply * 2, reason="seed", operator="bench"
+            )
+        )
+    db.dispose()
+
+
+RAW_SINGLE = (
+    "UPDATE perk SET claimed = claimed + 1 WHERE id = %s AND active "
+    "AND (max_supply IS NULL OR claimed < max_supply) RETURNING 0"
+)
+RAW_ROOM = (  # as store/perks.py _BUCKET_WITH_ROOM
+    "SELECT bucket FROM perk_bucket WHERE perk_id = %s "
+    "AND (capacity IS NULL OR claimed < capacity) "
+    "AND EXISTS (SELECT 1 FROM perk WHERE id = %s AND active) "
+    "ORDER BY CASE WHEN bucket > %s THEN bucket ELSE bucket + %s END LIMIT 1"
+)
+
+
+def raw_claimer(url: str, slug: str, members: list[str], ready, go, out) -> None:
+    """The raw-driver work shape of a claim, one transaction each: the supply step (one
+    counter, or a bucket taken as loyaltyctl takes it), the counters and the day's count
+    in the same row set, the member's conditional debit; then commit. What it leaves out
+    (ledger entry, claim row, certificate) touches no row another claimer shares."""
+    import random
+
+    import psycopg
+
+    tally: Counter = Counter()
+    lock = threading.Lock()
+    conns = [psycopg.connect(url, prepare_threshold=None) for _ in members]
+    with conns[0].cursor() as cur:
+        cur.execute("SELECT id, supply_buckets FROM perk WHERE slug = %s", (slug,))
+        perk_id, buckets = cur.fetchone()
+        cur.execute("SELECT external_id, id FROM member")
+        ids = dict(cur.fetchall())
+    conns[0].commit()
+
+    def take(cur) -> int | None:
+        if buckets <= 1:
+            cur.execute(RAW_SINGLE, (perk_id,))
+            return 0 if cur.fetchone() else None
+        start = random.randrange(buckets)
+        params = (perk_id, perk_id, start, buckets)
+        while True:  # as store/perks.py _take_bucket
+            cur.execute(RAW_ROOM + " FOR UPDATE SKIP LOCKED", params)
+            row = cur.fetchone()
+            if row is None:
+                cur.execute(RAW_ROOM, params)
+                row = cur.fetchone()
+                if row is None:
+                    return None
+                cur.execute(
+                    "SELECT bucket FROM perk_bucket WHERE perk_id = %s AND bucket = %s FOR UPDATE",
+                    (perk_id, row[0]),
+                )
+                if cur.fetchone() is None:
+                    continue
+            cur.execute(
+                "UPDATE perk_bucket SET claimed = claimed + 1 WHERE perk_id = %s "
+                "AND bucket = %s AND (capacity IS NULL OR claimed < capacity) RETURNING bucket",
+                (perk_id, row[0]),
+            )
+            taken = cur.fetchone()
+            if taken:
+                return taken[0]
+
+    def run(conn, member: str) -> None:
+        mine: Counter = Counter()
+        target, where = ("perk", "id = %s") if buckets <= 1 else ("perk_bucket", "perk_id = %s")
+        while True:
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    bucket = take(cur)
+                    if bucket is None:
+                        mine["sold_out"] += 1
+                        break
+                    cur.execute(
+                        f"UPDATE {target} SET points_spent = points_spent + %s, "
+                        f"last_claim_at = now() WHERE {where}"
+                        + ("" if buckets <= 1 else " AND bucket = %s"),
+                        (PRICE, perk_id) + (() if buckets <= 1 else (bucket,)),
+                    )
+                    cur.execute(
+                        "INSERT INTO claim_day (perk_id, day, bucket, claims) "
+                        "VALUES (%s, '2026-12-04', %s, 1) ON CONFLICT (perk_id, day, bucket) "
+                        "DO UPDATE SET claims = claim_day.claims + 1",
+                        (perk_id, bucket),
+                    )
+                    cur.execute(
+                        "UPDATE member SET balance = balance - %s WHERE id = %s AND balance >= %s",
+                        (PRICE, ids[member], PRICE),
+                    )
+                mine["ok"] += 1
+            except Exception as exc:  # noqa: BLE001 - reported, not hidden
+                mine[f"error {type(exc).__name__}: {exc}"[:160]] += 1
+                break
+        conn.close()
+        with lock:
+            tally.update(mine)
+
+    threads = [
+        threading.Thread(target=run, args=(c, m)) for c, m in zip(conns, members, strict=True)
+    ]
+    ready.put(1)
+    go.wait()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out.put(dict(tally))
+
+
+def claimer(url: str, keys_file: str, slug: str, members: list[str], ready, go, out) -> None:
+    """One process: a thread per member, each its own connection, claiming until sold out."""
+    from loyaltyctl import crypto
+    from loyaltyctl.domain.errors import Refused
+    from loyaltyctl.services.claims import claim_perk
+    from loyaltyctl.store.db import Database
+
+    keys = crypto.load(Path(keys_file))
+    db = Database(url)
+    db.engine.pool._pool.maxsize = len(members) + 2  # a connection per thread
+    warm = [db.connect() for _ in members]
+    for conn in warm:
+        conn.close()
+    tally: Counter = Counter()
+    lock = threading.Lock()
+
+    def run(member: str) -> None:
+        mine: Counter = Counter()
+        while True:
+            try:
+                db.run(
+                    lambda s: claim_perk(
+                        session=s, keys=keys, perk_slug=slug, member=member, operator="bench"
+                    )
+                )
+                mine["ok"] += 1
+            except Refused as exc:
+                mine[exc.code] += 1
+                if exc.code == "sold_out":
+                    break
+            except Exception as exc:  # noqa: BLE001 - reported, not hidden
+                mine[f"error {type(exc).__name__}: {exc}"[:160]] += 1
+                break
+        with lock:
+            tally.update(mine)
+
+    threads = [threading.Thread(target=run, args=(m,)) for m in members]
+    ready.put(1)
+    go.wait()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    db.dispose()
+    out.put(dict(tally))
+
+
+def sale(url: str, keys_file: Path, slug: str, *, processes: int, threads: int, raw: bool) -> tuple:
+    ctx = mp.get_context("spawn")
+    ready, out, go = ctx.Queue(), ctx.Queue(), ctx.Event()
+    members = [f"F-{n:03d}" for n in range(processes * threads)]
+
+    def args(p: int) -> tuple:
+        mine = members[p * threads : (p + 1) * threads]
+        if raw:
+            return (url, slug, mine, ready, go, out)
+        return (url, str(keys_file), slug, mine, ready, go, out)
+
+    procs = [
+        ctx.Process(target=raw_claimer if raw else claimer, args=args(p)) for p in range(processes)
+    ]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        ready.get(timeout=300)
+    started = time.perf_counter()
+    go.set()
+    tally: Counter = Counter()
+    for _ in procs:
+        tally.update(out.get(timeout=1800))
+    elapsed = time.perf_counter() - started
+    for p in procs:
+        p.join()
+    return tally, elapsed
+
+
+def check(url: str, slug: str, supply: int, tally: Counter, raw: bool) -> list[str]:
+    """What would make the figure meaningless: oversold, errors, a bucket over capacity
+    (and for the service's sales, the claim rows and `audit verify`)."""
+    from sqlalchemy import text
+
+    from loyaltyctl.services.audit import verify
+    from loyaltyctl.store.db import Database
+
+    problems = []
+    if tally["ok"] != supply:
+        problems.append(f"{tally['ok']} claims served, the supply is {supply}")
+    others = {k: v for k, v in tally.items() if k not in ("ok", "sold_out")}
+    if others:
+        problems.append(f"answers other than served / sold_out: {others}")
+    db = Database(url)
+    with db.transaction(write=False) as s:
+        claims = s.execute(
+            text(
+                "SELECT COUNT(*) FROM claim c JOIN perk p ON p.id = c.perk_id "
+                "WHERE p.slug = :slug AND c.status = 'active'"
+            ),
+            {"slug": slug},
+        ).scalar_one()
+        over = s.execute(
+            text("SELECT COUNT(*) FROM perk_bucket WHERE claimed > capacity")
+        ).scalar_one()
+    if over:
+        problems.append(f"{over} buckets over capacity")
+    if not raw:
+        if claims != supply:
+            problems.append(f"{claims} claim rows for a supply of {supply}")
+        result = db.run(lambda s: verify(session=s), write=False, rollback=True)
+        if not result.ok:
+            problems.append(f"audit verify: {result.problems[:3]}")
+    db.dispose()
+    return problems
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--supply", type=int, default=10_000)
+    parser.add_argument("--buckets", type=int, default=16)
+    parser.add_argument("--processes", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=8, help="connections per process")
+    parser.add_argument("--rounds", type=int, default=1, help="sales of each perk")
+    parser.add_argument("--url", default=POOLER_URL, help="where the claims connect")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="the raw-driver work shape instead of claim_perk (the row contention alone)",
+    )
+    args = parser.parse_args()
+
+    import psycopg
+
+    rates: dict[str, list[float]] = {"single": [], "bucketed": []}
+    failures = []
+    workdir = Path(tempfile.mkdtemp(prefix="bench-buckets-"))
+    print(
+        f"flash sale{' (raw-driver work shape)' if args.raw else ''}: {args.supply:,} units, "
+        f"{args.processes * args.threads} connections "
+        f"({args.processes} processes x {args.threads}) through {args.url}; "
+        f"load average before {os.getloadavg()[0]:.2f}",
+        flush=True,
+    )
+    for round_ in range(args.rounds):
+        order = ("single", "bucketed") if round_ % 2 == 0 else ("bucketed", "single")
+        for slug in order:
+            name = f"bench_buckets_{uuid.uuid4().hex[:10]}"
+            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+            try:
+                from loyaltyctl.store.db import Database
+                from loyaltyctl.store.migrate import upgrade
+
+                primary = _with_db(ADMIN_URL, name)
+                db = Database(primary, check_schema=False)
+                upgrade(db)
+                db.dispose()
+                keys_file = workdir / f"{name}.toml"
+                os.environ["LOYALTYCTL_KEYS_FILE"] = str(keys_file)
+                set_up(
+                    primary,
+                    keys_file,
+                    supply=args.supply,
+                    buckets=args.buckets,
+                    members=args.processes * args.threads,
+                )
+                tally, elapsed = sale(
+                    _with_db(args.url, name),
+                    keys_file,
+                    slug,
+                    processes=args.processes,
+                    threads=args.threads,
+                    raw=args.raw,
+                )
+                problems = check(primary, slug, args.supply, tally, args.raw)
+                failures += [f"{slug}: {p}" for p in problems]
+                rate = tally["ok"] / elapsed
+                rates[slug].append(rate)
+                print(
+                    f"  {slug:9} {tally['ok']:>7,} served, {tally['sold_out']:>4} sold_out, "
+                    f"{elapsed:7.2f} s, {rate:8,.0f} claims/s, load {os.getloadavg()[0]:.2f}"
+                    + (f"  PROBLEMS: {problems}" if problems else ""),
+                    flush=True,
+                )
+            finally:
+                with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    single = max(rates["single"])
+    bucketed = max(rates["bucketed"])
+    print(
+        f"best of {args.rounds}: single counter {single:,.0f} claims/s, "
+        f"{args.buckets} buckets {bucketed:,.0f} claims/s, ratio {bucketed / single:.2f} "
+        f"(target >= 3); load average after {os.getloadavg()[0]:.2f}"
+    )
+    for failure in failures:
+        print("FAILED:", failure, file=sys.stderr)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
