@@ -53,9 +53,10 @@ def csv_cell(value: Any) -> str:
     return text
 
 
-# digits and + - ( ) . / and spaces: a phone number or a signed figure, which no
-# spreadsheet can run as anything harmful (a formula that calls something needs letters)
-_INERT = re.compile(r"[0-9+\-(). /]+")
+# an international phone number (+ then digits, spaces, ( ) - .; at least 7 digits):
+# what `member list --csv` must give back as it is, and which no spreadsheet can run as
+# anything harmful (a formula that calls something needs letters)
+_INERT = re.compile(r"\+[0-9](?=(?:[^0-9]*[0-9]){6})[0-9 ().\-]*")
 
 
 def _is_number(text: str) -> bool:

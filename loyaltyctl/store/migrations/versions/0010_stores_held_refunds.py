@@ -120,14 +120,20 @@ def _quote(text: str) -> str:
 
 
 def _comment_everything() -> None:
-    """COMMENT ON every table and column (PostgreSQL), from store/comments.py as it was
-    at this revision."""
+    """COMMENT ON every table and column there is at this revision (PostgreSQL), from
+    store/comments.py (which also describes what later migrations add: those comment
+    their own tables and columns)."""
     from loyaltyctl.store.comments import COLUMNS, TABLES
 
-    for table, comment in TABLES.items():
-        op.execute(f"COMMENT ON TABLE {table} IS {_quote(comment)}")
-        for column, text in COLUMNS[table].items():
-            op.execute(f'COMMENT ON COLUMN {table}."{column}" IS {_quote(text)}')
+    inspector = sa.inspect(op.get_bind())
+    for table in inspector.get_table_names():
+        if table not in TABLES:
+            continue
+        op.execute(f"COMMENT ON TABLE {table} IS {_quote(TABLES[table])}")
+        for column in inspector.get_columns(table):
+            text = COLUMNS[table].get(column["name"])
+            if text is not None:
+                op.execute(f'COMMENT ON COLUMN {table}."{column["name"]}" IS {_quote(text)}')
 
 
 def upgrade() -> None:

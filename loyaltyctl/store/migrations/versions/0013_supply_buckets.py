@@ -50,9 +50,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        "UPDATE perk SET claimed = claimed + b.claimed, members = members + b.members, "
-        "points_spent = points_spent + b.points_spent FROM (SELECT perk_id, "
-        "SUM(claimed) AS claimed, SUM(members) AS members, SUM(points_spent) AS points_spent "
+        # the buckets' sums under names of their own: SQLite finds `claimed` ambiguous
+        "UPDATE perk SET claimed = claimed + b.b_claimed, members = members + b.b_members, "
+        "points_spent = points_spent + b.b_points FROM (SELECT perk_id, "
+        "SUM(claimed) AS b_claimed, SUM(members) AS b_members, SUM(points_spent) AS b_points "
         "FROM perk_bucket GROUP BY perk_id) b WHERE b.perk_id = perk.id"
     )
     op.execute("DELETE FROM claim_day")  # counted again below, one row per day
@@ -64,6 +65,7 @@ def downgrade() -> None:
         "INSERT INTO claim_day (perk_id, day, claims) SELECT perk_id, day, COUNT(*) "
         "FROM claim WHERE status = 'active' AND day IS NOT NULL GROUP BY perk_id, day"
     )
-    with op.batch_alter_table("perk", schema=None) as batch_op:
-        batch_op.drop_column("supply_buckets")
     op.drop_table("perk_bucket")
+    # not a batch (a copy of the table): other tables' foreign keys point at perk, and
+    # SQLite (3.35+) drops a column in place as PostgreSQL does
+    op.execute("ALTER TABLE perk DROP COLUMN supply_buckets")
