@@ -316,7 +316,10 @@ def test_a_file_that_is_not_utf8_is_placed_at_the_bad_byte(tmp_path):
 def test_unknown_top_level_tables_are_named_with_a_did_you_mean(tmp_path):
     text = MINIMAL + "\n[[earning_rules]]\nx = 1\n\n[settings]\nx = 1\n\n[[campaigns]]\nx = 1\n"
     path = write(tmp_path / "p.toml", text)
-    holds = "a file holds only [[perk]], [[campaign]], [[earning_rule]] and [[tier]] tables"
+    holds = (
+        "a file holds only [[perk]], [[campaign]], [[earning_rule]], [[tier]] and [[discount]]"
+        " tables"
+    )
     assert problems(path) == [
         (
             "p.toml",
@@ -356,7 +359,8 @@ def test_an_empty_file_is_a_problem(tmp_path):
             1,
             None,
             None,
-            "the file holds no [[perk]], [[campaign]], [[earning_rule]] or [[tier]] table.",
+            "the file holds no [[perk]], [[campaign]], [[earning_rule]], [[tier]] or [[discount]]"
+            " table.",
         )
     ]
 

@@ -83,7 +83,8 @@ def test_a_registered_kind_of_table_is_named_among_the_top_level_keys(tmp_path, 
             1,
             "gadgets",
             'unknown top-level key "gadgets"; a file holds only [[perk]], [[campaign]],'
-            ' [[earning_rule]], [[tier]] and [[gadget]] tables (did you mean "gadget"?).',
+            " [[earning_rule]], [[tier]], [[discount]] and [[gadget]] tables (did you mean"
+            ' "gadget"?).',
         )
     ]
 

@@ -197,7 +197,7 @@ def test_problems_of_every_kind_are_gathered_and_nothing_is_written(planned, db)
 
 
 def test_the_registered_kinds_are_planned_in_the_order_apply_lists_them():
-    assert [kind.name for kind in KINDS] == ["perk", "campaign", "earning_rule", "tier"]
+    assert [kind.name for kind in KINDS] == ["perk", "campaign", "earning_rule", "tier", "discount"]
 
 
 def test_a_perk_update_is_audited_with_the_fields_it_changed(run, db, keys):

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from loyaltyctl.domain.errors import KeyConflict
 from loyaltyctl.services import idempotency
 from loyaltyctl.services.claims import CLAIM_KEYS
+from loyaltyctl.services.discounts.grants import GRANT_KEYS
 from loyaltyctl.services.idempotency import KeyBatch, KeyCheck, KeyedKind, KeyStatus, check
 from loyaltyctl.services.ledger import ENTRY_KEYS, change_points
 from loyaltyctl.services.promo import REDEMPTION_KEYS
@@ -22,7 +23,8 @@ def credit(run, key, amount=5, member="A"):
 
 
 def test_every_keyed_kind_has_a_table_to_look_its_keys_up_in():
-    assert {k.name for k in (ENTRY_KEYS, CLAIM_KEYS, REDEMPTION_KEYS)} == set(store.HOLDERS)
+    keyed = (ENTRY_KEYS, CLAIM_KEYS, REDEMPTION_KEYS, GRANT_KEYS)
+    assert {k.name for k in keyed} == set(store.HOLDERS)
     with pytest.raises(ValueError, match="coupon"):
         KeyedKind("coupon", same_kind_conflict="another coupon ({ref})")
 
