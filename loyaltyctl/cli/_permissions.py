@@ -34,7 +34,7 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "init": OWNERS,
     "db upgrade": OWNERS,
     "db current": EVERYONE,
-    "db backup": OWNERS,
+    "db backup": MANAGERS,  # maintenance (spec §8), like `maintain run`
     "keys init": OWNERS,
     "keys rotate": OWNERS,
     "keys public": EVERYONE,

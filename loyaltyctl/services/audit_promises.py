@@ -35,7 +35,6 @@ MEMBER_RECORDS = {
     "member.add": {column: column for column in PROFILE},
     "member.update": {column: column for column in PROFILE},
     "member.tier": {"tier": "to"},
-    "member.forget": {column: column for column in PROFILE},
 }
 
 

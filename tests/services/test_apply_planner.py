@@ -208,5 +208,15 @@ def test_a_perk_update_is_audited_with_the_fields_it_changed(run, db, keys):
         "perk:tea",
         "perk.update",
         None,
-        {"fields": ["description", "price"], "file": "p.toml"},
+        {
+            "fields": ["description", "price"],
+            "file": "p.toml",
+            # the values that change money or promises, for `audit verify` to check
+            "values": {
+                "price": 150,
+                "max_supply": None,
+                "max_per_member": None,
+                "tier_prices": None,
+            },
+        },
     )

@@ -127,6 +127,11 @@ def test_lots_holding_other_points_than_the_member_row_are_named(run, member, ta
     assert check(run).problems == (
         "member C-1: its expiring lots hold 140 points, more than its balance 40",
         "member C-1: its pending lots hold 125 points, pending is 25",
+        # and each lot no longer matches the ledger entry it came from
+        "member C-1: point lot 1 does not match its ledger entry 1 (its expiry, amount or "
+        "member was changed)",
+        "member C-1: point lot 2 does not match its ledger entry 2 (its expiry, amount or "
+        "member was changed)",
     )
 
 

@@ -333,12 +333,24 @@ def test_supply_and_member_limits_hold_for_coupon_perks(program, db):
 
 
 def _set_computed_tier(db, external_id, tier):
-    """What the earning engine stores for a computed tier (not set by hand)."""
+    """What the earning engine stores for a computed tier (not set by hand), with the
+    `member.tier` audit event it records (`audit verify` checks the tier against it)."""
+    from loyaltyctl.domain.values import utcnow
+    from loyaltyctl.store import audit
+
     with db.transaction() as s:
         s.execute(
             update(Member)
             .where(Member.external_id == external_id)
             .values(tier=tier, tier_manual=False)
+        )
+        audit.append_event(
+            s,
+            subject=f"member:{external_id}",
+            action="member.tier",
+            operator="earning",
+            at=utcnow(),
+            details={"from": None, "to": tier},
         )
 
 

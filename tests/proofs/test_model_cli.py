@@ -1,0 +1,287 @@
+"""A hypothesis state machine drives the tool (through the CLI runner, on SQLite and
+PostgreSQL) against a plain in-memory model: credits with idempotency keys (replayed
+and altered), write-offs, points imports (replayed and altered), claims and their
+cancellation, promo redemptions, pending credits that mature and expiring credits that
+expire as the clock moves, and key rotation. After every step each member's balance
+and pending points, each perk's claims and the campaign's redemptions equal the
+model's, and `audit verify` passes.
+
+A short run in CI (`slow`: MODEL_EXAMPLES, default 3 sequences of up to 25 steps per
+database, the same each time);
+a long run: `MODEL_EXAMPLES=300 python -m pytest tests/proofs/test_model_cli.py -p no:xdist`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    rule,
+)
+
+from tests.cli.helpers import write
+
+EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "3"))
+_runs = itertools.count()
+
+PRICE, SUPPLY, PER_MEMBER = 100, 3, 2
+BONUS, INVENTORY, REDEMPTIONS_PER_MEMBER = 25, 4, 2
+MEMBERS = ("A", "B", "C")  # claim, redeem, credit and write off
+EXPIRING = "E"  # credits that expire or mature, write-offs; never claims
+
+
+class Tool(RuleBasedStateMachine):
+    """``cli`` and ``folder`` are set by the test before the machine runs."""
+
+    cli = None
+    folder = None
+
+    @initialize()
+    def program(self):
+        self.n = next(_runs)
+        self.now = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(days=400 * self.n)
+        self._clock()
+        self.perk, self.campaign = f"mug-{self.n}", f"spring-{self.n}"
+        self.code = f"SPRING{self.n}X"
+        program = (
+            f'[[perk]]\nslug = "{self.perk}"\nname = "Mug"\nprice = {PRICE}\n'
+            f"max_supply = {SUPPLY}\nmax_per_member = {PER_MEMBER}\n"
+            '[perk.redemption]\ntype = "code"\nvalue = "MUG-SECRET"\n\n'
+            f'[[campaign]]\nslug = "{self.campaign}"\nname = "Spring"\npoints = {BONUS}\n'
+            f"per_member = {REDEMPTIONS_PER_MEMBER}\n"
+            f'[[campaign.code]]\ncode = "{self.code}"\ninventory = {INVENTORY}\n'
+        )
+        self.ok("apply", str(write(self.folder / f"program-{self.n}.toml", program)))
+        self.balance = {m: 0 for m in (*MEMBERS, EXPIRING)}
+        self.pending = {EXPIRING: 0}
+        self.lots: list[dict] = []  # the expiring member's lots, oldest first
+        self.claims: dict[str, str] = {}  # active claim id -> member
+        self.redeemed = {m: 0 for m in MEMBERS}
+        self.keys: dict[str, tuple[str, int]] = {}  # key -> (member, amount)
+        self.imports: list[str] = []  # points files applied
+        for member in (*MEMBERS, EXPIRING):
+            self.ok("member", "add", self.id(member), "--name", f"Member {member}")
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def id(self, member: str) -> str:
+        return f"M{self.n}-{member}"
+
+    def _clock(self):
+        os.environ["LOYALTYCTL_CLOCK"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def call(self, *args):
+        result = self.cli(*args)
+        output = result.stdout + result.stderr
+        assert "Unexpected" not in output and "Traceback" not in output, output
+        return result
+
+    def ok(self, *args):
+        result = self.call(*args)
+        assert result.exit_code == 0, (args, result.stderr)
+        return result
+
+    # --- rules ----------------------------------------------------------------------------
+
+    @rule(member=st.sampled_from(MEMBERS), amount=st.integers(1, 300), keyed=st.booleans())
+    def credit(self, member, amount, keyed):
+        key = f"k{self.n}-{len(self.keys)}" if keyed else None
+        self.ok(
+            "points", "credit", self.id(member), str(amount), "--reason", "model",
+            *(["--key", key] if key else []),
+        )  # fmt: skip
+        self.balance[member] += amount
+        if key:
+            self.keys[key] = (member, amount)
+
+    @rule(data=st.data(), altered=st.booleans())
+    def credit_again_with_a_key(self, data, altered):
+        if not self.keys:
+            return
+        key = data.draw(st.sampled_from(sorted(self.keys)))
+        member, amount = self.keys[key]
+        result = self.call(
+            "points", "credit", self.id(member), str(amount + (1 if altered else 0)),
+            "--reason", "model", "--key", key, "--json",
+        )  # fmt: skip
+        if altered:
+            assert result.exit_code == 1, result.stderr  # the key is taken by other content
+        else:
+            assert result.exit_code == 0 and result.json["replayed"] is True
+
+    @rule(member=st.sampled_from(MEMBERS), amount=st.integers(1, 300))
+    def write_off(self, member, amount):
+        result = self.call("points", "write-off", self.id(member), str(amount), "--reason", "m")
+        if amount <= self.balance[member]:
+            assert result.exit_code == 0, result.stderr
+            self.balance[member] -= amount
+        else:
+            assert result.exit_code == 1, result.stderr
+
+    @rule(rows=st.lists(st.tuples(st.sampled_from(MEMBERS), st.integers(1, 50)), max_size=4))
+    def import_points(self, rows):
+        lines = [f"{self.id(m)},{a},imported,imp{self.n}-{len(self.imports)}-{i}" for i, (m, a) in
+                 enumerate(rows)]  # fmt: skip
+        path = write(self.folder / f"points-{self.n}-{len(self.imports)}.csv",
+                     "member,amount,reason,key\n" + "\n".join(lines) + "\n")  # fmt: skip
+        self.ok("points", "import", str(path))
+        for member, amount in rows:
+            self.balance[member] += amount
+        self.imports.append(str(path))
+
+    @rule(data=st.data())
+    def import_again(self, data):
+        if not self.imports:
+            return
+        path = data.draw(st.sampled_from(self.imports))
+        self.ok("points", "import", path)  # replayed: changes nothing
+        text = Path(path).read_text(encoding="utf-8")
+        if text.count("\n") > 1:  # a row's amount altered under its key: refused whole
+            altered = write(
+                self.folder / "altered.csv", text.replace(",imported,", "0,imported,", 1)
+            )
+            assert self.call("points", "import", str(altered)).exit_code in (1, 3)
+
+    @rule(member=st.sampled_from(MEMBERS))
+    def claim(self, member):
+        result = self.call("perk", "claim", self.perk, "--member", self.id(member), "--json")
+        mine = sum(1 for who in self.claims.values() if who == member)
+        can = self.balance[member] >= PRICE and len(self.claims) < SUPPLY and mine < PER_MEMBER
+        if can:
+            assert result.exit_code == 0, result.stderr
+            self.claims[result.json["claim_id"]] = member
+            self.balance[member] -= PRICE
+        else:
+            assert result.exit_code == 1, result.stderr
+
+    @rule(data=st.data())
+    def cancel(self, data):
+        if not self.claims:
+            return
+        claim_id = data.draw(st.sampled_from(sorted(self.claims)))
+        self.ok("claim", "cancel", claim_id, "--reason", "model")
+        self.balance[self.claims.pop(claim_id)] += PRICE
+
+    @rule(member=st.sampled_from(MEMBERS))
+    def redeem(self, member):
+        result = self.call("promo", "redeem", self.code, "--member", self.id(member))
+        can = (
+            sum(self.redeemed.values()) < INVENTORY
+            and self.redeemed[member] < REDEMPTIONS_PER_MEMBER
+        )
+        if can:
+            assert result.exit_code == 0, result.stderr
+            self.redeemed[member] += 1
+            self.balance[member] += BONUS
+        else:
+            assert result.exit_code == 1, result.stderr
+
+    @rule(amount=st.integers(1, 100), expires=st.none() | st.integers(2, 8),
+          matures=st.none() | st.integers(1, 4))  # fmt: skip
+    def credit_later(self, amount, expires, matures):
+        if expires is not None and matures is not None and matures >= expires:
+            matures = None
+        args = ["points", "credit", self.id(EXPIRING), str(amount), "--reason", "lot"]
+        if expires:
+            args += [
+                "--expires",
+                (self.now + timedelta(days=expires)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            ]
+        if matures:
+            until = (self.now + timedelta(days=matures)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            args += ["--pending-until", until]
+        self.ok(*args)
+        at = {k: self.now + timedelta(days=v) if v else None for k, v in
+              (("expires", expires), ("matures", matures))}  # fmt: skip
+        if matures:
+            self.pending[EXPIRING] += amount
+        else:
+            self.balance[EXPIRING] += amount
+        if expires or matures:
+            self.lots.append({"left": amount, **at, "pending": bool(matures)})
+
+    @rule(amount=st.integers(1, 150))
+    def write_off_lots(self, amount):
+        result = self.call("points", "write-off", self.id(EXPIRING), str(amount), "--reason", "m")
+        if amount > self.balance[EXPIRING]:
+            assert result.exit_code == 1
+            return
+        assert result.exit_code == 0, result.stderr
+        self.balance[EXPIRING] -= amount
+        spendable = [
+            lot for lot in self.lots if not lot["pending"] and lot["expires"] and lot["left"]
+        ]
+        for lot in sorted(spendable, key=lambda lot: lot["expires"]):
+            used = min(amount, lot["left"])
+            lot["left"] -= used
+            amount -= used
+
+    @rule(days=st.integers(1, 5))
+    def time_passes(self, days):
+        self.now += timedelta(days=days)
+        self._clock()
+        self.ok("maintain", "run")
+        for lot in self.lots:
+            if lot["pending"] and lot["matures"] <= self.now:
+                lot["pending"] = False
+                self.pending[EXPIRING] -= lot["left"]
+                self.balance[EXPIRING] += lot["left"]
+                if lot["expires"] is None:
+                    lot["left"] = 0
+        for lot in self.lots:
+            if not lot["pending"] and lot["expires"] and lot["expires"] <= self.now and lot["left"]:
+                self.balance[EXPIRING] -= lot["left"]
+                lot["left"] = 0
+
+    @rule()
+    def rotate_keys(self):
+        self.ok("keys", "rotate")
+
+    # --- after every step -------------------------------------------------------------------
+
+    @invariant()
+    def agrees_with_the_model(self):
+        if not hasattr(self, "balance"):
+            return
+        for member in (*MEMBERS, EXPIRING):
+            shown = self.ok("points", "balance", self.id(member), "--json").json
+            assert shown["balance"] == self.balance[member], member
+            assert shown["pending"] == self.pending.get(member, 0), member
+        perk = self.ok("perk", "show", self.perk, "--json").json
+        assert perk["claims"] == len(self.claims)
+        assert perk["supply_left"] == SUPPLY - len(self.claims)
+        stats = self.ok("promo", "show", self.campaign, "--json").json
+        assert stats["redemptions"] == sum(self.redeemed.values())
+        verified = self.call("audit", "verify")
+        assert verified.exit_code == 0, verified.stderr
+
+    def teardown(self):
+        os.environ.pop("LOYALTYCTL_CLOCK", None)
+
+
+def test_the_tool_agrees_with_the_model(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOYALTYCTL_CLOCK", "2031-01-01T00:00:00Z")  # restored afterwards
+    Tool.cli, Tool.folder = staticmethod(cli), tmp_path
+    Tool.TestCase.settings = settings(
+        max_examples=EXAMPLES,
+        stateful_step_count=25,
+        deadline=None,
+        derandomize=EXAMPLES <= 3,
+        suppress_health_check=list(HealthCheck),
+    )
+    Tool.TestCase().runTest()
+
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.filterwarnings("ignore::hypothesis.errors.NonInteractiveExampleWarning"),
+]
