@@ -50,9 +50,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        "UPDATE perk SET claimed = claimed + b.claimed, members = members + b.members, "
-        "points_spent = points_spent + b.points_spent FROM (SELECT perk_id, "
-        "SUM(claimed) AS claimed, SUM(members) AS members, SUM(points_spent) AS points_spent "
+        "UPDATE perk SET claimed = perk.claimed + b.taken, members = perk.members + b.held, "
+        "points_spent = perk.points_spent + b.spent FROM (SELECT perk_id, "
+        "SUM(claimed) AS taken, SUM(members) AS held, SUM(points_spent) AS spent "
         "FROM perk_bucket GROUP BY perk_id) b WHERE b.perk_id = perk.id"
     )
     op.execute("DELETE FROM claim_day")  # counted again below, one row per day
@@ -64,6 +64,6 @@ def downgrade() -> None:
         "INSERT INTO claim_day (perk_id, day, claims) SELECT perk_id, day, COUNT(*) "
         "FROM claim WHERE status = 'active' AND day IS NOT NULL GROUP BY perk_id, day"
     )
-    with op.batch_alter_table("perk", schema=None) as batch_op:
-        batch_op.drop_column("supply_buckets")
     op.drop_table("perk_bucket")
+    # not a batch: recreating `perk` on SQLite would drop a table other rows point at
+    op.execute("ALTER TABLE perk DROP COLUMN supply_buckets")
