@@ -50,10 +50,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute(
-        # the buckets' sums under names of their own: SQLite finds `claimed` ambiguous
-        "UPDATE perk SET claimed = claimed + b.b_claimed, members = members + b.b_members, "
-        "points_spent = points_spent + b.b_points FROM (SELECT perk_id, "
-        "SUM(claimed) AS b_claimed, SUM(members) AS b_members, SUM(points_spent) AS b_points "
+        "UPDATE perk SET claimed = perk.claimed + b.taken, members = perk.members + b.held, "
+        "points_spent = perk.points_spent + b.spent FROM (SELECT perk_id, "
+        "SUM(claimed) AS taken, SUM(members) AS held, SUM(points_spent) AS spent "
         "FROM perk_bucket GROUP BY perk_id) b WHERE b.perk_id = perk.id"
     )
     op.execute("DELETE FROM claim_day")  # counted again below, one row per day
@@ -66,6 +65,5 @@ def downgrade() -> None:
         "FROM claim WHERE status = 'active' AND day IS NOT NULL GROUP BY perk_id, day"
     )
     op.drop_table("perk_bucket")
-    # not a batch (a copy of the table): other tables' foreign keys point at perk, and
-    # SQLite (3.35+) drops a column in place as PostgreSQL does
+    # not a batch: recreating `perk` on SQLite would drop a table other rows point at
     op.execute("ALTER TABLE perk DROP COLUMN supply_buckets")
