@@ -289,7 +289,7 @@ def test_partial_is_false_when_nothing_was_skipped_or_nothing_applied(cli, progr
     dry = cli("events", "ingest", str(bad), "--dry-run", "--json")
     assert (dry.exit_code, dry.json["partial"]) == (3, False)
     assert dry.json["error"]["hint"].startswith("--dry-run: nothing was applied")
-    only_bad = write(tmp_path / "only-bad.jsonl", lines("{nope", '{"type": "order.paid"}'))
+    only_bad = write(tmp_path / "only-bad.jsonl", lines({"nope": 1}, {"type": "order.paid"}))
     none = cli("events", "ingest", str(only_bad), "--json")
     assert (none.exit_code, none.json["partial"], none.json["applied"]) == (3, False, 0)
     assert "nothing was applied" in none.json["error"]["hint"]

@@ -35,6 +35,8 @@ def looks_like_one_document(first_line: str) -> bool:
         _DECODER.decode(text)
     except json.JSONDecodeError:
         return text.startswith("{")
+    except (RecursionError, ValueError):  # too deep, or a number too long: a bad line
+        return False
     return False
 
 
@@ -56,10 +58,20 @@ def read_payloads(lines: Iterable[str]) -> Iterator[Payload]:
                 continue
             try:
                 yield Payload(number, _DECODER.decode(text.strip(_WHITESPACE)))
-            except json.JSONDecodeError as exc:
-                yield Payload(number, None, f"not valid JSON ({exc.msg} at column {exc.colno})")
+            except (RecursionError, ValueError) as exc:
+                yield Payload(number, None, _not_json(exc))
         return
     yield from _whole("".join(_chain(head, lines)))
+
+
+def _not_json(exc: BaseException) -> str:
+    """What a payload that could not be decoded is: bad JSON, nested too deeply for any
+    payload, or holding a number with more digits than Python reads."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at column {exc.colno})"
+    if isinstance(exc, RecursionError):
+        return "the JSON is nested too deeply for any payload"
+    return f"a number in it is too long ({exc})"
 
 
 def _chain(head: list[str], rest: Iterator[str]) -> Iterator[str]:
@@ -76,8 +88,8 @@ def _whole(text: str) -> Iterator[Payload]:
             return
         try:
             document, end = _DECODER.raw_decode(text, start)
-        except json.JSONDecodeError as exc:
-            yield Payload(exc.lineno, None, f"not valid JSON ({exc.msg} at column {exc.colno})")
+        except (RecursionError, ValueError) as exc:
+            yield Payload(getattr(exc, "lineno", line), None, _not_json(exc))
             return
         if isinstance(document, list) and text[start] == "[":
             yield from _elements(text, start, line)

@@ -90,8 +90,14 @@ def _views(postgresql: bool) -> dict[str, str]:
                    c.status, c.order_id, {iso("c.issued_at")} AS issued_at,
                    {iso("c.expires_at")} AS expires_at, {iso("c.used_at")} AS used_at
             FROM coupon c JOIN perk p ON p.id = c.perk_id JOIN member m ON m.id = c.member_id""",
-        # MERGE (discounts, 0009): "v_grants" goes here — the discount grants with member
-        # external ids and ISO times (since, until, revoke_at, revoked_at), no ids of rows.
+        "v_grants": f"""
+            SELECT d.slug AS discount, m.external_id AS member, g.source, g.order_id,
+                   g.subscription_id, g.event_id, {iso("g.since")} AS since,
+                   {iso("g.until")} AS until, {iso("g.revoke_at")} AS revoke_at,
+                   {iso("g.revoked_at")} AS revoked_at, g.revoke_reason,
+                   {iso("g.ended_at")} AS ended_at, g.operator, g.note
+            FROM discount_grant g JOIN discount d ON d.id = g.discount_id
+            JOIN member m ON m.id = g.member_id""",
     }
 
 
@@ -105,6 +111,7 @@ VIEW_COMMENTS = {
     "v_claims": "Claims of perks by member, with their status.",
     "v_redemptions": "Promo code redemptions by campaign and member.",
     "v_coupons": "Coupons issued, masked to their last symbols (no code, no hash).",
+    "v_grants": "Discount grants: discount, member, source, since/until and any revoke.",
 }
 
 

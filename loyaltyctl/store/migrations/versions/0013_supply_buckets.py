@@ -46,6 +46,23 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("bucket", sa.Integer(), nullable=False, server_default="0"))
         batch_op.drop_constraint("pk_claim_day", type_="primary")
         batch_op.create_primary_key("pk_claim_day", ["perk_id", "day", "bucket"])
+    _comment()
+
+
+def _comment() -> None:
+    """COMMENT ON what this revision adds (PostgreSQL), from store/comments.py, as 0010
+    did for the tables before it."""
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    from loyaltyctl.store.comments import COLUMNS, TABLES
+
+    def quote(text: str) -> str:
+        return "'" + text.replace("'", "''") + "'"
+
+    op.execute(f"COMMENT ON TABLE perk_bucket IS {quote(TABLES['perk_bucket'])}")
+    added = [("perk_bucket", c) for c in COLUMNS["perk_bucket"]]
+    for table, column in [*added, ("perk", "supply_buckets"), ("claim_day", "bucket")]:
+        op.execute(f'COMMENT ON COLUMN {table}."{column}" IS {quote(COLUMNS[table][column])}')
 
 
 def downgrade() -> None:
