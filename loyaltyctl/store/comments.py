@@ -38,7 +38,7 @@ TABLES: dict[str, str] = {
     "discount": "A `[[discount]]` table as last applied: a percentage a member holds persistently, with its schedule, scopes, triggers and stacking rules (canonical JSON). Never deleted: `apply --prune` disables it (its grants stay and apply nothing).",
     "discount_grant": "One member holding one discount, from an order, a subscription or by hand. Never deleted: a revoke sets `revoked_at` and why, `maintain run` records `ended_at` for a grant past its end. One grant per event and discount (UNIQUE), so an event applied twice cannot grant twice.",
     "discount_subscription": "A store subscription that grants discounts (`subscription.*` events): its member, package, renewal date and whether it is cancelled (its grants are then revoked at the renewal date: the paid period is kept).",
-    "discount_use": "A discount used on an order (`order.paid` with `\"discounts\"`): for `stats discounts`.",
+    "discount_use": 'A discount used on an order (`order.paid` with `"discounts"`): for `stats discounts`.',
     "discount_member": "A member's open grants and uses of one discount, kept by every grant, revoke, end and use: tells when a member starts or stops holding a discount, for discount_summary.",
     "discount_summary": "Per discount: open grants, members holding it, uses and members who used it, kept by every write that moves them (read by `stats discounts` with a correction for grants fallen due since `maintain run`). `audit verify` recounts them.",
     "program_setting": "Program settings kept in the database, changed only by commands that audit them (no config file or environment variable reaches them): `administrator_cap`.",
