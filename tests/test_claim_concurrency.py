@@ -31,6 +31,7 @@ from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
 from loyaltyctl.services.claims import show_claim
 from loyaltyctl.services.ledger import change_points
+from loyaltyctl.store.perks import counted
 from loyaltyctl.store.tables import Claim, LedgerEntry, Member, Perk, PerkMember
 from tests._processes import Pool
 
@@ -229,7 +230,8 @@ def _figures(db, slug: str) -> dict:
         perk = s.execute(select(Perk).where(Perk.slug == slug)).scalar_one()
         active = Claim.status == "active"
         return {
-            "claimed": perk.claimed,
+            # the perk's own counter or its buckets' sum (a supply of 1,000 gets 16)
+            "claimed": counted(s, perk).claimed,
             "claims": s.execute(select(func.count()).select_from(Claim)).scalar_one(),
             "spent": s.execute(
                 select(func.coalesce(func.sum(Claim.points), 0)).where(active)

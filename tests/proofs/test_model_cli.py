@@ -145,7 +145,7 @@ class Tool(RuleBasedStateMachine):
         path = data.draw(st.sampled_from(self.imports))
         self.ok("points", "import", path)  # replayed: changes nothing
         text = Path(path).read_text(encoding="utf-8")
-        if text.count("\n") > 1:  # a row's amount altered under its key: refused whole
+        if len(text.strip().splitlines()) > 1:  # a row's amount altered under its key: refused
             altered = write(
                 self.folder / "altered.csv", text.replace(",imported,", "0,imported,", 1)
             )
