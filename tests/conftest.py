@@ -69,6 +69,18 @@ def _pg_error() -> str | None:
         return f"{type(exc).__name__}: {exc}".strip()
 
 
+@pytest.fixture(autouse=True)
+def _real_clock():
+    """Every test starts and ends on the real clock: a command run in process with
+    LOYALTYCTL_CLOCK moves the process's clock (domain.values.set_clock) until the next
+    command, and a service test that follows in the same worker would otherwise read it."""
+    from loyaltyctl.domain.values import set_clock
+
+    set_clock(None)
+    yield
+    set_clock(None)
+
+
 @pytest.fixture(scope="session")
 def pg_server_url():
     """A fresh database for this test session (one per xdist worker), migrated."""
