@@ -49,9 +49,14 @@ if ! grep -Eq '^host[[:space:]]+replication[[:space:]]+all[[:space:]]+127\.0\.0\
 fi
 
 # --- the standby -------------------------------------------------------------------------
-replica_ready() {
-    [ "$(psql -X -tA -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -d postgres \
-        -c 'SELECT pg_is_in_recovery()' 2>/dev/null)" = "t" ]
+replica_ready() {  # a standby that streams from the primary (not one left behind)
+    [ "$(psql -X -tA -h 127.0.0.1 -p "$REPLICA_PORT" -U postgres -d postgres -c \
+        "SELECT pg_is_in_recovery() AND EXISTS (SELECT 1 FROM pg_stat_wal_receiver
+         WHERE status = 'streaming')" 2>/dev/null)" = "t" ]
+}
+
+stop_replica() {
+    as_postgres "$(pg_bin)/pg_ctl" -D "$REPLICA_DIR" -m fast -w stop >/dev/null 2>&1 || true
 }
 
 start_replica() {
@@ -96,16 +101,22 @@ CONF
     start_replica
 }
 
+wait_replica() {
+    for _ in $(seq 1 60); do replica_ready && return 0; sleep 0.5; done
+    return 1
+}
+
 if replica_ready; then
     say "standby already running on 127.0.0.1:$REPLICA_PORT"
 else
-    if [ -f "$REPLICA_DIR/standby.signal" ]; then
-        start_replica || make_replica
+    stop_replica  # one that runs but does not stream (the primary's WAL moved on) is made anew
+    if [ -f "$REPLICA_DIR/standby.signal" ] && start_replica && wait_replica; then
+        :
     else
+        stop_replica
         make_replica
     fi
-    for _ in $(seq 1 60); do replica_ready && break; sleep 0.5; done
-    replica_ready || { say "the standby did not start (see $BASE/replica.log)"; exit 1; }
+    wait_replica || { say "the standby did not start (see $BASE/replica.log)"; exit 1; }
     say "standby running on 127.0.0.1:$REPLICA_PORT"
 fi
 
