@@ -519,6 +519,7 @@ def time_figures(db, raw: Raw, rounds: int) -> dict:
 def export_baseline_child(url: str, keys_file: str, out: str) -> None:
     """The raw export: one cursor, each code decrypted, a CSV line per coupon."""
     from loyaltyctl import crypto
+    from loyaltyctl.services.coupons.listing import EXPORT_COLUMNS
 
     keys = crypto.load(Path(keys_file))
     open_ = keys.opener()
@@ -541,21 +542,7 @@ def export_baseline_child(url: str, keys_file: str, out: str) -> None:
         rows.execute(sql)
     with open(out, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(
-            (
-                "code",
-                "kind",
-                "amount",
-                "percent",
-                "min_purchase",
-                "max_shipping",
-                "product",
-                "variants",
-                "collections",
-                "expires_at",
-                "member",
-            )
-        )
+        writer.writerow(EXPORT_COLUMNS)  # the same header `coupon export` writes
         for claim, sealed, *terms, variants, collections, expires, member in rows:
             writer.writerow(
                 (
