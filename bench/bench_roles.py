@@ -23,8 +23,8 @@ Not a test: it prints figures, each next to a baseline measured in the same run.
 The children may write and use bytecode caches (``PYTHONDONTWRITEBYTECODE`` is left
 out of their environment), as an installed package does: compiling every module from
 source on each run would time the compiler. Databases: ``bench_roles_<pid>_*`` on
-``postgresql://postgres@127.0.0.1:5432`` and SQLite files in a temporary directory; logins ``bench_roles_<pid>_*`` (created and
-dropped by the script).
+``postgresql://postgres@127.0.0.1:5432`` and SQLite files in a temporary directory;
+logins ``bench_roles_<pid>_*`` (created and dropped by the script).
 
 Usage:
     python bench/bench_roles.py
