@@ -126,6 +126,17 @@ class AppContext:
             lambda s: lag_behind(session=s, position=position), write=False, rollback=True
         )
 
+    def read_source(self):
+        """Which database this command reads, its URL (no password) and, for a
+        standby, how far behind the primary it is (a views.common.ReadFrom)."""
+        from loyaltyctl.cli.views.common import ReadFrom
+
+        return ReadFrom(
+            "replica" if self.reads_replica else "primary",
+            self.reader().safe_url(),
+            self.replica_lag(),
+        )
+
     def close(self) -> None:
         for db in (self._db, self._replica):
             if db is not None:

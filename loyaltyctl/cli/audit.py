@@ -79,11 +79,7 @@ def verify(
         public = ctx.keys().public_key_pem().encode()
         document = read_checkpoint(checkpoint.read_bytes(), public_key_pem=public)
     result = ctx.read(lambda s: run_verify(session=s, checkpoint=document))
-    source = views.ReadFrom(
-        "replica" if ctx.reads_replica else "primary",
-        ctx.reader().safe_url(),
-        ctx.replica_lag(),
-    )
+    source = ctx.read_source()
     if not result.ok:
         raise AuditFailure(
             f"Audit verification of the {source.database} failed: {result.problems[0]}.",

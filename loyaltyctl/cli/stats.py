@@ -8,7 +8,7 @@ import typer
 
 from loyaltyctl.cli import _options as opt
 from loyaltyctl.cli._context import current
-from loyaltyctl.cli._output import Output
+from loyaltyctl.cli._output import Output, jsonable
 from loyaltyctl.cli.views import stats as views
 
 app = typer.Typer(
@@ -54,9 +54,9 @@ def promo(
     found = ctx.read(
         lambda s: promo_stats(session=s, campaign=campaign, keys=keys, since=start, by=period)
     )
-    _say_lag(out)
+    source = _read_from(out)
     if json_:
-        out.json(views.promo_stats_json(found, campaign))
+        out.json(_document(views.promo_stats_json(found, campaign), source))
         return
     if csv_:
         out.listing(views.promo_stats_rows(found), views.PROMO_STATS_COLUMNS)
@@ -69,16 +69,24 @@ ByOpt = Annotated[
 ]
 
 
-def _say_lag(out: Output) -> None:
-    """Figures read from a replica that lags say so (stderr: the document stays one)."""
+def _read_from(out: Output):
+    """Which database the figures came from (JSON ``read_from``); figures read from a
+    replica that lags say so on stderr (the document stays one)."""
     from loyaltyctl.services.replication import LAG_WORTH_SAYING
 
-    lag = current().replica_lag()
+    source = current().read_source()
+    lag = source.lag_seconds
     if lag is not None and lag > LAG_WORTH_SAYING:
         out.warn(
             f"the read replica is {lag:,.0f} s behind the primary, so these figures may miss "
             f"the last {lag:,.0f} s of changes; run with --read-url '' to read the primary."
         )
+    return source
+
+
+def _document(data, source) -> dict:
+    """A statistics document with where it was read (``read_from``)."""
+    return {**jsonable(data), "read_from": source}
 
 
 def _period(by: str) -> str:
@@ -103,11 +111,11 @@ def overview(json_: opt.JsonOpt = False, csv_: opt.CsvOpt = False) -> None:
 
     out = Output(json_mode=json_, csv_mode=csv_)
     found = current().read(lambda s: program_overview(session=s))
-    _say_lag(out)
+    source = _read_from(out)
     if csv_:
         out.listing(views.overview_rows(found), views.FIGURE_COLUMNS)
         return
-    out.result(found, lambda: views.overview(out, found))
+    out.result(_document(found, source), lambda: views.overview(out, found))
 
 
 @app.command("claims")
@@ -137,11 +145,11 @@ def claims(
             session=s, tz=ctx.settings.tz, perk=perk, since=start, until=end, by=period
         )
     )
-    _say_lag(out)
+    source = _read_from(out)
     if csv_:
         out.listing(views.claim_stat_rows(found), views.CLAIM_STAT_COLUMNS)
         return
-    out.result(found, lambda: views.claim_stats(out, found))
+    out.result(_document(found, source), lambda: views.claim_stats(out, found))
 
 
 @app.command("members")
@@ -158,11 +166,11 @@ def members(
 
     out = Output(json_mode=json_, csv_mode=csv_)
     found = current().read(lambda s: member_stats(session=s, top=top))
-    _say_lag(out)
+    source = _read_from(out)
     if csv_:
         out.listing(views.member_stat_rows(found), views.MEMBER_STAT_COLUMNS)
         return
-    out.result(found, lambda: views.member_stats(out, found))
+    out.result(_document(found, source), lambda: views.member_stats(out, found))
 
 
 @app.command("discounts")
@@ -188,7 +196,8 @@ def discounts(
     found = ctx.read(
         lambda s: discount_stats(session=s, tz=ctx.settings.tz, slug=slug, since=start, by=period)
     )
+    source = _read_from(out)
     if csv_:
         out.listing(views.discount_stat_rows(found), views.DISCOUNT_STAT_COLUMNS)
         return
-    out.result(found, lambda: views.discount_stats(out, found))
+    out.result(_document(found, source), lambda: views.discount_stats(out, found))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from loyaltyctl.cli._output import Column, jsonable
+from loyaltyctl.cli.views.common import ReadFrom
 
 AUDIT_COLUMNS = [
     Column("at", "When"),
@@ -20,15 +19,6 @@ AUDIT_COLUMNS = [
 def audit_rows(records) -> list[dict]:
     """JSON values, but the timestamp as it is (the table shows local time)."""
     return [{**jsonable(r), "at": r.at} for r in records]
-
-
-@dataclass(frozen=True)
-class ReadFrom:
-    """Which database `audit verify` read (JSON ``read_from``)."""
-
-    database: str  # "primary" or "replica" (the read URL)
-    url: str  # without its password
-    lag_seconds: float | None = None  # a replica's, when it is a PostgreSQL standby
 
 
 def verified(result, source: ReadFrom) -> str:

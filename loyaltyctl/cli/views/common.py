@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from loyaltyctl.cli._output import local_time
+
+
+@dataclass(frozen=True)
+class ReadFrom:
+    """Which database a read-only command read (JSON ``read_from`` of `audit verify`
+    and `stats`)."""
+
+    database: str  # "primary" or "replica" (the read URL)
+    url: str  # without its password
+    lag_seconds: float | None = None  # a replica's, when it is a PostgreSQL standby
 
 
 def fields(item) -> dict:
