@@ -162,6 +162,7 @@ STATS = (
     ("stats", "claims", "--perk", "coffee"),
     ("stats", "members"),
     ("stats", "promo", "flyer"),
+    ("stats", "discounts"),
 )
 
 
