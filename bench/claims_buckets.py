@@ -21,12 +21,22 @@ Not a test: it prints figures. It
    tests, so a fast but wrong run reports itself;
 4. prints the load average, both rates and their ratio (target >= 3).
 
+``--rtt-ms 0,0.5,1`` runs the sale once per network round trip: for a figure above 0 the
+claimers connect through ``bench/latency_proxy.c`` (compiled with gcc on the spot: this
+kernel has no netem), which delays every byte by half the round trip each way between
+the claimers and the pooler -- the network between a club's application servers and its
+database. The round trip measured through it (``SELECT 1``, autocommit, median) is
+printed next to the direct one. A single counter's row is locked from the supply update
+to the commit, so every statement after it waits for the network while holding the
+lock; buckets let 16 claims hold their locks at once.
+
 Start PgBouncer and the standby with ``sudo bash .ci/replica-and-pooler.sh``.
 
 Usage:
     python bench/claims_buckets.py                        # 10,000 units, 8 x 8 connections
     python bench/claims_buckets.py --supply 2000 --rounds 1
     python bench/claims_buckets.py --url postgresql://postgres@127.0.0.1:5432/postgres
+    python bench/claims_buckets.py --rtt-ms 0,0.5,1 --supply 5000
 """
 
 from __future__ import annotations
@@ -34,6 +44,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
+import socket
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -282,6 +295,49 @@ def sale(url: str, keys_file: Path, slug: str, *, processes: int, threads: int, 
     return tally, elapsed
 
 
+def _port(url: str) -> int:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).port or 5432
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_proxy(workdir: Path, upstream: str, rtt_ms: float) -> tuple[subprocess.Popen, str]:
+    """bench/latency_proxy.c between the claimers and ``upstream``: half the round trip
+    each way. Returns the process and the URL to claim through."""
+    binary = workdir / "latency_proxy"
+    if not binary.exists():
+        source = Path(__file__).with_name("latency_proxy.c")
+        subprocess.run(["gcc", "-O2", "-pthread", "-o", str(binary), str(source)], check=True)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(binary), str(port), str(_port(upstream)), str(round(rtt_ms * 500))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    if proc.stdout.readline().strip() != "listening":
+        raise SystemExit("latency_proxy did not start")
+    return proc, upstream.replace(f":{_port(upstream)}/", f":{port}/", 1)
+
+
+def round_trip_ms(url: str, count: int = 200) -> float:
+    """Median time of ``SELECT 1`` in autocommit: the network and the server's least."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1000
+
+
 def check(url: str, slug: str, supply: int, tally: Counter, raw: bool) -> list[str]:
     """What would make the figure meaningless: oversold, errors, a bucket over capacity
     (and for the service's sales, the claim rows and `audit verify`)."""
@@ -320,6 +376,52 @@ def check(url: str, slug: str, supply: int, tally: Counter, raw: bool) -> list[s
     return problems
 
 
+def one_sale(args, workdir: Path, slug: str, url: str) -> tuple[float, list[str]]:
+    """A fresh database, the perks and members, one sale of ``slug`` through ``url``."""
+    import psycopg
+
+    name = f"bench_buckets_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        from loyaltyctl.store.db import Database
+        from loyaltyctl.store.migrate import upgrade
+
+        primary = _with_db(ADMIN_URL, name)
+        db = Database(primary, check_schema=False)
+        upgrade(db)
+        db.dispose()
+        keys_file = workdir / f"{name}.toml"
+        os.environ["LOYALTYCTL_KEYS_FILE"] = str(keys_file)
+        set_up(
+            primary,
+            keys_file,
+            supply=args.supply,
+            buckets=args.buckets,
+            members=args.processes * args.threads,
+        )
+        tally, elapsed = sale(
+            _with_db(url, name),
+            keys_file,
+            slug,
+            processes=args.processes,
+            threads=args.threads,
+            raw=args.raw,
+        )
+        problems = check(primary, slug, args.supply, tally, args.raw)
+        rate = tally["ok"] / elapsed
+        print(
+            f"  {slug:9} {tally['ok']:>7,} served, {tally['sold_out']:>4} sold_out, "
+            f"{elapsed:7.2f} s, {rate:8,.0f} claims/s, load {os.getloadavg()[0]:.2f}"
+            + (f"  PROBLEMS: {problems}" if problems else ""),
+            flush=True,
+        )
+        return rate, [f"{slug}: {p}" for p in problems]
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--supply", type=int, default=10_000)
@@ -329,75 +431,54 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=1, help="sales of each perk")
     parser.add_argument("--url", default=POOLER_URL, help="where the claims connect")
     parser.add_argument(
+        "--rtt-ms",
+        default="0",
+        help="network round trips to add between claimers and --url, comma-separated "
+        "(ms; 0 = loopback as it is)",
+    )
+    parser.add_argument(
         "--raw",
         action="store_true",
         help="the raw-driver work shape instead of claim_perk (the row contention alone)",
     )
     args = parser.parse_args()
+    rtts = [float(r) for r in args.rtt_ms.split(",")]
 
-    import psycopg
-
-    rates: dict[str, list[float]] = {"single": [], "bucketed": []}
     failures = []
+    summary = []
     workdir = Path(tempfile.mkdtemp(prefix="bench-buckets-"))
     print(
         f"flash sale{' (raw-driver work shape)' if args.raw else ''}: {args.supply:,} units, "
         f"{args.processes * args.threads} connections "
         f"({args.processes} processes x {args.threads}) through {args.url}; "
-        f"load average before {os.getloadavg()[0]:.2f}",
+        f"{os.cpu_count()} cores; load average before {os.getloadavg()[0]:.2f}",
         flush=True,
     )
-    for round_ in range(args.rounds):
-        order = ("single", "bucketed") if round_ % 2 == 0 else ("bucketed", "single")
-        for slug in order:
-            name = f"bench_buckets_{uuid.uuid4().hex[:10]}"
-            with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{name}"')
-            try:
-                from loyaltyctl.store.db import Database
-                from loyaltyctl.store.migrate import upgrade
-
-                primary = _with_db(ADMIN_URL, name)
-                db = Database(primary, check_schema=False)
-                upgrade(db)
-                db.dispose()
-                keys_file = workdir / f"{name}.toml"
-                os.environ["LOYALTYCTL_KEYS_FILE"] = str(keys_file)
-                set_up(
-                    primary,
-                    keys_file,
-                    supply=args.supply,
-                    buckets=args.buckets,
-                    members=args.processes * args.threads,
-                )
-                tally, elapsed = sale(
-                    _with_db(args.url, name),
-                    keys_file,
-                    slug,
-                    processes=args.processes,
-                    threads=args.threads,
-                    raw=args.raw,
-                )
-                problems = check(primary, slug, args.supply, tally, args.raw)
-                failures += [f"{slug}: {p}" for p in problems]
-                rate = tally["ok"] / elapsed
-                rates[slug].append(rate)
-                print(
-                    f"  {slug:9} {tally['ok']:>7,} served, {tally['sold_out']:>4} sold_out, "
-                    f"{elapsed:7.2f} s, {rate:8,.0f} claims/s, load {os.getloadavg()[0]:.2f}"
-                    + (f"  PROBLEMS: {problems}" if problems else ""),
-                    flush=True,
-                )
-            finally:
-                with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-                    conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    single = max(rates["single"])
-    bucketed = max(rates["bucketed"])
-    print(
-        f"best of {args.rounds}: single counter {single:,.0f} claims/s, "
-        f"{args.buckets} buckets {bucketed:,.0f} claims/s, ratio {bucketed / single:.2f} "
-        f"(target >= 3); load average after {os.getloadavg()[0]:.2f}"
-    )
+    for rtt in rtts:
+        proxy, url = (None, args.url) if rtt == 0 else start_proxy(workdir, args.url, rtt)
+        try:
+            print(
+                f"added round trip {rtt:g} ms: SELECT 1 takes {round_trip_ms(url):.3f} ms "
+                f"(direct {round_trip_ms(args.url):.3f} ms)",
+                flush=True,
+            )
+            rates: dict[str, list[float]] = {"single": [], "bucketed": []}
+            for round_ in range(args.rounds):
+                order = ("single", "bucketed") if round_ % 2 == 0 else ("bucketed", "single")
+                for slug in order:
+                    rate, problems = one_sale(args, workdir, slug, url)
+                    rates[slug].append(rate)
+                    failures += problems
+        finally:
+            if proxy is not None:
+                proxy.terminate()
+                proxy.wait()
+        single, bucketed = max(rates["single"]), max(rates["bucketed"])
+        summary.append((rtt, single, bucketed))
+    print(f"best of {args.rounds} (target >= 3); load average after {os.getloadavg()[0]:.2f}")
+    print(f"  {'added RTT':>9}  {'single':>9}  {f'{args.buckets} buckets':>10}  ratio")
+    for rtt, single, bucketed in summary:
+        print(f"  {rtt:>6g} ms  {single:>9,.0f}  {bucketed:>10,.0f}  {bucketed / single:5.2f}")
     for failure in failures:
         print("FAILED:", failure, file=sys.stderr)
     return 1 if failures else 0
