@@ -67,6 +67,8 @@ class PgCluster:
         owned = (
             "SELECT 'TABLE', relname FROM pg_class WHERE relkind = 'r' "
             "AND pg_get_userbyid(relowner) = %(who)s "
+            "UNION ALL SELECT 'VIEW', relname FROM pg_class WHERE relkind = 'v' "
+            "AND pg_get_userbyid(relowner) = %(who)s "
             "UNION ALL SELECT 'FUNCTION', proname || '()' FROM pg_proc "
             "WHERE pg_get_userbyid(proowner) = %(who)s"
         )

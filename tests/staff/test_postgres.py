@@ -16,7 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.staff.clubs import _admin, program, staffed
+from tests.staff.clubs import _admin, pg_url_admin, program, staffed
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -411,3 +411,56 @@ def test_downgrading_below_the_roles_undoes_what_postgresql_enforced(pg_club):
     bob = staffed(club, bob="administrator")["bob"]
     assert club.json(bob, "whoami")["role"] == "administrator"
     club.ok(bob, "points", "credit", "C-1", 10, "--reason", "again")
+
+
+def test_staff_read_the_analysts_views(pg_club):
+    """Managers and administrators read every table, and the analysts' views too (owned
+    by loyalty_owner, like the tables); they cannot change a view."""
+    from loyaltyctl.store.staff_privileges import ANALYST_VIEWS
+
+    club = pg_club
+    program(club)
+    logins = staffed(club, bob="administrator", mia="manager")
+    club.ok(logins["mia"], "member", "import", ROOT / "fixtures" / "members.csv")
+    views = club.sql(
+        club.owner,
+        "SELECT relname, pg_get_userbyid(relowner) FROM pg_class "
+        "WHERE relkind = 'v' AND relnamespace = current_schema()::regnamespace ORDER BY 1",
+    )
+    assert [name for name, _ in views] == list(ANALYST_VIEWS)  # every view, no other
+    assert {owner for _, owner in views} == {"loyalty_owner"}
+    for login in logins.values():
+        for view in ANALYST_VIEWS:
+            club.sql(login, f"SELECT * FROM {view} LIMIT 1")
+        assert club.sql(login, "SELECT count(*) FROM v_balances")[0][0] >= 1
+    _refused_by_postgresql(
+        club, logins["mia"], ["CREATE OR REPLACE VIEW v_balances AS SELECT 1 AS x"]
+    )
+
+
+def test_a_view_another_login_owns_does_not_stop_an_upgrade(pg_club):
+    """A view made by a login the running owner cannot act for stays that login's: the
+    privileges step hands over what it may and does not fail on the rest."""
+    from loyaltyctl.store import migrate
+    from loyaltyctl.store.db import Database
+
+    club = pg_club
+    program(club)
+    ann = staffed(club, ann="owner")["ann"]
+    carl = club.login("carl")
+    with _admin() as conn:
+        conn.execute(f'CREATE ROLE "{carl}" NOLOGIN')
+    with psycopg.connect(pg_url_admin(club.database), autocommit=True) as conn:
+        conn.execute(f'ALTER VIEW v_orders OWNER TO "{carl}"')
+    db = Database(club.url(ann), check_schema=False)
+    with db.connect() as conn, conn.begin():
+        migrate._grant_new_tables(conn)
+    db.dispose()
+    owners = dict(
+        club.sql(
+            club.owner,
+            "SELECT relname, pg_get_userbyid(relowner) FROM pg_class "
+            "WHERE relname IN ('v_orders', 'v_ledger')",
+        )
+    )
+    assert owners == {"v_orders": carl, "v_ledger": "loyalty_owner"}
