@@ -6,6 +6,9 @@ with its member and perk, the rules in `domain.coupons`, and for a use one condi
 UPDATE and the audit event. A use that lost a race to another use (the UPDATE found the
 coupon used) is retried from the start by `Database.run`, and then replays (same order)
 or is refused (`coupon_used`).
+
+All of it is the driver's alone (`store.coupons`, `store.audit`): the CLI runs these on
+a `driver.RawSession`, so a checkout starts without SQLAlchemy (tests/cli/test_startup.py).
 """
 
 from __future__ import annotations
@@ -13,9 +16,9 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from loyaltyctl import crash
-from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import coupons as domain
 from loyaltyctl.domain import promo
 from loyaltyctl.domain.cart import BadCart, Cart, parse_cart
@@ -32,7 +35,11 @@ from loyaltyctl.domain.money import money_text
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import coupons as store
-from loyaltyctl.store.db import ConcurrentChange, Session
+from loyaltyctl.store.db import ConcurrentChange
+
+if TYPE_CHECKING:
+    from loyaltyctl.crypto import KeyRing
+    from loyaltyctl.store.db import Session
 
 ORDER_MAX = 100  # the coupon table's order_id
 _ORDER_RE = re.compile(r"[^\x00-\x1f\x7f]+")
