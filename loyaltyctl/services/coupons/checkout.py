@@ -19,8 +19,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from loyaltyctl import crash
+from loyaltyctl.domain import code_alphabet
 from loyaltyctl.domain import coupons as domain
-from loyaltyctl.domain import promo
 from loyaltyctl.domain.cart import BadCart, Cart, parse_cart
 from loyaltyctl.domain.coupons import CouponApplied, CouponRecord
 from loyaltyctl.domain.errors import (
@@ -71,7 +71,7 @@ def find(
 ) -> CouponRecord:
     """The coupon a typed code names (case, spaces and dashes ignored), or UnknownCoupon;
     the message never repeats the code and says nothing of which codes exist."""
-    normalized = promo.normalize(code)
+    normalized = code_alphabet.normalize(code)
     code_hash = keys.lookup_hash(normalized)
     record = store.by_hash(session, code_hash, now, with_perk=with_perk) if normalized else None
     if record is None:
@@ -80,7 +80,7 @@ def find(
         tail = f" ending {normalized[-4:]}" if len(normalized) >= 8 else ""
         raise UnknownCoupon(
             f"No coupon has the code{tail}; check it for a typo and type it again.",
-            mistyped=promo.looks_mistyped(normalized),
+            mistyped=code_alphabet.looks_mistyped(normalized),
         )
     return record
 
