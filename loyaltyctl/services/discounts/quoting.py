@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from loyaltyctl.domain import code_alphabet
 from loyaltyctl.domain import coupons as coupon_rules
-from loyaltyctl.domain import promo
 from loyaltyctl.domain.cart import Cart
 from loyaltyctl.domain.discounts import Grant, spec_from_stored
 from loyaltyctl.domain.errors import UnknownCoupon
@@ -44,7 +44,7 @@ def coupon_codes(cart: Cart, extra: Sequence[str]) -> list[str]:
     left out."""
     seen: dict[str, str] = {}
     for code in (*cart.coupons, *extra):
-        seen.setdefault(promo.normalize(code), code)
+        seen.setdefault(code_alphabet.normalize(code), code)
     return list(seen.values())
 
 
@@ -67,7 +67,7 @@ def _coupon(session: Session, keys, code: str, *, at: datetime, member: str) -> 
     try:
         record = find(session, keys, code, at)
     except UnknownCoupon as refused:
-        tail = promo.normalize(code)[-4:]
+        tail = code_alphabet.normalize(code)[-4:]
         return CouponInput(coupon_rules.masked(tail), None, refused.code, refused.message)
     why = coupon_rules.state_refusal(record.state, at=at, member=member)
     if why is None:
