@@ -64,6 +64,16 @@ def commands(url: str, facts: dict) -> dict[str, list[str]]:
         "coupon check": loyaltyctl(
             *db, "coupon", "check", facts["code"], "--cart", str(CART), "--member", facts["member"]
         ),
+        "quote": loyaltyctl(
+            *db,
+            "quote",
+            "--member",
+            facts["member"],
+            "--cart",
+            str(CART),
+            "--coupon",
+            facts["code"],
+        ),
     }
 
 

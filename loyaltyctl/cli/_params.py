@@ -3,12 +3,13 @@
 Typer converts every parameter through a pydantic ``TypeAdapter`` built the first time
 a value is converted; importing pydantic for that costs ~0.1 s (more on a busy machine),
 as much as the rest of a counter read's own work. Command-line values are text already:
-a text parameter needs nothing, a flag is a bool already, a number not given is its
-default, and a parameter with a parser (a member id's validation) needs only its parser.
-Those are answered here; whatever else (a number given, a choice, a date, a file) and
-every value the parser refuses go to Typer's own conversion, which gives its usual
-message. tests/cli/test_startup.py fails if `points balance` or `member find` import
-pydantic again (a new Typer that changed what is patched here, say).
+a text parameter needs nothing (a repeated one without a parser: the list of its texts),
+a flag is a bool already, a number not given is its default, and a parameter with a
+parser (a member id's validation) needs only its parser. Those are answered here;
+whatever else (a number given, a choice, a date, a file) and every value the parser
+refuses go to Typer's own conversion, which gives its usual message.
+tests/cli/test_startup.py fails if `points balance`, `member find`, `coupon check` or
+`quote` import pydantic again (a new Typer that changed what is patched here, say).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typer._coercion import RuntimeParam, build_runtime_param
 
 # the annotation Typer resolved (without the ``| None`` of an optional one)
 _TEXT, _FLAG, _NUMBER = (str, str | None), (bool, bool | None), (int, int | None)
+_TEXTS = (list[str], list[str] | None)  # a repeated text option: a tuple of text given
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class Direct(RuntimeParam):
                 pass
         elif _as_given(value, self.annotation):
             return value
+        elif parser is None and self.annotation in _TEXTS and _all_text(value):
+            return list(value)  # what Typer's conversion makes of it (a parser: its items)
         if not self.typer:
             self.typer.append(build_runtime_param(self.descriptor))
         return self.typer[0]._coerce_value(value, param=param, ctx=ctx)
@@ -55,10 +59,14 @@ def _as_given(value: Any, annotation: Any) -> bool:
     return isinstance(value, str) and annotation in _TEXT
 
 
+def _all_text(value: Any) -> bool:
+    return isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)
+
+
 def _direct(descriptor) -> bool:
     info = descriptor.parameter_info
     return (
-        descriptor.annotation in (*_TEXT, *_FLAG, *_NUMBER)
+        descriptor.annotation in (*_TEXT, *_FLAG, *_NUMBER, *_TEXTS)
         and descriptor.file_annotation is None
         and getattr(info, "click_type", None) is None
     )

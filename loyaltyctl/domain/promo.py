@@ -16,13 +16,17 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from loyaltyctl.domain.code_alphabet import ALPHABET as ALPHABET
+from loyaltyctl.domain.code_alphabet import LOOK_ALIKES as LOOK_ALIKES
+from loyaltyctl.domain.code_alphabet import MIN_LENGTH as MIN_LENGTH
+from loyaltyctl.domain.code_alphabet import check_symbol as check_symbol
+from loyaltyctl.domain.code_alphabet import has_valid_check as has_valid_check
+from loyaltyctl.domain.code_alphabet import looks_mistyped as looks_mistyped
+from loyaltyctl.domain.code_alphabet import normalize as normalize
 from loyaltyctl.domain.perks import Audience, position_of, times, window_and_audience
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
-LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 STATUSES = ("active", "paused", "archived")
 DEFAULT_LENGTH = 10
-MIN_LENGTH = 6
 MAX_LENGTH = 24
 GROUP = 4  # printed as XXXX-XXXX-XX
 # a random guess may hit a live code of a campaign with at most this probability
@@ -41,41 +45,9 @@ MEMBER_DAILY_LIMIT = "member_daily_limit"
 PRIZE_UNAVAILABLE = "prize_unavailable"
 
 
-def normalize(code: str) -> str:
-    """How a typed code is compared: upper case, no spaces or dashes, look-alikes mapped."""
-    return "".join(code.split()).replace("-", "").upper().translate(LOOK_ALIKES)
-
-
 def code_binding(code_hash: str) -> str:
     """What a stored code's ciphertext is bound to (a copy to another row fails)."""
     return f"promo_code:{code_hash}"
-
-
-def check_symbol(body: str) -> str:
-    """The symbol a generated code ends with: a weighted sum mod 31 (a prime), weights
-    1..30 repeating, so never 0 mod 31. A single wrong symbol or two swapped neighbours
-    change it, except when the two symbols are 0 and Z (their values, 0 and 31, are
-    equal mod 31)."""
-    total = sum((i % 30 + 1) * _symbol_value(c) for i, c in enumerate(body))
-    return ALPHABET[total % 31]
-
-
-def _symbol_value(symbol: str) -> int:
-    """A symbol's value in the check sum. U is not in the alphabet (random symbols never
-    use it) but a prefix may (SUMMER): it counts as V, the letter after it."""
-    return ALPHABET.index("V" if symbol == "U" else symbol)
-
-
-def _checkable(normalized: str) -> bool:
-    return all(c in ALPHABET or c == "U" for c in normalized)
-
-
-def looks_mistyped(normalized: str, shortest: int = MIN_LENGTH + 1) -> bool:
-    """A code in the generated codes' alphabet and length whose check symbol does not
-    match: a typo, told as such (it says nothing about which codes exist)."""
-    return (
-        len(normalized) >= shortest and _checkable(normalized) and not has_valid_check(normalized)
-    )
 
 
 SHARED_CODE_CHARACTERS = re.compile(r"[A-Za-z0-9 -]*")
@@ -98,11 +70,6 @@ def shared_code_problem(code: str) -> str | None:
             f"at most {SHARED_CODE_MAX} are allowed."
         )
     return None
-
-
-def has_valid_check(normalized: str) -> bool:
-    body, check = normalized[:-1], normalized[-1:]
-    return bool(body) and _checkable(body) and check in ALPHABET and check_symbol(body) == check
 
 
 def random_body(length: int) -> str:

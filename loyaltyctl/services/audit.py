@@ -18,7 +18,7 @@ from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
 from loyaltyctl.services import audit_promises
 from loyaltyctl.store import audit as store
-from loyaltyctl.store import consistency
+from loyaltyctl.store import audit_trail, consistency
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store.db import Session
 
@@ -43,7 +43,9 @@ def audit_log(
             reason=e.reason,
             amount=e.amount or e.pending_amount,
         )
-        for e, ext in store.logged_entries(session, since=since, operator=operator, limit=limit)
+        for e, ext in audit_trail.logged_entries(
+            session, since=since, operator=operator, limit=limit
+        )
     ]
     records += [
         models.AuditRecord(
@@ -55,7 +57,7 @@ def audit_log(
             reason=e.reason,
             details=json.loads(e.details),
         )
-        for e in store.logged_events(session, since=since, operator=operator, limit=limit)
+        for e in audit_trail.logged_events(session, since=since, operator=operator, limit=limit)
     ]
     records.sort(key=lambda r: r.at, reverse=True)
     return records[:limit]
@@ -119,9 +121,9 @@ def lot_holdings(session: Session) -> Iterator[str]:
 def audit_chains(session: Session) -> Iterator[str]:
     """Each subject's audit events: in sequence, chained, unaltered, and the last one is
     the head its `audit_chain` row names."""
-    heads = store.chain_heads(session)
+    heads = audit_trail.chain_heads(session)
     chains: dict[str, tuple[int, str]] = {}
-    for event in store.events_in_chain_order(session):
+    for event in audit_trail.events_in_chain_order(session):
         seq, prev = chains.get(event.subject, (0, GENESIS))
         who = f"audit event {event.id} ({event.subject}, #{event.seq})"
         if event.seq != seq + 1:
@@ -206,7 +208,7 @@ def verify(*, session: Session, checkpoint: dict | None = None) -> models.Verify
         for problem in check(session):
             if len(problems) < MAX_PROBLEMS:
                 problems.append(problem)
-    members, entries, events = store.record_counts(session)
+    members, entries, events = audit_trail.record_counts(session)
     return models.VerifyResult(
         ok=not problems,
         ledger_entries=entries,

@@ -27,6 +27,7 @@ from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import BadCheckpoint
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit as audit_store
+from loyaltyctl.store import audit_trail
 from loyaltyctl.store import checkpoints as store
 from loyaltyctl.store.db import Session
 
@@ -42,7 +43,7 @@ def make_checkpoint(
 ) -> models.Checkpoint:
     """The signed checkpoint of every chain's head, recorded as an audit event too."""
     now = now or utcnow()
-    members, entries, events = audit_store.record_counts(session)
+    members, entries, events = audit_trail.record_counts(session)
     body = {
         "format": FORMAT,
         "at": now.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
@@ -131,7 +132,7 @@ def check_checkpoint(*, session: Session, document: dict) -> Iterator[str]:
     for subject in sorted(set(audit) - seen):
         seq = audit[subject][0]
         yield f"audit chain {subject}: event #{seq}, recorded by the checkpoint, is gone"
-    members, entries, events = audit_store.record_counts(session)
+    members, entries, events = audit_trail.record_counts(session)
     counts = document["counts"]
     for name, now in (("members", members), ("ledger_entries", entries), ("audit_events", events)):
         if now < int(counts.get(name, 0)):

@@ -22,6 +22,7 @@ from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms, Memb
 from loyaltyctl.domain.errors import Argument, CouponUsed, PointsOutOfRange, UsageProblem
 from loyaltyctl.domain.money import MONEY_MAX, money_text
 from loyaltyctl.domain.perks import Redemption
+from loyaltyctl.store import coupon_rows
 from loyaltyctl.store import coupons as store
 from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import Coupon, Perk
@@ -90,7 +91,7 @@ def issue(
     expires_at = spec.expires_at(now, tz)
     code, code_hash = _draw(session, keys)
     shown = codes.display(code)
-    store.insert_coupon(
+    coupon_rows.insert_coupon(
         session,
         {
             "claim_id": claim_id,
@@ -152,7 +153,7 @@ def _terms(row: Coupon) -> CouponTerms:
 def stored_redemption(session: Session, keys: KeyRing, claim_id: str, perk: Perk):
     """The coupon a claim issued, its code decrypted (a replay, `claim show --reveal`);
     None when the claim issued none."""
-    row = store.coupon_of_claim(session, claim_id)
+    row = coupon_rows.coupon_of_claim(session, claim_id)
     if row is None:
         return None
     code = keys.decrypt(row.code_enc, bound_to=coupon_rules.code_binding(claim_id))
@@ -162,7 +163,7 @@ def stored_redemption(session: Session, keys: KeyRing, claim_id: str, perk: Perk
 def summary(session: Session, claim_id: str, *, now: datetime) -> dict | None:
     """The coupon a claim issued as `claim show` gives it without --reveal: the code
     masked, its status at ``now`` and its terms; None when it issued none."""
-    row = store.coupon_of_claim(session, claim_id)
+    row = coupon_rows.coupon_of_claim(session, claim_id)
     if row is None:
         return None
     return {
@@ -192,7 +193,7 @@ def member_coupons(
             expires_at=row.expires_at,
             code=coupon_rules.masked(row.code_tail),
         )
-        for row, slug in store.coupons_of_member(session, member_id, now=now, limit=limit)
+        for row, slug in coupon_rows.coupons_of_member(session, member_id, now=now, limit=limit)
     ]
 
 
@@ -203,7 +204,7 @@ def cancel(session: Session, claim_id: str, *, now: datetime) -> bool:
     """Cancel the coupon of a claim being cancelled, in the same transaction; returns
     whether the claim had one. A used coupon refuses it (`coupon_used`): the conditional
     UPDATE is the authority, so a `coupon use` that commits first wins either way."""
-    row = store.coupon_of_claim(session, claim_id)
+    row = coupon_rows.coupon_of_claim(session, claim_id)
     if row is None:
         return False
     if row.status == store.USED or not store.cancel_coupon(session, claim_id, now):

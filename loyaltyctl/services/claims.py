@@ -14,6 +14,7 @@ import json
 import secrets
 from dataclasses import replace
 from datetime import datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from loyaltyctl import crash
@@ -34,7 +35,7 @@ from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.services import claim_coupons, idempotency
 from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.services.perks import claimant_state, coupon_spec, perk_state, price_of
-from loyaltyctl.store import audit
+from loyaltyctl.store import audit, lookups
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
@@ -45,6 +46,16 @@ from loyaltyctl.store.tables import Claim, Perk
 UTC_ZONE = ZoneInfo("UTC")
 CLAIM_KEYS = KeyedKind("claim", same_kind_conflict="another claim ({ref})")
 ID_LENGTH = 10  # 31**10 ≈ 8e14 claim ids: a collision is a retried transaction, not a bug
+
+
+class _Claimant(NamedTuple):
+    """The member's columns the claim rules read (`perks.claimant_state`), as locked."""
+
+    id: int
+    external_id: str
+    balance: int
+    plan: str | None
+    tier: str | None
 
 
 def _new_id() -> str:
@@ -76,13 +87,13 @@ def claim_perk(
     perks). A member pays their tier's price (`tier_prices`). ``tz``: the program time
     zone (a claim's day in the statistics, a coupon's expiry)."""
     now = now or utcnow()
-    perk = store.require(session, perk_slug)
+    perk = store.claimable(session, perk_slug)  # through the driver: a hot path
     coupon = coupon_spec(perk)
     chosen = claim_coupons.chosen_points(perk, coupon, points)
     digest = _request_hash(perk_slug, member, chosen)
-    member_row = member_store.require_row(session, member)
-    states, extra = ledger_store.lock_members_with(session, [member_row.id], ("tier",))
-    state, (tier,) = states[member_row.id], extra[member_row.id]
+    member_id = lookups.require_member(session, member).id  # the driver's: a hot path
+    states, extra = ledger_store.lock_members_with(session, [member_id], ("tier", "plan"))
+    state, (tier, plan) = states[member_id], extra[member_id]
     # looked up under the member's lock, so a request with this key that committed
     # while we waited is found here and replayed (not refused for its effects)
     if (ref := idempotency.original(session, CLAIM_KEYS, key=key, digest=digest)) is not None:
@@ -91,17 +102,16 @@ def claim_perk(
     audience = perk_state(perk).audience
     claimant = claimant_state(
         session,
-        member_row,
+        _Claimant(state.id, state.external_id, state.balance, plan, tier),  # as locked
         # what the rules do not need is not read (a claim is a hot path)
         store.member_claims(session, perk.id, state.id) if perk.max_per_member else 0,
         with_labels=bool(audience.groups or audience.tags),
     )
-    claimant = replace(claimant, balance=state.balance, tier=tier)
     _check(perk, claimant, now, price=price)
     # the authoritative checks: conditional writes the database evaluates
     bucket = store.take_supply(session, perk.id, perk.supply_buckets)
-    if bucket is None:
-        session.refresh(perk)  # someone took the last one (or disabled it) meanwhile
+    if bucket is None:  # someone took the last one (or disabled it) meanwhile
+        perk = store.claimable(session, perk_slug)
         _check(perk, claimant, now, price=price, fallback=SoldOut, session=session)
     held = store.take_member_allowance(session, perk.id, state.id, perk.max_per_member)
     if not held:

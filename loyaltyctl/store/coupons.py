@@ -4,24 +4,26 @@ Codes are found by their keyed hash (`code_hash`, UNIQUE), never decrypted to be
 A coupon's status moves only by conditional UPDATEs, so a coupon is used at most once
 under any number of concurrent writers.
 
-The checkout's path (find by hash, mark used) goes through the driver: one statement
-each, no ORM statement building.
+Everything here goes through the driver alone (no SQLAlchemy, no table classes): the
+checkout's path (find by hash, mark used) and `quote` run on a `driver.RawSession`. The
+coupons read as table rows (a claim's coupon, a member's, the export) are
+`store.coupon_rows`.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
-
-from sqlalchemy import bindparam, case, insert, or_, select, update
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from loyaltyctl.domain.coupons import CouponRecord, CouponTerms, masked
-from loyaltyctl.store.driver import insert_row, query, run, stamp, stamp_reader
-from loyaltyctl.store.tables import Coupon, Member, Perk
+from loyaltyctl.store.driver import fetch_one, insert_row, query, run, run_many, stamp, stamp_reader
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 ACTIVE, USED, CANCELLED = "active", "used", "cancelled"
 
@@ -58,17 +60,6 @@ def count_moves(session: Session, moves: list[tuple[str, tuple[int, int, int]]])
             )
 
 
-def insert_coupon(session: Session, row: dict) -> None:
-    """A coupon issued by a claim (``row``: the coupon table's columns), counted. Through
-    the table's types: money is NUMERIC on PostgreSQL and text on SQLite (tables.Money)."""
-    session.execute(insert(Coupon.__table__).values(**row))
-    count_moves(session, [(row["claim_id"], ISSUED)])
-
-
-def coupon_of_claim(session: Session, claim_id: str) -> Coupon | None:
-    return session.execute(select(Coupon).where(Coupon.claim_id == claim_id)).scalar_one_or_none()
-
-
 def cancel_coupon(session: Session, claim_id: str, now) -> bool:
     """Cancel an unused coupon (its claim is cancelled); False when it is not active."""
     changed = (
@@ -91,38 +82,14 @@ def cancel_coupon(session: Session, claim_id: str, now) -> bool:
 def code_hash_taken(session: Session, code_hash: str) -> bool:
     """Whether a coupon has this code (by its keyed hash): a new draw is made if so."""
     return (
-        session.execute(select(Coupon.claim_id).where(Coupon.code_hash == code_hash)).first()
-        is not None
+        fetch_one(session, "SELECT 1 FROM coupon WHERE code_hash = {p}", (code_hash,)) is not None
     )
 
 
 def coupon_status(session: Session, claim_id: str) -> str | None:
     """The stored status of a claim's coupon (active | used | cancelled); None: it has none."""
-    return session.execute(
-        select(Coupon.status).where(Coupon.claim_id == claim_id)
-    ).scalar_one_or_none()
-
-
-def coupons_of_member(
-    session: Session, member_id: int, *, now: datetime, limit: int
-) -> list[tuple[Coupon, str]]:
-    """(coupon, perk slug): the usable ones first (active, not expired at ``now``), then
-    the others; newest first within each."""
-    usable = case(
-        (
-            (Coupon.status == ACTIVE) & or_(Coupon.expires_at.is_(None), Coupon.expires_at > now),
-            0,
-        ),
-        else_=1,
-    )
-    stmt = (
-        select(Coupon, Perk.slug)
-        .join(Perk, Perk.id == Coupon.perk_id)
-        .where(Coupon.member_id == member_id)
-        .order_by(usable, Coupon.issued_at.desc(), Coupon.claim_id)
-        .limit(limit)
-    )
-    return [(coupon, slug) for coupon, slug in session.execute(stmt)]
+    row = fetch_one(session, "SELECT status FROM coupon WHERE claim_id = {p}", (claim_id,))
+    return None if row is None else row[0]
 
 
 # --- secrets (for `keys rotate`) ------------------------------------------------------
@@ -130,23 +97,21 @@ def coupons_of_member(
 
 def coupon_secrets(session: Session, *, after: str, size: int) -> list[tuple[str, str]]:
     """(claim id, code_enc) of coupons in claim id order, a page at a time."""
-    rows = session.execute(
-        select(Coupon.claim_id, Coupon.code_enc)
-        .where(Coupon.claim_id > after)
-        .order_by(Coupon.claim_id)
-        .limit(size)
+    rows = query(
+        session,
+        "SELECT claim_id, code_enc FROM coupon WHERE claim_id > {p} ORDER BY claim_id LIMIT {p}",
+        (after, size),
     )
     return [tuple(r) for r in rows]
 
 
 def set_coupon_secrets(session: Session, values: list[tuple[str, str]]) -> None:
+    """``values``: (claim id, code_enc) of coupons re-encrypted."""
     if values:
-        table = Coupon.__table__
-        session.execute(
-            update(table)
-            .where(table.c.claim_id == bindparam("claim"))
-            .values(code_enc=bindparam("secret")),
-            [{"claim": i, "secret": s} for i, s in values],
+        run_many(
+            session,
+            "UPDATE coupon SET code_enc = {p} WHERE claim_id = {p}",
+            [(secret, claim_id) for claim_id, secret in values],
         )
 
 
@@ -344,46 +309,9 @@ def listing(
     return [(records.record(row), row[17]) for row in rows], int(total)
 
 
-def export_pages(
-    session: Session, *, perk_id: int | None, status: str | None, now: datetime, page_size: int
-) -> Iterator[Sequence[tuple]]:
-    """The coupons that match, in the order they were issued, ``page_size`` rows at a time
-    from a server-side cursor: (claim_id, code_enc, kind, amount, percent, min_purchase,
-    max_shipping, product, variants, collections, expires_at, member external id)."""
-    stmt = (
-        select(
-            Coupon.claim_id,
-            Coupon.code_enc,
-            Coupon.kind,
-            Coupon.amount,
-            Coupon.percent,
-            Coupon.min_purchase,
-            Coupon.max_shipping,
-            Coupon.product,
-            Coupon.variants,
-            Coupon.collections,
-            Coupon.expires_at,
-            Member.external_id,
-        )
-        .join(Member, Member.id == Coupon.member_id)
-        .order_by(Coupon.issued_at, Coupon.claim_id)
-    )
-    if perk_id is not None:
-        stmt = stmt.where(Coupon.perk_id == perk_id)
-    if status in (USED, CANCELLED):
-        stmt = stmt.where(Coupon.status == status)
-    elif status == ACTIVE:
-        stmt = stmt.where(
-            Coupon.status == ACTIVE, (Coupon.expires_at.is_(None)) | (Coupon.expires_at > now)
-        )
-    elif status == "expired":
-        stmt = stmt.where(Coupon.status == ACTIVE, Coupon.expires_at <= now)
-    result = session.execute(stmt.execution_options(yield_per=page_size))
-    yield from result.partitions()
-
-
 def perk_id(session: Session, slug: str) -> int | None:
-    return session.execute(select(Perk.id).where(Perk.slug == slug)).scalar_one_or_none()
+    row = fetch_one(session, "SELECT id FROM perk WHERE slug = {p}", (slug,))
+    return None if row is None else row[0]
 
 
 def figures(session: Session, now: datetime) -> tuple[int, int, int, int]:

@@ -377,6 +377,9 @@ class Database(FailureWords):
                 application_name="loyaltyctl",
             )
             connection.prepare_threshold = threshold  # None: nothing prepared (poolers)
+            from loyaltyctl.store.driver import configure_postgres
+
+            configure_postgres(connection)  # jsonb read as text, as on the engine's
             return connection
         except psycopg.OperationalError as exc:
             raise self._not_opened(exc) from exc

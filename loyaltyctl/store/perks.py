@@ -19,8 +19,9 @@ adding up to max_supply keeps the total within the supply. Its figures are the s
 from __future__ import annotations
 
 import random
+from collections import namedtuple
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, or_, select, text, update
 from sqlmodel import Session
@@ -28,7 +29,15 @@ from sqlmodel import Session
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
 from loyaltyctl.domain.perks import shares
 from loyaltyctl.domain.suggest import closest
-from loyaltyctl.store.driver import backend, fetch_one, insert_row, query, run, stamp
+from loyaltyctl.store.driver import (
+    backend,
+    fetch_one,
+    insert_row,
+    query,
+    run,
+    stamp,
+    stamp_reader,
+)
 from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkBucket, PerkMember
 
 
@@ -45,6 +54,42 @@ def require(session: Session, slug: str) -> Perk:
             candidates=close_matches(session, Perk.slug, slug),
         )
     return row
+
+
+# a perk as a claim reads it, through the driver (no ORM object: a claim is a hot path)
+PERK_COLUMNS = (
+    "id, slug, name, price, category, description, active, media, media_type, media_size, "
+    "max_supply, claimed, supply_buckets, max_per_member, valid_from, valid_until, audience, "
+    "redemption_type, value_enc, instructions, single_use, iframe, checkout_url, webhook_url, "
+    "webhook_secret_enc, coupon, tier_prices, created_at, updated_at, members, points_spent, "
+    "last_claim_at"
+)
+PerkRow = namedtuple("PerkRow", PERK_COLUMNS.replace(",", " "))  # the `Perk` attributes
+_BOOLS = tuple(PerkRow._fields.index(c) for c in ("active", "single_use", "iframe"))
+_STAMPS = tuple(
+    PerkRow._fields.index(c)
+    for c in ("valid_from", "valid_until", "created_at", "updated_at", "last_claim_at")
+)
+
+
+def claimable(session: Session, slug: str) -> PerkRow:
+    """The perk of ``slug`` as it stands in this transaction, read through the driver
+    (the attributes of a `Perk` row); UnknownPerk with close matches when none is."""
+    row = fetch_one(session, f"SELECT {PERK_COLUMNS} FROM perk WHERE slug = {{p}}", (slug,))
+    if row is None:
+        raise UnknownPerk(
+            f"There is no perk {slug!r}.",
+            perk=slug,
+            candidates=closest(slug, [r[0] for r in query(session, "SELECT slug FROM perk")]),
+        )
+    values = list(row)
+    read = stamp_reader(session)
+    for i in _BOOLS:
+        values[i] = bool(values[i])
+    for i in _STAMPS:
+        if values[i] is not None:
+            values[i] = read(values[i]) if read is not None else values[i].astimezone(UTC)
+    return PerkRow(*values)
 
 
 def close_matches(session: Session, column, value: str) -> list[str]:

@@ -6,8 +6,9 @@ Forbidden here, and why:
 - for every command on these paths: SQLAlchemy, SQLModel and pydantic's models of our
   tables (``loyaltyctl.store.tables``), Alembic, cryptography, and on SQLite psycopg:
   together ~0.6-0.9 s of a ~0.1 s floor (`python -c "import typer"`);
-- for `points balance` and `member find` also pydantic (Typer's conversion of
-  parameters, ~0.1 s: a member id needs only its parser, cli/_params.py);
+- for `points balance`, `member find`, and the checkout's `coupon check` and `quote`
+  also pydantic (Typer's conversion of parameters, ~0.1 s: a member id needs only its
+  parser, text options none, cli/_params.py);
 - for ``--help`` also Rich (help is plain text) and every service and store module.
 
 The timings are in bench/README.md (`bench/bench_startup.py`); this test keeps what
@@ -23,7 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.helpers import add_member, credit
+from tests.cli.helpers import add_member, credit, write
+from tests.coupon_helpers import apply_coupon_perks, issue
 
 DATABASE = ("sqlalchemy", "sqlmodel", "alembic", "loyaltyctl.store.tables")
 # pydantic: Typer converts parameters through it, but not text, flags, parsers and
@@ -119,3 +121,57 @@ def test_parameters_converted_without_pydantic_are_refused_as_before(cli):
     assert len(one.json) == 1
     both = cli("member", "find", "Ada", "--json")  # the default limit, an int already
     assert [m["external_id"] for m in both.json] == ["C-2", "C-1"]
+
+
+CART = '{"items": [{"sku": "HAT", "price": "30.00", "quantity": 1}], "shipping": "4.90"}'
+
+
+@pytest.fixture
+def checkout(cli, keys, tmp_path):
+    """A member holding a coupon of ten off, and a cart file: (code, cart path)."""
+    from loyaltyctl.store.db import Database
+
+    add_member(cli, "C-1", "Ada Lovelace")
+    db = Database(cli.url)
+    try:
+        apply_coupon_perks(db, tmp_path)
+        coupon = issue(db, keys, perk="ten-off", member="C-1")
+    finally:
+        db.dispose()
+    return coupon.code, str(write(tmp_path / "cart.json", CART))
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_code", "says"),
+    [
+        (
+            ("coupon", "check", "{code}", "--cart", "{cart}", "--member", "C-1", "--json"),
+            0,
+            "10.00",
+        ),
+        (("coupon", "check", "{code}", "--cart", "{cart}", "--member", "C-2"), 1, "another member"),
+        (("coupon", "check", "ZZZZ-ZZZZ-ZZZZ", "--cart", "{cart}"), 1, "No coupon has the code"),
+        (
+            ("quote", "--member", "C-1", "--cart", "{cart}", "--coupon", "{code}", "--json"),
+            0,
+            "10.00",
+        ),
+        (("quote", "--member", "C-1", "--cart", "{cart}"), 0, "34.90"),
+        (("quote", "--member", "C-9", "--cart", "{cart}"), 1, "Did you mean C-1"),
+    ],
+    ids=["check", "check-refused", "check-unknown", "quote", "quote-no-coupon", "quote-unknown"],
+)
+def test_checkout_reads_import_no_database_toolkit(
+    cli, checkout, tmp_path, command, exit_code, says
+):
+    """The checkout's hot path (a store asks for each cart): the driver alone, and no
+    pydantic (a repeated --coupon is text too)."""
+    code, cart = checkout
+    args = [a.format(code=code, cart=cart) for a in command]
+    modules, done = imported(tmp_path, "--database-url", cli.url, *args)
+    assert done.returncode == exit_code, done.stderr
+    assert says in " ".join((done.stdout if exit_code == 0 else done.stderr).split())
+    forbidden = FORBIDDEN_FOR_READS
+    if cli.url.startswith("sqlite"):
+        forbidden = (*forbidden, "psycopg")
+    assert offending(modules, forbidden) == []

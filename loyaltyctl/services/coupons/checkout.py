@@ -6,6 +6,9 @@ with its member and perk, the rules in `domain.coupons`, and for a use one condi
 UPDATE and the audit event. A use that lost a race to another use (the UPDATE found the
 coupon used) is retried from the start by `Database.run`, and then replays (same order)
 or is refused (`coupon_used`).
+
+All of it is the driver's alone (`store.coupons`, `store.audit`): the CLI runs these on
+a `driver.RawSession`, so a checkout starts without SQLAlchemy (tests/cli/test_startup.py).
 """
 
 from __future__ import annotations
@@ -13,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from loyaltyctl import crash
-from loyaltyctl.crypto import KeyRing
+from loyaltyctl.domain import code_alphabet
 from loyaltyctl.domain import coupons as domain
-from loyaltyctl.domain import promo
 from loyaltyctl.domain.cart import BadCart, Cart, parse_cart
 from loyaltyctl.domain.coupons import CouponApplied, CouponRecord
 from loyaltyctl.domain.errors import (
@@ -32,7 +35,11 @@ from loyaltyctl.domain.money import money_text
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import audit
 from loyaltyctl.store import coupons as store
-from loyaltyctl.store.db import ConcurrentChange, Session
+from loyaltyctl.store.db import ConcurrentChange
+
+if TYPE_CHECKING:
+    from loyaltyctl.crypto import KeyRing
+    from loyaltyctl.store.db import Session
 
 ORDER_MAX = 100  # the coupon table's order_id
 _ORDER_RE = re.compile(r"[^\x00-\x1f\x7f]+")
@@ -64,7 +71,7 @@ def find(
 ) -> CouponRecord:
     """The coupon a typed code names (case, spaces and dashes ignored), or UnknownCoupon;
     the message never repeats the code and says nothing of which codes exist."""
-    normalized = promo.normalize(code)
+    normalized = code_alphabet.normalize(code)
     code_hash = keys.lookup_hash(normalized)
     record = store.by_hash(session, code_hash, now, with_perk=with_perk) if normalized else None
     if record is None:
@@ -73,7 +80,7 @@ def find(
         tail = f" ending {normalized[-4:]}" if len(normalized) >= 8 else ""
         raise UnknownCoupon(
             f"No coupon has the code{tail}; check it for a typo and type it again.",
-            mistyped=promo.looks_mistyped(normalized),
+            mistyped=code_alphabet.looks_mistyped(normalized),
         )
     return record
 

@@ -18,6 +18,7 @@ from loyaltyctl.domain.coupons import CouponRecord
 from loyaltyctl.domain.errors import Argument, UsageProblem
 from loyaltyctl.domain.money import money_text
 from loyaltyctl.domain.values import iso_utc, utcnow
+from loyaltyctl.store import coupon_rows
 from loyaltyctl.store import coupons as store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as perk_store
@@ -126,7 +127,7 @@ def export_coupons(
     perk_id = perk_store.require(session, perk).id if perk is not None else None
     open_ = keys.opener()
     count = 0
-    pages = store.export_pages(
+    pages = coupon_rows.export_pages(
         session, perk_id=perk_id, status=status, now=now or utcnow(), page_size=page_size
     )
     for page in pages:

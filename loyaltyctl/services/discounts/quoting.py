@@ -4,6 +4,8 @@ The member's grants and their discounts are one statement; the coupons given are
 and judged by the coupon checkout's own checks (`services.coupons.checkout.find`,
 `domain.coupons.state_refusal`; the cart's conditions in `domain.quote`); the rules of
 application are `domain.quote.price_cart`; the points are the order rules' preview.
+All of it reads through the driver alone (`store.quoting`, `store.coupons`): the CLI runs
+it on a `driver.RawSession` and starts without SQLAlchemy (tests/cli/test_startup.py).
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from loyaltyctl.domain import code_alphabet
 from loyaltyctl.domain import coupons as coupon_rules
-from loyaltyctl.domain import promo
 from loyaltyctl.domain.cart import Cart
 from loyaltyctl.domain.discounts import Grant, spec_from_stored
 from loyaltyctl.domain.errors import UnknownCoupon
@@ -22,9 +25,11 @@ from loyaltyctl.domain.quote import CouponInput, Held, Quote, price_cart
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.coupons.checkout import find
 from loyaltyctl.services.earning.preview import PointsPreview, order_preview
-from loyaltyctl.store import discounts as store
-from loyaltyctl.store import members as member_store
-from loyaltyctl.store.db import Session
+from loyaltyctl.store import lookups
+from loyaltyctl.store import quoting as store
+
+if TYPE_CHECKING:
+    from loyaltyctl.store.db import Session
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +44,7 @@ def coupon_codes(cart: Cart, extra: Sequence[str]) -> list[str]:
     left out."""
     seen: dict[str, str] = {}
     for code in (*cart.coupons, *extra):
-        seen.setdefault(promo.normalize(code), code)
+        seen.setdefault(code_alphabet.normalize(code), code)
     return list(seen.values())
 
 
@@ -62,7 +67,7 @@ def _coupon(session: Session, keys, code: str, *, at: datetime, member: str) -> 
     try:
         record = find(session, keys, code, at)
     except UnknownCoupon as refused:
-        tail = promo.normalize(code)[-4:]
+        tail = code_alphabet.normalize(code)[-4:]
         return CouponInput(coupon_rules.masked(tail), None, refused.code, refused.message)
     why = coupon_rules.state_refusal(record.state, at=at, member=member)
     if why is None:
@@ -87,7 +92,7 @@ def quote_cart(
     at = at or now
     row, grants = store.held_by(session, member)
     if row is None:
-        member_store.require_row(session, member)  # UnknownMember, with close ids
+        lookups.require_member(session, member)  # UnknownMember, with close ids
     codes = coupon_codes(cart, coupons)
     ring = keys() if codes and keys is not None else None
     given = [_coupon(session, ring, code, at=at, member=row.external_id) for code in codes]

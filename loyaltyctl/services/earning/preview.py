@@ -9,13 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain.earning import eligible, order_points
 from loyaltyctl.domain.limits import limit_scope_at
-from loyaltyctl.services.earning.rules import rule_of, tier_of
-from loyaltyctl.store import discounts as store
-from loyaltyctl.store.db import Session
+from loyaltyctl.services.earning.rows import rule_of, tier_of
+from loyaltyctl.store import quoting as store
+
+if TYPE_CHECKING:
+    from loyaltyctl.store.db import Session
 
 
 @dataclass(frozen=True, slots=True)

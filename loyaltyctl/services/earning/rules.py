@@ -5,42 +5,10 @@ services/apply/earning.py; the rules in force are `in_force`; a member's tier st
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
-
 from loyaltyctl.domain import earning as domain
+from loyaltyctl.services.earning.rows import rule_of, tier_of
 from loyaltyctl.store import earning as store
 from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import EarningRule, Tier
-
-# --- rows <-> domain ------------------------------------------------------------------------
-
-
-def rule_of(row: EarningRule) -> domain.EarningRule:
-    return domain.EarningRule.from_settings(
-        slug=row.slug,
-        kind=row.kind,
-        name=row.name,
-        description=row.description,
-        active=row.active,
-        tiers=tuple(json.loads(row.tiers)),
-        settings=json.loads(row.settings),
-    )
-
-
-def tier_of(row: Tier) -> domain.Tier:
-    return domain.Tier(
-        slug=row.slug,
-        name=row.name,
-        threshold=row.threshold,
-        period=row.period,
-        multiplier=Decimal(row.multiplier),
-        overrides=json.loads(row.overrides),
-        downgrade=row.downgrade,
-        active=row.active,
-        description=row.description,
-    )
-
 
 # --- read -------------------------------------------------------------------------------------
 
