@@ -5,8 +5,10 @@ Not a test: it prints figures. For each backend it
 
 1. makes a fresh database with the real schema (Alembic ``upgrade``) and, through
    loyaltyctl's services (not timed), one perk (price 10, a redemption code, a
-   supply just above what the run takes) and one member per process with points for
-   all of its claims;
+   supply just above what the run takes, in one counter -- ``supply_buckets = 1``, the
+   raw baseline's work shape; a supply this large would otherwise be split into 16
+   buckets, which takes the contention away from the service alone) and one member
+   per process with points for all of its claims;
 2. starts ``--processes`` spawned processes; each makes its own ``Database``, loads
    the key ring from the key file and connects, then all are released together and
    each makes ``--claims`` claims of the perk for its own member, every one the full
@@ -93,6 +95,7 @@ def set_up_program(url: str, keys_file: Path, processes: int, claims: int) -> No
         price=PRICE,
         category="experience",
         max_supply=processes * claims + SPARE,
+        supply_buckets=1,  # one counter, as the raw baseline takes it (buckets: claims_buckets.py)
         redemption_type="code",
         value="BENCH-2026",
         instructions="Show this code at the counter.",
@@ -146,7 +149,7 @@ def check_totals(url: str, processes: int, claims: int, made: int) -> dict:
     db = Database(url)
     try:
         with db.transaction(write=False) as s:
-            # the supply taken, wherever it is kept (a supply this large is in buckets)
+            # the supply taken, wherever it is kept (perk row or buckets)
             claimed = counted(s, claimable(s, SLUG)).claimed
             rows = s.execute(select(func.count()).select_from(Claim)).scalar_one()
             debits = s.execute(
