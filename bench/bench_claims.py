@@ -17,9 +17,10 @@ Not a test: it prints figures. For each backend it
    the totals (supply taken = claims = ledger debits, balances add up, ``audit
    verify``);
 3. does the same on a second fresh database with the raw driver and the same work
-   shape by hand, one transaction per claim: the conditional ``UPDATE perk SET
-   claimed = claimed + 1 WHERE id = ? AND claimed < max_supply``, the conditional
-   member update (``... WHERE balance >= price``), the ledger row and the claim row
+   shape by hand, one transaction per claim, in claim_perk's order: the conditional
+   member update (``... WHERE balance >= price``), the ledger row, the claim row and,
+   last (the row every claimer shares), the conditional ``UPDATE perk SET claimed =
+   claimed + 1 WHERE id = ? AND claimed < max_supply``
    (sqlite3 with loyaltyctl's pragmas and ``BEGIN IMMEDIATE``, retrying a busy
    database with the same jittered backoff as ``Database.run``; psycopg 3 at READ
    COMMITTED);
@@ -264,9 +265,6 @@ def raw_claimer(url: str, keys_file: str, member: str, claims: int, barrier, res
         if sqlite:
             conn.execute("BEGIN IMMEDIATE")
         try:
-            if conn.execute(take_supply, (perk_id,)).rowcount != 1:
-                conn.rollback()
-                return "sold_out"
             row = conn.execute(debit, (PRICE, entry_hash, at, member_id, PRICE)).fetchone()
             if row is None:
                 conn.rollback()
@@ -283,6 +281,10 @@ def raw_claimer(url: str, keys_file: str, member: str, claims: int, barrier, res
                 (claim_id, perk_id, member_id, at, PRICE, "active", "bench", certificate_id,
                  certificate, entry_id),
             )  # fmt: skip
+            # the shared row last, as claim_perk takes it: locked only until the commit
+            if conn.execute(take_supply, (perk_id,)).rowcount != 1:
+                conn.rollback()
+                return "sold_out"
             conn.commit()
             return "ok"
         except BaseException:

@@ -125,10 +125,15 @@ RAW_ROOM = (  # as store/perks.py _BUCKET_WITH_ROOM
 )
 
 
+class _SoldOut(Exception):
+    """No supply left: the raw claim's transaction is rolled back."""
+
+
 def raw_claimer(url: str, slug: str, members: list[str], ready, go, out) -> None:
-    """The raw-driver work shape of a claim, one transaction each: the supply step (one
-    counter, or a bucket taken as loyaltyctl takes it), the counters and the day's count
-    in the same row set, the member's conditional debit; then commit. What it leaves out
+    """The raw-driver work shape of a claim, one transaction each, in claim_perk's order:
+    the member's conditional debit, then the supply step (one counter, or a bucket taken
+    as loyaltyctl takes it), the counters and the day's count in the same row set; then
+    commit. What it leaves out
     (ledger entry, claim row, certificate) touches no row another claimer shares."""
     import random
 
@@ -179,10 +184,15 @@ def raw_claimer(url: str, slug: str, members: list[str], ready, go, out) -> None
         while True:
             try:
                 with conn.transaction(), conn.cursor() as cur:
+                    # the member's debit first, the shared rows last (claim_perk's order)
+                    cur.execute(
+                        "UPDATE member SET balance = balance - %s WHERE id = %s AND balance >= %s",
+                        (PRICE, ids[member], PRICE),
+                    )
                     bucket = take(cur)
                     if bucket is None:
                         mine["sold_out"] += 1
-                        break
+                        raise _SoldOut
                     cur.execute(
                         f"UPDATE {target} SET points_spent = points_spent + %s, "
                         f"last_claim_at = now() WHERE {where}"
@@ -195,11 +205,9 @@ def raw_claimer(url: str, slug: str, members: list[str], ready, go, out) -> None
                         "DO UPDATE SET claims = claim_day.claims + 1",
                         (perk_id, bucket),
                     )
-                    cur.execute(
-                        "UPDATE member SET balance = balance - %s WHERE id = %s AND balance >= %s",
-                        (PRICE, ids[member], PRICE),
-                    )
                 mine["ok"] += 1
+            except _SoldOut:  # rolled back: the debit is undone
+                break
             except Exception as exc:  # noqa: BLE001 - reported, not hidden
                 mine[f"error {type(exc).__name__}: {exc}"[:160]] += 1
                 break

@@ -108,11 +108,10 @@ def claim_perk(
         with_labels=bool(audience.groups or audience.tags),
     )
     _check(perk, claimant, now, price=price)
-    # the authoritative checks: conditional writes the database evaluates
-    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
-    if bucket is None:  # someone took the last one (or disabled it) meanwhile
-        perk = store.claimable(session, perk_slug)
-        _check(perk, claimant, now, price=price, fallback=SoldOut, session=session)
+    # the authoritative checks: conditional writes the database evaluates. The
+    # member's allowance first (a row of this member's); the supply, shared by every
+    # claimer of the perk, last, just before the commit: its row lock is held from
+    # the take to the commit, so nothing else of the claim may run while it is held
     held = store.take_member_allowance(session, perk.id, state.id, perk.max_per_member)
     if not held:
         held = store.member_claims(session, perk.id, state.id)
@@ -132,8 +131,13 @@ def claim_perk(
         member_joined=held == 1,
         coupon=coupon,
         chosen=chosen,
-        bucket=bucket,
+        bucket=None,  # counted below, with the supply
     )
+    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
+    if bucket is None:  # someone took the last one (or disabled it) meanwhile: all undone
+        perk = store.claimable(session, perk_slug)
+        _check(perk, claimant, now, price=price, fallback=SoldOut, session=session)
+    _count(session, perk, price=price, now=now, tz=tz, member_joined=held == 1, bucket=bucket)
     ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
     crash.reached("claim-before-commit")
     return domain.ClaimResult(
@@ -165,10 +169,11 @@ def _issue(
     member_joined: bool,
     coupon: CouponSpec | None = None,
     chosen: int | None = None,
-    bucket: int = 0,
+    bucket: int | None = 0,
 ) -> tuple[str, dict, domain.Redemption]:
-    """Record a claim whose supply and allowance are taken: debit ``price`` (none for a
-    free perk or a prize), reveal the redemption (issue the coupon of a coupon perk,
+    """Record a claim whose allowance is taken (and its supply, in ``bucket``; None: the
+    caller takes and counts it after): debit ``price`` (none for a free perk or a prize),
+    reveal the redemption (issue the coupon of a coupon perk,
     converting ``chosen`` points for a convert one), sign the certificate, queue the
     webhook. Returns (claim id, certificate, redemption)."""
     claim_id = _new_id()
@@ -215,15 +220,10 @@ def _issue(
             now=now,
             tz=tz,
         )
-    store.count_claim(
-        session,
-        perk.id,
-        points=price,
-        at=now,
-        day=day,
-        member_joined=int(member_joined),
-        bucket=bucket,
-    )
+    if bucket is not None:
+        _count(
+            session, perk, price=price, now=now, tz=tz, member_joined=member_joined, bucket=bucket
+        )
     idempotency.register(session, CLAIM_KEYS, key=key, ref=claim_id)
     if perk.redemption_type == "webhook":
         _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
@@ -240,6 +240,20 @@ def _issue(
             details={"perk": perk.slug, "member": state.external_id, "points": 0},
         )
     return claim_id, certificate, redemption
+
+
+def _count(session, perk: Perk, *, price: int, now, tz, member_joined: bool, bucket: int) -> None:
+    """The perk's statistics counters and the day's count, in the counter (perk row or
+    bucket) the supply was taken from, locked already."""
+    store.count_claim(
+        session,
+        perk.id,
+        points=price,
+        at=now,
+        day=now.astimezone(tz).date().isoformat(),
+        member_joined=int(member_joined),
+        bucket=bucket,
+    )
 
 
 def claim_prize(
@@ -346,10 +360,9 @@ def _redeem(session, keys: KeyRing, perk: Perk, *, claim_id: str):
 
 
 def _unique_code(session, keys: KeyRing, perk: Perk, base: str) -> tuple[str, str]:
-    """A suffix no other claim of this perk has. With one counter the perk row is locked
-    (the supply UPDATE) so no concurrent claim of it can pick the same one; claims of a
-    bucketed perk run side by side, and one that picks a suffix another has just taken
-    is refused by UNIQUE(perk, hash), the database's guarantee, and run again."""
+    """A suffix no other claim of this perk has. Claims of a perk run side by side until
+    they take the supply (last), so one that picks a suffix another has just taken is
+    refused by UNIQUE(perk, hash), the database's guarantee, and run again."""
     length = domain.suffix_length(store.counted(session, perk).claimed)
     while True:
         for _ in range(20):
