@@ -518,6 +518,7 @@ class _Chunk:
                 operator=self.operator,
                 create=False,
                 now=self.now,
+                skip_forgotten=True,  # a forgotten member's profile stays erased
             )
         store.insert_records(self.session, self.rows)
         return self.tally
