@@ -21,6 +21,10 @@ PERSONAL = ("name", "phone", "email", "birthday", "tags")
 # the audit actions whose details record them (a member's chain)
 REDACTABLE = ("member.add", "member.update")
 FORGET_ACTION = "member.forget"
+# a random value recorded beside personal values (`salted`), redacted with them: the
+# original hash a redacted event keeps then reveals nothing by trying likely values (a
+# birthday has ~36,500; events recorded before salting have none: README, "member forget")
+SALT = "salt"
 MARK = "[forgotten]"
 # what a forgotten member's row holds instead (name is NOT NULL: empty)
 ERASED_NAME = ""
@@ -31,9 +35,17 @@ def details_text(details: dict) -> str:
     return json.dumps(details, sort_keys=True, separators=(",", ":"), default=str)
 
 
+def salted(details: dict, salt: str) -> dict:
+    """The details of a `REDACTABLE` event, with `salt` when they hold a personal value."""
+    return {**details, SALT: salt} if any(key in PERSONAL for key in details) else details
+
+
 def redact(details: dict) -> dict:
-    """The details with every personal value replaced by `MARK` (others kept)."""
-    return {key: (MARK if key in PERSONAL else value) for key, value in details.items()}
+    """The details with every personal value (and the salt) replaced by `MARK`, others
+    kept."""
+    return {
+        key: (MARK if key in PERSONAL or key == SALT else value) for key, value in details.items()
+    }
 
 
 def is_redacted(details: dict) -> bool:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from secrets import token_hex
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import MemberExists, MemberForgotten, UsageProblem
+from loyaltyctl.domain.forgetting import salted
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services import lookups
 from loyaltyctl.services.claim_coupons import member_coupons
@@ -169,7 +171,11 @@ def save_members(
         session,
         [
             audit.NewEvent(
-                subject=f"member:{ext}", action=action, operator=operator, at=now, details=details
+                subject=f"member:{ext}",
+                action=action,
+                operator=operator,
+                at=now,
+                details=salted(details, token_hex(16)),
             )
             for action, ext, details in events
         ],

@@ -66,6 +66,12 @@ def _rows(url: str, sql: str, params: dict | None = None) -> list:
 def test_forget_erases_the_member_and_every_chain_still_verifies(cli, db_url, tmp_path):
     _zelda(cli)
     before = _checkpoint(cli, tmp_path)
+    # what the member's events recorded carries a random salt (redacted with the values)
+    salts = [
+        json.loads(d)["salt"]
+        for (d,) in _rows(db_url, "SELECT details FROM audit_event WHERE subject = 'member:C-1'")
+    ]
+    assert len(salts) == 2 and all(len(s) == 32 for s in salts)
     done = _forget(cli)
     assert done["member"] == "C-1" and len(done["redacted_events"]) == 2
     assert set(done["erased"]) == {"name", "phone", "email", "birthday", "tags"}
@@ -86,7 +92,7 @@ def test_forget_erases_the_member_and_every_chain_still_verifies(cli, db_url, tm
     listed = cli("member", "list", "--csv").stdout
     assert "C-1,,,,,,,,,300,0" in listed and "Alan Turing" in listed
     log = cli("audit", "log", "--json").stdout
-    for value in PERSONAL:
+    for value in (*PERSONAL, *salts):
         assert value not in log, value
 
     # the points, the id and the ledger keep working
