@@ -130,7 +130,7 @@ def test_the_old_values_are_gone_from_the_stored_bytes(cli, db_url, tmp_path):
         assert value.encode() not in stored, value
 
 
-def test_refusals_change_nothing(cli, db_url):
+def test_refusals_change_nothing(cli, db_url, tmp_path):
     _zelda(cli)
     _forget(cli)
     snapshot = state(db_url)
@@ -147,7 +147,17 @@ def test_refusals_change_nothing(cli, db_url):
     assert update.exit_code == 1 and update.json["error"]["code"] == "member_forgotten"
     assert state(db_url) == snapshot
     assert _rows(db_url, "SELECT name FROM member WHERE external_id = 'C-2'") == [("Alan Turing",)]
-    # a member import that leaves a forgotten member as it is still passes
+    # `member list --csv` imports back unchanged; a row that gives a name back is refused
+    exported = tmp_path / "members.csv"
+    exported.write_text(cli("member", "list", "--csv").stdout)
+    replayed = cli("member", "import", str(exported), "--json")
+    assert replayed.exit_code == 0, replayed.stderr
+    assert (replayed.json["applied"], replayed.json["replayed"]) == (0, 2)
+    named = tmp_path / "named.csv"
+    named.write_text(f"external_id,name\nC-1,{NAME}\n")
+    refused = cli("member", "import", str(named), "--json")
+    assert refused.exit_code == 1 and refused.json["error"]["code"] == "member_forgotten"
+    assert state(db_url) == snapshot
     assert _verify(cli) == (0, [])
 
 
