@@ -6,6 +6,10 @@ An audit event may be updated only in its `details`, only for a member's `member
 event of the same chain (already written, in the same transaction) records for it by
 id and original hash. Every other UPDATE, and every DELETE, is refused as before.
 
+Also: the idempotency keys of changes made before 0003 (which created `idempotency_key`
+without filling it) are entered in the key table, as `register` would have, so `audit
+verify`'s check of keys against the changes holding them passes on such databases.
+
 Revision ID: 0014
 Revises: 0013
 Create Date: 2026-12-05 00:50:00
@@ -51,7 +55,31 @@ POSTGRES_ALLOWED = f"""
 """
 
 
+# kind -> table of the changes that hold keys (store.idempotency.HOLDERS at 0014)
+KEY_HOLDERS = (
+    ("entry", "ledger_entry"),
+    ("claim", "claim"),
+    ("redemption", "promo_redemption"),
+    ("grant", "discount_grant"),
+)
+
+
+def backfill_idempotency_keys() -> None:
+    """Each key a change holds and the key table lacks, entered (a key two kinds hold,
+    possible before 0003, stays the first's: `audit verify` names the other). Keys a
+    points import derived (``csv:...``) are that file's own, never in the table."""
+    for kind, table in KEY_HOLDERS:
+        op.execute(
+            "INSERT INTO idempotency_key (key, kind, ref) "
+            f"SELECT h.idem_key, '{kind}', CAST(h.id AS VARCHAR(64)) FROM {table} h "
+            "WHERE h.idem_key IS NOT NULL AND h.idem_key NOT LIKE 'csv:%' "
+            "AND NOT EXISTS (SELECT 1 FROM idempotency_key k WHERE k.key = h.idem_key) "
+            "ORDER BY h.id"
+        )
+
+
 def upgrade() -> None:
+    backfill_idempotency_keys()
     with op.batch_alter_table("member", schema=None) as batch_op:
         batch_op.add_column(sa.Column("forgotten_at", sa.DateTime(timezone=True), nullable=True))
     create_redaction_trigger()
