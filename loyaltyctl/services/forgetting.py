@@ -138,8 +138,8 @@ def unvouched(event, content: dict, redaction: Redaction | None, who: str):
     is redacted exactly as a later `member.forget` of its chain recorded."""
     if redaction is None:
         yield (
-            f"{who}: its content does not match its hash (altered; no member.forget event "
-            "records a redaction of it)"
+            f"{who}: its content does not match its hash (altered), and no member.forget "
+            "event records a redaction of it"
         )
         return
     record = redaction.record
