@@ -64,7 +64,7 @@ class MemberChange:
 @dataclass(frozen=True)
 class Saved:
     external_id: str
-    action: str  # created | updated | unchanged
+    action: str  # created | updated | unchanged | forgotten (left erased: skip_forgotten)
     changed: tuple[str, ...]
 
 
@@ -155,7 +155,7 @@ def save_members(
             continue
         if row.get("forgotten_at") is not None:
             if skip_forgotten:
-                saved.append(Saved(change.external_id, "unchanged", ()))
+                saved.append(Saved(change.external_id, "forgotten", ()))
                 continue
             _refuse_forgotten(change.external_id, row["forgotten_at"])
         updated_rows.append({"id": row["id"], **_profile(record), "updated_at": now})

@@ -243,3 +243,32 @@ def test_the_trigger_lets_only_a_recorded_redaction_through(cli, db_url):
     # the recorded redaction itself, written again, is what the trigger lets through
     execute(db_url, "UPDATE audit_event SET details = :d WHERE id = :i", {"d": recorded, "i": add})
     assert _verify(cli) == (0, [])
+
+
+def _birthday_event(tmp_path, event_id: str, birthday: str) -> str:
+    line = {
+        "id": event_id,
+        "type": "member.birthday_changed",
+        "at": "2026-11-02T10:00:00Z",
+        "member": "C-1",
+        "birthday": birthday,
+    }
+    path = tmp_path / f"{event_id}.jsonl"
+    path.write_text(json.dumps(line) + "\n")
+    return str(path)
+
+
+def test_birthdays_ingested_before_and_after_the_forget_are_not_kept(cli, db_url, tmp_path):
+    _zelda(cli)
+    assert cli("events", "ingest", _birthday_event(tmp_path, "b-1", "1987-06-16")).exit_code == 0
+    _forget(cli)
+    after = cli("events", "ingest", _birthday_event(tmp_path, "b-2", "1987-06-17"))
+    assert after.exit_code == 0, after.stderr
+    shown = cli("member", "show", "C-1", "--json").json["member"]
+    assert (shown["name"], shown["birthday"]) == ("", None)
+    stored = _rows(db_url, "SELECT CAST(details AS TEXT) FROM ingested_event ORDER BY id")
+    assert len(stored) == 2
+    for (details,) in stored:
+        assert "1987" not in details and "[forgotten]" in details
+    assert not _rows(db_url, "SELECT 1 FROM audit_event WHERE details LIKE '%1987%'")
+    assert _verify(cli) == (0, [])
