@@ -33,6 +33,7 @@ POINTS = (
     "webhook-after-post",  # maintain run: a webhook posted, its result not recorded
     "rotate-after-key-file",  # keys rotate: the new key saved, nothing re-encrypted
     "rotate-before-commit",  # keys rotate: every secret re-encrypted
+    "forget-before-commit",  # member forget: events redacted, the member erased
 )
 
 _seen: dict[str, int] = {}

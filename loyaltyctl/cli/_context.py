@@ -83,6 +83,11 @@ class AppContext:
             self._db = Database(self.settings.database_url, check_schema=check_schema)
         return self._db
 
+    def after_erasure(self) -> None:
+        """After a committed erasure: no older copy of what it rewrote left in SQLite's
+        write-ahead log (`Database.truncate_log`)."""
+        self.database().truncate_log()
+
     def write(self, work: Callable[[Any], T], *, dry_run: bool = False) -> T:
         """Run a service in one write transaction (rolled back for a dry run)."""
         return self.database().run(work, write=True, rollback=dry_run)

@@ -220,6 +220,12 @@ ERROR_MAP: dict[type[e.LoyaltyError], Rendering] = {
     e.MemberExists: Rendering(
         REFUSED, "Use `loyaltyctl member update` to change an existing member."
     ),
+    e.MemberForgotten: Rendering(
+        REFUSED,
+        "A forgotten member keeps their id, points, claims and coupons; add a new member "
+        "for a new profile.",
+        fields=("member", "forgotten_at"),
+    ),
     e.InsufficientBalance: Rendering(
         REFUSED, _filled("Check the balance with `loyaltyctl points balance {member}`.")
     ),

@@ -53,6 +53,8 @@ PERMISSIONS: dict[str, tuple[str, ...]] = {
     "member update": EVERYONE,
     "member list": EVERYONE,
     "member import": MANAGERS,
+    # the right to erasure rewrites audit events (their redaction): a manager's
+    "member forget": MANAGERS,
     # points: administrators up to the cap per change (CAPPED)
     "points credit": EVERYONE,
     "points write-off": EVERYONE,

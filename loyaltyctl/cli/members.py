@@ -1,4 +1,4 @@
-"""`member add | import | find | show | list | update`."""
+"""`member add | import | find | show | list | update | forget`."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from loyaltyctl.cli.views import imports as import_views
 from loyaltyctl.cli.views import members as views
 
 app = typer.Typer(
-    help="Members: add, import, find, show, list, update.\n\nExample: loyaltyctl member find 0321",
+    help=(
+        "Members: add, import, find, show, list, update, forget.\n\n"
+        "Example: loyaltyctl member find 0321"
+    ),
     no_args_is_help=True,
 )
 
@@ -247,3 +250,25 @@ def list_(
         empty="No members.",
         csv_columns=views.MEMBER_CSV_COLUMNS,
     )
+
+
+@app.command("forget")
+def forget(external_id: opt.MemberArg, reason: opt.ReasonOpt, json_: opt.JsonOpt = False) -> None:
+    """Erase a member's personal data (the right to erasure): name, phone, email,
+    birthday and tags, also in the audit events that recorded them. Points, lots,
+    claims, coupons and discounts stay with the member's id; `audit verify` (and
+    --checkpoint with a checkpoint written before) still passes. Cannot be undone.
+
+    Example: loyaltyctl member forget C-1001 --reason "erasure request 2026-12-04"
+    """
+    from loyaltyctl.services.forgetting import forget_member
+
+    out = Output(json_mode=json_)
+    ctx = current()
+    result = ctx.write(
+        lambda s: forget_member(
+            session=s, external_id=external_id, reason=reason, operator=ctx.operator
+        )
+    )
+    ctx.after_erasure()
+    out.result(result, lambda: views.forgotten(result))

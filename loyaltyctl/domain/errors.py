@@ -42,6 +42,13 @@ class MemberExists(Refused):
     code = "member_exists"
 
 
+class MemberForgotten(Refused):
+    """The member's personal data was erased (`member forget`): forgetting again, or
+    giving them a profile again, is refused. data: member, forgotten_at (ISO date)."""
+
+    code = "member_forgotten"
+
+
 class InsufficientBalance(Refused):
     code = "insufficient_balance"
 

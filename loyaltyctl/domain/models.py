@@ -34,6 +34,18 @@ class Member:
     pending: int
     created_at: datetime
     updated_at: datetime
+    forgotten_at: datetime | None = None  # `member forget` erased the personal data
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    """What `member forget` did: the fields erased, the audit events redacted (ids)."""
+
+    member: str
+    forgotten_at: datetime
+    reason: str
+    erased: tuple[str, ...]
+    redacted_events: tuple[int, ...]
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from loyaltyctl.domain import models
 from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
-from loyaltyctl.services import audit_promises
+from loyaltyctl.services import audit_promises, forgetting
 from loyaltyctl.store import audit as store
 from loyaltyctl.store import audit_trail, consistency
 from loyaltyctl.store import ledger as ledger_store
@@ -119,9 +119,11 @@ def lot_holdings(session: Session) -> Iterator[str]:
 
 
 def audit_chains(session: Session) -> Iterator[str]:
-    """Each subject's audit events: in sequence, chained, unaltered, and the last one is
-    the head its `audit_chain` row names."""
+    """Each subject's audit events: in sequence, chained, unaltered (or redacted exactly as
+    a later `member.forget` of the chain recorded: `forgetting.redactions`), and the last
+    one is the head its `audit_chain` row names."""
     heads = audit_trail.chain_heads(session)
+    redactions = forgetting.redactions(session)
     chains: dict[str, tuple[int, str]] = {}
     for event in audit_trail.events_in_chain_order(session):
         seq, prev = chains.get(event.subject, (0, GENESIS))
@@ -140,7 +142,7 @@ def audit_chains(session: Session) -> Iterator[str]:
             details=event.details,
         )
         if record_hash(event.prev_hash, content) != event.hash:
-            yield f"{who}: its content does not match its hash (altered)"
+            yield from forgetting.unvouched(event, content, redactions.get(event.id), who)
         chains[event.subject] = (event.seq, event.hash)
     for subject in sorted(set(heads) | set(chains)):
         if heads.get(subject) != chains.get(subject, (0, GENESIS)):
@@ -189,6 +191,7 @@ CHECKS: tuple[Check, ...] = (
     audit_chains,
     kept_counters,
     coupon_states,
+    forgetting.forget_states,
     audit_promises.cross_records,
     audit_promises.recorded_values,
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 
+from loyaltyctl.domain.forgetting import ERASED_NAME, FORGET_ACTION
 from loyaltyctl.store import idempotency as idempotency_store
 from loyaltyctl.store import promises as store
 from loyaltyctl.store.db import Session
@@ -35,6 +36,7 @@ MEMBER_RECORDS = {
     "member.add": {column: column for column in PROFILE},
     "member.update": {column: column for column in PROFILE},
     "member.tier": {"tier": "to"},
+    "member.forget": {},  # erases the personal values (domain.forgetting)
 }
 
 
@@ -83,6 +85,8 @@ def _member_records(session: Session) -> Iterator[str]:
         if action == "member.add":
             state.clear()
             state.update(dict.fromkeys(PROFILE))
+        if action == FORGET_ACTION:
+            state.update({"name": ERASED_NAME, "phone": None, "email": None, "birthday": None})
         for column, detail in MEMBER_RECORDS[action].items():
             if detail in recorded:
                 state[column] = recorded[detail]

@@ -458,6 +458,17 @@ def _member_rows(path: Path, problems: _Problems, preset, ignore_unknown: bool):
         yield line, row, _Named(problems, source)
 
 
+def _new_without_name(session: Session, rows: list, problems: _Problems) -> None:
+    """Rows of new members with an empty name: each a problem of its row's name. (An
+    existing member's empty name cell changes nothing: `member list --csv` writes a
+    forgotten member's name empty, and imports back unchanged.)"""
+    nameless = {external_id: line for line, external_id, fields, *_ in rows if not fields.name}
+    known = member_store.ids_by_external(session, nameless)
+    for external_id, line in sorted(nameless.items(), key=lambda item: item[1]):
+        if external_id not in known:
+            problems.add(line, "name", "a name is required")
+
+
 def _parse_member_rows(
     path: Path, problems: _Problems, preset=None, ignore_unknown: bool = False
 ) -> Iterator[tuple[int, str, MemberFields, list, list]]:
@@ -469,7 +480,10 @@ def _parse_member_rows(
         external_id = _check(
             problems, line, "external_id", validate_external_id, raw["external_id"]
         )
-        name = _check(problems, line, "name", validate_name, raw["name"])
+        # an empty name leaves a member's as it is (a new member needs one: checked once
+        # the stored members are known, `_new_without_name`)
+        given = raw["name"].strip()
+        name = _check(problems, line, "name", validate_name, given) if given else None
         values = {"name": name}
         for column, parse in (
             ("phone", validate_phone),
@@ -525,6 +539,7 @@ def import_members(
             path, problems, PRESETS[preset] if preset else None, ignore_unknown_columns
         )
     )
+    _new_without_name(session, rows, problems)
     problems.raise_if_any()
     changes = [
         MemberChange(external_id, fields, groups=groups, tags=tags, tier_pins=False)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from secrets import token_hex
 
 from loyaltyctl.domain import models
-from loyaltyctl.domain.errors import MemberExists, UsageProblem
+from loyaltyctl.domain.errors import MemberExists, MemberForgotten, UsageProblem
+from loyaltyctl.domain.forgetting import salted
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services import lookups
 from loyaltyctl.services.claim_coupons import member_coupons
@@ -62,7 +64,7 @@ class MemberChange:
 @dataclass(frozen=True)
 class Saved:
     external_id: str
-    action: str  # created | updated | unchanged
+    action: str  # created | updated | unchanged | forgotten (left erased: skip_forgotten)
     changed: tuple[str, ...]
 
 
@@ -89,12 +91,15 @@ def save_members(
     operator: str,
     create: bool | None,
     now: datetime | None = None,
+    skip_forgotten: bool = False,
 ) -> list[Saved]:
     """Add and/or update members in bulk, each change audited on the member's chain.
 
     ``create=True`` only adds (an existing id is refused), ``False`` only updates (an
     unknown id is refused), ``None`` does either (imports). A value of None in the
-    fields leaves the stored one; a tier given by hand marks the tier as manual.
+    fields leaves the stored one; a tier given by hand marks the tier as manual. A change
+    to a forgotten member (`member forget`) is refused (MemberForgotten), or with
+    ``skip_forgotten`` left out (an ingest's birthday changes).
     """
     now = now or utcnow()
     existing = store.rows_by_external(session, [c.external_id for c in changes])
@@ -148,6 +153,11 @@ def save_members(
         if not diff and record["tier_manual"] == row["tier_manual"]:
             saved.append(Saved(change.external_id, "unchanged", ()))
             continue
+        if row.get("forgotten_at") is not None:
+            if skip_forgotten:
+                saved.append(Saved(change.external_id, "forgotten", ()))
+                continue
+            _refuse_forgotten(change.external_id, row["forgotten_at"])
         updated_rows.append({"id": row["id"], **_profile(record), "updated_at": now})
         if "groups" in diff or "tags" in diff:
             label_sets[change.external_id] = (groups, tags)
@@ -161,12 +171,27 @@ def save_members(
         session,
         [
             audit.NewEvent(
-                subject=f"member:{ext}", action=action, operator=operator, at=now, details=details
+                subject=f"member:{ext}",
+                action=action,
+                operator=operator,
+                at=now,
+                details=salted(details, token_hex(16)),
             )
             for action, ext, details in events
         ],
     )
     return saved
+
+
+def _refuse_forgotten(external_id: str, forgotten_at) -> None:
+    if isinstance(forgotten_at, str):
+        forgotten_at = datetime.fromisoformat(forgotten_at)
+    raise MemberForgotten(
+        f"Member {external_id} was forgotten on {forgotten_at:%Y-%m-%d}: their profile "
+        "cannot be given back.",
+        member=external_id,
+        forgotten_at=forgotten_at.isoformat(),
+    )
 
 
 def add_member(

@@ -142,6 +142,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "birthday_anchor": "the date (YYYY-MM-DD) the last birthday award counts as: the next one comes 12 months later at the earliest, however the birthday is moved",
         "tier_review_at": "when `maintain run` should look at the computed tier again (points leave a qualifying period, a refund, a new member, tiers changed); None: no need",
         "earned": "points earned by earning rules, net of their reversals, ever (the `earn` and `reverse` entries): what a lifetime tier counts, and a bound of any period's",
+        "forgotten_at": "when `member forget` erased the member's personal data (name, phone, email, birthday, tags; their earlier audit events redacted); NULL: never",
     },
     "member_label": {
         "member_id": "the member (member.id)",
@@ -188,7 +189,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "operator": "who made the change (staff login or --operator)",
         "action": "what was done",
         "reason": "why (typed by staff, or written by the tool)",
-        "details": "canonical JSON of what changed",
+        "details": "canonical JSON of what changed; a member's `member.add` / `member.update` details may be redacted once, by `member forget`, as its `member.forget` event records (the hash stays the original's)",
         "prev_hash": "hash of the previous row of the chain",
         "hash": "SHA-256 of this row and the previous hash",
     },

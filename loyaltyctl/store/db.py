@@ -62,7 +62,7 @@ def _sa_errors() -> tuple[type, type, type]:
 
 
 # The newest migration; a test checks it equals Alembic's head.
-SCHEMA_HEAD = "0013"  # 0011 and 0012 were left unused by the branches that merged
+SCHEMA_HEAD = "0014"  # 0011 and 0012 were left unused by the branches that merged
 
 SQLITE_BUSY_TIMEOUT_MS = 5_000
 RETRY_BUDGET_SECONDS = 60.0
@@ -346,6 +346,19 @@ class Database(FailureWords):
             if not getattr(conn, "closed", False):
                 conn.rollback()
             raise
+        finally:
+            conn.close()
+
+    def truncate_log(self) -> None:
+        """SQLite: copy the write-ahead log into the file and empty it, so pages a
+        transaction rewrote (`member forget`) leave no older copy in the log (best
+        effort: a reader still in an older snapshot keeps part of it). PostgreSQL: nothing
+        the tool can do (its WAL and old row versions: the README's recipe)."""
+        if not self.is_sqlite or self.sqlite_path is None:
+            return
+        conn = self._raw_connect()
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
         finally:
             conn.close()
 

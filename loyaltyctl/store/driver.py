@@ -118,6 +118,21 @@ def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None
     return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
 
 
+def json_mark(session: Session) -> str:
+    """The placeholder of a JSON document (``JsonDocument``: jsonb on PostgreSQL, text on
+    SQLite) given as text."""
+    return "{p}" if _is_sqlite(session) else "CAST({p} AS jsonb)"
+
+
+def erase_on_free(session: Session) -> None:
+    """Have the database overwrite what this transaction deletes or rewrites, not only
+    mark it free (`member forget`). SQLite: ``secure_delete`` (freed cells and pages are
+    zeroed; the connection keeps it). PostgreSQL keeps old row versions until VACUUM
+    whatever is asked: the README's recipe says so."""
+    if _is_sqlite(session):
+        _raw(session).execute("PRAGMA secure_delete = ON")
+
+
 def configure_postgres(dbapi_connection) -> None:
     """A new PostgreSQL connection reads ``jsonb`` as its text, as SQLite gives a JSON
     column (psycopg would make dicts of it)."""

@@ -126,6 +126,7 @@ def to_domain(row: Member, groups: list[str], tags: list[str]) -> models.Member:
         pending=row.pending,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        forgotten_at=row.forgotten_at,
     )
 
 

@@ -89,7 +89,9 @@ WRITES: dict[str, tuple[Writes, Writes]] = {
     "member_label": (Writes(insert=True, delete=True), Writes(insert=True, delete=True)),
     "ledger_entry": (APPEND, APPEND),
     "point_lot": (FULL, Writes(insert=True, update=("remaining",))),
-    "audit_event": (APPEND, APPEND),
+    # managers may UPDATE `details`: `member forget` redacts (the append-only trigger lets
+    # exactly a redaction its member.forget event records through)
+    "audit_event": (Writes(insert=True, update=("details",)), APPEND),
     "audit_chain": (FULL, Writes(insert=True, update=("seq", "head"))),
     "job_lock": (FULL, READ_ONLY),
     "idempotency_key": (APPEND, APPEND),
@@ -267,6 +269,7 @@ POLICIES: tuple[Policy, ...] = (
     ),
     Policy("loyalty_read", "audit_event", "SELECT", STAFF_GROUPS, using=_READ),
     Policy("loyalty_signed", "audit_event", "INSERT", STAFF_GROUPS, check=_SIGNED),
+    Policy("loyalty_forget", "audit_event", "UPDATE", MANAGER_GROUP, using=_READ, check=_READ),
     Policy("loyalty_read", "audit_chain", "SELECT", STAFF_GROUPS, using=_READ),
     Policy("loyalty_manager", "audit_chain", "ALL", MANAGER_GROUP, using=_READ, check=_READ),
     Policy("loyalty_counter_add", "audit_chain", "INSERT", ADMINISTRATOR_GROUP, check=_CHAIN_HEAD),

@@ -166,6 +166,8 @@ class Member(SQLModel, table=True):
     # points earned by earning rules, net of their reversals, ever (the `earn` and
     # `reverse` entries): what a lifetime tier counts, and a bound of any period's
     earned: int = Field(default=0, sa_type=BigInteger)
+    # when `member forget` erased the member's personal data (None: never)
+    forgotten_at: datetime | None = _ts()
 
 
 class MemberLabel(SQLModel, table=True):

@@ -260,6 +260,36 @@ def _rotated(url, before, after):
     assert scalar(url, "SELECT COUNT(*) FROM audit_event WHERE action = 'keys.rotate'") == 1
 
 
+def _forget(cli, tmp):
+    add_member(cli, "C-1", "Zelda Quux", "--phone", "+44 20 7946 0321", "--tag", "private")
+    assert cli("member", "update", "C-1", "--email", "zelda@example.org").exit_code == 0
+    assert credit(cli, "C-1", 40, "before the forget").exit_code == 0
+    return ("member", "forget", "C-1", "--reason", "kill test")
+
+
+def _personal(url) -> tuple:
+    return (
+        scalar(url, "SELECT name FROM member WHERE external_id = 'C-1'"),
+        scalar(url, "SELECT COUNT(*) FROM audit_event WHERE details LIKE '%Quux%'"),
+        scalar(url, "SELECT COUNT(*) FROM audit_event WHERE action = 'member.forget'"),
+        scalar(url, "SELECT COUNT(*) FROM member_label WHERE value = 'private'"),
+    )
+
+
+def _not_forgotten(url, before, after):
+    assert changed(before, after) == {}
+    assert _personal(url) == ("Zelda Quux", 1, 0, 1)
+
+
+def _forgotten(url, before, after):
+    assert _personal(url) == ("", 0, 1, 0)
+    assert scalar(url, "SELECT balance FROM member WHERE external_id = 'C-1'") == 40
+    # forgetting again is refused (exit 1) and changes nothing
+    again = run(url, "member", "forget", "C-1", "--reason", "kill test")
+    assert again.returncode == 1 and "already forgotten" in again.stderr
+    assert _personal(url) == ("", 0, 1, 0)
+
+
 SCENARIOS = {
     "credit-before-commit": Scenario(_credit),
     "points-import-before-commit": Scenario(_points_import),
@@ -276,6 +306,7 @@ SCENARIOS = {
     "webhook-after-post": Scenario(_webhook, clock=1),
     "rotate-after-key-file": Scenario(_secrets, None, _rotated),
     "rotate-before-commit": Scenario(_secrets, None, _rotated),
+    "forget-before-commit": Scenario(_forget, _not_forgotten, _forgotten),
 }
 
 
@@ -326,8 +357,8 @@ def test_a_kill_at_each_point_leaves_whole_changes_and_a_rerun_finishes(
         delivered = "SELECT COUNT(*) FROM webhook_delivery WHERE status = 'delivered'"
         assert scalar(db_url, delivered) == 1
         return
-    if point.startswith("generate") or point.startswith("rotate") or point.startswith("coupon"):
-        return  # a new batch or a new key each time; a used coupon is refused
+    if point.startswith(("generate", "rotate", "coupon", "forget")):
+        return  # a new batch or a new key each time; a used coupon, a forgotten member refused
     again = run(db_url, *command, clock=rerun_clock)
     ok(again)
     assert changed(finished, state(db_url)) == {}, point

@@ -68,6 +68,7 @@ def check(result, before: dict, after: dict, allowed=(0, 2, 3, 4)) -> None:
 @pytest.fixture
 def club(cli, tmp_path):
     add_member(cli, "C-1", "Ada")
+    add_member(cli, "C-F", "To Forget")  # `member forget --reason`: forgotten once, then refused
     assert cli("points", "credit", "C-1", "500", "--reason", "seed").exit_code == 0
     return tmp_path
 
@@ -145,6 +146,8 @@ OPTIONS = (
     ("member", "update", "C-1", "--email", "{v}"),
     ("member", "update", "C-1", "--birthday", "{v}"),
     ("member", "update", "C-1", "--name", "{v}"),
+    ("member", "forget", "{v}", "--reason", "fuzz"),
+    ("member", "forget", "C-F", "--reason", "{v}"),
     ("audit", "log", "--since", "{v}"),
     ("maintain", "run", "--now", "{v}", "--dry-run"),
     ("stats", "overview", "--since", "{v}"),
@@ -160,6 +163,7 @@ def test_option_values(cli, club, db_url, command, value):
     if value.startswith("-"):
         value = " " + value  # an option-looking value is Click's to refuse, not ours
     args = [part.replace("{v}", value) for part in command]
-    # a business refusal is possible here: an id taken, more points than the balance
-    refusable = command[:2] in (("member", "add"), ("points", "write-off"))
+    # a business refusal is possible here: an id taken, more points than the balance, an
+    # unknown or already forgotten member
+    refusable = command[:2] in (("member", "add"), ("points", "write-off"), ("member", "forget"))
     _run(cli, db_url, *args, allowed=(0, 1, 2, 3, 4) if refusable else (0, 2, 3, 4))

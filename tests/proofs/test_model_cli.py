@@ -2,9 +2,12 @@
 PostgreSQL) against a plain in-memory model: credits with idempotency keys (replayed
 and altered), write-offs, points imports (replayed and altered), claims and their
 cancellation, promo redemptions, pending credits that mature and expiring credits that
-expire as the clock moves, and key rotation. After every step each member's balance
-and pending points, each perk's claims and the campaign's redemptions equal the
-model's, and `audit verify` passes.
+expire as the clock moves, key rotation, coupons claimed, used (replayed, refused on
+another order) and released, discounts granted and revoked by hand, and members
+forgotten (their points, claims, coupons and grants keep working). After every step
+each member's balance and pending points, each perk's claims, the campaign's
+redemptions, each coupon's status and order, the discount's open grants and holders,
+and who is forgotten equal the model's, and `audit verify` passes.
 
 A short run in CI (`slow`: MODEL_EXAMPLES, default 3 sequences of up to 25 steps per
 database, the same each time);
@@ -14,6 +17,7 @@ a long run: `MODEL_EXAMPLES=300 python -m pytest tests/proofs/test_model_cli.py 
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -37,6 +41,8 @@ PRICE, SUPPLY, PER_MEMBER = 100, 3, 2
 BONUS, INVENTORY, REDEMPTIONS_PER_MEMBER = 25, 4, 2
 MEMBERS = ("A", "B", "C")  # claim, redeem, credit and write off
 EXPIRING = "E"  # credits that expire or mature, write-offs; never claims
+COUPON_PRICE = 30  # a $5 coupon perk, unlimited
+CART = {"items": [{"sku": "HAT", "price": "30.00", "quantity": 1}], "shipping": "4.90"}
 
 
 class Tool(RuleBasedStateMachine):
@@ -51,6 +57,7 @@ class Tool(RuleBasedStateMachine):
         self.now = datetime(2031, 1, 1, tzinfo=UTC) + timedelta(days=400 * self.n)
         self._clock()
         self.perk, self.campaign = f"mug-{self.n}", f"spring-{self.n}"
+        self.coupon_perk, self.discount = f"five-off-{self.n}", f"vip-{self.n}"
         self.code = f"SPRING{self.n}X"
         program = (
             f'[[perk]]\nslug = "{self.perk}"\nname = "Mug"\nprice = {PRICE}\n'
@@ -58,7 +65,12 @@ class Tool(RuleBasedStateMachine):
             '[perk.redemption]\ntype = "code"\nvalue = "MUG-SECRET"\n\n'
             f'[[campaign]]\nslug = "{self.campaign}"\nname = "Spring"\npoints = {BONUS}\n'
             f"per_member = {REDEMPTIONS_PER_MEMBER}\n"
-            f'[[campaign.code]]\ncode = "{self.code}"\ninventory = {INVENTORY}\n'
+            f'[[campaign.code]]\ncode = "{self.code}"\ninventory = {INVENTORY}\n\n'
+            f'[[perk]]\nslug = "{self.coupon_perk}"\nname = "$5 off"\nprice = {COUPON_PRICE}\n'
+            'category = "discount"\n[perk.redemption]\ntype = "coupon"\n'
+            '[perk.coupon]\nkind = "fixed"\namount = "5.00"\n\n'
+            f'[[discount]]\nslug = "{self.discount}"\nname = "VIP"\npercent = 10\n'
+            'scopes = [{ type = "store" }]\ntriggers = [{ type = "admin" }]\n'
         )
         self.ok("apply", str(write(self.folder / f"program-{self.n}.toml", program)))
         self.balance = {m: 0 for m in (*MEMBERS, EXPIRING)}
@@ -68,6 +80,11 @@ class Tool(RuleBasedStateMachine):
         self.redeemed = {m: 0 for m in MEMBERS}
         self.keys: dict[str, tuple[str, int]] = {}  # key -> (member, amount)
         self.imports: list[str] = []  # points files applied
+        self.coupons: dict[str, dict] = {}  # code -> {"member", "status", "order"}
+        self.orders = itertools.count(1)
+        self.grants = {m: 0 for m in MEMBERS}  # open grants of the discount by hand
+        self.forgotten: set[str] = set()
+        self.cart = write(self.folder / "cart.json", json.dumps(CART))
         for member in (*MEMBERS, EXPIRING):
             self.ok("member", "add", self.id(member), "--name", f"Member {member}")
 
@@ -246,6 +263,64 @@ class Tool(RuleBasedStateMachine):
     def rotate_keys(self):
         self.ok("keys", "rotate")
 
+    @rule(member=st.sampled_from(MEMBERS))
+    def claim_coupon(self, member):
+        result = self.call("perk", "claim", self.coupon_perk, "--member", self.id(member), "--json")
+        if self.balance[member] < COUPON_PRICE:
+            assert result.exit_code == 1, result.stderr
+            return
+        assert result.exit_code == 0, result.stderr
+        self.balance[member] -= COUPON_PRICE
+        code = result.json["redemption"]["value"]
+        self.coupons[code] = {"member": member, "status": "active", "order": None}
+
+    @rule(data=st.data(), again=st.booleans())
+    def use_coupon(self, data, again):
+        if not self.coupons:
+            return
+        code = data.draw(st.sampled_from(sorted(self.coupons)))
+        coupon = self.coupons[code]
+        order = coupon["order"] if again and coupon["order"] else f"o{self.n}-{next(self.orders)}"
+        result = self.call("coupon", "use", code, "--order", order, "--cart", str(self.cart))
+        if coupon["status"] == "used" and coupon["order"] != order:
+            assert result.exit_code == 1, result.stderr  # used on another order
+            return
+        assert result.exit_code == 0, result.stderr  # a use, or the same order's replay
+        coupon.update(status="used", order=order)
+
+    @rule(data=st.data())
+    def release_coupon(self, data):
+        used = sorted(code for code, c in self.coupons.items() if c["status"] == "used")
+        if not used:
+            return
+        code = data.draw(st.sampled_from(used))
+        order = self.coupons[code]["order"]
+        self.ok("coupon", "release", code, "--order", order, "--reason", "order cancelled")
+        self.coupons[code].update(status="active", order=None)
+
+    @rule(member=st.sampled_from(MEMBERS))
+    def grant_discount(self, member):
+        self.ok("discount", "grant", self.discount, "--member", self.id(member))
+        self.grants[member] += 1
+        # each command's "now" is the fixed test clock plus its own running time: the next
+        # command could start "before" this grant does; the clock moves past it
+        self.now += timedelta(seconds=1)
+        self._clock()
+
+    @rule(member=st.sampled_from(MEMBERS))
+    def revoke_discount(self, member):
+        result = self.call(
+            "discount", "revoke", self.discount, "--member", self.id(member), "--reason", "m"
+        )
+        assert result.exit_code == (0 if self.grants[member] else 1), result.stderr
+        self.grants[member] = 0
+
+    @rule(member=st.sampled_from(MEMBERS))
+    def forget(self, member):
+        result = self.call("member", "forget", self.id(member), "--reason", "erasure")
+        assert result.exit_code == (1 if member in self.forgotten else 0), result.stderr
+        self.forgotten.add(member)
+
     # --- after every step -------------------------------------------------------------------
 
     @invariant()
@@ -261,6 +336,18 @@ class Tool(RuleBasedStateMachine):
         assert perk["supply_left"] == SUPPLY - len(self.claims)
         stats = self.ok("promo", "show", self.campaign, "--json").json
         assert stats["redemptions"] == sum(self.redeemed.values())
+        for code, coupon in self.coupons.items():
+            shown = self.ok("coupon", "show", code, "--json").json
+            assert (shown["status"], shown["order_id"]) == (coupon["status"], coupon["order"])
+            assert shown["member"] == self.id(coupon["member"])
+        (discount,) = [
+            d for d in self.ok("discount", "list", "--json").json if d["slug"] == self.discount
+        ]
+        assert discount["active_grants"] == sum(self.grants.values())
+        assert discount["members"] == sum(1 for n in self.grants.values() if n)
+        for member in MEMBERS:
+            shown = self.ok("member", "show", self.id(member), "--json").json["member"]
+            assert (shown["forgotten_at"] is not None) == (member in self.forgotten), member
         verified = self.call("audit", "verify")
         assert verified.exit_code == 0, verified.stderr
 

@@ -464,3 +464,46 @@ def test_a_view_another_login_owns_does_not_stop_an_upgrade(pg_club):
         )
     )
     assert owners == {"v_orders": carl, "v_ledger": "loyalty_owner"}
+
+
+def test_member_forget_is_a_managers_and_postgresql_refuses_an_administrators_redaction(
+    pg_club,
+):
+    """`member forget`: a manager may (it rewrites audit events); an administrator is
+    refused by the tool and, over its own connection, by PostgreSQL for the UPDATE of
+    audit_event (no privilege); a manager's UPDATE that is not a recorded redaction is
+    refused by the append-only trigger."""
+    club = pg_club
+    program(club)
+    logins = staffed(club, mia="manager", bob="administrator")
+    bob, mia = logins["bob"], logins["mia"]
+    club.ok(None, "member", "update", "C-2", "--phone", "+44 20 7946 0321")
+    before = club.snapshot()
+    refused = club.cli(bob, "member", "forget", "C-2", "--reason", "erasure", "--json")
+    assert refused.exit_code == 1
+    assert json.loads(refused.stdout)["error"]["code"] == "not_permitted"
+    add = club.sql(
+        club.owner,
+        "SELECT id FROM audit_event WHERE subject = 'member:C-2' AND action = 'member.add'",
+    )[0][0]
+    _refused_by_postgresql(
+        club,
+        bob,
+        [
+            f"UPDATE audit_event SET details = '{{}}' WHERE id = {add}",
+            "UPDATE member SET forgotten_at = now() WHERE external_id = 'C-2'",
+        ],
+    )
+    with pytest.raises(psycopg.Error) as info:  # a manager: not a recorded redaction
+        club.sql(mia, f"UPDATE audit_event SET details = '{{}}' WHERE id = {add}")
+    assert "append-only" in str(info.value)
+    assert club.snapshot() == before
+
+    done = club.json(mia, "member", "forget", "C-2", "--reason", "erasure request")
+    assert done["member"] == "C-2" and len(done["redacted_events"]) == 2
+    (operator,) = club.sql(
+        club.owner, "SELECT operator FROM audit_event WHERE action = 'member.forget'"
+    )[0]
+    assert operator == mia
+    assert club.json(bob, "member", "show", "C-2")["member"]["name"] == ""
+    club.ok(bob, "audit", "verify")

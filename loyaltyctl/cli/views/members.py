@@ -59,6 +59,15 @@ def updated(member, changed: list[str]) -> str:
     return f"Nothing to change for {member.external_id}."
 
 
+def forgotten(result) -> str:
+    events = len(result.redacted_events)
+    return (
+        f"Forgot member {result.member}: {', '.join(result.erased)} erased, "
+        f"{events} audit event{'s' if events != 1 else ''} redacted; points, claims and "
+        "coupons stay with the id."
+    )
+
+
 def profile(out: Output, p) -> list:
     from rich.markup import escape
     from rich.panel import Panel
@@ -84,6 +93,8 @@ def profile(out: Output, p) -> list:
     ):
         grid.add_row(label, escape(value) if value else "[dim]—[/]")
     grid.add_row("Points", "\n".join(balance_lines(p.balance)))
+    if m.forgotten_at is not None:
+        grid.add_row("Forgotten", f"forgotten on {local_time(m.forgotten_at, '%Y-%m-%d')}")
     parts = [Panel(grid, title=f"Member {escape(m.external_id)}", expand=False)]
     if p.recent:
         parts.append(out.table(entry_rows(p.recent), ENTRY_COLUMNS, title="Recent ledger entries"))

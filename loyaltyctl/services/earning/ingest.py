@@ -34,6 +34,7 @@ from loyaltyctl.domain import events as domain
 from loyaltyctl.domain.canonical import sorted_ascii_text
 from loyaltyctl.domain.errors import KeysMissing
 from loyaltyctl.domain.events import EventProblem, UnknownEventMember
+from loyaltyctl.domain.forgetting import MARK
 from loyaltyctl.domain.limits import limit_scope_at
 from loyaltyctl.domain.promo import normalize
 from loyaltyctl.domain.values import utcnow
@@ -512,15 +513,25 @@ class _Chunk:
         self.tally.pending, self.tally.shortfall = totals.pending, totals.shortfall
         self.tally.tier_changes = len(totals.tier_changes)
         if self.birthdays:
-            save_members(
+            saved = save_members(
                 session=self.session,
                 changes=self.birthdays,
                 operator=self.operator,
                 create=False,
                 now=self.now,
+                skip_forgotten=True,  # a forgotten member's profile stays erased
             )
+            self._forget_birthdays({s.external_id for s in saved if s.action == "forgotten"})
         store.insert_records(self.session, self.rows)
         return self.tally
+
+    def _forget_birthdays(self, external_ids: set[str]) -> None:
+        """The birthday changes of forgotten members are recorded without the birthday
+        (as `member forget` leaves the ones before it)."""
+        ids = {self.members[e] for e in external_ids if e in self.members}
+        for row in self.rows:
+            if row["type"] == domain.BIRTHDAY_CHANGED and row["member_id"] in ids:
+                row["details"] = sorted_ascii_text({"birthday": MARK})
 
     def _resolve(self) -> None:
         """A store's events: each one's member found from its customer, then read as our
