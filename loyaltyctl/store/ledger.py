@@ -28,6 +28,7 @@ from loyaltyctl.store.driver import (
     select_in,
     stamp,
     stamp_reader,
+    update_many,
 )
 from loyaltyctl.store.tables import (
     LedgerEntry,
@@ -203,9 +204,19 @@ def take_from_lots(session: Session, state: MemberState, points: int) -> None:
 
 
 SAVE_MEMBER_SQL = (
-    "UPDATE member SET balance = balance + {p}, pending = pending + {p}, ledger_seq = {p}, "
-    "ledger_head = {p}, updated_at = {p} "
-    "WHERE id = {p} AND ledger_seq = {p} AND balance + {p} >= 0 AND pending + {p} >= 0"
+    "UPDATE member SET balance = balance + {v.d_balance}, pending = pending + {v.d_pending}, "
+    "ledger_seq = {v.new_seq}, ledger_head = {v.new_head}, updated_at = {v.moment} {values} "
+    "WHERE id = {v.member} AND ledger_seq = {v.base_seq} "
+    "AND balance + {v.d_balance} >= 0 AND pending + {v.d_pending} >= 0"
+)
+SAVE_MEMBER_VALUES = (
+    ("d_balance", "bigint"),
+    ("d_pending", "bigint"),
+    ("new_seq", "integer"),
+    ("new_head", "text"),
+    ("moment", "timestamptz"),
+    ("member", "bigint"),
+    ("base_seq", "integer"),
 )
 
 
@@ -224,16 +235,11 @@ def save_member_states(
         if not s.dirty:
             continue
         d_balance, d_pending = s.balance - s.base_balance, s.pending - s.base_pending
-        params.append(
-            (d_balance, d_pending, s.seq, s.head, moment, s.id, s.base_seq, d_balance, d_pending)
-        )
+        params.append((d_balance, d_pending, s.seq, s.head, moment, s.id, s.base_seq))
         changed.append(s)
     if not params:
         return
-    updated = sum(
-        run_many(session, SAVE_MEMBER_SQL, params[start : start + 5000])
-        for start in range(0, len(params), 5000)
-    )
+    updated = update_many(session, SAVE_MEMBER_SQL, SAVE_MEMBER_VALUES, params)
     if updated != len(params):
         raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
     for s in changed:
