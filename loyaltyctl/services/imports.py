@@ -137,8 +137,12 @@ def _rows(
                 if len(values) != width:
                     problems.add(line, None, f"expected {width} fields, found {len(values)}")
                     continue
-                row = dict(zip(header, map(unguarded, values), strict=True))
-                if not _is_utf8(values):
+                text = "".join(values)
+                # only a cell with a quote can be guarded (most rows have none)
+                row = dict(
+                    zip(header, map(unguarded, values) if "'" in text else values, strict=True)
+                )
+                if not _is_utf8([text]):
                     for column, value in row.items():
                         if not _is_utf8([value]):
                             problems.add(line, column, NOT_UTF8)
