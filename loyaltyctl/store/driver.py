@@ -216,7 +216,8 @@ def update_many(
     statement = _render_update(sql, columns, False, True)
     changed = 0
     for start in range(0, len(rows), UPDATE_ARRAY_CHUNK):
-        arrays = [list(values) for values in zip(*rows[start : start + UPDATE_ARRAY_CHUNK])]
+        chunk = rows[start : start + UPDATE_ARRAY_CHUNK]
+        arrays = [list(values) for values in zip(*chunk, strict=True)]  # one array a value
         changed += raw.execute(statement, arrays).rowcount
     return changed
 

@@ -271,16 +271,22 @@ def save_summary(session: Session, states: Iterable[MemberState]) -> None:
         run_many(session, SUMMARY_SQL, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
 
 
+SPEND_LOTS_SQL = (
+    "UPDATE point_lot SET remaining = remaining - {v.used} {values} "
+    "WHERE id = {v.lot} AND remaining >= {v.used}"
+)
+SPEND_LOTS_VALUES = (("used", "bigint"), ("lot", "bigint"))
+
+
 def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
     """What spending took from lots, as conditional UPDATEs sent in bulk."""
     params = []
     for s in states:
-        params.extend((used, lot_id, used) for lot_id, used in (s.lot_changes or {}).items())
+        params.extend((used, lot_id) for lot_id, used in (s.lot_changes or {}).items())
         s.lot_changes = None
     if not params:
         return
-    sql = "UPDATE point_lot SET remaining = remaining - {p} WHERE id = {p} AND remaining >= {p}"
-    if run_many(session, sql, params) != len(params):
+    if update_many(session, SPEND_LOTS_SQL, SPEND_LOTS_VALUES, params) != len(params):
         raise ConcurrentChange("a lot changed during the transaction")
 
 
