@@ -296,7 +296,7 @@ def _decimal_text(value: Decimal) -> str:
     key = (value, value.is_signed())
     text = _DECIMAL_TEXT.get(key)
     if text is None:
-        if len(_DECIMAL_TEXT) > 50_000:
+        if len(_DECIMAL_TEXT) > 4096:  # bounded: a few hundred KB
             _DECIMAL_TEXT.clear()
         text = _DECIMAL_TEXT[key] = format(value.normalize(), "f")
     return text
