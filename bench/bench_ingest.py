@@ -151,9 +151,20 @@ def read_rows(backend, label: str, table: str, sqlite: bool):
             rows = cur.fetchmany(CHUNK)
             if not rows:
                 break
-            yield columns, [tuple(r) for r in rows]
+            if sqlite:
+                yield columns, [tuple(r) for r in rows]
+            else:  # psycopg reads jsonb as dicts: they go back as jsonb
+                yield columns, [tuple(_jsonb(v) for v in r) for r in rows]
     finally:
         conn.close()
+
+
+def _jsonb(value):
+    if isinstance(value, dict | list):
+        from psycopg.types.json import Jsonb
+
+        return Jsonb(value)
+    return value
 
 
 def raw_insert(backend, label: str, tables: list[tuple[str, object]]) -> float:

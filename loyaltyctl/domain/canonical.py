@@ -82,3 +82,17 @@ def sorted_ascii_text(document: dict) -> str:
         if encoded is not None and encoded.isascii():
             return encoded.decode()
     return _ASCII_SORTED.encode(document)
+
+
+def loads_plain(text: str) -> object | None:
+    """orjson's reading of a JSON text, or None when orjson refuses it (or is missing):
+    the caller then asks the standard library's decoder, the reference. orjson reads
+    every number with a fraction or exponent, and every integer past 64 bits, as a
+    float: a caller that needs those exact takes a document with a float in it as
+    refused too."""
+    if orjson is None:
+        return None
+    try:
+        return orjson.loads(text)
+    except ValueError:  # orjson.JSONDecodeError: NaN, Infinity, lone surrogates, bad JSON
+        return None

@@ -137,8 +137,12 @@ def _rows(
                 if len(values) != width:
                     problems.add(line, None, f"expected {width} fields, found {len(values)}")
                     continue
-                row = dict(zip(header, map(unguarded, values), strict=True))
-                if not _is_utf8(values):
+                text = "".join(values)
+                # only a cell with a quote can be guarded (most rows have none)
+                row = dict(
+                    zip(header, map(unguarded, values) if "'" in text else values, strict=True)
+                )
+                if not _is_utf8([text]):
                     for column, value in row.items():
                         if not _is_utf8([value]):
                             problems.add(line, column, NOT_UTF8)
@@ -366,15 +370,14 @@ class _Chunk:
                 self.problems.add(r.line, "key", f"the key {r.key!r} was used for {holder}")
 
     def _prefetch_lots(self) -> None:
-        """The lots the chunk's write-offs spend, or its expiring credits join."""
+        """The lots the chunk's write-offs spend. Only the members that write off hold
+        their lots in memory (the chunk's expiring credits join them as they are made);
+        another member's new lots are written with the chunk, where a later chunk's
+        write-off reads them: so memory does not grow with the file's expiring credits."""
         states = self.points.states
         store.prefetch_lots(
             self.session,
-            {
-                states[r.member].id: states[r.member]
-                for r in self.new
-                if r.amount < 0 or r.expires_at is not None
-            }.values(),
+            {states[r.member].id: states[r.member] for r in self.new if r.amount < 0}.values(),
         )
 
     def _apply_changes(self) -> None:
@@ -410,7 +413,7 @@ class _Chunk:
             if entry["expires_at"] is not None or entry["pending_amount"] > 0:
                 lot = lot_row(entry, entry_id=entry_id, lot_id=points.lot_ids.take())
                 self.lots.append(lot)
-                if lot["matured"]:
+                if lot["matured"] and state.lots is not None:  # see _prefetch_lots
                     store.track_new_lot(state, lot["id"], lot["remaining"], lot["expires_at"])
             points.applied += 1
 

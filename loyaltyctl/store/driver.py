@@ -174,6 +174,69 @@ def run_many(session: Session, sql: str, rows: list[Sequence]) -> int:
         return cur.rowcount
 
 
+class _Names:
+    """What ``{v.NAME}`` renders to in a statement of `update_many`."""
+
+    def __init__(self, render: Callable[[str], str]) -> None:
+        self._render = render
+
+    def __getattr__(self, name: str) -> str:
+        return self._render(name)
+
+
+# rows from which `update_many` sends PostgreSQL one UPDATE joined to arrays of the values
+# (one plan, one round trip) instead of one pipelined UPDATE per row
+UPDATE_FROM_ARRAYS_ROWS = 20
+UPDATE_ARRAY_CHUNK = 10_000
+
+
+@lru_cache(maxsize=64)
+def _render_update(sql: str, columns: tuple[tuple[str, str], ...], sqlite: bool, arrays: bool):
+    names = [name for name, _type in columns]
+    if sqlite:  # numbered parameters: a value may appear more than once
+        number = {name: f"?{i}" for i, name in enumerate(names, 1)}
+        return sql.format(v=_Names(number.__getitem__), values="")
+    if not arrays:
+        number = {name: f"%({name})s" for name in names}
+        return sql.format(v=_Names(number.__getitem__), values="")
+    unnest = ", ".join(f"%s::{type_}[]" for _name, type_ in columns)
+    values = f"FROM unnest({unnest}) AS v({', '.join(names)})"
+    return sql.format(v=_Names(lambda name: f"v.{name}"), values=values)
+
+
+def update_many(
+    session: Session, sql: str, columns: tuple[tuple[str, str], ...], rows: list[Sequence]
+) -> int:
+    """One UPDATE for each row of values; returns the rows changed in all.
+
+    ``sql`` names a row's values ``{v.NAME}`` (``columns``: each value's name, as none
+    of the table's columns is named, and its PostgreSQL type, in the rows' order) and
+    has ``{values}`` between its SET and its WHERE. SQLite: executemany, in process.
+    PostgreSQL: for a few rows a pipelined executemany; for more, one ``UPDATE ... FROM
+    unnest(arrays)`` per `UPDATE_ARRAY_CHUNK` rows (each row must update a different
+    table row: a table row joined twice is updated once)."""
+    if not rows:
+        return 0
+    raw = _raw(session)
+    if _is_sqlite(session):
+        return raw.executemany(_render_update(sql, columns, True, False), rows).rowcount
+    if len(rows) < UPDATE_FROM_ARRAYS_ROWS:
+        names = [name for name, _type in columns]
+        with raw.cursor() as cur:
+            cur.executemany(
+                _render_update(sql, columns, False, False),
+                [dict(zip(names, row, strict=True)) for row in rows],
+            )
+            return cur.rowcount
+    statement = _render_update(sql, columns, False, True)
+    changed = 0
+    for start in range(0, len(rows), UPDATE_ARRAY_CHUNK):
+        chunk = rows[start : start + UPDATE_ARRAY_CHUNK]
+        arrays = [list(values) for values in zip(*chunk, strict=True)]  # one array a value
+        changed += raw.execute(statement, arrays).rowcount
+    return changed
+
+
 def select_in(
     session: Session, sql: str, values: Sequence, *, lock: bool = False
 ) -> Iterator[tuple]:

@@ -28,6 +28,7 @@ from loyaltyctl.store.driver import (
     select_in,
     stamp,
     stamp_reader,
+    update_many,
 )
 from loyaltyctl.store.tables import (
     LedgerEntry,
@@ -203,9 +204,19 @@ def take_from_lots(session: Session, state: MemberState, points: int) -> None:
 
 
 SAVE_MEMBER_SQL = (
-    "UPDATE member SET balance = balance + {p}, pending = pending + {p}, ledger_seq = {p}, "
-    "ledger_head = {p}, updated_at = {p} "
-    "WHERE id = {p} AND ledger_seq = {p} AND balance + {p} >= 0 AND pending + {p} >= 0"
+    "UPDATE member SET balance = balance + {v.d_balance}, pending = pending + {v.d_pending}, "
+    "ledger_seq = {v.new_seq}, ledger_head = {v.new_head}, updated_at = {v.moment} {values} "
+    "WHERE id = {v.member} AND ledger_seq = {v.base_seq} "
+    "AND balance + {v.d_balance} >= 0 AND pending + {v.d_pending} >= 0"
+)
+SAVE_MEMBER_VALUES = (
+    ("d_balance", "bigint"),
+    ("d_pending", "bigint"),
+    ("new_seq", "integer"),
+    ("new_head", "text"),
+    ("moment", "timestamptz"),
+    ("member", "bigint"),
+    ("base_seq", "integer"),
 )
 
 
@@ -224,16 +235,11 @@ def save_member_states(
         if not s.dirty:
             continue
         d_balance, d_pending = s.balance - s.base_balance, s.pending - s.base_pending
-        params.append(
-            (d_balance, d_pending, s.seq, s.head, moment, s.id, s.base_seq, d_balance, d_pending)
-        )
+        params.append((d_balance, d_pending, s.seq, s.head, moment, s.id, s.base_seq))
         changed.append(s)
     if not params:
         return
-    updated = sum(
-        run_many(session, SAVE_MEMBER_SQL, params[start : start + 5000])
-        for start in range(0, len(params), 5000)
-    )
+    updated = update_many(session, SAVE_MEMBER_SQL, SAVE_MEMBER_VALUES, params)
     if updated != len(params):
         raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
     for s in changed:
@@ -265,16 +271,22 @@ def save_summary(session: Session, states: Iterable[MemberState]) -> None:
         run_many(session, SUMMARY_SQL, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
 
 
+SPEND_LOTS_SQL = (
+    "UPDATE point_lot SET remaining = remaining - {v.used} {values} "
+    "WHERE id = {v.lot} AND remaining >= {v.used}"
+)
+SPEND_LOTS_VALUES = (("used", "bigint"), ("lot", "bigint"))
+
+
 def save_lot_changes(session: Session, states: Iterable[MemberState]) -> None:
     """What spending took from lots, as conditional UPDATEs sent in bulk."""
     params = []
     for s in states:
-        params.extend((used, lot_id, used) for lot_id, used in (s.lot_changes or {}).items())
+        params.extend((used, lot_id) for lot_id, used in (s.lot_changes or {}).items())
         s.lot_changes = None
     if not params:
         return
-    sql = "UPDATE point_lot SET remaining = remaining - {p} WHERE id = {p} AND remaining >= {p}"
-    if run_many(session, sql, params) != len(params):
+    if update_many(session, SPEND_LOTS_SQL, SPEND_LOTS_VALUES, params) != len(params):
         raise ConcurrentChange("a lot changed during the transaction")
 
 

@@ -158,6 +158,42 @@ def test_members_forgotten_to_bound_memory_are_read_again_as_left(
     assert points(run, f).replayed == 7
 
 
+def test_write_offs_spend_lots_made_earlier_in_the_file_whether_held_or_not(
+    run, member, tmp_path, monkeypatch
+):
+    """A member's lots are held in memory only once it writes off: A's expiring credits
+    of the first chunk are written, not held, and its write-off in the second chunk
+    reads them back; B's credit joins the lots B holds since its write-off in the same
+    chunk. Both spend the soonest-expiring lot first."""
+    from loyaltyctl.services.audit import verify
+
+    monkeypatch.setattr(imports, "CHUNK", 3)
+    member("A")
+    member("B")
+    f = write(
+        tmp_path,
+        "p.csv",
+        "member,amount,reason,expires_at\n"
+        "A,100,later,2099-06-01\n"
+        "A,40,soon,2099-01-01\n"
+        "B,10,x,\n"
+        "B,-5,y,\n"
+        "B,30,soon,2098-01-01\n"
+        "A,-50,spend,\n"
+        "B,-20,spend,\n",
+    )
+    assert points(run, f).applied == 7
+    assert balances(run, "A", "B") == [90, 15]
+
+    def lots(who):
+        expiring = run(ledger.balance, member=who, soon_days=365 * 100).expiring
+        return [(p.amount, p.expires_at.year) for p in expiring]
+
+    assert lots("A") == [(90, 2099)]  # the soon lot (40) spent first, then 10 of the later
+    assert lots("B") == [(10, 2098)]  # 20 of its expiring 30 spent before the lasting 5
+    assert run(verify).ok
+
+
 def test_dry_run_reports_the_outcome_and_rolls_back(db, member, tmp_path):
     member("A")
     f = write(tmp_path, "p.csv", "member,amount,reason\nA,10,x\n")

@@ -67,6 +67,36 @@ def test_run_many_counts_the_rows_changed_by_every_parameter_row(db):
         assert list(entries) == [2, 2, 1, 2]
 
 
+UPDATE_SUMMARY_SQL = (
+    "UPDATE ledger_summary SET entries = entries + {v.add}, points = {v.new_points} {values} "
+    "WHERE shard = {v.which} AND points >= {v.floor} AND entries + {v.add} >= 0"
+)
+UPDATE_SUMMARY_VALUES = (
+    ("add", "bigint"),
+    ("new_points", "bigint"),
+    ("which", "integer"),
+    ("floor", "bigint"),
+)
+
+
+@pytest.mark.parametrize("count", [4, driver.UPDATE_FROM_ARRAYS_ROWS + 5])
+def test_update_many_counts_the_rows_changed_and_names_values_more_than_once(db, count):
+    # a few rows go as one statement each, more (PostgreSQL) as one UPDATE ... FROM arrays
+    with db.transaction() as s:
+        summary_rows(s, count)  # shard n: points 10n, entries 1
+        rows = [(2, 5 + shard, shard, 0) for shard in range(count)]
+        rows[1] = (2, 99, 1, 1_000)  # its points are below the floor: not changed
+        rows[2] = (-5, 99, 2, 0)  # its entries would go below zero: not changed
+        assert driver.update_many(s, UPDATE_SUMMARY_SQL, UPDATE_SUMMARY_VALUES, rows) == count - 2
+        found = s.execute(
+            select(LedgerSummary.entries, LedgerSummary.points).order_by(LedgerSummary.shard)
+        ).all()
+        expected = [(3, 5 + shard) for shard in range(count)]
+        expected[1], expected[2] = (1, 10), (1, 20)
+        assert [tuple(r) for r in found] == expected
+        assert driver.update_many(s, UPDATE_SUMMARY_SQL, UPDATE_SUMMARY_VALUES, []) == 0
+
+
 def test_select_in_reads_lists_longer_than_a_statement_takes(db):
     count = driver.IN_LIST_CHUNK * 2 + 7
     with db.transaction() as s:
