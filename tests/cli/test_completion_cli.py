@@ -26,7 +26,7 @@ def test_the_bash_script_completes_commands_sub_commands_and_options(cli):
     script = result.stdout
     assert _complete(script, "mem") == ["member"]
     assert _complete(script, "member", "") == [
-        "add", "find", "import", "list", "show", "update", "--help"
+        "add", "find", "forget", "import", "list", "show", "update", "--help"
     ]  # fmt: skip
     assert _complete(script, "member", "add", "C-1", "--na") == ["--name"]
     assert _complete(script, "--database-url", "sqlite:///x.db", "rules", "ex") == ["export"]
