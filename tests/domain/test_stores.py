@@ -71,44 +71,6 @@ def test_shopify_order_maps_to_our_order_with_tax_apart():
     assert mapping.events[0].customer.id == "207119551"
 
 
-def _allocations(*amounts: str) -> list[dict]:
-    return [{"amount": a, "discount_application_index": i} for i, a in enumerate(amounts)]
-
-
-@pytest.mark.parametrize(
-    ("items", "shipping", "expected"),
-    [
-        # free shipping (5.00 of shipping): total_discounts says 5.00, none of it is the items'
-        ([[], []], [["4.00"], ["1.00"]], ("0.00", "0.00")),
-        # 10% off the items, split over the lines, and 1.00 off the shipping
-        ([["19.90"], ["2.55", "2.55"]], [[], ["1.00"]], ("25.00", "4.00")),
-        # the items only: shipping stays whole
-        ([["6.00"], ["4.00"]], [[], []], ("10.00", "5.00")),
-        # no allocation anywhere (an older payload): total_discounts, as it is
-        ([[], []], [[], []], ("10.00", "5.00")),
-    ],
-)
-def test_a_shopify_discount_is_the_items_share_and_shipping_keeps_its_own(
-    items, shipping, expected
-):
-    order = copy.deepcopy(SAMPLES["shopify"][1])
-    for line, amounts in zip(order["line_items"], items, strict=True):
-        line["discount_allocations"] = _allocations(*amounts)
-    for line, amounts in zip(order["shipping_lines"], shipping, strict=True):
-        line["discount_allocations"] = _allocations(*amounts)
-    document = FORMATS["shopify"].map(order).events[0].document
-    got = (Decimal(document["discount"]), Decimal(document["shipping"]))
-    assert got == tuple(Decimal(e) for e in expected)
-
-
-def test_a_bad_shopify_allocation_names_its_path():
-    order = copy.deepcopy(SAMPLES["shopify"][1])
-    order["shipping_lines"][1]["discount_allocations"] = [{"amount": "1,00"}]
-    with pytest.raises(PayloadProblem) as problem:
-        FORMATS["shopify"].map(order)
-    assert "shipping_lines[1].discount_allocations[0].amount" in str(problem.value)
-
-
 def test_a_shopify_line_without_a_sku_is_known_by_its_id_in_order_and_refund():
     order = copy.deepcopy(SAMPLES["shopify"][1])
     refund = copy.deepcopy(SAMPLES["shopify"][3])

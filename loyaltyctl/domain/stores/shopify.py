@@ -5,10 +5,8 @@ A body does not say its topic (Shopify sends it in a header), so the shape does:
 refund has ``refund_line_items``, an order ``line_items``, a customer a name and no
 lines. Amounts are decimal strings in the shop's currency.
 
-- Order: items are ``line_items`` (``price`` x ``quantity``), the discount what the
-  line items' ``discount_allocations`` add up to (``total_discounts`` when no line
-  carries an allocation: it may include a shipping discount), shipping the sum of
-  ``shipping_lines[].price`` less their own allocations; tax never earns.
+- Order: items are ``line_items`` (``price`` x ``quantity``), the discount
+  ``total_discounts``, shipping the sum of ``shipping_lines[].price``; tax never earns.
   Paid when ``financial_status`` is paid, partially_refunded or refunded (others are
   reported and skipped). Its event id is the order's, whatever topic brought it, so a
   resend or another topic of an unchanged order is a replay. The refunds an order
@@ -52,15 +50,6 @@ def _customer(order: Fields) -> Customer:
     )
 
 
-def _allocated(line: Fields) -> Decimal:
-    """What discounts took off one line item or shipping line (its
-    ``discount_allocations``)."""
-    return sum(
-        (a.amount("amount") for a in line.items("discount_allocations", required=False)),
-        Decimal(0),
-    )
-
-
 def map_order(order: Fields, mapping: Mapping) -> None:
     order_id = order.ref("id")
     status = order.choice("financial_status")
@@ -71,26 +60,17 @@ def map_order(order: Fields, mapping: Mapping) -> None:
         return
     currency = order.currency("currency", required=False)
     items = []
-    item_discounts = Decimal(0)
     for line in order.items("line_items"):
-        item_discounts += _allocated(line)
         quantity = line.count("quantity")
         if quantity:
             price = line.amount("price")
             items.append({"sku": _sku(line), "price": money_text(price), "quantity": quantity})
     if not items:
         raise PayloadProblem("line_items: the order has no line item with a quantity")
-    shipping = shipping_discounts = Decimal(0)
-    for line in order.items("shipping_lines", required=False):
-        shipping += line.amount("price")
-        shipping_discounts += _allocated(line)
-    if item_discounts or shipping_discounts:
-        # where each discount went: the items' share is the order's discount, the
-        # shipping lines' share (free shipping) only lowers the shipping
-        discount = item_discounts
-        shipping = max(shipping - shipping_discounts, Decimal(0))
-    else:  # no allocations (older payloads): the order's total, shipping's share included
-        discount = order.amount("total_discounts", default="0")
+    shipping = sum(
+        (line.amount("price") for line in order.items("shipping_lines", required=False)),
+        Decimal(0),
+    )
     document = {
         "id": f"shopify:order:{order_id}",
         "type": "order.paid",
@@ -98,7 +78,7 @@ def map_order(order: Fields, mapping: Mapping) -> None:
         "order_id": order_id,
         "currency": currency,
         "items": items,
-        "discount": money_text(discount),
+        "discount": money_text(order.amount("total_discounts", default="0")),
         "shipping": money_text(shipping),
         "tax": money_text(order.amount("total_tax", default="0")),
     }
