@@ -17,6 +17,7 @@ a long run: `MODEL_EXAMPLES=300 python -m pytest tests/proofs/test_model_cli.py 
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 import json
 import os
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,7 @@ from tests.cli.helpers import write
 
 EXAMPLES = int(os.environ.get("MODEL_EXAMPLES", "3"))
 _runs = itertools.count()
+RAN: Counter[str] = Counter()  # rule (and rule:outcome) -> times it did something
 
 PRICE, SUPPLY, PER_MEMBER = 100, 3, 2
 BONUS, INVENTORY, REDEMPTIONS_PER_MEMBER = 25, 4, 2
@@ -96,6 +98,11 @@ class Tool(RuleBasedStateMachine):
     def _clock(self):
         os.environ["LOYALTYCTL_CLOCK"] = self.now.strftime("%Y-%m-%dT%H:%M:%SZ")
 
+    def ran(self, rule: str, outcome: str | None = None):
+        RAN[rule] += 1
+        if outcome:
+            RAN[f"{rule}:{outcome}"] += 1
+
     def call(self, *args):
         result = self.cli(*args)
         output = result.stdout + result.stderr
@@ -119,6 +126,7 @@ class Tool(RuleBasedStateMachine):
         self.balance[member] += amount
         if key:
             self.keys[key] = (member, amount)
+        self.ran("credit", "keyed" if key else "plain")
 
     @rule(data=st.data(), altered=st.booleans())
     def credit_again_with_a_key(self, data, altered):
@@ -134,6 +142,7 @@ class Tool(RuleBasedStateMachine):
             assert result.exit_code == 1, result.stderr  # the key is taken by other content
         else:
             assert result.exit_code == 0 and result.json["replayed"] is True
+        self.ran("credit_again_with_a_key", "altered" if altered else "replayed")
 
     @rule(member=st.sampled_from(MEMBERS), amount=st.integers(1, 300))
     def write_off(self, member, amount):
@@ -141,8 +150,10 @@ class Tool(RuleBasedStateMachine):
         if amount <= self.balance[member]:
             assert result.exit_code == 0, result.stderr
             self.balance[member] -= amount
+            self.ran("write_off", "done")
         else:
             assert result.exit_code == 1, result.stderr
+            self.ran("write_off", "refused")
 
     @rule(rows=st.lists(st.tuples(st.sampled_from(MEMBERS), st.integers(1, 50)), max_size=4))
     def import_points(self, rows):
@@ -154,6 +165,7 @@ class Tool(RuleBasedStateMachine):
         for member, amount in rows:
             self.balance[member] += amount
         self.imports.append(str(path))
+        self.ran("import_points", "rows" if rows else "empty")
 
     @rule(data=st.data())
     def import_again(self, data):
@@ -167,6 +179,8 @@ class Tool(RuleBasedStateMachine):
                 self.folder / "altered.csv", text.replace(",imported,", "0,imported,", 1)
             )
             assert self.call("points", "import", str(altered)).exit_code in (1, 3)
+            self.ran("import_again", "altered")
+        self.ran("import_again")
 
     @rule(member=st.sampled_from(MEMBERS))
     def claim(self, member):
@@ -177,8 +191,10 @@ class Tool(RuleBasedStateMachine):
             assert result.exit_code == 0, result.stderr
             self.claims[result.json["claim_id"]] = member
             self.balance[member] -= PRICE
+            self.ran("claim", "done")
         else:
             assert result.exit_code == 1, result.stderr
+            self.ran("claim", "refused")
 
     @rule(data=st.data())
     def cancel(self, data):
@@ -187,6 +203,7 @@ class Tool(RuleBasedStateMachine):
         claim_id = data.draw(st.sampled_from(sorted(self.claims)))
         self.ok("claim", "cancel", claim_id, "--reason", "model")
         self.balance[self.claims.pop(claim_id)] += PRICE
+        self.ran("cancel")
 
     @rule(member=st.sampled_from(MEMBERS))
     def redeem(self, member):
@@ -199,8 +216,10 @@ class Tool(RuleBasedStateMachine):
             assert result.exit_code == 0, result.stderr
             self.redeemed[member] += 1
             self.balance[member] += BONUS
+            self.ran("redeem", "done")
         else:
             assert result.exit_code == 1, result.stderr
+            self.ran("redeem", "refused")
 
     @rule(amount=st.integers(1, 100), expires=st.none() | st.integers(2, 8),
           matures=st.none() | st.integers(1, 4))  # fmt: skip
@@ -225,12 +244,14 @@ class Tool(RuleBasedStateMachine):
             self.balance[EXPIRING] += amount
         if expires or matures:
             self.lots.append({"left": amount, **at, "pending": bool(matures)})
+        self.ran("credit_later", "pending" if matures else "expiring" if expires else "plain")
 
     @rule(amount=st.integers(1, 150))
     def write_off_lots(self, amount):
         result = self.call("points", "write-off", self.id(EXPIRING), str(amount), "--reason", "m")
         if amount > self.balance[EXPIRING]:
             assert result.exit_code == 1
+            self.ran("write_off_lots", "refused")
             return
         assert result.exit_code == 0, result.stderr
         self.balance[EXPIRING] -= amount
@@ -241,14 +262,17 @@ class Tool(RuleBasedStateMachine):
             used = min(amount, lot["left"])
             lot["left"] -= used
             amount -= used
+        self.ran("write_off_lots", "done")
 
     @rule(days=st.integers(1, 5))
     def time_passes(self, days):
         self.now += timedelta(days=days)
         self._clock()
         self.ok("maintain", "run")
+        self.ran("time_passes")
         for lot in self.lots:
             if lot["pending"] and lot["matures"] <= self.now:
+                self.ran("time_passes", "matured")
                 lot["pending"] = False
                 self.pending[EXPIRING] -= lot["left"]
                 self.balance[EXPIRING] += lot["left"]
@@ -256,23 +280,27 @@ class Tool(RuleBasedStateMachine):
                     lot["left"] = 0
         for lot in self.lots:
             if not lot["pending"] and lot["expires"] and lot["expires"] <= self.now and lot["left"]:
+                self.ran("time_passes", "expired")
                 self.balance[EXPIRING] -= lot["left"]
                 lot["left"] = 0
 
     @rule()
     def rotate_keys(self):
         self.ok("keys", "rotate")
+        self.ran("rotate_keys")
 
     @rule(member=st.sampled_from(MEMBERS))
     def claim_coupon(self, member):
         result = self.call("perk", "claim", self.coupon_perk, "--member", self.id(member), "--json")
         if self.balance[member] < COUPON_PRICE:
             assert result.exit_code == 1, result.stderr
+            self.ran("claim_coupon", "refused")
             return
         assert result.exit_code == 0, result.stderr
         self.balance[member] -= COUPON_PRICE
         code = result.json["redemption"]["value"]
         self.coupons[code] = {"member": member, "status": "active", "order": None}
+        self.ran("claim_coupon", "done")
 
     @rule(data=st.data(), again=st.booleans())
     def use_coupon(self, data, again):
@@ -284,8 +312,10 @@ class Tool(RuleBasedStateMachine):
         result = self.call("coupon", "use", code, "--order", order, "--cart", str(self.cart))
         if coupon["status"] == "used" and coupon["order"] != order:
             assert result.exit_code == 1, result.stderr  # used on another order
+            self.ran("use_coupon", "another order")
             return
         assert result.exit_code == 0, result.stderr  # a use, or the same order's replay
+        self.ran("use_coupon", "replayed" if coupon["status"] == "used" else "used")
         coupon.update(status="used", order=order)
 
     @rule(data=st.data())
@@ -297,11 +327,13 @@ class Tool(RuleBasedStateMachine):
         order = self.coupons[code]["order"]
         self.ok("coupon", "release", code, "--order", order, "--reason", "order cancelled")
         self.coupons[code].update(status="active", order=None)
+        self.ran("release_coupon")
 
     @rule(member=st.sampled_from(MEMBERS))
     def grant_discount(self, member):
         self.ok("discount", "grant", self.discount, "--member", self.id(member))
         self.grants[member] += 1
+        self.ran("grant_discount")
         # each command's "now" is the fixed test clock plus its own running time: the next
         # command could start "before" this grant does; the clock moves past it
         self.now += timedelta(seconds=1)
@@ -313,12 +345,14 @@ class Tool(RuleBasedStateMachine):
             "discount", "revoke", self.discount, "--member", self.id(member), "--reason", "m"
         )
         assert result.exit_code == (0 if self.grants[member] else 1), result.stderr
+        self.ran("revoke_discount", "done" if self.grants[member] else "refused")
         self.grants[member] = 0
 
     @rule(member=st.sampled_from(MEMBERS))
     def forget(self, member):
         result = self.call("member", "forget", self.id(member), "--reason", "erasure")
         assert result.exit_code == (1 if member in self.forgotten else 0), result.stderr
+        self.ran("forget", "again" if member in self.forgotten else "done")
         self.forgotten.add(member)
 
     # --- after every step -------------------------------------------------------------------
@@ -365,7 +399,9 @@ def test_the_tool_agrees_with_the_model(cli, tmp_path, monkeypatch):
         derandomize=EXAMPLES <= 3,
         suppress_health_check=list(HealthCheck),
     )
+    RAN.clear()
     Tool.TestCase().runTest()
+    print("MODEL COVERAGE", dict(sorted(RAN.items())))
 
 
 pytestmark = [
