@@ -132,15 +132,7 @@ def audit_chains(session: Session) -> Iterator[str]:
             yield f"{who}: expected #{seq + 1}; an event is missing before it"
         if event.prev_hash != prev:
             yield f"{who}: does not follow the previous event (chain broken)"
-        content = store.event_content(
-            subject=event.subject,
-            seq=event.seq,
-            at=event.at,
-            operator=event.operator,
-            action=event.action,
-            reason=event.reason,
-            details=event.details,
-        )
+        content = store.stored_content(event)
         if record_hash(event.prev_hash, content) != event.hash:
             yield from forgetting.unvouched(event, content, redactions.get(event.id), who)
         chains[event.subject] = (event.seq, event.hash)

@@ -11,6 +11,7 @@ id, points, lots, claims, coupons and grants.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from loyaltyctl import crash
@@ -50,15 +51,7 @@ def forget_member(
     records = []
     for event in store.personal_events(session, subject):
         details = domain.details_text(domain.redact(json.loads(event.details)))
-        content = audit.event_content(
-            subject=event.subject,
-            seq=event.seq,
-            at=event.at,
-            operator=event.operator,
-            action=event.action,
-            reason=event.reason,
-            details=details,
-        )
+        content = audit.stored_content(event, details)
         records.append(
             {
                 "id": event.id,
@@ -98,13 +91,14 @@ def _moment(value: datetime | str) -> datetime:
 # --- what `audit verify` asks (services/audit.py) ------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
 class Redaction:
     """One redacted event as a `member.forget` event recorded it."""
 
-    __slots__ = ("forget_id", "subject", "seq", "record")
-
-    def __init__(self, forget_id: int, subject: str, seq: int, record: dict) -> None:
-        self.forget_id, self.subject, self.seq, self.record = forget_id, subject, seq, record
+    forget_id: int
+    subject: str
+    seq: int
+    record: dict
 
 
 def redactions(session: Session) -> dict[int, Redaction]:
@@ -115,15 +109,7 @@ def redactions(session: Session) -> dict[int, Redaction]:
 
     found: dict[int, Redaction] = {}
     for event in store.forget_records(session):
-        content = audit.event_content(
-            subject=event.subject,
-            seq=event.seq,
-            at=event.at,
-            operator=event.operator,
-            action=event.action,
-            reason=event.reason,
-            details=event.details,
-        )
+        content = audit.stored_content(event)
         if record_hash(event.prev_hash, content) != event.hash:
             continue
         for record in json.loads(event.details).get("redacted", ()):

@@ -37,6 +37,20 @@ def event_content(
     }
 
 
+def stored_content(event, details: str | None = None) -> dict:
+    """What a stored event's hash covers (``details``: other details in its place, as a
+    redaction would leave them)."""
+    return event_content(
+        subject=event.subject,
+        seq=event.seq,
+        at=event.at,
+        operator=event.operator,
+        action=event.action,
+        reason=event.reason,
+        details=event.details if details is None else details,
+    )
+
+
 EVENT_COLUMNS = (
     "subject",
     "seq",
