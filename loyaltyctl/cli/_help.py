@@ -35,8 +35,8 @@ def keep_examples(app) -> None:
     for command in app.registered_commands:
         if command.help:
             command.help = verbatim_examples(command.help)
-        elif command.callback is not None and command.callback.__doc__:
-            command.callback.__doc__ = verbatim_examples(_clean(command.callback.__doc__))
+        elif command.callback is not None:
+            keep_command_examples(command.callback)
     for group in app.registered_groups:
         if isinstance(group.help, str):
             group.help = verbatim_examples(group.help)
@@ -44,6 +44,12 @@ def keep_examples(app) -> None:
     callback = getattr(app.registered_callback, "callback", None)
     if callback is not None and callback.__doc__:
         callback.__doc__ = verbatim_examples(_clean(callback.__doc__))
+
+
+def keep_command_examples(function) -> None:
+    """Mark the examples of a command's docstring (its help)."""
+    if function.__doc__:
+        function.__doc__ = verbatim_examples(_clean(function.__doc__))
 
 
 def _clean(doc: str) -> str:

@@ -10,30 +10,40 @@ import typer
 from typer.core import TyperGroup
 
 from loyaltyctl import __version__
-from loyaltyctl.cli import (
-    audit,
-    claims,
-    completion,
-    coupons,
-    db,
-    demo,
-    discounts,
-    earning,
-    exports,
-    keys,
-    maintain,
-    members,
-    perks,
-    points,
-    promo,
-    quote,
-    staff,
-    stats,
-)
 from loyaltyctl.cli._clock import activate as activate_clock
 from loyaltyctl.cli._context import AppContext, activate
 from loyaltyctl.cli._help import keep_examples
 from loyaltyctl.cli._params import install as plain_text_parameters
+from loyaltyctl.cli._tree import Branch, LazyCommands, build
+
+# the commands under the root, in the order `--help` lists them: name -> the module of
+# loyaltyctl.cli and its Typer app (a group) or function (a command), imported and built
+# only when that command runs or the tree is listed (cli/_tree.py)
+TREE = {
+    "init": Branch("db", "init"),
+    "demo": Branch("demo", "demo"),
+    "completion": Branch("completion", "completion"),
+    "apply": Branch("perks", "apply"),
+    "quote": Branch("quote", "quote"),
+    "whoami": Branch("staff", "whoami"),
+    "db": Branch("db", "app"),
+    "keys": Branch("keys", "app"),
+    "member": Branch("members", "app"),
+    "points": Branch("points", "app"),
+    "perk": Branch("perks", "app"),
+    "claim": Branch("claims", "app"),
+    "certificate": Branch("claims", "certificate_app"),
+    "promo": Branch("promo", "app", {"export-toml": ("exports", "campaigns")}),
+    "coupon": Branch("coupons", "app"),
+    "discount": Branch("discounts", "app"),
+    "stats": Branch("stats", "app"),
+    "events": Branch("earning", "events_app"),
+    "rules": Branch("earning", "rules_app", {"export": ("exports", "rules")}),
+    "tiers": Branch("earning", "tiers_app", {"export": ("exports", "tiers")}),
+    "maintain": Branch("maintain", "app"),
+    "audit": Branch("audit", "app"),
+    "staff": Branch("staff", "app"),
+}
 
 
 def _json_usage_error(error: Exception, json_mode: bool) -> None:
@@ -49,12 +59,9 @@ class LoyaltyGroup(TyperGroup):
 
     def __init__(self, **attrs) -> None:
         super().__init__(**attrs)
-        # every command checks its operator's role first (spec §8)
-        from loyaltyctl.cli._bounds import cap_integers
-        from loyaltyctl.cli._permissions import guard
-
-        cap_integers(self)  # inside the guard: who may run a command is asked first
-        guard(self)
+        # each branch is built when it is asked for, with its bound on whole numbers and
+        # its permission check (spec §8): cli/_tree.py
+        self.commands = LazyCommands(TREE, lambda name, branch: build(name, branch, app))
 
     def parse_args(self, ctx: typer.Context, args: list[str]):
         """Usage errors in the global options also get the JSON error document."""
@@ -164,34 +171,6 @@ def root(
     )
     ctx.call_on_close(state.close)
     activate_clock()
-
-
-app.command("init")(db.init)
-app.command("demo")(demo.demo)
-app.command("completion")(completion.completion)
-app.add_typer(db.app, name="db")
-app.add_typer(keys.app, name="keys")
-app.add_typer(members.app, name="member")
-app.add_typer(points.app, name="points")
-app.command("apply")(perks.apply)
-app.add_typer(perks.app, name="perk")
-app.add_typer(claims.app, name="claim")
-app.add_typer(claims.certificate_app, name="certificate")
-promo.app.command("export-toml")(exports.campaigns)
-app.add_typer(promo.app, name="promo")
-app.add_typer(coupons.app, name="coupon")
-app.add_typer(discounts.app, name="discount")
-app.command("quote")(quote.quote)
-app.add_typer(stats.app, name="stats")
-app.add_typer(earning.events_app, name="events")
-earning.rules_app.command("export")(exports.rules)
-earning.tiers_app.command("export")(exports.tiers)
-app.add_typer(earning.rules_app, name="rules")
-app.add_typer(earning.tiers_app, name="tiers")
-app.add_typer(maintain.app, name="maintain")
-app.add_typer(audit.app, name="audit")
-app.add_typer(staff.app, name="staff")
-app.command("whoami")(staff.whoami)
 
 
 keep_examples(app)  # examples print as written, never re-wrapped inside a value
