@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import getpass
 import os
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -85,6 +84,8 @@ def find_config_file(flag: str | None) -> Path | None:
 def _read_config(path: Path | None) -> dict:
     if path is None:
         return {}
+    import tomllib  # only when there is a file to read (start-up)
+
     try:
         with path.open("rb") as fh:
             data = tomllib.load(fh)

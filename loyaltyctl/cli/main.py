@@ -65,30 +65,34 @@ class LoyaltyGroup(TyperGroup):
 
     def parse_args(self, ctx: typer.Context, args: list[str]):
         """Usage errors in the global options also get the JSON error document."""
-        from loyaltyctl.cli import _errors
-
-        json_mode = _errors.wants_json(list(args))
+        given = list(args)  # as given: parsing consumes the list
         try:
             return super().parse_args(ctx, args)
         except typer.exceptions.TyperException as error:
-            _json_usage_error(error, json_mode)
+            from loyaltyctl.cli import _errors
+
+            _json_usage_error(error, _errors.wants_json(given))
             raise
 
     def invoke(self, ctx: typer.Context):
-        from loyaltyctl.cli import _errors
         from loyaltyctl.domain.errors import LoyaltyError
 
+        # the error map (cli/_errors.py) is imported when there is an error: start-up
         protected = getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", [])
-        json_mode = _errors.wants_json(list(protected) + list(ctx.args))
+        given = list(protected) + list(ctx.args)  # as given: invoking consumes them
         try:
             return super().invoke(ctx)
         except LoyaltyError as error:
+            from loyaltyctl.cli import _errors
+
             if _errors.wants_traceback(error):
                 raise
-            raise typer.Exit(_errors.report(error, json_mode=json_mode)) from None
+            raise typer.Exit(_errors.report(error, json_mode=_errors.wants_json(given))) from None
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
+            from loyaltyctl.cli import _errors
+
             # Ctrl-C: what was committed stays; the command said what it leaves undone
             raise typer.Exit(_errors.INTERRUPTED) from None
         except BrokenPipeError:
@@ -96,11 +100,16 @@ class LoyaltyGroup(TyperGroup):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(1) from None
         except typer.exceptions.TyperException as error:
-            _json_usage_error(error, json_mode)
+            from loyaltyctl.cli import _errors
+
+            _json_usage_error(error, _errors.wants_json(given))
             raise
         except Exception as error:  # noqa: BLE001 - the one place that catches everything
+            from loyaltyctl.cli import _errors
+
             if _errors.debug():
                 raise
+            json_mode = _errors.wants_json(given)
             raise typer.Exit(_errors.report_unexpected(error, json_mode=json_mode)) from None
 
 

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from loyaltyctl.domain.perks import position_of
+from loyaltyctl.domain.positions import position_of
 
 RULE_KINDS = ("join", "order", "review", "social", "birthday")
 PLATFORMS = ("facebook", "instagram", "twitter", "tiktok")

@@ -5,6 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+# a member's account as the counter reads it: in a module of its own, so that the
+# counter's reads do not create every result class here (start-up)
+from loyaltyctl.domain.accounts import Balance as Balance
+from loyaltyctl.domain.accounts import ExpiringPoints as ExpiringPoints
+from loyaltyctl.domain.accounts import Member as Member
+
 # Ledger entry kinds. `amount` is the signed effect on the balance and
 # `pending_amount` the signed effect on pending points.
 CREDIT = "credit"  # manual or imported credit (pending when pending_amount != 0)
@@ -16,25 +22,6 @@ CLAIM_REFUND = "claim_refund"  # a claim cancelled: its points given back to the
 EARN = "earn"  # points earned by an earning rule (events ingest, birthdays in maintain run)
 REVERSE = "reverse"  # earned points taken back by an order's refund
 CREDIT_KINDS = (CREDIT,)
-
-
-@dataclass(frozen=True)
-class Member:
-    external_id: str
-    name: str
-    phone: str | None
-    email: str | None
-    birthday: str | None
-    plan: str | None
-    tier: str | None
-    tier_manual: bool
-    groups: tuple[str, ...]
-    tags: tuple[str, ...]
-    balance: int
-    pending: int
-    created_at: datetime
-    updated_at: datetime
-    forgotten_at: datetime | None = None  # `member forget` erased the personal data
 
 
 @dataclass(frozen=True)
@@ -66,20 +53,6 @@ class LedgerEntry:
     event_id: str | None = None
     order_id: str | None = None
     claim_id: str | None = None
-
-
-@dataclass(frozen=True)
-class ExpiringPoints:
-    amount: int
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class Balance:
-    member: str
-    balance: int
-    pending: int
-    expiring: tuple[ExpiringPoints, ...]
 
 
 @dataclass(frozen=True)

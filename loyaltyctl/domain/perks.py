@@ -16,6 +16,7 @@ from typing import Any
 
 from loyaltyctl.domain.coupons import CouponSpec
 from loyaltyctl.domain.money import money_text
+from loyaltyctl.domain.positions import position_of
 
 CATEGORIES = ("general", "discount", "merchandise", "experience", "digital", "access")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -86,16 +87,6 @@ def _either(values: tuple[str, ...]) -> str:
 def times(count: int) -> str:
     """1 -> "once", 2 -> "twice", n -> "n times"."""
     return {1: "once", 2: "twice"}.get(count, f"{count:,} times")
-
-
-def position_of(positions: dict[str, tuple[int, int]], key: str, line: int) -> tuple[int, int]:
-    """The line and column of a dotted key, else of its table, else of the table's header
-    (``line``): where a problem found when planning is reported."""
-    while key:
-        if key in positions:
-            return positions[key]
-        key = key.rpartition(".")[0]
-    return line, 1
 
 
 @dataclass(frozen=True)

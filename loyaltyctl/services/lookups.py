@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from loyaltyctl.domain import models
+from loyaltyctl.domain import accounts
 from loyaltyctl.domain.errors import UsageProblem
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.store import lookups as store
@@ -22,28 +22,28 @@ PHONE_DIGITS_MIN = 4  # fewer digits match too many phones to pick the right mem
 
 def balance(
     *, session: Session, member: str, soon_days: int = 30, now: datetime | None = None
-) -> models.Balance:
+) -> accounts.Balance:
     """A member's balance, pending points and the points expiring within ``soon_days``."""
     return balance_of(session, store.require_member(session, member), soon_days, now)
 
 
 def balance_of(
     session: Session, ref: store.MemberRef, soon_days: int, now: datetime | None = None
-) -> models.Balance:
+) -> accounts.Balance:
     """The balance of a member read already (`store.lookups.MemberRef` or a member row)."""
     until = (now or utcnow()) + timedelta(days=soon_days)
-    return models.Balance(
+    return accounts.Balance(
         member=ref.external_id,
         balance=ref.balance,
         pending=ref.pending,
         expiring=tuple(
-            models.ExpiringPoints(amount=points, expires_at=expires_at)
+            accounts.ExpiringPoints(amount=points, expires_at=expires_at)
             for expires_at, points in store.expiring_points(session, ref.id, until=until)
         ),
     )
 
 
-def find_members(*, session: Session, query: str, limit: int = 20) -> list[models.Member]:
+def find_members(*, session: Session, query: str, limit: int = 20) -> list[accounts.Member]:
     """Members by the last 4-6 digits of their phone, their email, or part of their name."""
     if len(query.strip()) < 2:
         raise UsageProblem("Give at least 2 characters, or the last 4-6 digits of a phone.")

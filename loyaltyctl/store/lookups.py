@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from loyaltyctl.domain import models
+from loyaltyctl.domain import accounts
 from loyaltyctl.domain.errors import UnknownMember
 from loyaltyctl.domain.suggest import closest
 from loyaltyctl.store.driver import fetch_one, query, select_in, stamp, stamp_reader
@@ -94,7 +94,7 @@ def expiring_points(
     return [(utc(expires_at), int(points)) for expires_at, points in rows]
 
 
-def search(session: Session, text: str, *, limit: int) -> list[models.Member]:
+def search(session: Session, text: str, *, limit: int) -> list[accounts.Member]:
     """Last 4-6 phone digits, an email, or part of the name (case-insensitive), by name;
     with their groups and tags."""
     text = text.strip()
@@ -120,7 +120,7 @@ def search(session: Session, text: str, *, limit: int) -> list[models.Member]:
     return with_labels(session, rows)
 
 
-def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
+def with_labels(session: Session, rows: list[tuple]) -> list[accounts.Member]:
     """Domain members from rows of `MEMBER_COLUMNS`, with their groups and tags."""
     labels: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
     found = select_in(  # a member's labels are all in one chunk of ids: in order
@@ -133,7 +133,7 @@ def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
         labels[member_id][0 if kind == GROUP else 1].append(value)
     utc = _utc_reader(session)
     return [
-        models.Member(
+        accounts.Member(
             external_id=external_id,
             name=name,
             phone=phone,

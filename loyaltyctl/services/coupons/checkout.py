@@ -33,7 +33,6 @@ from loyaltyctl.domain.errors import (
 )
 from loyaltyctl.domain.money import money_text
 from loyaltyctl.domain.values import utcnow
-from loyaltyctl.store import audit
 from loyaltyctl.store import coupons as store
 from loyaltyctl.store.db import ConcurrentChange
 
@@ -166,6 +165,8 @@ def use_coupon(
     if not store.mark_used(session, record.claim_id, order_id, now):
         # used (or expired) since it was read: the rerun replays or refuses it
         raise ConcurrentChange(f"coupon of claim {record.claim_id} moved")
+    from loyaltyctl.store import audit  # the writes only: `check` and `quote` start faster
+
     audit.append_event(
         session,
         subject=subject(record.claim_id),
@@ -214,6 +215,8 @@ def release_coupon(
         )
     if not store.release(session, record.claim_id, order_id, now):
         raise ConcurrentChange(f"coupon of claim {record.claim_id} moved")
+    from loyaltyctl.store import audit  # the writes only: `check` and `quote` start faster
+
     audit.append_event(
         session,
         subject=subject(record.claim_id),
