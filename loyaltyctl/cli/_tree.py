@@ -14,6 +14,7 @@ the verbatim examples of its help (cli/_help.py), the bound on whole numbers
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator, MutableMapping
 from functools import cache
 from importlib import import_module
@@ -52,33 +53,66 @@ def _loaded(module: str, attr: str, grafts: tuple[tuple[str, tuple[str, str]], .
 
 def build(name: str, branch: Branch, root) -> Any:
     """The Click command of one branch, as Typer makes it for ``root.add_typer(app,
-    name=name)`` or ``root.command(name)(function)``, wrapped like the rest of the tree."""
+    name=name)`` or ``root.command(name)(function)``, wrapped like the rest of the tree.
+    A group's own commands are built when asked for too."""
     import typer
-    import typer.main
-
-    from loyaltyctl.cli._bounds import cap_integers
-    from loyaltyctl.cli._permissions import guard
 
     target = branch.target()
     holder = typer.Typer()  # only to make Typer's own registration record
-    if isinstance(target, typer.Typer):
-        holder.add_typer(target, name=name)
-        command = typer.main.get_group_from_info(
-            holder.registered_groups[0],
-            pretty_exceptions_short=root.pretty_exceptions_short,
-            rich_markup_mode=root.rich_markup_mode,
-            suggest_commands=root.suggest_commands,
-        )
-    else:
+    if not isinstance(target, typer.Typer):
         holder.command(name)(target)
-        command = typer.main.get_command_from_info(
-            holder.registered_commands[0],
-            pretty_exceptions_short=root.pretty_exceptions_short,
-            rich_markup_mode=root.rich_markup_mode,
-        )
+        return _command(holder.registered_commands[0], (name,), root)
+    if target.registered_groups:  # a group of groups: built whole, as Typer does
+        holder.add_typer(target, name=name)
+        return _wrapped(_group(holder.registered_groups[0], root), (), name)
+    shell = copy.copy(target)  # the group itself, without its commands
+    shell.registered_commands = []
+    holder.add_typer(shell, name=name)
+    group = _group(holder.registered_groups[0], root)
+    group.commands = LazyCommands(
+        {_name(info): info for info in target.registered_commands},
+        lambda sub, info: _command(info, (name, sub), root),
+    )
+    return group
+
+
+def _group(info, root):
+    import typer.main
+
+    return typer.main.get_group_from_info(
+        info,
+        pretty_exceptions_short=root.pretty_exceptions_short,
+        rich_markup_mode=root.rich_markup_mode,
+        suggest_commands=root.suggest_commands,
+    )
+
+
+def _command(info, path: tuple[str, ...], root):
+    import typer.main
+
+    command = typer.main.get_command_from_info(
+        info,
+        pretty_exceptions_short=root.pretty_exceptions_short,
+        rich_markup_mode=root.rich_markup_mode,
+    )
+    return _wrapped(command, path[:-1], path[-1])
+
+
+def _name(info) -> str:
+    import typer.main
+
+    return info.name or typer.main.get_command_name(info.callback.__name__)
+
+
+def _wrapped(command, parent: tuple[str, ...], name: str):
+    """The passes the whole tree used to get: whole numbers bounded, then (outside that:
+    who may run a command is asked first) the permission check of its full path."""
+    from loyaltyctl.cli._bounds import cap_integers
+    from loyaltyctl.cli._permissions import guard
+
     tree = _Single(name, command)
-    cap_integers(tree)  # inside the guard: who may run a command is asked first
-    guard(tree)
+    cap_integers(tree)
+    guard(tree, parent)
     return command
 
 
