@@ -286,3 +286,40 @@ def test_prepare_bulk_keeps_the_transaction_usable(db):
     if not db.is_sqlite:
         with db.transaction() as s:  # for that transaction only
             assert s.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
+
+
+def test_raw_transactions_of_one_command_share_one_connection(db):
+    """The role check and the command's own read run on one driver connection (start-up:
+    one connection set up, not two); each transaction still sets its own isolation, so a
+    write after a read is not left at the read's REPEATABLE READ; dispose closes it."""
+
+    def seen(session):
+        if session.sqlite:  # the object itself: a closed one's id could be reused
+            return session.raw_connection, None
+        with session.raw_connection.cursor() as cur:
+            cur.execute("SHOW transaction_isolation")
+            return session.raw_connection, cur.fetchone()[0]
+
+    first, read_level = db.run(seen, write=False, raw=True)
+    second, write_level = db.run(seen, raw=True)
+    assert first is second
+    if not db.is_sqlite:
+        assert (read_level, write_level) == ("repeatable read", "read committed")
+    held = db._idle_raw
+    assert held is not None
+    db.dispose()
+    assert db._idle_raw is None
+    if db.is_sqlite:
+        with pytest.raises(Exception, match="closed"):
+            held.execute("SELECT 1")
+    else:
+        assert held.closed
+
+
+def test_a_failed_raw_transaction_leaves_no_connection_behind(db):
+    def fails(session):
+        raise LookupError("no")
+
+    with pytest.raises(LookupError):
+        db.run(fails, raw=True)
+    assert db._idle_raw is None
