@@ -9,7 +9,13 @@ Forbidden here, and why:
 - for `points balance`, `member find`, and the checkout's `coupon check` and `quote`
   also pydantic (Typer's conversion of parameters, ~0.1 s: a member id needs only its
   parser, text options none, cli/_params.py);
-- for ``--help`` also Rich (help is plain text) and every service and store module.
+- for ``--help`` also Rich (help is plain text) and every service and store module;
+- for the counter's and the checkout's commands also every other command's module
+  (the tree is built branch by branch, cli/_tree.py), the result classes they do not
+  return (``domain.models``: theirs are in ``domain.accounts``), the perks' specs, the
+  audit chain (only writes append to it), and when they succeed the error map
+  (``cli._errors``); `points balance` and `member find` also no TOML reader (no config
+  file, no key file to read).
 
 The timings are in bench/README.md (`bench/bench_startup.py`); this test keeps what
 they depend on from creeping back.
@@ -24,6 +30,7 @@ from pathlib import Path
 
 import pytest
 
+from loyaltyctl.cli.main import TREE
 from tests.cli.helpers import add_member, credit, write
 from tests.coupon_helpers import apply_coupon_perks, issue
 
@@ -39,6 +46,25 @@ FORBIDDEN_FOR_HELP = (
     "loyaltyctl.services",
     "loyaltyctl.store",
 )
+
+# every module a command of the tree lives in (cli/main.py TREE, and what is grafted)
+COMMAND_MODULES = {f"loyaltyctl.cli.{branch.module}" for branch in TREE.values()} | {
+    f"loyaltyctl.cli.{module}" for branch in TREE.values() for module, _ in branch.grafts.values()
+}
+NOT_FOR_COUNTER = ("loyaltyctl.domain.models", "loyaltyctl.domain.perks", "loyaltyctl.store.audit")
+
+
+def kept_out(*own: str, refused: bool = False, reads_toml: bool = False) -> tuple[str, ...]:
+    """What a counter or checkout command does not import beyond FORBIDDEN_FOR_READS: the
+    other commands' modules (``own``: its own), and see the module's docstring."""
+    others = sorted(COMMAND_MODULES - {f"loyaltyctl.cli.{module}" for module in own})
+    return (
+        *others,
+        *NOT_FOR_COUNTER,
+        *(() if refused else ("loyaltyctl.cli._errors",)),
+        *(() if reads_toml else ("tomllib",)),
+    )
+
 
 # runs the CLI as `python -m loyaltyctl` does, and writes the modules loaded at exit
 PROBE = """
@@ -99,10 +125,20 @@ def test_counter_reads_import_no_database_toolkit(cli, tmp_path, command):
     else:
         assert done.returncode == 0, done.stderr
         assert "120" in done.stdout or "Lovelace" in done.stdout
-    forbidden = FORBIDDEN_FOR_READS
+    own = "points" if command[0] == "points" else "members"
+    forbidden = (*FORBIDDEN_FOR_READS, *kept_out(own, refused=command[-1] == "C-2"))
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
+
+
+def test_the_tree_is_seen_whole_where_it_is_listed(tmp_path):
+    """The check above could not fail if no command module were ever imported: `--help`
+    lists every command, so it imports them all."""
+    modules, done = imported(tmp_path, "--help")
+    assert done.returncode == 0, done.stderr
+    assert modules >= COMMAND_MODULES
+    assert len(COMMAND_MODULES) > 10
 
 
 def test_parameters_converted_without_pydantic_are_refused_as_before(cli):
@@ -171,7 +207,9 @@ def test_checkout_reads_import_no_database_toolkit(
     modules, done = imported(tmp_path, "--database-url", cli.url, *args)
     assert done.returncode == exit_code, done.stderr
     assert says in " ".join((done.stdout if exit_code == 0 else done.stderr).split())
-    forbidden = FORBIDDEN_FOR_READS
+    own = ("quote", "coupons") if command[0] == "quote" else ("coupons",)
+    extra = kept_out(*own, refused=exit_code != 0, reads_toml=True)  # the key file
+    forbidden = (*FORBIDDEN_FOR_READS, *extra)
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
