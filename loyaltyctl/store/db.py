@@ -191,9 +191,7 @@ class Database(FailureWords):
         self.check_schema = check_schema
         self._engine: Engine | None = None
         self._schema_checked = False
-        # the driver's connection between two raw transactions of one command (the role
-        # check, then the command's own): one connection set up, not two (start-up)
-        self._idle_raw: Any = None
+        self._idle_raw: Any = None  # a command's raw transactions share one connection
 
     @property
     def is_sqlite(self) -> bool:
@@ -333,7 +331,6 @@ class Database(FailureWords):
 
         check = self.check_schema if check_schema is None else check_schema
         conn, self._idle_raw = self._idle_raw or self._raw_connect(), None
-        ended = False
         try:
             if self.is_sqlite:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
@@ -350,16 +347,14 @@ class Database(FailureWords):
                 conn.rollback()
             else:
                 conn.commit()
-            ended = True
         except BaseException:
             if not getattr(conn, "closed", False):
                 conn.rollback()
+            conn.close()
             raise
-        finally:
-            if ended and self._idle_raw is None:
-                self._idle_raw = conn  # for the command's next transaction; dispose closes it
-            else:
-                conn.close()
+        if self._idle_raw is not None:  # a nested raw transaction's: one is kept
+            self._idle_raw.close()
+        self._idle_raw = conn  # for the command's next transaction; dispose closes it
 
     def truncate_log(self) -> None:
         """SQLite: copy the write-ahead log into the file and empty it, so pages a
