@@ -191,7 +191,9 @@ class Database(FailureWords):
         self.check_schema = check_schema
         self._engine: Engine | None = None
         self._schema_checked = False
-        self._idle_raw: Any = None  # a command's raw transactions share one connection
+        # the driver's connection between two raw transactions of one command (the role
+        # check, then the command's own): one connection set up, not two (start-up)
+        self._idle_raw: Any = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -331,6 +333,7 @@ class Database(FailureWords):
 
         check = self.check_schema if check_schema is None else check_schema
         conn, self._idle_raw = self._idle_raw or self._raw_connect(), None
+        ended = False
         try:
             if self.is_sqlite:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
@@ -347,14 +350,16 @@ class Database(FailureWords):
                 conn.rollback()
             else:
                 conn.commit()
+            ended = True
         except BaseException:
             if not getattr(conn, "closed", False):
                 conn.rollback()
-            conn.close()
             raise
-        if self._idle_raw is not None:  # a nested raw transaction's: one is kept
-            self._idle_raw.close()
-        self._idle_raw = conn  # for the command's next transaction; dispose closes it
+        finally:
+            if ended and self._idle_raw is None:
+                self._idle_raw = conn  # for the command's next transaction; dispose closes it
+            else:
+                conn.close()
 
     def truncate_log(self) -> None:
         """SQLite: copy the write-ahead log into the file and empty it, so pages a
