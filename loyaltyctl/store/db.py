@@ -191,9 +191,6 @@ class Database(FailureWords):
         self.check_schema = check_schema
         self._engine: Engine | None = None
         self._schema_checked = False
-        # the driver's connection between two raw transactions of one command (the role
-        # check, then the command's own): one connection set up, not two (start-up)
-        self._idle_raw: Any = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -261,9 +258,6 @@ class Database(FailureWords):
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
-        idle, self._idle_raw = self._idle_raw, None
-        if idle is not None:
-            idle.close()
 
     def connect(self, *, create: bool = False) -> Connection:
         """A connection; a SQLite file is created only when ``create`` (migrations)."""
@@ -332,16 +326,14 @@ class Database(FailureWords):
         from loyaltyctl.store.driver import RawSession
 
         check = self.check_schema if check_schema is None else check_schema
-        conn, self._idle_raw = self._idle_raw or self._raw_connect(), None
-        ended = False
+        conn = self._raw_connect()
         try:
             if self.is_sqlite:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-            else:
+            elif not write:
                 from psycopg import IsolationLevel
 
-                # a reused connection: each transaction sets its own (None: the server's)
-                conn.isolation_level = None if write else IsolationLevel.REPEATABLE_READ
+                conn.isolation_level = IsolationLevel.REPEATABLE_READ
             session = RawSession(conn, sqlite=self.is_sqlite)
             if check and not self._schema_checked:
                 self._verify_raw_schema(session)
@@ -350,16 +342,12 @@ class Database(FailureWords):
                 conn.rollback()
             else:
                 conn.commit()
-            ended = True
         except BaseException:
             if not getattr(conn, "closed", False):
                 conn.rollback()
             raise
         finally:
-            if ended and self._idle_raw is None:
-                self._idle_raw = conn  # for the command's next transaction; dispose closes it
-            else:
-                conn.close()
+            conn.close()
 
     def truncate_log(self) -> None:
         """SQLite: copy the write-ahead log into the file and empty it, so pages a
