@@ -99,10 +99,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_startup_"))
-    # the children write and use bytecode caches, as an installed loyaltyctl does (pip
-    # compiles them), so the figure is not the sandbox's PYTHONDONTWRITEBYTECODE
-    # compiling loyaltyctl's sources on every run while typer's come from its cache
-    env = child_env(workdir, workdir / "keys.json", leave_out=("PYTHONDONTWRITEBYTECODE",))
+    env = child_env(workdir, workdir / "keys.json")
     backends = []
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_before = load_average()
