@@ -23,8 +23,7 @@ from loyaltyctl.domain.code_alphabet import check_symbol as check_symbol
 from loyaltyctl.domain.code_alphabet import has_valid_check as has_valid_check
 from loyaltyctl.domain.code_alphabet import looks_mistyped as looks_mistyped
 from loyaltyctl.domain.code_alphabet import normalize as normalize
-from loyaltyctl.domain.perks import Audience, times, window_and_audience
-from loyaltyctl.domain.positions import position_of
+from loyaltyctl.domain.perks import Audience, position_of, times, window_and_audience
 
 STATUSES = ("active", "paused", "archived")
 DEFAULT_LENGTH = 10

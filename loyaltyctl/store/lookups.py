@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
-from loyaltyctl.domain import accounts
+# the result classes `models` names too, without the rest of it (start-up)
+from loyaltyctl.domain import accounts as models
 from loyaltyctl.domain.errors import UnknownMember
 from loyaltyctl.domain.suggest import closest
 from loyaltyctl.store.driver import fetch_one, query, select_in, stamp, stamp_reader
@@ -94,7 +95,7 @@ def expiring_points(
     return [(utc(expires_at), int(points)) for expires_at, points in rows]
 
 
-def search(session: Session, text: str, *, limit: int) -> list[accounts.Member]:
+def search(session: Session, text: str, *, limit: int) -> list[models.Member]:
     """Last 4-6 phone digits, an email, or part of the name (case-insensitive), by name;
     with their groups and tags."""
     text = text.strip()
@@ -120,7 +121,7 @@ def search(session: Session, text: str, *, limit: int) -> list[accounts.Member]:
     return with_labels(session, rows)
 
 
-def with_labels(session: Session, rows: list[tuple]) -> list[accounts.Member]:
+def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
     """Domain members from rows of `MEMBER_COLUMNS`, with their groups and tags."""
     labels: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
     found = select_in(  # a member's labels are all in one chunk of ids: in order
@@ -133,7 +134,7 @@ def with_labels(session: Session, rows: list[tuple]) -> list[accounts.Member]:
         labels[member_id][0 if kind == GROUP else 1].append(value)
     utc = _utc_reader(session)
     return [
-        accounts.Member(
+        models.Member(
             external_id=external_id,
             name=name,
             phone=phone,
