@@ -17,6 +17,8 @@ GENESIS = "0" * 64
 
 
 def _plain(value: object) -> object:
+    if type(value) is datetime and value.tzinfo is UTC:  # most: the text without the offset
+        return value.isoformat(timespec="microseconds")[:-6]
     if isinstance(value, datetime):
         if value.utcoffset() is not None:
             value = value.astimezone(UTC).replace(tzinfo=None)

@@ -272,6 +272,8 @@ def _sqlite_stamp(value: datetime | None) -> str | None:
     """How SQLite stores a timestamp: UTC text without an offset, as SQLAlchemy writes it."""
     if value is None:
         return None
+    if type(value) is datetime and value.tzinfo is UTC:  # most: the text without the offset
+        return value.isoformat(" ", "microseconds")[:-6]
     # isoformat: the text strftime("%Y-%m-%d %H:%M:%S.%f") gives, five times faster
     return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 

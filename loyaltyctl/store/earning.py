@@ -16,7 +16,12 @@ from sqlmodel import Session
 from loyaltyctl.domain.errors import NotFound
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.driver import run_many, select_in, stamp_reader, stamper
-from loyaltyctl.store.ledger import lock_members_with
+from loyaltyctl.store.ledger import (
+    MemberState,
+    lock_members_with,
+    state_change,
+    write_member_changes,
+)
 from loyaltyctl.store.perks import close_matches
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
@@ -192,24 +197,72 @@ def lock_for_earning(session: Session, member_ids: list[int]):
     return states, extras
 
 
-def save_member_tiers(
-    session: Session, changes: list[tuple[int, str | None, datetime | None]]
+SAVE_EARNING_SQL = (
+    "UPDATE member SET balance = balance + {v.d_balance}, pending = pending + {v.d_pending}, "
+    "ledger_seq = {v.new_seq}, ledger_head = {v.new_head}, "
+    "updated_at = CASE WHEN {v.moved} THEN {v.moment} ELSE updated_at END, "
+    "earned = earned + {v.d_earned}, "
+    "tier = CASE WHEN {v.set_tier} AND NOT tier_manual THEN {v.new_tier} ELSE tier END, "
+    "tier_review_at = CASE WHEN {v.set_tier} AND NOT tier_manual THEN {v.new_review_at} "
+    "ELSE tier_review_at END {values} "
+    "WHERE id = {v.member} AND ledger_seq = {v.base_seq} "
+    "AND balance + {v.d_balance} >= 0 AND pending + {v.d_pending} >= 0"
+)
+SAVE_EARNING_VALUES = (
+    ("d_balance", "bigint"),
+    ("d_pending", "bigint"),
+    ("new_seq", "integer"),
+    ("new_head", "text"),
+    ("moved", "boolean"),
+    ("moment", "timestamptz"),
+    ("d_earned", "bigint"),
+    ("set_tier", "boolean"),
+    ("new_tier", "text"),
+    ("new_review_at", "timestamptz"),
+    ("member", "bigint"),
+    ("base_seq", "integer"),
+)
+
+
+def save_earning_members(
+    session: Session,
+    states: Iterable[MemberState],
+    now: datetime,
+    *,
+    earned: dict[int, int],
+    tiers: dict[int, tuple[str | None, datetime | None]],
 ) -> None:
-    """(member id, tier, next review) for members whose tier is computed."""
-    if not changes:
-        return
-    sql = "UPDATE member SET tier = {p}, tier_review_at = {p} WHERE id = {p} AND NOT tier_manual"
+    """`store.ledger.save_member_states` for members a transaction earned for, with what
+    else it changed of them in the same UPDATE (one new row version a member, one
+    statement for them all on PostgreSQL): ``earned`` (member id -> points added to
+    `earned`, relative) and ``tiers`` (member id -> (tier, next review), for members
+    whose tier is computed: a tier set by hand is kept)."""
     to_driver = stamper(session)
-    params = [(tier, to_driver(review_at), member_id) for member_id, tier, review_at in changes]
-    run_many(session, sql, params)
-
-
-def save_member_earned(session: Session, deltas: dict[int, int]) -> None:
-    """Add to members' `earned` (relative, under their lock like every ledger change)."""
-    if not deltas:
-        return
-    sql = "UPDATE member SET earned = earned + {p} WHERE id = {p}"
-    run_many(session, sql, [(delta, member_id) for member_id, delta in sorted(deltas.items())])
+    moment = to_driver(now)
+    params, changed = [], []
+    for s in states:
+        member_id = s.id
+        tier = tiers.get(member_id)
+        d_earned = earned.get(member_id, 0)
+        if not (s.dirty or tier is not None or d_earned):
+            continue
+        review_at = to_driver(tier[1]) if tier is not None else None
+        params.append(
+            (
+                *state_change(s),
+                s.dirty,
+                moment,
+                d_earned,
+                tier is not None,
+                tier[0] if tier is not None else None,
+                review_at,
+                member_id,
+                s.base_seq,
+            )
+        )
+        changed.append(s)
+    if params:
+        write_member_changes(session, SAVE_EARNING_SQL, SAVE_EARNING_VALUES, params, changed)
 
 
 def due_for_tier_review(session: Session, now: datetime, limit: int) -> list[int]:

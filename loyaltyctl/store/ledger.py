@@ -230,22 +230,37 @@ def save_member_states(
     CHECK constraints); a refused row aborts the whole transaction.
     """
     moment = stamp(session, now)
-    params, changed = [], []
-    for s in states:
-        if not s.dirty:
-            continue
-        d_balance, d_pending = s.balance - s.base_balance, s.pending - s.base_pending
-        params.append((d_balance, d_pending, s.seq, s.head, moment, s.id, s.base_seq))
-        changed.append(s)
-    if not params:
+    changed = [s for s in states if s.dirty]
+    if not changed:
         return
-    updated = update_many(session, SAVE_MEMBER_SQL, SAVE_MEMBER_VALUES, params)
+    params = [(*state_change(s), moment, s.id, s.base_seq) for s in changed]
+    write_member_changes(session, SAVE_MEMBER_SQL, SAVE_MEMBER_VALUES, params, changed, summary)
+
+
+def state_change(s: MemberState) -> tuple[int, int, int, str]:
+    """(balance moved, pending moved, new seq, new head): the state's values of
+    `SAVE_MEMBER_SQL` before its moment, member and base seq."""
+    return s.balance - s.base_balance, s.pending - s.base_pending, s.seq, s.head
+
+
+def write_member_changes(
+    session: Session,
+    sql: str,
+    columns: tuple[tuple[str, str], ...],
+    params: list[tuple],
+    states: list[MemberState],
+    summary: bool = True,
+) -> None:
+    """`save_member_states`' UPDATE (or one setting more columns in the same way, with
+    ``params`` a row per state), refused as a whole when a row is not updated; then the
+    states are saved as they are now (and their entries added to the summary)."""
+    updated = update_many(session, sql, columns, params)
     if updated != len(params):
         raise ConcurrentChange(f"{len(params) - updated} member(s) changed during the transaction")
-    for s in changed:
+    for s in states:
         s.base_balance, s.base_pending, s.base_seq, s.dirty = s.balance, s.pending, s.seq, False
     if summary:  # else the caller calls save_summary itself, later (see claims)
-        save_summary(session, changed)
+        save_summary(session, states)
 
 
 SUMMARY_SHARDS = 16

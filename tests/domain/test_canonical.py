@@ -3,8 +3,9 @@ chain hash and event digest stored before orjson was used still verifies and rep
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -152,3 +153,23 @@ def test_orjson_refuses_what_the_reference_reads_its_own_way():
     for line in ('{"a": NaN}', '{"a": "\\ud800"}', '{"a": 1', '"\udc80"'):
         assert canonical.loads_plain(line) is None
     assert isinstance(canonical.loads_plain('{"a": 123456789012345678901234567890}')["a"], float)
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from(
+            [UTC, ZoneInfo("Europe/Amsterdam"), timezone(timedelta(hours=-3))]
+        ),
+    )
+)
+def test_a_timestamp_is_hashed_and_stored_as_its_utc_text(moment):
+    # the chain's text and SQLite's of an aware timestamp: what astimezone(UTC) gives, the
+    # offset left off, microseconds always (the short cut taken for UTC gives the same)
+    from loyaltyctl.domain.chain import _plain
+    from loyaltyctl.store.driver import _sqlite_stamp
+
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    assert _plain(moment) == utc.isoformat(timespec="microseconds")
+    assert _sqlite_stamp(moment) == utc.isoformat(" ", "microseconds")

@@ -8,6 +8,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loyaltyctl.domain.events import EventProblem, OrderPaid, parse_line
 
@@ -146,3 +148,129 @@ def test_the_spec_examples_parse():
         "social.action",
         "member.birthday_changed",
     ]
+
+
+# --- the usual order's fast reading is the careful reading ----------------------------------
+
+USUAL = {
+    "id": "e-1",
+    "type": "order.paid",
+    "at": "2026-11-02T10:00:00Z",
+    "member": "C-1001",
+    "order_id": "1001",
+    "currency": "USD",
+    "items": [{"sku": "P1", "price": "10.00", "quantity": 2}, {"sku": "P2", "price": "3.5"}],
+    "discount": "1.00",
+    "shipping": "4.90",
+}
+_GONE = object()
+_TEXTS = [_GONE, None, "", "  ", " x ", "a\x01b", "x" * 101, "é", 12, True, 1.5, ["x"]]
+_MONEYS = [
+    _GONE,
+    None,
+    "0",
+    "0.00",
+    " 5.00",
+    "5.1234567",
+    "-1",
+    "9999999999999",
+    "1e3",
+    5,
+    True,
+    2.5,
+    "25.00",
+    "40",
+]
+_CHANGES = {
+    "id": _TEXTS + ["x" * 201],
+    "type": [_GONE, " order.paid", "order.refunded", "member.joined"],
+    "at": [_GONE, "2026-11-02T10:00:00", " 2026-11-02 10:00+01:00", "2030-01-01", "yesterday", 5],
+    "member": _TEXTS + ["-x", "C" * 65, " C-1 ", 1001],
+    "order_id": _TEXTS,
+    "currency": _TEXTS + ["TOOLONGCUR", "usd"],
+    "items": [
+        _GONE,
+        None,
+        "P1",
+        [],
+        {"sku": "P1"},
+        [{"sku": "P1"}],
+        [{"sku": "P1", "price": 2.5}],
+        [{"sku": " P1", "price": "1"}],
+        [{"sku": "P1", "price": "1", "quantity": 0}],
+        [{"sku": "P1", "price": "1", "quantity": True}],
+        [{"sku": "P1", "price": "1", "note": [1]}],
+        [{"sku": "P1", "price": "1", "n": 1.5}],
+        [{"sku": "P1", "price": "1", "n": "x"}],
+        [{"sku": "P1", "price": "1", "n": json.loads("[" * 40 + "]" * 40)}],
+        ["P1"],
+    ],
+    "discount": _MONEYS,
+    "shipping": _MONEYS,
+    "tax": _MONEYS,
+    "coupons": [None, "CODE", ["CODE"], [], 1],
+    "discounts": [None, "d", ["d"], []],
+    "extra": [None, 1.5, {"deep": [1]}, "text", [], 10**30],
+}
+_changes = st.lists(
+    st.sampled_from([(key, value) for key, values in _CHANGES.items() for value in values]),
+    max_size=2,
+)
+
+
+def _outcome(read):
+    try:
+        event = read()
+    except EventProblem as exc:
+        return ("problem", type(exc).__name__, str(exc), exc.data)
+    event.source = None
+    return ("event", repr(event))
+
+
+@given(_changes)
+@settings(max_examples=600, deadline=None)
+def test_an_order_line_is_read_as_the_careful_reading_reads_it(changes):
+    from loyaltyctl.domain import events
+
+    document = dict(USUAL)
+    for key, value in changes:
+        if value is _GONE:
+            document.pop(key, None)
+        else:
+            document[key] = value
+    line = json.dumps(document)
+    assert _outcome(lambda: parse(line)) == _outcome(
+        lambda: events.parse_document(events._DECODER.decode(line), 1, tz=TZ, now=NOW)
+    )
+
+
+def test_the_usual_order_is_read_the_fast_way_and_its_content_is_the_generic_one():
+    from loyaltyctl.domain import events
+
+    usual = dict(ORDER, order_id="1001", items=[{"sku": "P1", "price": "10.00", "quantity": 2}])
+    del usual["unknown"]
+    event = events._usual_order(json.loads(json.dumps(usual)), 1, tz=TZ, now=NOW)
+    assert event is not None
+    event.source = parse(usual).source
+    assert event == parse(usual)
+    for changed in (event, OrderPaid(**{**_fields(event), "discounts": ("d",), "tax": Decimal(1)})):
+        assert events.order_content(changed) == events.generic_content(changed)
+    assert events._usual_order(ORDER, 1, tz=TZ, now=NOW) is None  # a number for an id
+
+
+def _fields(event):
+    from dataclasses import fields
+
+    return {f.name: getattr(event, f.name) for f in fields(event)}
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(
+        [Decimal("NaN"), Decimal("-0"), Decimal("0.00"), Decimal("2E+1"), Decimal("1E-7")]
+    )
+)
+def test_an_amount_is_written_as_normalized(value):
+    from loyaltyctl.domain.events import _decimal_text
+
+    assert _decimal_text(value) == format(value.normalize(), "f")

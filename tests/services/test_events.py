@@ -637,6 +637,37 @@ def test_refunded_points_do_not_count_toward_a_tier(db, program, ingest, member)
     assert member_row(db).tier is None
 
 
+def test_many_members_figures_tiers_and_earned_are_written_together(db, program, ingest, member):
+    # more members than `update_many` sends one by one: PostgreSQL gets one UPDATE joined to
+    # arrays of the balances, chain heads, earned points and tiers of all of them
+    for n in range(30):
+        member(f"C-{n}", tier="gold" if n == 7 else None)
+    program(ORDER_RULE + TIERS)
+    before = {n: member_row(db, f"C-{n}").updated_at for n in (28, 29)}
+    review_by_hand = member_row(db, "C-7").tier_review_at
+    result = ingest(
+        *[order(f"o{n}", f"O{n}", [("P", f"{100 + n}", 1)], member=f"C-{n}") for n in range(28)],
+        order("o28", "O28", [("P", "0.50", 1)], member="C-28"),  # earns nothing
+    )
+    assert result.applied == 29 and result.tier_changes == 27  # all but C-7 (set by hand)
+    for n in range(28):
+        row = member_row(db, f"C-{n}")
+        earned = (100 + n) * (3 if n == 7 else 1)  # gold by hand: 3 per unit
+        assert (row.tier, row.tier_manual, row.earned) == (
+            "gold" if n == 7 else "silver",
+            n == 7,
+            earned,
+        )
+        assert (row.balance, row.ledger_seq) == (earned, 1)
+        if n == 7:  # a tier set by hand: its review is left as it was
+            assert row.tier_review_at == review_by_hand
+        else:
+            assert row.tier_review_at is not None
+    for n in (28, 29):  # nothing earned: the rows are left as they were
+        row = member_row(db, f"C-{n}")
+        assert (row.tier, row.earned, row.balance, row.updated_at) == (None, 0, 0, before[n])
+
+
 def test_verify_finds_earned_points_whose_event_is_gone(db, program, ingest, member, tamper):
     member("C-1")
     program(ORDER_RULE)

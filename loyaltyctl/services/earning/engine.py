@@ -284,13 +284,12 @@ class Earner:
         store.take_from_pending_lots(session, self.pending_taken)
         states = [m.state for m in self.members.values()]
         ledger_store.save_lot_changes(session, states)
-        ledger_store.save_member_states(session, states, self.now)
-        store.save_member_tiers(
+        store.save_earning_members(
             session,
-            [(mid, m.tier, m.review_at) for mid, m in self.members.items() if m.tier_dirty],
-        )
-        store.save_member_earned(
-            session, {mid: m.earned_delta for mid, m in self.members.items() if m.earned_delta}
+            states,
+            self.now,
+            earned={mid: m.earned_delta for mid, m in self.members.items() if m.earned_delta},
+            tiers={mid: (m.tier, m.review_at) for mid, m in self.members.items() if m.tier_dirty},
         )
         audit.append_events(
             session,
