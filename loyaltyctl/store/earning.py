@@ -17,7 +17,7 @@ from loyaltyctl.domain.errors import NotFound
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.driver import run_many, select_in, stamp_reader, stamper
 from loyaltyctl.store.ledger import lock_members_with
-from loyaltyctl.store.perks import close_matches
+from loyaltyctl.store.perk_rows import close_matches
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
 EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)

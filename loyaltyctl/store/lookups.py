@@ -120,17 +120,23 @@ def search(session: Session, text: str, *, limit: int) -> list[models.Member]:
     return with_labels(session, rows)
 
 
-def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
-    """Domain members from rows of `MEMBER_COLUMNS`, with their groups and tags."""
-    labels: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
+def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """member id -> (its groups, its tags), each sorted."""
+    result: dict[int, tuple[list[str], list[str]]] = {mid: ([], []) for mid in member_ids}
     found = select_in(  # a member's labels are all in one chunk of ids: in order
         session,
         "SELECT member_id, kind, value FROM member_label WHERE member_id {in_list} "
         "ORDER BY kind, value",
-        sorted(labels),
+        sorted(result),
     )
     for member_id, kind, value in found:
-        labels[member_id][0 if kind == GROUP else 1].append(value)
+        result[member_id][0 if kind == GROUP else 1].append(value)
+    return result
+
+
+def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
+    """Domain members from rows of `MEMBER_COLUMNS`, with their groups and tags."""
+    labels_of = labels(session, [row[0] for row in rows])
     utc = _utc_reader(session)
     return [
         models.Member(
@@ -142,8 +148,8 @@ def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
             plan=plan,
             tier=tier,
             tier_manual=bool(tier_manual),
-            groups=tuple(labels[member_id][0]),
-            tags=tuple(labels[member_id][1]),
+            groups=tuple(labels_of[member_id][0]),
+            tags=tuple(labels_of[member_id][1]),
             balance=balance,
             pending=pending,
             created_at=utc(created_at),
