@@ -91,9 +91,10 @@ def claim_perk(
     coupon = coupon_spec(perk)
     chosen = claim_coupons.chosen_points(perk, coupon, points)
     digest = _request_hash(perk_slug, member, chosen)
-    member_id = lookups.require_member(session, member).id  # the driver's: a hot path
-    states, extra = ledger_store.lock_members_with(session, [member_id], ("tier", "plan"))
-    state, (tier, plan) = states[member_id], extra[member_id]
+    locked = ledger_store.lock_member(session, member, ("tier", "plan"))  # one statement
+    if locked is None:
+        raise lookups.unknown_member(session, member)
+    state, (tier, plan) = locked
     # looked up under the member's lock, so a request with this key that committed
     # while we waited is found here and replayed (not refused for its effects)
     if (ref := idempotency.original(session, CLAIM_KEYS, key=key, digest=digest)) is not None:
@@ -128,16 +129,14 @@ def claim_perk(
         key=key,
         digest=digest,
         tz=tz,
-        member_joined=held == 1,
         coupon=coupon,
         chosen=chosen,
-        bucket=None,  # counted below, with the supply
     )
-    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
-    if bucket is None:  # someone took the last one (or disabled it) meanwhile: all undone
+    count = _claim_count(price, now, tz, member_joined=held == 1)
+    if store.take_supply(session, perk.id, perk.supply_buckets, count) is None:
+        # someone took the last one (or disabled it) meanwhile: all undone
         perk = store.claimable(session, perk_slug)
         _check(perk, claimant, now, price=price, fallback=SoldOut, session=session)
-    _count(session, perk, price=price, now=now, tz=tz, member_joined=held == 1, bucket=bucket)
     ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
     crash.reached("claim-before-commit")
     return domain.ClaimResult(
@@ -166,13 +165,11 @@ def _issue(
     digest: str | None = None,
     redemption_id: str | None = None,
     tz: ZoneInfo,
-    member_joined: bool,
     coupon: CouponSpec | None = None,
     chosen: int | None = None,
-    bucket: int | None = 0,
 ) -> tuple[str, dict, domain.Redemption]:
-    """Record a claim whose allowance is taken (and its supply, in ``bucket``; None: the
-    caller takes and counts it after): debit ``price`` (none for a free perk or a prize),
+    """Record a claim whose allowance is taken (its supply, with the statistics, is taken
+    by the caller: `store.perks.take_supply`): debit ``price`` (none for a free perk or a prize),
     reveal the redemption (issue the coupon of a coupon perk,
     converting ``chosen`` points for a convert one), sign the certificate, queue the
     webhook. Returns (claim id, certificate, redemption)."""
@@ -220,10 +217,6 @@ def _issue(
             now=now,
             tz=tz,
         )
-    if bucket is not None:
-        _count(
-            session, perk, price=price, now=now, tz=tz, member_joined=member_joined, bucket=bucket
-        )
     idempotency.register(session, CLAIM_KEYS, key=key, ref=claim_id)
     if perk.redemption_type == "webhook":
         queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
@@ -242,18 +235,11 @@ def _issue(
     return claim_id, certificate, redemption
 
 
-def _count(session, perk: Perk, *, price: int, now, tz, member_joined: bool, bucket: int) -> None:
-    """The perk's statistics counters and the day's count, in the counter (perk row or
-    bucket) the supply was taken from, locked already."""
-    store.count_claim(
-        session,
-        perk.id,
-        points=price,
-        at=now,
-        day=now.astimezone(tz).date().isoformat(),
-        member_joined=int(member_joined),
-        bucket=bucket,
-    )
+def _claim_count(price: int, now: datetime, tz: ZoneInfo, *, member_joined: bool):
+    """What the claim adds to its perk's statistics and to the day's count (its day in
+    the program time zone)."""
+    day = now.astimezone(tz).date().isoformat()
+    return store.ClaimCount(points=price, at=now, day=day, member_joined=int(member_joined))
 
 
 def claim_prize(
@@ -272,12 +258,12 @@ def claim_prize(
     A coupon perk issues its coupon; a convert one converts the points of its rate
     (`prize_points`). Returns the claim id."""
     coupon = coupon_spec(perk)
-    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
-    if bucket is None:
+    held = store.take_member_allowance(session, perk.id, state.id, None)  # not limited
+    count = _claim_count(0, now, tz or UTC_ZONE, member_joined=held == 1)
+    if store.take_supply(session, perk.id, perk.supply_buckets, count) is None:
         session.refresh(perk)
         why = "is disabled" if not perk.active else "is sold out"
         raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.", perk=perk.slug)
-    held = store.take_member_allowance(session, perk.id, state.id, None)  # not limited
     claim_id, _, _ = _issue(
         session,
         keys,
@@ -288,10 +274,8 @@ def claim_prize(
         now=now,
         redemption_id=redemption_id,
         tz=tz or UTC_ZONE,
-        member_joined=held == 1,
         coupon=coupon,
         chosen=prize_points(coupon) if coupon is not None else None,
-        bucket=bucket,
     )
     return claim_id
 

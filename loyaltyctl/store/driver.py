@@ -112,10 +112,15 @@ def query(session: Session, sql: str, params: Sequence = ()) -> list[tuple]:
     return _raw(session).execute(_render(sql, sqlite), params).fetchall()
 
 
-def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None:
+def fetch_one(
+    session: Session, sql: str, params: Sequence = (), *, lock: bool = False
+) -> tuple | None:
     """The first row of one statement written with ``{p}`` placeholders (a statement run
-    once per process: SQLAlchemy would compile it first, ~1-3 ms)."""
-    return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
+    once per process: SQLAlchemy would compile it first, ~1-3 ms). ``lock`` adds ``FOR
+    UPDATE`` on PostgreSQL (SQLite holds the write lock since BEGIN IMMEDIATE)."""
+    sqlite = _is_sqlite(session)
+    statement = _render(sql, sqlite) if sqlite or not lock else _render(sql + " FOR UPDATE", False)
+    return _raw(session).execute(statement, params).fetchone()
 
 
 def json_mark(session: Session) -> str:

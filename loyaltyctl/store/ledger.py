@@ -86,12 +86,28 @@ def lock_members_with(
     width = len(STATE_COLUMNS)
     sql = f"SELECT {columns} FROM member WHERE id {{in_list}} ORDER BY id"
     for row in select_in(session, sql, sorted(set(member_ids)), lock=True):
-        state = MemberState(*row[:width])
-        state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
-        states[row[0]] = state
+        states[row[0]] = _state(row)
         if extra:
             extras[row[0]] = tuple(row[width:])
     return states, extras
+
+
+def lock_member(
+    session: Session, external_id: str, extra: tuple[str, ...] = ()
+) -> tuple[MemberState, tuple] | None:
+    """`lock_members_with` for one member named by its external id, in one statement (a
+    claim): (state, the ``extra`` values), or None when no member has that id."""
+    columns = ", ".join(STATE_COLUMNS + tuple(extra))
+    sql = f"SELECT {columns} FROM member WHERE external_id = {{p}}"
+    row = fetch_one(session, sql, (external_id,), lock=True)
+    return None if row is None else (_state(row), tuple(row[len(STATE_COLUMNS) :]))
+
+
+def _state(row: tuple) -> MemberState:
+    """A member's state from a row of `STATE_COLUMNS` (and more), as locked."""
+    state = MemberState(*row[: len(STATE_COLUMNS)])
+    state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
+    return state
 
 
 SPENDABLE_LOTS_SQL = (

@@ -58,12 +58,17 @@ def require_member(session: Session, external_id: str) -> MemberRef:
         (external_id,),
     )
     if row is None:
-        raise UnknownMember(
-            f"No member has the id {external_id!r}.",
-            member=external_id,
-            candidates=suggestions(session, external_id),
-        )
+        raise unknown_member(session, external_id)
     return MemberRef(*row)
+
+
+def unknown_member(session: Session, external_id: str) -> UnknownMember:
+    """The refusal of an id no member has, with the close matches."""
+    return UnknownMember(
+        f"No member has the id {external_id!r}.",
+        member=external_id,
+        candidates=suggestions(session, external_id),
+    )
 
 
 def _utc_reader(session: Session):

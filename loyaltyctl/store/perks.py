@@ -93,18 +93,49 @@ def perk_by_id(session: Session, perk_id: int) -> PerkRow:
 # --- the limits -----------------------------------------------------------------------
 
 
-def take_supply(session: Session, perk_id: int, buckets: int = 1) -> int | None:
+@dataclass(frozen=True, slots=True)
+class ClaimCount:
+    """What one claim adds to its perk's statistics counters and to the day's count."""
+
+    points: int
+    at: datetime
+    day: str  # the program time zone's day of ``at``
+    member_joined: int  # 1 when it is the member's first active claim of the perk
+
+
+# the statistics counters, +1 claim: set by the UPDATE that takes the supply unit, in the
+# counter (perk row or bucket) it is taken from
+_COUNT = (
+    "members = members + {p}, points_spent = points_spent + {p}, "
+    "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < {p} "
+    "THEN {p} ELSE last_claim_at END"
+)
+_CLAIM_DAY = (
+    "INSERT INTO claim_day (perk_id, day, bucket, claims) VALUES ({p}, {p}, {p}, 1) "
+    "ON CONFLICT (perk_id, day, bucket) DO UPDATE SET claims = claim_day.claims + 1"
+)
+
+
+def take_supply(session: Session, perk_id: int, buckets: int, count: ClaimCount) -> int | None:
     """Count one claim against the supply: the counter it was counted in (0: the perk's
     own, 1.. a bucket), or None when none is left (or the perk is disabled).
 
-    Through the driver: it is on every claim's path (see driver.insert_row)."""
+    The claim's statistics go into that counter in the same UPDATE (its row is locked
+    from here to the commit: one statement less while it is held), then the day's count
+    into that counter's row of claim_day. Through the driver: every claim's path."""
+    moment = stamp(session, count.at)
+    counts = (count.member_joined, count.points, moment, moment)
     if buckets > 1:
-        return _take_bucket(session, perk_id, buckets)
-    sql = (
-        "UPDATE perk SET claimed = claimed + 1 WHERE id = {p} AND active "
-        "AND (max_supply IS NULL OR claimed < max_supply)"
-    )
-    return 0 if run(session, sql, (perk_id,)) == 1 else None
+        bucket = _take_bucket(session, perk_id, buckets, counts)
+    else:
+        sql = (
+            f"UPDATE perk SET claimed = claimed + 1, {_COUNT} WHERE id = {{p}} AND active "
+            "AND (max_supply IS NULL OR claimed < max_supply)"
+        )
+        bucket = 0 if run(session, sql, (*counts, perk_id)) == 1 else None
+    if bucket is not None:
+        run(session, _CLAIM_DAY, (perk_id, count.day, bucket))
+    return bucket
 
 
 # a bucket with room, from a random start so claimers spread over the buckets; the perk
@@ -118,12 +149,12 @@ _BUCKET_WITH_ROOM = (
 
 
 _TAKE = (
-    "UPDATE perk_bucket SET claimed = claimed + 1 WHERE perk_id = {p} AND bucket = {p} "
-    "AND (capacity IS NULL OR claimed < capacity) RETURNING bucket"
+    f"UPDATE perk_bucket SET claimed = claimed + 1, {_COUNT} WHERE perk_id = {{p}} "
+    "AND bucket = {p} AND (capacity IS NULL OR claimed < capacity) RETURNING bucket"
 )
 
 
-def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
+def _take_bucket(session: Session, perk_id: int, buckets: int, counts: tuple) -> int | None:
     """PostgreSQL: a bucket with room that no one holds (SKIP LOCKED, from a random
     start). When every bucket with room is held, wait for one of them (FOR UPDATE of that
     one row, re-checked when its holder ends: a waiter holds no other bucket, so no
@@ -133,7 +164,7 @@ def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
     params = (perk_id, perk_id, start, buckets)
     if backend(session) == "sqlite":  # the write lock is held since BEGIN IMMEDIATE
         row = fetch_one(session, _BUCKET_WITH_ROOM, params)
-        return None if row is None else int(query(session, _TAKE, (perk_id, row[0]))[0][0])
+        return None if row is None else int(query(session, _TAKE, (*counts, perk_id, row[0]))[0][0])
     while True:
         row = fetch_one(session, _BUCKET_WITH_ROOM + " FOR UPDATE SKIP LOCKED", params)
         if row is None:  # every bucket with room is held by another claim, or none has room
@@ -147,7 +178,7 @@ def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
             )
             if held is None:
                 continue
-        taken = query(session, _TAKE, (perk_id, row[0]))
+        taken = query(session, _TAKE, (*counts, perk_id, row[0]))
         if taken:
             return int(taken[0][0])
 
@@ -180,39 +211,6 @@ def take_member_allowance(session: Session, perk_id: int, member_id: int, limit:
         (perk_id, member_id) + (() if limit is None else (limit,)),
     )
     return (row[0] if row else None) or 0
-
-
-def count_claim(
-    session: Session,
-    perk_id: int,
-    *,
-    points: int,
-    at: datetime,
-    day: str,
-    member_joined: int,
-    bucket: int = 0,
-) -> None:
-    """The perk's statistics counters, +1 claim, in the counter the supply was taken from
-    (`take_supply`: the perk row or a bucket, locked already, so this adds no waiting);
-    the day's count in that bucket's row of claim_day. Through the driver: a hot path."""
-    moment = stamp(session, at)
-    target, where = (
-        ("perk", "id = {p}") if bucket == 0 else ("perk_bucket", "perk_id = {p} AND bucket = {p}")
-    )
-    keys = (perk_id,) if bucket == 0 else (perk_id, bucket)
-    run(
-        session,
-        f"UPDATE {target} SET members = members + {{p}}, points_spent = points_spent + {{p}}, "
-        "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < {p} "
-        f"THEN {{p}} ELSE last_claim_at END WHERE {where}",
-        (member_joined, points, moment, moment, *keys),
-    )
-    run(
-        session,
-        "INSERT INTO claim_day (perk_id, day, bucket, claims) VALUES ({p}, {p}, {p}, 1) "
-        "ON CONFLICT (perk_id, day, bucket) DO UPDATE SET claims = claim_day.claims + 1",
-        (perk_id, day, bucket),
-    )
 
 
 # --- the buckets' figures ---------------------------------------------------------------
