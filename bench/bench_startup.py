@@ -1,6 +1,12 @@
 """Benchmark the start-up of one counter command, as a child process, against
 ``python -c "import typer"`` (the floor of any Typer CLI) in the same run.
 
+The children may write and use bytecode caches, as an installed package has them
+(``PYTHONDONTWRITEBYTECODE`` is left out of their environment: with it, and no
+``__pycache__`` in a source checkout, every run compiled each of our modules it imported,
+~0.2-0.3 s of a claim's start-up that no installed copy pays); the warm-up round writes
+them.
+
 Not a test: prints figures. See bench/README.md.
 """
 
@@ -99,7 +105,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench_startup_"))
-    env = child_env(workdir, workdir / "keys.json")
+    env = child_env(workdir, workdir / "keys.json", leave_out=("PYTHONDONTWRITEBYTECODE",))
     backends = []
     started = time.strftime("%Y-%m-%d %H:%M:%S")
     load_before = load_average()

@@ -236,21 +236,24 @@ def claimer(url: str, keys_file: str, slug: str, members: list[str], ready, go, 
 
     keys = crypto.load(Path(keys_file))
     db = Database(url)
-    db.engine.pool._pool.maxsize = len(members) + 2  # a connection per thread
-    warm = [db.connect() for _ in members]
-    for conn in warm:
-        conn.close()
     tally: Counter = Counter()
     lock = threading.Lock()
+    warmed = threading.Barrier(len(members) + 1)
+    start = threading.Event()
 
     def run(member: str) -> None:
+        # its own connection, made before the start and kept between its transactions
+        db.run(lambda s: None, write=False, rollback=True, raw=True)
+        warmed.wait()
+        start.wait()
         mine: Counter = Counter()
         while True:
             try:
                 db.run(
                     lambda s: claim_perk(
                         session=s, keys=keys, perk_slug=slug, member=member, operator="bench"
-                    )
+                    ),
+                    raw=True,  # as `perk claim` runs
                 )
                 mine["ok"] += 1
             except Refused as exc:
@@ -264,10 +267,12 @@ def claimer(url: str, keys_file: str, slug: str, members: list[str], ready, go, 
             tally.update(mine)
 
     threads = [threading.Thread(target=run, args=(m,)) for m in members]
-    ready.put(1)
-    go.wait()
     for t in threads:
         t.start()
+    warmed.wait()
+    ready.put(1)
+    go.wait()
+    start.set()
     for t in threads:
         t.join()
     db.dispose()

@@ -28,6 +28,7 @@ import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from hashlib import sha256
 from pathlib import Path
 
@@ -175,9 +176,14 @@ class KeyRing:
     # --- certificates ---------------------------------------------------------
 
     def sign(self, message: bytes) -> str:
+        return _b64(self._signer.sign(message))
+
+    @cached_property
+    def _signer(self):
+        """The Ed25519 private key, made once per ring (a claimer signs many certificates)."""
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-        return _b64(Ed25519PrivateKey.from_private_bytes(self.signing_key).sign(message))
+        return Ed25519PrivateKey.from_private_bytes(self.signing_key)
 
     def public_key_pem(self) -> str:
         from cryptography.hazmat.primitives import serialization

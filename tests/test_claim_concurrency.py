@@ -29,7 +29,7 @@ from loyaltyctl.domain.perks import PerkSpec
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import show_claim
+from loyaltyctl.services.claim_records import show_claim
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.store.perks import counted
 from loyaltyctl.store.tables import Claim, LedgerEntry, Member, Perk, PerkMember

@@ -266,7 +266,7 @@ def _hold_a_use(url: str, keys_file: str, code: str, in_progress, release) -> No
 
 def _cancel(url: str, keys_file: str, claim_id: str, *, start) -> list:
     from loyaltyctl.domain.errors import Refused
-    from loyaltyctl.services.claims import cancel_claim
+    from loyaltyctl.services.claim_records import cancel_claim
     from loyaltyctl.store.db import Database
 
     db = Database(url)

@@ -43,7 +43,7 @@ def show(
 
     Example: loyaltyctl claim show 7KQ4M2XAHP --reveal
     """
-    from loyaltyctl.services.claims import show_claim
+    from loyaltyctl.services.claim_records import show_claim
 
     out = Output(json_mode=json_)
     ctx = current()
@@ -61,7 +61,7 @@ def cancel(claim_id: ClaimArg, reason: opt.ReasonOpt, json_: opt.JsonOpt = False
 
     Example: loyaltyctl claim cancel 7KQ4M2XAHP --reason "Coffee machine broken"
     """
-    from loyaltyctl.services.claims import cancel_claim
+    from loyaltyctl.services.claim_records import cancel_claim
 
     out = Output(json_mode=json_)
     ctx = current()

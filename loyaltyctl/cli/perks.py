@@ -248,7 +248,8 @@ def claim(
             key=key,
             points=points,
             tz=ctx.settings.tz,
-        )
+        ),
+        raw=True,  # the driver's alone: no SQLAlchemy to import
     )
     out.result(result, lambda: claim_views.claim_panel(result))
 
@@ -269,7 +270,7 @@ def claims(
 
     Example: loyaltyctl perk claims free-coffee --since 2026-11-01 --csv
     """
-    from loyaltyctl.services.claims import perk_claims
+    from loyaltyctl.services.claim_records import perk_claims
 
     out = Output(json_mode=json_, csv_mode=csv_)
     start = opt.when(since, option="--since", end_of_day=False)

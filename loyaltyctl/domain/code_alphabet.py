@@ -1,7 +1,7 @@
 """The codes' alphabet: how a typed code is compared (normalised) and how a generated
 one's check symbol tells a typo from an unknown code. Apart from the campaigns' rules
-(`domain.promo`, which names these too) so that a checkout's `coupon check` finds a code
-without importing them.
+(`domain.promo`, which names these too) so that a checkout's `coupon check` finds a code,
+and a claim draws its coupon's, without importing them.
 
 Codes use Crockford's base32 alphabet (no I, L, O, U), upper case; the look-alikes
 O -> 0, I and L -> 1 are mapped when a code is typed.
@@ -9,14 +9,35 @@ O -> 0, I and L -> 1 are mapped when a code is typed.
 
 from __future__ import annotations
 
+import secrets
+
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32
 LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 MIN_LENGTH = 6  # of a campaign's generated codes
+GROUP = 4  # printed as XXXX-XXXX-XX
 
 
 def normalize(code: str) -> str:
     """How a typed code is compared: upper case, no spaces or dashes, look-alikes mapped."""
     return "".join(code.split()).replace("-", "").upper().translate(LOOK_ALIKES)
+
+
+def random_body(length: int) -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(length))
+
+
+def generated_code(prefix: str, length: int) -> str:
+    """A new code, normalised (prefix + random symbols + check symbol)."""
+    body = normalize(prefix) + random_body(length)
+    return body + check_symbol(body)
+
+
+def display(normalized: str, prefix: str = "") -> str:
+    """For people: the prefix, then groups of four (SUMMER-7KQ4-M2XA-H9)."""
+    prefix = normalize(prefix)
+    rest = normalized[len(prefix) :] if prefix and normalized.startswith(prefix) else normalized
+    groups = [rest[i : i + GROUP] for i in range(0, len(rest), GROUP)]
+    return "-".join(([prefix] if prefix else []) + groups)
 
 
 def check_symbol(body: str) -> str:

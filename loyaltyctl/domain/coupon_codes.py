@@ -13,7 +13,7 @@ four symbols (`masked`), as a card's last four digits.
 
 from __future__ import annotations
 
-from loyaltyctl.domain import promo
+from loyaltyctl.domain import code_alphabet
 
 RANDOM_SYMBOLS = 11
 LENGTH = RANDOM_SYMBOLS + 1  # with the check symbol
@@ -22,23 +22,23 @@ TAIL = 4
 
 def new_code() -> str:
     """A new code, normalized (12 symbols, no dashes)."""
-    return promo.generated_code("", RANDOM_SYMBOLS)
+    return code_alphabet.generated_code("", RANDOM_SYMBOLS)
 
 
 def normalize(typed: str) -> str:
     """How a typed code is compared: case, spaces and dashes ignored, look-alikes mapped
     (O -> 0, I and L -> 1), as promo codes are."""
-    return promo.normalize(typed)
+    return code_alphabet.normalize(typed)
 
 
 def display(normalized: str) -> str:
     """For people: groups of four (``7KQ4-M2XA-HP3C``)."""
-    return promo.display(normalized)
+    return code_alphabet.display(normalized)
 
 
 def is_well_formed(normalized: str) -> bool:
     """12 symbols of the alphabet whose last one is the check symbol of the others."""
-    return len(normalized) == LENGTH and promo.has_valid_check(normalized)
+    return len(normalized) == LENGTH and code_alphabet.has_valid_check(normalized)
 
 
 def tail(normalized: str) -> str:

@@ -12,23 +12,25 @@ from __future__ import annotations
 
 import math
 import re
-import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from loyaltyctl.domain.code_alphabet import ALPHABET as ALPHABET
+from loyaltyctl.domain.code_alphabet import GROUP as GROUP
 from loyaltyctl.domain.code_alphabet import LOOK_ALIKES as LOOK_ALIKES
 from loyaltyctl.domain.code_alphabet import MIN_LENGTH as MIN_LENGTH
 from loyaltyctl.domain.code_alphabet import check_symbol as check_symbol
+from loyaltyctl.domain.code_alphabet import display as display
+from loyaltyctl.domain.code_alphabet import generated_code as generated_code
 from loyaltyctl.domain.code_alphabet import has_valid_check as has_valid_check
 from loyaltyctl.domain.code_alphabet import looks_mistyped as looks_mistyped
 from loyaltyctl.domain.code_alphabet import normalize as normalize
+from loyaltyctl.domain.code_alphabet import random_body as random_body
 from loyaltyctl.domain.perks import Audience, position_of, times, window_and_audience
 
 STATUSES = ("active", "paused", "archived")
 DEFAULT_LENGTH = 10
 MAX_LENGTH = 24
-GROUP = 4  # printed as XXXX-XXXX-XX
 # a random guess may hit a live code of a campaign with at most this probability
 MAX_GUESS_PROBABILITY = 1e-6
 SHARED_CODE_MAX = 64
@@ -70,24 +72,6 @@ def shared_code_problem(code: str) -> str | None:
             f"at most {SHARED_CODE_MAX} are allowed."
         )
     return None
-
-
-def random_body(length: int) -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(length))
-
-
-def generated_code(prefix: str, length: int) -> str:
-    """A new code, normalised (prefix + random symbols + check symbol)."""
-    body = normalize(prefix) + random_body(length)
-    return body + check_symbol(body)
-
-
-def display(normalized: str, prefix: str = "") -> str:
-    """For people: the prefix, then groups of four (SUMMER-7KQ4-M2XA-H9)."""
-    prefix = normalize(prefix)
-    rest = normalized[len(prefix) :] if prefix and normalized.startswith(prefix) else normalized
-    groups = [rest[i : i + GROUP] for i in range(0, len(rest), GROUP)]
-    return "-".join(([prefix] if prefix else []) + groups)
 
 
 def code_space(length: int) -> int:

@@ -19,7 +19,7 @@ from loyaltyctl.domain.chain import GENESIS, ledger_hash, record_hash
 from loyaltyctl.services import audit_promises, forgetting
 from loyaltyctl.store import audit as store
 from loyaltyctl.store import audit_trail, consistency
-from loyaltyctl.store import ledger as ledger_store
+from loyaltyctl.store import ledger_rows as ledger_store
 from loyaltyctl.store.db import Session
 
 MAX_PROBLEMS = 20  # how many problems a result names (the checks run to their end)

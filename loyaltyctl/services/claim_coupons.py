@@ -1,6 +1,6 @@
 """The coupons that claims issue (spec §7 "Coupons"): the points a convert claim chooses,
 issuing a coupon in the claim's transaction, showing it again, cancelling it with its
-claim, and a member's coupons.
+claim. The driver's alone (`store.coupons`): a claim runs on a `driver.RawSession`.
 
 A coupon's code is drawn at random (domain.coupon_codes) and stored only as its keyed
 hash (UNIQUE) and a ciphertext bound to the claim; its terms are frozen from the perk's
@@ -13,19 +13,22 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import coupon_codes as codes
 from loyaltyctl.domain import coupons as coupon_rules
-from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms, MemberCoupon
+from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms
 from loyaltyctl.domain.errors import Argument, CouponUsed, PointsOutOfRange, UsageProblem
 from loyaltyctl.domain.money import MONEY_MAX, money_text
 from loyaltyctl.domain.perks import Redemption
-from loyaltyctl.store import coupon_rows
 from loyaltyctl.store import coupons as store
-from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import Coupon, Perk
+
+if TYPE_CHECKING:  # the driver's alone: a claim runs it without SQLAlchemy
+    from loyaltyctl.crypto import KeyRing
+    from loyaltyctl.store.coupons import CouponRow as Coupon
+    from loyaltyctl.store.db import Session
+    from loyaltyctl.store.tables import Perk
 
 CONVERT = "convert"
 
@@ -91,7 +94,7 @@ def issue(
     expires_at = spec.expires_at(now, tz)
     code, code_hash = _draw(session, keys)
     shown = codes.display(code)
-    coupon_rows.insert_coupon(
+    store.insert_coupon(
         session,
         {
             "claim_id": claim_id,
@@ -153,7 +156,7 @@ def _terms(row: Coupon) -> CouponTerms:
 def stored_redemption(session: Session, keys: KeyRing, claim_id: str, perk: Perk):
     """The coupon a claim issued, its code decrypted (a replay, `claim show --reveal`);
     None when the claim issued none."""
-    row = coupon_rows.coupon_of_claim(session, claim_id)
+    row = store.coupon_of_claim(session, claim_id)
     if row is None:
         return None
     code = keys.decrypt(row.code_enc, bound_to=coupon_rules.code_binding(claim_id))
@@ -163,38 +166,21 @@ def stored_redemption(session: Session, keys: KeyRing, claim_id: str, perk: Perk
 def summary(session: Session, claim_id: str, *, now: datetime) -> dict | None:
     """The coupon a claim issued as `claim show` gives it without --reveal: the code
     masked, its status at ``now`` and its terms; None when it issued none."""
-    row = coupon_rows.coupon_of_claim(session, claim_id)
+    row = store.coupon_of_claim(session, claim_id)
     if row is None:
         return None
     return {
         "code": coupon_rules.masked(row.code_tail),
-        "status": _status(row, now),
+        "status": status_at(row, now),
         **_terms(row).as_dict(),
         "expires_at": row.expires_at,
         "order_id": row.order_id,
     }
 
 
-def _status(row: Coupon, now: datetime) -> str:
+def status_at(row, now: datetime) -> str:
+    """A coupon's status at ``now`` (an active one past its expiry is expired)."""
     return CouponState(status=row.status, member="", expires_at=row.expires_at).status_at(now)
-
-
-def member_coupons(
-    session: Session, member_id: int, *, now: datetime, limit: int = 20
-) -> list[MemberCoupon]:
-    """A member's coupons, usable ones first, codes masked."""
-    return [
-        MemberCoupon(
-            claim_id=row.claim_id,
-            perk=slug,
-            kind=row.kind,
-            status=_status(row, now),
-            issued_at=row.issued_at,
-            expires_at=row.expires_at,
-            code=coupon_rules.masked(row.code_tail),
-        )
-        for row, slug in coupon_rows.coupons_of_member(session, member_id, now=now, limit=limit)
-    ]
 
 
 # --- cancel ------------------------------------------------------------------------------
@@ -204,11 +190,11 @@ def cancel(session: Session, claim_id: str, *, now: datetime) -> bool:
     """Cancel the coupon of a claim being cancelled, in the same transaction; returns
     whether the claim had one. A used coupon refuses it (`coupon_used`): the conditional
     UPDATE is the authority, so a `coupon use` that commits first wins either way."""
-    row = coupon_rows.coupon_of_claim(session, claim_id)
+    row = store.coupon_of_claim(session, claim_id)
     if row is None:
         return False
     if row.status == store.USED or not store.cancel_coupon(session, claim_id, now):
-        session.refresh(row)
+        row = store.coupon_of_claim(session, claim_id)  # as it stands now
         if row.status == store.USED:
             raise CouponUsed(
                 f"The coupon of claim {claim_id} was used on order {row.order_id}, so the "

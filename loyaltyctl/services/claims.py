@@ -14,17 +14,15 @@ import json
 import secrets
 from dataclasses import replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from loyaltyctl import crash
-from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import models
 from loyaltyctl.domain import perks as domain
 from loyaltyctl.domain.coupons import CouponSpec, prize_points
 from loyaltyctl.domain.errors import (
     CLAIM_REFUSALS,
-    AlreadyCancelled,
     InvalidCertificate,
     MemberLimit,
     PrizeUnavailable,
@@ -34,14 +32,16 @@ from loyaltyctl.domain.errors import (
 from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.services import claim_coupons, idempotency
 from loyaltyctl.services.idempotency import KeyedKind
-from loyaltyctl.services.perks import claimant_state, coupon_spec, perk_state, price_of
-from loyaltyctl.store import audit, lookups
+from loyaltyctl.services.perk_states import claimant_state, coupon_spec, perk_state, price_of
+from loyaltyctl.store import audit, lookups, webhook_queue
 from loyaltyctl.store import ledger as ledger_store
-from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
-from loyaltyctl.store import webhooks as webhook_store
-from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import Claim, Perk
+
+if TYPE_CHECKING:  # the driver's alone: `perk claim` runs on a `driver.RawSession`
+    from loyaltyctl.crypto import KeyRing
+    from loyaltyctl.store.db import Session
+    from loyaltyctl.store.perks import ClaimRow as Claim
+    from loyaltyctl.store.tables import Perk
 
 UTC_ZONE = ZoneInfo("UTC")
 CLAIM_KEYS = KeyedKind("claim", same_kind_conflict="another claim ({ref})")
@@ -49,7 +49,7 @@ ID_LENGTH = 10  # 31**10 ≈ 8e14 claim ids: a collision is a retried transactio
 
 
 class _Claimant(NamedTuple):
-    """The member's columns the claim rules read (`perks.claimant_state`), as locked."""
+    """The member's columns the claim rules read (`perk_states.claimant_state`), as locked."""
 
     id: int
     external_id: str
@@ -91,9 +91,10 @@ def claim_perk(
     coupon = coupon_spec(perk)
     chosen = claim_coupons.chosen_points(perk, coupon, points)
     digest = _request_hash(perk_slug, member, chosen)
-    member_id = lookups.require_member(session, member).id  # the driver's: a hot path
-    states, extra = ledger_store.lock_members_with(session, [member_id], ("tier", "plan"))
-    state, (tier, plan) = states[member_id], extra[member_id]
+    locked = ledger_store.lock_member(session, member, ("tier", "plan"))  # one statement
+    if locked is None:
+        raise lookups.unknown_member(session, member)
+    state, (tier, plan) = locked
     # looked up under the member's lock, so a request with this key that committed
     # while we waited is found here and replayed (not refused for its effects)
     if (ref := idempotency.original(session, CLAIM_KEYS, key=key, digest=digest)) is not None:
@@ -128,16 +129,14 @@ def claim_perk(
         key=key,
         digest=digest,
         tz=tz,
-        member_joined=held == 1,
         coupon=coupon,
         chosen=chosen,
-        bucket=None,  # counted below, with the supply
     )
-    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
-    if bucket is None:  # someone took the last one (or disabled it) meanwhile: all undone
+    count = _claim_count(price, now, tz, member_joined=held == 1)
+    if store.take_supply(session, perk.id, perk.supply_buckets, count) is None:
+        # someone took the last one (or disabled it) meanwhile: all undone
         perk = store.claimable(session, perk_slug)
         _check(perk, claimant, now, price=price, fallback=SoldOut, session=session)
-    _count(session, perk, price=price, now=now, tz=tz, member_joined=held == 1, bucket=bucket)
     ledger_store.save_summary(session, [state])  # last: its row is shared by 1/16 of members
     crash.reached("claim-before-commit")
     return domain.ClaimResult(
@@ -166,13 +165,11 @@ def _issue(
     digest: str | None = None,
     redemption_id: str | None = None,
     tz: ZoneInfo,
-    member_joined: bool,
     coupon: CouponSpec | None = None,
     chosen: int | None = None,
-    bucket: int | None = 0,
 ) -> tuple[str, dict, domain.Redemption]:
-    """Record a claim whose allowance is taken (and its supply, in ``bucket``; None: the
-    caller takes and counts it after): debit ``price`` (none for a free perk or a prize),
+    """Record a claim whose allowance is taken (its supply, with the statistics, is taken
+    by the caller: `store.perks.take_supply`): debit ``price`` (none for a free perk or a prize),
     reveal the redemption (issue the coupon of a coupon perk,
     converting ``chosen`` points for a convert one), sign the certificate, queue the
     webhook. Returns (claim id, certificate, redemption)."""
@@ -220,13 +217,9 @@ def _issue(
             now=now,
             tz=tz,
         )
-    if bucket is not None:
-        _count(
-            session, perk, price=price, now=now, tz=tz, member_joined=member_joined, bucket=bucket
-        )
     idempotency.register(session, CLAIM_KEYS, key=key, ref=claim_id)
     if perk.redemption_type == "webhook":
-        _queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
+        queue_webhook(session, perk, claim_id, "claim.created", certificate, now)
     if entry_id is None:
         # no points moved, so no ledger entry records who claimed it
         audit.append_event(
@@ -242,18 +235,11 @@ def _issue(
     return claim_id, certificate, redemption
 
 
-def _count(session, perk: Perk, *, price: int, now, tz, member_joined: bool, bucket: int) -> None:
-    """The perk's statistics counters and the day's count, in the counter (perk row or
-    bucket) the supply was taken from, locked already."""
-    store.count_claim(
-        session,
-        perk.id,
-        points=price,
-        at=now,
-        day=now.astimezone(tz).date().isoformat(),
-        member_joined=int(member_joined),
-        bucket=bucket,
-    )
+def _claim_count(price: int, now: datetime, tz: ZoneInfo, *, member_joined: bool):
+    """What the claim adds to its perk's statistics and to the day's count (its day in
+    the program time zone)."""
+    day = now.astimezone(tz).date().isoformat()
+    return store.ClaimCount(points=price, at=now, day=day, member_joined=int(member_joined))
 
 
 def claim_prize(
@@ -272,12 +258,12 @@ def claim_prize(
     A coupon perk issues its coupon; a convert one converts the points of its rate
     (`prize_points`). Returns the claim id."""
     coupon = coupon_spec(perk)
-    bucket = store.take_supply(session, perk.id, perk.supply_buckets)
-    if bucket is None:
+    held = store.take_member_allowance(session, perk.id, state.id, None)  # not limited
+    count = _claim_count(0, now, tz or UTC_ZONE, member_joined=held == 1)
+    if store.take_supply(session, perk.id, perk.supply_buckets, count) is None:
         session.refresh(perk)
         why = "is disabled" if not perk.active else "is sold out"
         raise PrizeUnavailable(f"Prize perk {perk.slug} {why}.", perk=perk.slug)
-    held = store.take_member_allowance(session, perk.id, state.id, None)  # not limited
     claim_id, _, _ = _issue(
         session,
         keys,
@@ -288,10 +274,8 @@ def claim_prize(
         now=now,
         redemption_id=redemption_id,
         tz=tz or UTC_ZONE,
-        member_joined=held == 1,
         coupon=coupon,
         chosen=prize_points(coupon) if coupon is not None else None,
-        bucket=bucket,
     )
     return claim_id
 
@@ -391,12 +375,12 @@ def _certificate(
     return document
 
 
-def _queue_webhook(session, perk: Perk, claim_id: str, event: str, certificate: dict, now):
+def queue_webhook(session, perk: Perk, claim_id: str, event: str, certificate: dict, now):
     payload = {
         k: certificate[k] for k in ("claim_id", "certificate_id", "perk", "member", "points_spent")
     }
     payload["at"] = iso_utc(now)
-    webhook_store.queue_delivery(
+    webhook_queue.queue_delivery(
         session,
         claim_id=claim_id,
         perk_id=perk.id,
@@ -415,7 +399,7 @@ def _replayed(session, keys: KeyRing, ref: str) -> domain.ClaimResult:
     if claim.entry_id is not None:
         balance = ledger_store.entry_by_id(session, claim.entry_id).balance_after
     else:
-        balance = member_store.require_row(session, member).balance
+        balance = lookups.require_member(session, member).balance
     return domain.ClaimResult(
         claim_id=claim.id,
         perk=perk.slug,
@@ -423,7 +407,7 @@ def _replayed(session, keys: KeyRing, ref: str) -> domain.ClaimResult:
         member=member,
         points_spent=claim.points,
         balance=balance,
-        redemption=_stored_redemption(session, keys, claim, perk),
+        redemption=stored_redemption(session, keys, claim, perk),
         certificate_id=claim.certificate_id,
         at=claim.at,
         status=claim.status,
@@ -431,7 +415,7 @@ def _replayed(session, keys: KeyRing, ref: str) -> domain.ClaimResult:
     )
 
 
-def _stored_redemption(session, keys: KeyRing, claim: Claim, perk: Perk) -> domain.Redemption:
+def stored_redemption(session, keys: KeyRing, claim: Claim, perk: Perk) -> domain.Redemption:
     if claim.redemption_enc is None and (
         coupon := claim_coupons.stored_redemption(session, keys, claim.id, perk)
     ):
@@ -443,174 +427,6 @@ def _stored_redemption(session, keys: KeyRing, claim: Claim, perk: Perk) -> doma
     )
     checkout = domain.checkout_link(perk.checkout_url, value) if perk.iframe and value else None
     return domain.Redemption(perk.redemption_type, value, perk.instructions, checkout)
-
-
-# --- cancel --------------------------------------------------------------------------
-
-
-def cancel_claim(
-    *,
-    session: Session,
-    claim_id: str,
-    reason: str,
-    operator: str,
-    now: datetime | None = None,
-    tz: ZoneInfo = UTC_ZONE,
-) -> domain.ClaimRecord:
-    """Refund the points (to the lots they came from, with their expiry), give the
-    supply and the member's allowance back, mark the claim cancelled."""
-    now = now or utcnow()
-    claim = store.require_claim(session, claim_id)
-    if claim.status != domain.ACTIVE:
-        raise AlreadyCancelled(f"Claim {claim.id} was already cancelled.")
-    state = ledger_store.lock_members(session, [claim.member_id])[claim.member_id]
-    if not store.mark_cancelled(session, claim.id, now=now, operator=operator, reason=reason):
-        raise AlreadyCancelled(f"Claim {claim.id} was already cancelled.")
-    # an unused coupon is cancelled with its claim; a used one refuses the cancel
-    coupon = claim_coupons.cancel(session, claim.id, now=now)
-    perk = store.perk_of_claim(session, claim)
-    bucket = store.give_back_supply(session, perk.id, perk.supply_buckets)
-    left = store.give_back_allowance(session, perk.id, claim.member_id) == 0
-    store.uncount_claim(
-        session,
-        perk.id,
-        bucket=bucket,
-        points=claim.points,
-        # the day it was counted on (a later time zone change does not move it)
-        day=claim.day or claim.at.astimezone(tz).date().isoformat(),
-        member_left=int(left),
-    )
-    if claim.points:
-        _refund(session, state, claim, reason=reason, operator=operator, now=now)
-    if perk.redemption_type == "webhook" and not webhook_store.cancel_queued(
-        session, claim_id=claim.id
-    ):
-        # the receiver already heard of the claim: tell it of the cancel too
-        certificate = json.loads(claim.certificate)
-        _queue_webhook(session, perk, claim.id, "claim.cancelled", certificate, now)
-    audit.append_event(
-        session,
-        subject=f"claim:{claim.id}",
-        action="claim.cancel",
-        operator=operator,
-        at=now,
-        reason=reason,
-        details={"perk": perk.slug, "member": state.external_id, "points": claim.points}
-        | ({"coupon": "cancelled"} if coupon else {}),
-    )
-    session.refresh(claim)
-    return _record(
-        session,
-        claim,
-        perk.slug,
-        state.external_id,
-        balance=state.balance,
-        coupon=claim_coupons.summary(session, claim.id, now=now) if coupon else None,
-    )
-
-
-def _refund(session, state, claim: Claim, *, reason: str, operator: str, now) -> None:
-    """Give the points back into the lots they came from, so they keep their expiry;
-    those of a lot that expired meanwhile expire at once (an `expire` entry after the
-    refund), as if the claim had never spent them."""
-    lots = store.claim_lots(session, claim.id)
-    expired = {
-        lot_id: expires_at
-        for lot_id, expires_at in ledger_store.lot_expiries(session, list(lots)).items()
-        if expires_at <= now
-    }
-    # a negative "taken" puts points back into a lot (remaining <= amount holds)
-    state.lot_changes = {lot: -points for lot, points in lots.items() if lot not in expired}
-    refund = ledger_store.build_entry(
-        state,
-        entry_id=None,
-        at=now,
-        kind=models.CLAIM_REFUND,
-        amount=claim.points,
-        reason=reason,
-        operator=operator,
-        claim_id=claim.id,
-    )
-    refund_id = ledger_store.insert_entry(session, refund)
-    for lot_id, expires_at in sorted(expired.items(), key=lambda item: (item[1], item[0])):
-        ledger_store.insert_entry(
-            session,
-            ledger_store.build_entry(
-                state,
-                entry_id=None,
-                at=now,
-                kind=models.EXPIRE,
-                amount=-lots[lot_id],
-                reason="refunded points expired (their lot had expired)",
-                operator=operator,
-                expires_at=expires_at,
-                claim_id=claim.id,
-            ),
-        )
-    ledger_store.save_lot_changes(session, [state])
-    ledger_store.save_member_states(session, [state], now)
-    store.set_refund_entry(session, claim.id, refund_id)
-
-
-# --- read ----------------------------------------------------------------------------
-
-
-def _record(
-    session, claim: Claim, slug: str, member: str, *, redemption=None, balance=None, coupon=None
-) -> domain.ClaimRecord:
-    return domain.ClaimRecord(
-        claim_id=claim.id,
-        perk=slug,
-        member=member,
-        at=claim.at,
-        points_spent=claim.points,
-        status=claim.status,
-        operator=claim.operator,
-        certificate_id=claim.certificate_id,
-        key=claim.idem_key,
-        cancelled_at=claim.cancelled_at,
-        cancelled_by=claim.cancelled_by,
-        cancel_reason=claim.cancel_reason,
-        redemption=redemption,
-        balance=balance,
-        prize_of=claim.redemption_id,
-        coupon=coupon,
-    )
-
-
-def show_claim(
-    *,
-    session: Session,
-    claim_id: str,
-    keys: KeyRing | None = None,
-    now: datetime | None = None,
-) -> domain.ClaimRecord:
-    """A claim; with a key ring, the redemption it revealed is shown again. The coupon
-    it issued, if any, with its code masked and its status at ``now``."""
-    claim = store.require_claim(session, claim_id)
-    perk = store.perk_of_claim(session, claim)
-    member = store.member_external_id(session, claim.member_id)
-    redemption = _stored_redemption(session, keys, claim, perk) if keys is not None else None
-    coupon = claim_coupons.summary(session, claim.id, now=now or utcnow())
-    return _record(session, claim, perk.slug, member, redemption=redemption, coupon=coupon)
-
-
-def perk_claims(
-    *, session: Session, slug: str, since: datetime | None = None, limit: int | None = None
-) -> list[domain.ClaimRecord]:
-    perk = store.require(session, slug)
-    return [
-        _record(session, claim, slug, member)
-        for claim, member in store.claims_of_perk(session, perk.id, since=since, limit=limit)
-    ]
-
-
-def member_claims(*, session: Session, member_id: int, limit: int = 20) -> list[domain.ClaimRecord]:
-    external_id = store.member_external_id(session, member_id)
-    return [
-        _record(session, claim, slug, external_id)
-        for claim, slug in store.claims_of_member(session, member_id, limit=limit)
-    ]
 
 
 # --- certificates --------------------------------------------------------------------

@@ -13,6 +13,7 @@ from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.services import idempotency, lookups
 from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.store import ledger as store
+from loyaltyctl.store import ledger_rows
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store.db import Session
 from loyaltyctl.store.tables import LedgerEntry, Member
@@ -220,5 +221,5 @@ def history(*, session: Session, member: str, limit: int | None = 50) -> list[mo
 def recent_entries(session: Session, row: Member, *, limit: int | None) -> list[models.LedgerEntry]:
     return [
         entry_to_domain(e, row.external_id)
-        for e in store.recent_entries(session, row.id, limit=limit)
+        for e in ledger_rows.recent_entries(session, row.id, limit=limit)
     ]

@@ -26,7 +26,7 @@ from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import webhooks
 from loyaltyctl.services.discounts.jobs import end_grants
 from loyaltyctl.services.earning.jobs import run_earning_jobs
-from loyaltyctl.store import jobs
+from loyaltyctl.store import jobs, ledger_rows
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import webhooks as webhook_store
 from loyaltyctl.store.db import Database, Session
@@ -77,8 +77,8 @@ def run_due_work(
 def _mature_and_expire(
     *, session: Session, now: datetime, operator: str, dry_run: bool
 ) -> models.MaintenanceResult:
-    matured = store.lots_to_mature(session, now)
-    expired = store.lots_to_expire(session, now)
+    matured = ledger_rows.lots_to_mature(session, now)
+    expired = ledger_rows.lots_to_expire(session, now)
     by_member: dict[int, list] = defaultdict(list)
     for lot in matured:
         by_member[lot.member_id].append((models.MATURE, lot))

@@ -11,8 +11,8 @@ from loyaltyctl.domain.errors import MemberExists, MemberForgotten, UsageProblem
 from loyaltyctl.domain.forgetting import salted
 from loyaltyctl.domain.values import phone_digits, utcnow
 from loyaltyctl.services import lookups
-from loyaltyctl.services.claim_coupons import member_coupons
-from loyaltyctl.services.claims import member_claims
+from loyaltyctl.services.claim_records import member_claims
+from loyaltyctl.services.coupons.listing import member_coupons
 from loyaltyctl.services.discounts.grants import member_discounts
 from loyaltyctl.services.earning.status import tier_status
 from loyaltyctl.services.ledger import balance_of, recent_entries

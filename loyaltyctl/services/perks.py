@@ -4,15 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import perks as domain
-from loyaltyctl.domain.coupons import CouponSpec
 from loyaltyctl.domain.values import utcnow
-from loyaltyctl.store import audit
+from loyaltyctl.services.perk_states import (
+    audience_of,
+    claimant_state,
+    coupon_spec,
+    from_row,
+    perk_state,
+    tier_prices,
+)
+from loyaltyctl.store import audit, perk_rows
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as store
 from loyaltyctl.store.db import Session
@@ -22,33 +29,6 @@ KeyLoader = Callable[[], KeyRing]  # the key ring, loaded when a secret is first
 
 
 # --- read ----------------------------------------------------------------------------
-
-
-def _audience(text: str) -> domain.Audience:
-    data = json.loads(text or "{}")
-    return domain.Audience(**{k: tuple(v) for k, v in data.items()})
-
-
-def _from_row(cls, row: Perk, **computed):
-    """A domain object from a perk row: same-named columns copied, the rest as given."""
-    names = {f.name for f in fields(cls)} - computed.keys()
-    return cls(**{name: getattr(row, name) for name in names}, **computed)
-
-
-def tier_prices(row: Perk) -> dict[str, int | str]:
-    """What members of a tier pay instead of price (whole points or "0.5x")."""
-    return json.loads(row.tier_prices) if row.tier_prices else {}
-
-
-def coupon_spec(row: Perk) -> CouponSpec | None:
-    """A coupon perk's `[perk.coupon]` terms, else None."""
-    return CouponSpec.from_json(json.loads(row.coupon)) if row.coupon else None
-
-
-def price_of(row: Perk, tier: str | None) -> int:
-    """What a member of ``tier`` pays for this perk (not for a convert coupon, whose
-    points the member chooses)."""
-    return domain.price_for(row.price, tier_prices(row), tier) if row.tier_prices else row.price
 
 
 def to_domain(
@@ -62,11 +42,11 @@ def to_domain(
     claimed = row.claimed if counted is None else counted.claimed
     claims, cancelled, members, spent = figures or (claimed, 0, 0, 0)
     spec = coupon_spec(row)
-    return _from_row(
+    return from_row(
         domain.Perk,
         row,
         supply_left=None if row.max_supply is None else max(row.max_supply - claimed, 0),
-        audience=_audience(row.audience),
+        audience=audience_of(row.audience),
         has_value=row.value_enc is not None,
         claims=claims,
         cancelled_claims=cancelled,
@@ -77,31 +57,8 @@ def to_domain(
     )
 
 
-def perk_state(row: Perk, counted: store.Counted | None = None) -> domain.PerkState:
-    """``counted``: the perk's figures when they are kept in buckets (`store.counted`)."""
-    claimed = row.claimed if counted is None else counted.claimed
-    return _from_row(domain.PerkState, row, audience=_audience(row.audience), claimed=claimed)
-
-
-def claimant_state(
-    session: Session, member_row, claims_of_perk: int, *, with_labels: bool = True
-) -> domain.ClaimantState:
-    groups, tags = (
-        member_store.labels(session, [member_row.id])[member_row.id] if with_labels else ([], [])
-    )
-    return domain.ClaimantState(
-        external_id=member_row.external_id,
-        balance=member_row.balance,
-        plan=member_row.plan,
-        tier=member_row.tier,
-        groups=frozenset(groups),
-        tags=frozenset(tags),
-        claims_of_perk=claims_of_perk,
-    )
-
-
 def list_perks(*, session: Session, include_inactive: bool = False) -> list[domain.Perk]:
-    rows = store.listing(session, include_inactive=include_inactive)
+    rows = perk_rows.listing(session, include_inactive=include_inactive)
     kept = store.totals(session) if any(r.supply_buckets > 1 for r in rows) else {}
     return [to_domain(row, counted=kept.get(row.id)) for row in rows]
 
@@ -113,10 +70,10 @@ def perks_for_member(
     what they would pay (their tier's price; for a convert coupon, its least points)."""
     now = now or utcnow()
     row = member_store.require_row(session, member)
-    held = store.claims_by_member(session, row.id)
+    held = perk_rows.claims_by_member(session, row.id)
     claimant = claimant_state(session, row, 0)
     result = []
-    perks = store.listing(session, include_inactive=include_inactive)
+    perks = perk_rows.listing(session, include_inactive=include_inactive)
     kept = store.totals(session) if any(p.supply_buckets > 1 for p in perks) else {}
     for perk in perks:
         mine = replace(claimant, claims_of_perk=held.get(perk.id, 0))
@@ -140,9 +97,9 @@ def perks_for_member(
 
 
 def show_perk(*, session: Session, slug: str) -> domain.Perk:
-    row = store.require(session, slug)
+    row = perk_rows.require(session, slug)
     return to_domain(
-        row, figures=store.claim_figures(session, row.id), counted=store.counted(session, row)
+        row, figures=perk_rows.claim_figures(session, row.id), counted=store.counted(session, row)
     )
 
 
@@ -157,8 +114,8 @@ def set_perk_active(
 ) -> tuple[domain.Perk, bool]:
     """Enable or disable without editing the file; returns (perk, changed)."""
     now = now or utcnow()
-    row = store.require(session, slug)
-    changed = store.set_active(session, row.id, active, now)
+    row = perk_rows.require(session, slug)
+    changed = perk_rows.set_active(session, row.id, active, now)
     if changed:
         audit.append_event(
             session,
@@ -183,9 +140,9 @@ def export_document(
     Secrets are left out unless revealed; a file without them keeps the stored ones.
     """
     rows = (
-        [store.require(session, s) for s in slugs]
+        [perk_rows.require(session, s) for s in slugs]
         if slugs
-        else store.listing(session, include_inactive=True)
+        else perk_rows.listing(session, include_inactive=True)
     )
     rows.sort(key=lambda r: r.slug)
     return {"perk": [_perk_table(row, reveal_secrets=reveal_secrets, keys=keys) for row in rows]}
@@ -218,7 +175,7 @@ def _perk_table(row: Perk, *, reveal_secrets: bool, keys: KeyLoader) -> dict:
     }
     table["active"] = row.active
     table.update({k: v for k, v in optional.items() if v is not None})
-    audience = _audience(row.audience)
+    audience = audience_of(row.audience)
     if not audience.is_everyone():
         table["audience"] = {k: v for k, v in audience.as_dict().items() if v}
     redemption: dict = {"type": row.redemption_type}

@@ -38,7 +38,7 @@ from loyaltyctl.services.apply.planner import plan
 from loyaltyctl.services.claims import claim_prize
 from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.services.perks import KeyLoader
-from loyaltyctl.store import audit
+from loyaltyctl.store import audit, perk_rows
 from loyaltyctl.store import ledger as ledger_store
 from loyaltyctl.store import members as member_store
 from loyaltyctl.store import perks as perk_store
@@ -254,7 +254,7 @@ def _claim_prizes(
     """The campaign's prize perks, claimed for the member free of charge."""
     prizes = []
     for slug in json.loads(campaign.perks):
-        perk = perk_store.require(session, slug)
+        perk = perk_rows.require(session, slug)
         claim_id = claim_prize(
             session,
             keys,

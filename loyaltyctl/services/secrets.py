@@ -10,9 +10,8 @@ from loyaltyctl.domain.coupons import code_binding as coupon_binding
 from loyaltyctl.domain.perks import claim_secret_binding, perk_secret_binding
 from loyaltyctl.domain.promo import code_binding as promo_code_binding
 from loyaltyctl.domain.values import utcnow
-from loyaltyctl.store import audit
+from loyaltyctl.store import audit, perk_rows
 from loyaltyctl.store import coupons as coupon_store
-from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store import promo_codes as promo_code_store
 from loyaltyctl.store.db import Session
 
@@ -35,18 +34,18 @@ def reencrypt_secrets(
         return keys.encrypt(keys.decrypt(token, bound_to=binding), bound_to=binding)
 
     count = 0
-    for perk_id, slug, value_enc, hook_enc in perk_store.perk_secrets(session):
+    for perk_id, slug, value_enc, hook_enc in perk_rows.perk_secrets(session):
         values = {}
         for field, token in (("value", value_enc), ("webhook_secret", hook_enc)):
             sealed = fresh(token, perk_secret_binding(slug, field))
             if sealed is not None:
                 values[f"{field}_enc"] = sealed
         if values:
-            perk_store.update_perk(session, perk_id, values)
+            perk_rows.update_perk(session, perk_id, values)
             count += len(values)
     pages = (
         # (read a page after a key, write a page, what a ciphertext is bound to)
-        (perk_store.claim_secrets, perk_store.set_claim_secrets, claim_secret_binding, ""),
+        (perk_rows.claim_secrets, perk_rows.set_claim_secrets, claim_secret_binding, ""),
         (coupon_store.coupon_secrets, coupon_store.set_coupon_secrets, coupon_binding, ""),
         (promo_code_store.code_secrets, promo_code_store.set_code_secrets, None, 0),
     )

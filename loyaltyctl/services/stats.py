@@ -235,9 +235,9 @@ def claim_stats(
     from the claims in it."""
     rows = store.perks(session, perk)
     if perk is not None and not rows:
-        from loyaltyctl.store import perks as perk_store
+        from loyaltyctl.store import perk_rows
 
-        perk_store.require(session, perk)  # the "did you mean" refusal
+        perk_rows.require(session, perk)  # the "did you mean" refusal
     windowed = (
         store.perk_window_figures(session, since, until)
         if since is not None or until is not None

@@ -1,6 +1,6 @@
-"""Coupons read as table rows (SQLAlchemy): issuing one with a claim (the money columns
-through the table's types), a claim's coupon, a member's coupons, the export's pages.
-The checkout's reads and moves are `store.coupons` (the driver alone).
+"""Coupons read as table rows (SQLAlchemy): a member's coupons, the export's pages.
+Issuing one with a claim, a claim's coupon, the checkout's reads and moves are
+`store.coupons` (the driver alone).
 """
 
 from __future__ import annotations
@@ -8,22 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import case, insert, or_, select
+from sqlalchemy import case, or_, select
 from sqlmodel import Session
 
-from loyaltyctl.store.coupons import ACTIVE, CANCELLED, ISSUED, USED, count_moves
+from loyaltyctl.store.coupons import ACTIVE, CANCELLED, USED
 from loyaltyctl.store.tables import Coupon, Member, Perk
-
-
-def insert_coupon(session: Session, row: dict) -> None:
-    """A coupon issued by a claim (``row``: the coupon table's columns), counted. Through
-    the table's types: money is NUMERIC on PostgreSQL and text on SQLite (tables.Money)."""
-    session.execute(insert(Coupon.__table__).values(**row))
-    count_moves(session, [(row["claim_id"], ISSUED)])
-
-
-def coupon_of_claim(session: Session, claim_id: str) -> Coupon | None:
-    return session.execute(select(Coupon).where(Coupon.claim_id == claim_id)).scalar_one_or_none()
 
 
 def coupons_of_member(

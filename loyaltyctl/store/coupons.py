@@ -14,13 +14,23 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections import namedtuple
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from loyaltyctl.domain.coupons import CouponRecord, CouponTerms, masked
-from loyaltyctl.store.driver import fetch_one, insert_row, query, run, run_many, stamp, stamp_reader
+from loyaltyctl.store.driver import (
+    backend,
+    fetch_one,
+    insert_row,
+    query,
+    run,
+    run_many,
+    stamp,
+    stamp_reader,
+)
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -58,6 +68,53 @@ def count_moves(session: Session, moves: list[tuple[str, tuple[int, int, int]]])
                 "coupon_summary",
                 {"shard": shard, "active": active, "used": used, "cancelled": cancelled},
             )
+
+
+CENT = Decimal("0.01")
+MONEY_COLUMNS = ("amount", "percent", "min_purchase", "max_shipping")
+
+
+def insert_coupon(session: Session, row: dict) -> None:
+    """A coupon issued by a claim (``row``: the coupon table's columns), counted. Money
+    as the table keeps it (`tables.Money`): NUMERIC on PostgreSQL, text on SQLite, in
+    whole cents."""
+    sqlite = backend(session) == "sqlite"
+    values = dict(row)
+    for column in MONEY_COLUMNS:
+        if values.get(column) is not None:
+            cents = Decimal(values[column]).quantize(CENT)
+            values[column] = f"{cents:f}" if sqlite else cents
+    insert_row(session, "coupon", values)
+    count_moves(session, [(row["claim_id"], ISSUED)])
+
+
+# a claim's coupon as its readers take it (the attributes of a `Coupon` row)
+COUPON_COLUMNS = (
+    "claim_id, perk_id, member_id, code_hash, code_enc, code_tail, kind, amount, percent, "
+    "min_purchase, max_shipping, product, variants, collections, points, issued_at, "
+    "expires_at, status, order_id, used_at, updated_at"
+)
+CouponRow = namedtuple("CouponRow", COUPON_COLUMNS.replace(",", " "))
+_COUPON_MONEY = tuple(CouponRow._fields.index(c) for c in MONEY_COLUMNS)
+_COUPON_STAMPS = tuple(
+    CouponRow._fields.index(c) for c in ("issued_at", "expires_at", "used_at", "updated_at")
+)
+
+
+def coupon_of_claim(session: Session, claim_id: str) -> CouponRow | None:
+    row = fetch_one(
+        session, f"SELECT {COUPON_COLUMNS} FROM coupon WHERE claim_id = {{p}}", (claim_id,)
+    )
+    if row is None:
+        return None
+    values = list(row)
+    for i in _COUPON_MONEY:
+        values[i] = _money(values[i])
+    read = stamp_reader(session)
+    for i in _COUPON_STAMPS:
+        if values[i] is not None:  # aware UTC, as the table's type gives them
+            values[i] = read(values[i]) if read is not None else values[i].astimezone(UTC)
+    return CouponRow(*values)
 
 
 def cancel_coupon(session: Session, claim_id: str, now) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -191,6 +192,9 @@ class Database(FailureWords):
         self.check_schema = check_schema
         self._engine: Engine | None = None
         self._schema_checked = False
+        # the driver's own connection of each thread, kept between its raw transactions
+        # (a claimer making many claims connects once, as through the engine's pool)
+        self._raw_idle: dict[int, Any] = {}
 
     @property
     def is_sqlite(self) -> bool:
@@ -255,6 +259,8 @@ class Database(FailureWords):
         return engine
 
     def dispose(self) -> None:
+        while self._raw_idle:
+            self._raw_idle.popitem()[1].close()
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
@@ -326,14 +332,11 @@ class Database(FailureWords):
         from loyaltyctl.store.driver import RawSession
 
         check = self.check_schema if check_schema is None else check_schema
-        conn = self._raw_connect()
+        thread = threading.get_ident()
+        conn = self._raw_idle.pop(thread, None) or self._raw_connect()
+        reusable = False
         try:
-            if self.is_sqlite:
-                conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
-            elif not write:
-                from psycopg import IsolationLevel
-
-                conn.isolation_level = IsolationLevel.REPEATABLE_READ
+            _begin_raw(conn, sqlite=self.is_sqlite, write=write)
             session = RawSession(conn, sqlite=self.is_sqlite)
             if check and not self._schema_checked:
                 self._verify_raw_schema(session)
@@ -342,12 +345,18 @@ class Database(FailureWords):
                 conn.rollback()
             else:
                 conn.commit()
+            reusable = True
         except BaseException:
             if not getattr(conn, "closed", False):
                 conn.rollback()
+                # a refusal or a lost race leaves it as good as new; a broken one goes
+                reusable = not getattr(conn, "broken", False)
             raise
         finally:
-            conn.close()
+            if reusable and thread not in self._raw_idle:
+                self._raw_idle[thread] = conn
+            else:
+                conn.close()
 
     def truncate_log(self) -> None:
         """SQLite: copy the write-ahead log into the file and empty it, so pages a
@@ -469,6 +478,20 @@ class Database(FailureWords):
                 f"{SCHEMA_HEAD}."
             )
         self._schema_checked = True
+
+
+def _begin_raw(conn: Any, *, sqlite: bool, write: bool) -> None:
+    """Start a transaction on the driver's own connection: SQLite's write lock at BEGIN
+    for a write; PostgreSQL's READ COMMITTED for a write, a REPEATABLE READ snapshot for
+    a read (the connection may have served either before)."""
+    if sqlite:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN DEFERRED")
+    elif write:
+        conn.isolation_level = None  # the server's: READ COMMITTED
+    else:
+        from psycopg import IsolationLevel
+
+        conn.isolation_level = IsolationLevel.REPEATABLE_READ
 
 
 def is_newer(version: str) -> bool:

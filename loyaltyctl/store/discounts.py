@@ -25,7 +25,7 @@ from loyaltyctl.store.driver import (
     stamp,
     stamp_reader,
 )
-from loyaltyctl.store.perks import close_matches
+from loyaltyctl.store.perk_rows import close_matches
 from loyaltyctl.store.tables import Discount, DiscountGrant, DiscountSubscription
 
 # the grant is active at {p}: started, not past its end, no revoke due or done

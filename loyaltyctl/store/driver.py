@@ -112,10 +112,15 @@ def query(session: Session, sql: str, params: Sequence = ()) -> list[tuple]:
     return _raw(session).execute(_render(sql, sqlite), params).fetchall()
 
 
-def fetch_one(session: Session, sql: str, params: Sequence = ()) -> tuple | None:
+def fetch_one(
+    session: Session, sql: str, params: Sequence = (), *, lock: bool = False
+) -> tuple | None:
     """The first row of one statement written with ``{p}`` placeholders (a statement run
-    once per process: SQLAlchemy would compile it first, ~1-3 ms)."""
-    return _raw(session).execute(_render(sql, _is_sqlite(session)), params).fetchone()
+    once per process: SQLAlchemy would compile it first, ~1-3 ms). ``lock`` adds ``FOR
+    UPDATE`` on PostgreSQL (SQLite holds the write lock since BEGIN IMMEDIATE)."""
+    sqlite = _is_sqlite(session)
+    statement = _render(sql, sqlite) if sqlite or not lock else _render(sql + " FOR UPDATE", False)
+    return _raw(session).execute(statement, params).fetchone()
 
 
 def json_mark(session: Session) -> str:
@@ -541,24 +546,39 @@ def _typed_marks(table: str, names: tuple[str, ...]) -> str:
     return ", ".join(f"CAST(%s AS {columns[name].type.compile(dialect=dialect)})" for name in names)
 
 
-class _TimestampColumns:
-    """The names of the columns that hold timestamps, in any table (the raw SQLite inserts
-    convert them), read from the tables on first use: the counter's read commands never
-    load the table definitions."""
-
-    names: frozenset[str] | None = None
-
-    def __contains__(self, name: str) -> bool:
-        if self.names is None:
-            from loyaltyctl.store.tables import SQLModel, UtcDateTime
-
-            self.names = frozenset(
-                c.name
-                for t in SQLModel.metadata.tables.values()
-                for c in t.columns
-                if isinstance(c.type, UtcDateTime)
-            )
-        return name in self.names
-
-
-TIMESTAMP_COLUMNS = _TimestampColumns()
+# The names of the columns that hold timestamps (`tables.UtcDateTime`), in any table:
+# the raw SQLite inserts convert them. Spelled out, not read from the tables, so that a
+# claim (and the counter's commands) never load the table definitions;
+# tests/store/test_driver.py checks the list against the tables.
+TIMESTAMP_COLUMNS = frozenset(
+    {
+        "added_at",
+        "at",
+        "cancelled_at",
+        "completed_at",
+        "created_at",
+        "delivered_at",
+        "ended_at",
+        "expires_at",
+        "forgotten_at",
+        "held_at",
+        "ingested_at",
+        "issued_at",
+        "last_claim_at",
+        "matures_at",
+        "next_attempt_at",
+        "pending_until",
+        "removed_at",
+        "renews_at",
+        "revoke_at",
+        "revoked_at",
+        "since",
+        "started_at",
+        "tier_review_at",
+        "until",
+        "updated_at",
+        "used_at",
+        "valid_from",
+        "valid_until",
+    }
+)

@@ -22,7 +22,7 @@ from loyaltyctl.store.ledger import (
     state_change,
     write_member_changes,
 )
-from loyaltyctl.store.perks import close_matches
+from loyaltyctl.store.perk_rows import close_matches
 from loyaltyctl.store.tables import EarningCounter, EarningRule, Member, PointLot, Tier
 
 EARN_KINDS = ("earn", "reverse")  # the ledger kinds of earned points (and reversals)

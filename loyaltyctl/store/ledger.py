@@ -9,18 +9,17 @@ if the balance would go below zero, insert the entry, adjust lots.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from sqlalchemy import Row, insert, or_, select
-from sqlmodel import Session
+from typing import TYPE_CHECKING, NamedTuple
 
 from loyaltyctl.domain.chain import ledger_hash
 from loyaltyctl.store.db import ConcurrentChange
 from loyaltyctl.store.driver import (
     IdBlock,
     bulk_insert,
+    fetch_one,
     insert_row,
     prepare_bulk,
     reserve_ids,
@@ -30,24 +29,21 @@ from loyaltyctl.store.driver import (
     stamp_reader,
     update_many,
 )
-from loyaltyctl.store.tables import (
-    LedgerEntry,
-    Member,
-    PointLot,
-)
 
-# column order of the bulk inserts (the driver's executemany or COPY)
-ENTRY_COLUMNS = tuple(c.name for c in LedgerEntry.__table__.columns)
-LOT_COLUMNS = tuple(c.name for c in PointLot.__table__.columns)
-# what a transaction needs of a member to add entries to its chain
-STATE_COLUMNS = (
-    Member.id,
-    Member.external_id,
-    Member.balance,
-    Member.pending,
-    Member.ledger_seq,
-    Member.ledger_head,
+if TYPE_CHECKING:  # the driver's alone: a claim runs it without SQLAlchemy
+    from sqlmodel import Session
+
+# column order of the bulk inserts (the driver's executemany or COPY): the tables'
+# (tests/store/test_driver.py checks them against `tables.LedgerEntry` and `PointLot`)
+_ENTRY = (
+    "id member_id seq at kind amount pending_amount balance_after reason operator idem_key "
+    "request_hash expires_at pending_until rule event_id order_id claim_id prev_hash hash"
 )
+ENTRY_COLUMNS = tuple(_ENTRY.split())
+_LOT = "id member_id entry_id amount remaining expires_at matures_at matured"
+LOT_COLUMNS = tuple(_LOT.split())
+# what a transaction needs of a member to add entries to its chain (member columns)
+STATE_COLUMNS = ("id", "external_id", "balance", "pending", "ledger_seq", "ledger_head")
 
 
 @dataclass(slots=True)
@@ -86,16 +82,32 @@ def lock_members_with(
     reading the statement through SQLAlchemy costs more than the database's work."""
     states: dict[int, MemberState] = {}
     extras: dict[int, tuple] = {}
-    columns = ", ".join([c.name for c in STATE_COLUMNS] + list(extra))
+    columns = ", ".join(STATE_COLUMNS + tuple(extra))
     width = len(STATE_COLUMNS)
     sql = f"SELECT {columns} FROM member WHERE id {{in_list}} ORDER BY id"
     for row in select_in(session, sql, sorted(set(member_ids)), lock=True):
-        state = MemberState(*row[:width])
-        state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
-        states[row[0]] = state
+        states[row[0]] = _state(row)
         if extra:
             extras[row[0]] = tuple(row[width:])
     return states, extras
+
+
+def lock_member(
+    session: Session, external_id: str, extra: tuple[str, ...] = ()
+) -> tuple[MemberState, tuple] | None:
+    """`lock_members_with` for one member named by its external id, in one statement (a
+    claim): (state, the ``extra`` values), or None when no member has that id."""
+    columns = ", ".join(STATE_COLUMNS + tuple(extra))
+    sql = f"SELECT {columns} FROM member WHERE external_id = {{p}}"
+    row = fetch_one(session, sql, (external_id,), lock=True)
+    return None if row is None else (_state(row), tuple(row[len(STATE_COLUMNS) :]))
+
+
+def _state(row: tuple) -> MemberState:
+    """A member's state from a row of `STATE_COLUMNS` (and more), as locked."""
+    state = MemberState(*row[: len(STATE_COLUMNS)])
+    state.base_balance, state.base_pending, state.base_seq = row[2], row[3], row[4]
+    return state
 
 
 SPENDABLE_LOTS_SQL = (
@@ -312,23 +324,36 @@ def insert_entry(session: Session, row: dict) -> int:
 
 def lot_expiries(session: Session, lot_ids: list[int]) -> dict[int, datetime]:
     """lot id -> expires_at, for those of these lots that expire."""
-    if not lot_ids:
-        return {}
-    rows = session.execute(
-        select(PointLot.id, PointLot.expires_at).where(
-            PointLot.id.in_(lot_ids), PointLot.expires_at.is_not(None)
-        )
-    )
-    return {lot_id: expires_at for lot_id, expires_at in rows}
+    read = stamp_reader(session)
+    sql = "SELECT id, expires_at FROM point_lot WHERE id {in_list} AND expires_at IS NOT NULL"
+    return {
+        lot_id: read(expires_at) if read is not None else expires_at.astimezone(UTC)
+        for lot_id, expires_at in select_in(session, sql, sorted(lot_ids))
+    }
 
 
 def insert_lot(session: Session, row: dict) -> None:
-    values = {k: v for k, v in row.items() if not (k == "id" and v is None)}
-    session.execute(insert(PointLot).values(**values))
+    insert_row(session, "point_lot", row)
 
 
-def entry_by_id(session: Session, entry_id: int) -> LedgerEntry:
-    return session.get(LedgerEntry, entry_id)
+class EntryFigures(NamedTuple):
+    """What a replay reports of the entry a keyed change made."""
+
+    id: int
+    member_id: int
+    amount: int
+    pending_amount: int
+    balance_after: int
+
+
+def entry_by_id(session: Session, entry_id: int) -> EntryFigures:
+    row = fetch_one(
+        session,
+        "SELECT id, member_id, amount, pending_amount, balance_after FROM ledger_entry "
+        "WHERE id = {p}",
+        (entry_id,),
+    )
+    return EntryFigures(*row)
 
 
 # --- bulk writes of entries and lots (ids reserved first, so lots can name their entries) ---
@@ -362,48 +387,7 @@ def prepare_bulk_write(session: Session) -> None:
     prepare_bulk(session)
 
 
-# --- reading a member's points --------------------------------------------------------------
-
-
-def recent_entries(session: Session, member_id: int, *, limit: int | None) -> list[LedgerEntry]:
-    """The member's entries, newest first (all of them when ``limit`` is None)."""
-    stmt = (
-        select(LedgerEntry)
-        .where(LedgerEntry.member_id == member_id)
-        .order_by(LedgerEntry.seq.desc())
-    )
-    if limit:
-        stmt = stmt.limit(limit)
-    return list(session.execute(stmt).scalars())
-
-
-# --- lots that mature or expire (`maintain run`) ---------------------------------------------
-
-
-def lots_to_mature(session: Session, now: datetime) -> list[Row]:
-    """(id, member_id, remaining, expires_at) of pending lots due by ``now`` (one that a
-    refund emptied has nothing to mature), by member and maturity."""
-    rows = session.execute(
-        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
-        .where(PointLot.matured.is_(False), PointLot.matures_at <= now, PointLot.remaining > 0)
-        .order_by(PointLot.member_id, PointLot.matures_at, PointLot.id)
-    )
-    return list(rows)
-
-
-def lots_to_expire(session: Session, now: datetime) -> list[Row]:
-    """(id, member_id, remaining, expires_at) of lots with points left that expire by
-    ``now``, counting pending ones that mature by then, by member and expiry."""
-    rows = session.execute(
-        select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
-        .where(
-            PointLot.expires_at <= now,
-            PointLot.remaining > 0,
-            or_(PointLot.matured.is_(True), PointLot.matures_at <= now),
-        )
-        .order_by(PointLot.member_id, PointLot.expires_at, PointLot.id)
-    )
-    return list(rows)
+# --- lots that mature or expire (`maintain run`; what is due: `store.ledger_rows`) -----------
 
 
 def mature_lots(session: Session, lots: list[tuple[int, int]]) -> None:
@@ -425,23 +409,3 @@ def expire_lots(session: Session, lots: list[tuple[int, int]]) -> None:
     sql = "UPDATE point_lot SET remaining = 0 WHERE id = {p} AND remaining = {p}"
     if run_many(session, sql, [(lot_id, held) for lot_id, held in lots]) != len(lots):
         raise ConcurrentChange("a lot changed during maintenance")
-
-
-# --- what `audit verify` reads ---------------------------------------------------------------
-
-
-def chain_states(session: Session) -> dict[int, Row]:
-    """member id -> the figures and chain head the member row keeps (`STATE_COLUMNS`, by
-    name: ``row.balance``), for every member."""
-    return {row.id: row for row in session.execute(select(*STATE_COLUMNS))}
-
-
-def entries_in_chain_order(session: Session) -> Iterator[Mapping]:
-    """Every ledger entry as a mapping of its columns, by member and sequence, streamed."""
-    return iter(
-        session.execute(
-            select(LedgerEntry.__table__)
-            .order_by(LedgerEntry.member_id, LedgerEntry.seq)
-            .execution_options(yield_per=10_000)
-        ).mappings()
-    )

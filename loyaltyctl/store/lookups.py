@@ -59,12 +59,17 @@ def require_member(session: Session, external_id: str) -> MemberRef:
         (external_id,),
     )
     if row is None:
-        raise UnknownMember(
-            f"No member has the id {external_id!r}.",
-            member=external_id,
-            candidates=suggestions(session, external_id),
-        )
+        raise unknown_member(session, external_id)
     return MemberRef(*row)
+
+
+def unknown_member(session: Session, external_id: str) -> UnknownMember:
+    """The refusal of an id no member has, with the close matches."""
+    return UnknownMember(
+        f"No member has the id {external_id!r}.",
+        member=external_id,
+        candidates=suggestions(session, external_id),
+    )
 
 
 def _utc_reader(session: Session):
@@ -121,17 +126,23 @@ def search(session: Session, text: str, *, limit: int) -> list[models.Member]:
     return with_labels(session, rows)
 
 
-def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
-    """Domain members from rows of `MEMBER_COLUMNS`, with their groups and tags."""
-    labels: dict[int, tuple[list[str], list[str]]] = {row[0]: ([], []) for row in rows}
+def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
+    """member id -> (its groups, its tags), each sorted."""
+    result: dict[int, tuple[list[str], list[str]]] = {mid: ([], []) for mid in member_ids}
     found = select_in(  # a member's labels are all in one chunk of ids: in order
         session,
         "SELECT member_id, kind, value FROM member_label WHERE member_id {in_list} "
         "ORDER BY kind, value",
-        sorted(labels),
+        sorted(result),
     )
     for member_id, kind, value in found:
-        labels[member_id][0 if kind == GROUP else 1].append(value)
+        result[member_id][0 if kind == GROUP else 1].append(value)
+    return result
+
+
+def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
+    """Domain members from rows of `MEMBER_COLUMNS`, with their groups and tags."""
+    labels_of = labels(session, [row[0] for row in rows])
     utc = _utc_reader(session)
     return [
         models.Member(
@@ -143,8 +154,8 @@ def with_labels(session: Session, rows: list[tuple]) -> list[models.Member]:
             plan=plan,
             tier=tier,
             tier_manual=bool(tier_manual),
-            groups=tuple(labels[member_id][0]),
-            tags=tuple(labels[member_id][1]),
+            groups=tuple(labels_of[member_id][0]),
+            tags=tuple(labels_of[member_id][1]),
             balance=balance,
             pending=pending,
             created_at=utc(created_at),

@@ -10,7 +10,7 @@ from sqlmodel import Session
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import UnknownMember
 from loyaltyctl.store.driver import select_in
-from loyaltyctl.store.lookups import suggestions
+from loyaltyctl.store.lookups import labels, suggestions
 from loyaltyctl.store.tables import LedgerEntry, Member, MemberLabel
 
 GROUP, TAG = "group", "tag"
@@ -77,20 +77,6 @@ def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, 
     chunk of an import or an ingest asks, for thousands of members)."""
     sql = "SELECT external_id, id FROM member WHERE external_id {in_list}"
     return dict(select_in(session, sql, sorted(set(external_ids))))
-
-
-def labels(session: Session, member_ids: list[int]) -> dict[int, tuple[list[str], list[str]]]:
-    result: dict[int, tuple[list[str], list[str]]] = {mid: ([], []) for mid in member_ids}
-    for start in range(0, len(member_ids), 900):
-        chunk = member_ids[start : start + 900]
-        rows = session.execute(
-            select(MemberLabel.member_id, MemberLabel.kind, MemberLabel.value)
-            .where(MemberLabel.member_id.in_(chunk))
-            .order_by(MemberLabel.kind, MemberLabel.value)
-        )
-        for member_id, kind, value in rows:
-            result[member_id][0 if kind == GROUP else 1].append(value)
-    return result
 
 
 def replace_labels(session: Session, labels: dict[int, tuple[list[str], list[str]]]) -> None:

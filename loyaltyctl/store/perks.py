@@ -1,4 +1,7 @@
-"""Perks and claims in the database: look-ups and the conditional writes that hold limits.
+"""Perks and claims in the database as a claim reads and writes them: look-ups and the
+conditional writes that hold limits, through the driver alone (`perk claim` runs on a
+`driver.RawSession`, without SQLAlchemy; what reads and writes perks and claims as table
+rows is `store.perk_rows`).
 
 Supply and the per-member limit are each taken by one conditional statement that
 the database evaluates against what it holds, so concurrent claimers cannot
@@ -22,38 +25,24 @@ import random
 from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from sqlalchemy import bindparam, func, insert, or_, select, text, update
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from loyaltyctl.domain.errors import UnknownClaim, UnknownPerk
-from loyaltyctl.domain.perks import shares
 from loyaltyctl.domain.suggest import closest
 from loyaltyctl.store.driver import (
     backend,
+    bulk_insert,
     fetch_one,
     insert_row,
     query,
     run,
+    select_in,
     stamp,
     stamp_reader,
 )
-from loyaltyctl.store.tables import Claim, ClaimLot, Member, Perk, PerkBucket, PerkMember
 
-
-def get(session: Session, slug: str) -> Perk | None:
-    return session.execute(select(Perk).where(Perk.slug == slug)).scalar_one_or_none()
-
-
-def require(session: Session, slug: str) -> Perk:
-    row = get(session, slug)
-    if row is None:
-        raise UnknownPerk(
-            f"There is no perk {slug!r}.",
-            perk=slug,
-            candidates=close_matches(session, Perk.slug, slug),
-        )
-    return row
+if TYPE_CHECKING:  # the driver's alone: `perk claim` runs it without SQLAlchemy
+    from sqlmodel import Session
 
 
 # a perk as a claim reads it, through the driver (no ORM object: a claim is a hot path)
@@ -82,6 +71,10 @@ def claimable(session: Session, slug: str) -> PerkRow:
             perk=slug,
             candidates=closest(slug, [r[0] for r in query(session, "SELECT slug FROM perk")]),
         )
+    return _perk_row(session, row)
+
+
+def _perk_row(session: Session, row: tuple) -> PerkRow:
     values = list(row)
     read = stamp_reader(session)
     for i in _BOOLS:
@@ -92,73 +85,57 @@ def claimable(session: Session, slug: str) -> PerkRow:
     return PerkRow(*values)
 
 
-def close_matches(session: Session, column, value: str) -> list[str]:
-    """The existing values of ``column`` closest to a mistyped one, best first (at most
-    three; domain.suggest ranks them). Slugs are few: all of them are compared."""
-    return closest(value, session.execute(select(column)).scalars().all())
-
-
-def by_slugs(session: Session, slugs: list[str]) -> dict[str, Perk]:
-    found: dict[str, Perk] = {}
-    for start in range(0, len(slugs), 900):
-        chunk = slugs[start : start + 900]
-        for row in session.execute(select(Perk).where(Perk.slug.in_(chunk))).scalars():
-            found[row.slug] = row
-    return found
-
-
-def listing(session: Session, *, include_inactive: bool) -> list[Perk]:
-    stmt = select(Perk).order_by(Perk.category, Perk.price, Perk.slug)
-    if not include_inactive:
-        stmt = stmt.where(Perk.active.is_(True))
-    return list(session.execute(stmt).scalars())
-
-
-def all_slugs(session: Session) -> list[str]:
-    return list(session.execute(select(Perk.slug).order_by(Perk.slug)).scalars())
-
-
-def active_slugs(session: Session) -> list[str]:
-    return list(
-        session.execute(
-            select(Perk.slug).where(Perk.active.is_(True)).order_by(Perk.slug)
-        ).scalars()
-    )
-
-
-def set_active(session: Session, perk_id: int, active: bool, now: datetime) -> bool:
-    """Toggle; returns False when it already was so."""
-    changed = session.execute(
-        update(Perk)
-        .where(Perk.id == perk_id, Perk.active.is_not(active))
-        .values(active=active, updated_at=now)
-    ).rowcount
-    return changed == 1
-
-
-def insert_perk(session: Session, values: dict) -> int:
-    return session.execute(insert(Perk).values(**values).returning(Perk.id)).scalar_one()
-
-
-def update_perk(session: Session, perk_id: int, values: dict) -> None:
-    session.execute(update(Perk).where(Perk.id == perk_id).values(**values))
+def perk_by_id(session: Session, perk_id: int) -> PerkRow:
+    row = fetch_one(session, f"SELECT {PERK_COLUMNS} FROM perk WHERE id = {{p}}", (perk_id,))
+    return _perk_row(session, row)
 
 
 # --- the limits -----------------------------------------------------------------------
 
 
-def take_supply(session: Session, perk_id: int, buckets: int = 1) -> int | None:
+@dataclass(frozen=True, slots=True)
+class ClaimCount:
+    """What one claim adds to its perk's statistics counters and to the day's count."""
+
+    points: int
+    at: datetime
+    day: str  # the program time zone's day of ``at``
+    member_joined: int  # 1 when it is the member's first active claim of the perk
+
+
+# the statistics counters, +1 claim: set by the UPDATE that takes the supply unit, in the
+# counter (perk row or bucket) it is taken from
+_COUNT = (
+    "members = members + {p}, points_spent = points_spent + {p}, "
+    "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < {p} "
+    "THEN {p} ELSE last_claim_at END"
+)
+_CLAIM_DAY = (
+    "INSERT INTO claim_day (perk_id, day, bucket, claims) VALUES ({p}, {p}, {p}, 1) "
+    "ON CONFLICT (perk_id, day, bucket) DO UPDATE SET claims = claim_day.claims + 1"
+)
+
+
+def take_supply(session: Session, perk_id: int, buckets: int, count: ClaimCount) -> int | None:
     """Count one claim against the supply: the counter it was counted in (0: the perk's
     own, 1.. a bucket), or None when none is left (or the perk is disabled).
 
-    Through the driver: it is on every claim's path (see driver.insert_row)."""
+    The claim's statistics go into that counter in the same UPDATE (its row is locked
+    from here to the commit: one statement less while it is held), then the day's count
+    into that counter's row of claim_day. Through the driver: every claim's path."""
+    moment = stamp(session, count.at)
+    counts = (count.member_joined, count.points, moment, moment)
     if buckets > 1:
-        return _take_bucket(session, perk_id, buckets)
-    sql = (
-        "UPDATE perk SET claimed = claimed + 1 WHERE id = {p} AND active "
-        "AND (max_supply IS NULL OR claimed < max_supply)"
-    )
-    return 0 if run(session, sql, (perk_id,)) == 1 else None
+        bucket = _take_bucket(session, perk_id, buckets, counts)
+    else:
+        sql = (
+            f"UPDATE perk SET claimed = claimed + 1, {_COUNT} WHERE id = {{p}} AND active "
+            "AND (max_supply IS NULL OR claimed < max_supply)"
+        )
+        bucket = 0 if run(session, sql, (*counts, perk_id)) == 1 else None
+    if bucket is not None:
+        run(session, _CLAIM_DAY, (perk_id, count.day, bucket))
+    return bucket
 
 
 # a bucket with room, from a random start so claimers spread over the buckets; the perk
@@ -172,12 +149,12 @@ _BUCKET_WITH_ROOM = (
 
 
 _TAKE = (
-    "UPDATE perk_bucket SET claimed = claimed + 1 WHERE perk_id = {p} AND bucket = {p} "
-    "AND (capacity IS NULL OR claimed < capacity) RETURNING bucket"
+    f"UPDATE perk_bucket SET claimed = claimed + 1, {_COUNT} WHERE perk_id = {{p}} "
+    "AND bucket = {p} AND (capacity IS NULL OR claimed < capacity) RETURNING bucket"
 )
 
 
-def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
+def _take_bucket(session: Session, perk_id: int, buckets: int, counts: tuple) -> int | None:
     """PostgreSQL: a bucket with room that no one holds (SKIP LOCKED, from a random
     start). When every bucket with room is held, wait for one of them (FOR UPDATE of that
     one row, re-checked when its holder ends: a waiter holds no other bucket, so no
@@ -187,7 +164,7 @@ def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
     params = (perk_id, perk_id, start, buckets)
     if backend(session) == "sqlite":  # the write lock is held since BEGIN IMMEDIATE
         row = fetch_one(session, _BUCKET_WITH_ROOM, params)
-        return None if row is None else int(query(session, _TAKE, (perk_id, row[0]))[0][0])
+        return None if row is None else int(query(session, _TAKE, (*counts, perk_id, row[0]))[0][0])
     while True:
         row = fetch_one(session, _BUCKET_WITH_ROOM + " FOR UPDATE SKIP LOCKED", params)
         if row is None:  # every bucket with room is held by another claim, or none has room
@@ -201,48 +178,19 @@ def _take_bucket(session: Session, perk_id: int, buckets: int) -> int | None:
             )
             if held is None:
                 continue
-        taken = query(session, _TAKE, (perk_id, row[0]))
+        taken = query(session, _TAKE, (*counts, perk_id, row[0]))
         if taken:
             return int(taken[0][0])
 
 
-def give_back_supply(session: Session, perk_id: int, buckets: int = 1) -> int:
-    """A cancelled claim's unit back: the counter it went back to (buckets are
-    interchangeable: the fullest one takes it)."""
-    if buckets <= 1:
-        session.execute(
-            update(Perk)
-            .where(Perk.id == perk_id, Perk.claimed > 0)
-            .values(claimed=Perk.claimed - 1)
-        )
-        return 0
+def member_claims(session: Session, perk_id: int, member_id: int) -> int:
+    """The member's active claims of the perk."""
     row = fetch_one(
         session,
-        "UPDATE perk_bucket SET claimed = claimed - 1 WHERE perk_id = {p} AND bucket = "
-        "(SELECT bucket FROM perk_bucket WHERE perk_id = {p} AND claimed > 0 "
-        "ORDER BY claimed DESC, bucket LIMIT 1) RETURNING bucket",
-        (perk_id, perk_id),
+        "SELECT claims FROM perk_member WHERE perk_id = {p} AND member_id = {p}",
+        (perk_id, member_id),
     )
-    return int(row[0]) if row else 1
-
-
-def member_claims(session: Session, perk_id: int, member_id: int) -> int:
-    return (
-        session.execute(
-            select(PerkMember.claims).where(
-                PerkMember.perk_id == perk_id, PerkMember.member_id == member_id
-            )
-        ).scalar_one_or_none()
-        or 0
-    )
-
-
-def claims_by_member(session: Session, member_id: int) -> dict[int, int]:
-    """perk id -> the member's active claims of it."""
-    rows = session.execute(
-        select(PerkMember.perk_id, PerkMember.claims).where(PerkMember.member_id == member_id)
-    )
-    return {perk_id: claims for perk_id, claims in rows}
+    return (row[0] if row else None) or 0
 
 
 def take_member_allowance(session: Session, perk_id: int, member_id: int, limit: int | None) -> int:
@@ -265,93 +213,7 @@ def take_member_allowance(session: Session, perk_id: int, member_id: int, limit:
     return (row[0] if row else None) or 0
 
 
-def give_back_allowance(session: Session, perk_id: int, member_id: int) -> int:
-    """One claim less for this member; returns their active claims of the perk now."""
-    held = session.execute(
-        update(PerkMember)
-        .where(
-            PerkMember.perk_id == perk_id,
-            PerkMember.member_id == member_id,
-            PerkMember.claims > 0,
-        )
-        .values(claims=PerkMember.claims - 1)
-        .returning(PerkMember.claims)
-    ).scalar_one_or_none()
-    return held or 0
-
-
-def count_claim(
-    session: Session,
-    perk_id: int,
-    *,
-    points: int,
-    at: datetime,
-    day: str,
-    member_joined: int,
-    bucket: int = 0,
-) -> None:
-    """The perk's statistics counters, +1 claim, in the counter the supply was taken from
-    (`take_supply`: the perk row or a bucket, locked already, so this adds no waiting);
-    the day's count in that bucket's row of claim_day. Through the driver: a hot path."""
-    moment = stamp(session, at)
-    target, where = (
-        ("perk", "id = {p}") if bucket == 0 else ("perk_bucket", "perk_id = {p} AND bucket = {p}")
-    )
-    keys = (perk_id,) if bucket == 0 else (perk_id, bucket)
-    run(
-        session,
-        f"UPDATE {target} SET members = members + {{p}}, points_spent = points_spent + {{p}}, "
-        "last_claim_at = CASE WHEN last_claim_at IS NULL OR last_claim_at < {p} "
-        f"THEN {{p}} ELSE last_claim_at END WHERE {where}",
-        (member_joined, points, moment, moment, *keys),
-    )
-    run(
-        session,
-        "INSERT INTO claim_day (perk_id, day, bucket, claims) VALUES ({p}, {p}, {p}, 1) "
-        "ON CONFLICT (perk_id, day, bucket) DO UPDATE SET claims = claim_day.claims + 1",
-        (perk_id, day, bucket),
-    )
-
-
-def uncount_claim(
-    session: Session, perk_id: int, *, points: int, day: str, member_left: int, bucket: int = 0
-) -> None:
-    """A cancelled claim (already marked) leaves the counters (of the counter its unit
-    went back to: `give_back_supply`); the last claim is looked up again among the active
-    ones (an index range on claim (perk_id, at), newest first) and no bucket keeps a later
-    one."""
-    last = "(SELECT MAX(c.at) FROM claim c WHERE c.perk_id = :perk AND c.status = 'active')"
-    values = {"left": member_left, "points": points, "perk": perk_id, "bucket": bucket}
-    if bucket == 0:
-        sql = (
-            "UPDATE perk SET members = members - :left, points_spent = points_spent - :points, "
-            f"last_claim_at = {last} WHERE id = :perk"
-        )
-    else:
-        sql = (
-            "UPDATE perk_bucket SET members = members - :left, "
-            "points_spent = points_spent - :points WHERE perk_id = :perk AND bucket = :bucket"
-        )
-    session.execute(text(sql), values)
-    if bucket:
-        session.execute(
-            text(
-                f"UPDATE perk_bucket SET last_claim_at = {last} WHERE perk_id = :perk "
-                f"AND (last_claim_at > {last} OR {last} IS NULL)"
-            ),
-            {"perk": perk_id},
-        )
-    session.execute(
-        text(
-            "UPDATE claim_day SET claims = claims - 1 WHERE perk_id = :perk AND day = :day "
-            "AND bucket = (SELECT bucket FROM claim_day WHERE perk_id = :perk AND day = :day "
-            "AND claims > 0 ORDER BY claims DESC, bucket LIMIT 1)"
-        ),
-        {"perk": perk_id, "day": day},
-    )
-
-
-# --- the buckets' layout and figures ---------------------------------------------------
+# --- the buckets' figures ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -364,25 +226,33 @@ class Counted:
     last_claim_at: datetime | None
 
 
+_TOTALS = (
+    "SELECT perk_id, SUM(claimed), SUM(members), SUM(points_spent), MAX(last_claim_at) "
+    "FROM perk_bucket"
+)
+
+
 def totals(session: Session, perk_ids: list[int] | None = None) -> dict[int, Counted]:
     """The bucketed perks' figures (the sums of their buckets), by perk id."""
-    stmt = select(
-        PerkBucket.perk_id,
-        func.sum(PerkBucket.claimed),
-        func.sum(PerkBucket.members),
-        func.sum(PerkBucket.points_spent),
-        func.max(PerkBucket.last_claim_at),
-    ).group_by(PerkBucket.perk_id)
-    if perk_ids is not None:
-        stmt = stmt.where(PerkBucket.perk_id.in_(perk_ids))
+    if perk_ids is None:
+        rows = query(session, _TOTALS + " GROUP BY perk_id")
+    else:
+        rows = select_in(session, _TOTALS + " WHERE perk_id {in_list} GROUP BY perk_id", perk_ids)
+    read = stamp_reader(session)
     return {
-        perk_id: Counted(int(c), int(m), int(p), last)
-        for perk_id, c, m, p, last in session.execute(stmt)
+        perk_id: Counted(int(c), int(m), int(p), _moment(read, last))
+        for perk_id, c, m, p, last in rows
     }
 
 
-def counted(session: Session, row: Perk) -> Counted:
-    """One perk's figures, wherever they are kept."""
+def _moment(read, value) -> datetime | None:
+    if value is None:
+        return None
+    return read(value) if read is not None else value.astimezone(UTC)
+
+
+def counted(session: Session, row) -> Counted:
+    """One perk's figures, wherever they are kept (``row``: a `Perk` or a `PerkRow`)."""
     if row.supply_buckets > 1:
         found = totals(session, [row.id]).get(row.id)
         if found is not None:
@@ -390,194 +260,49 @@ def counted(session: Session, row: Perk) -> Counted:
     return Counted(row.claimed, row.members, row.points_spent, row.last_claim_at)
 
 
-def lay_out_buckets(session: Session, perk_id: int) -> None:
-    """Make the counters match `perk.supply_buckets` and `max_supply` (after `apply`
-    wrote them): n buckets whose capacities are max_supply's shares, holding the claims
-    taken so far as shares of their own; or, for one, the perk's own counters. Locks the
-    perk row and its buckets (claims of it wait for this transaction)."""
-    perk = session.execute(select(Perk).where(Perk.id == perk_id).with_for_update()).scalar_one()
-    held = list(
-        session.execute(
-            select(PerkBucket)
-            .where(PerkBucket.perk_id == perk_id)
-            .order_by(PerkBucket.bucket)
-            .with_for_update()
-        ).scalars()
-    )
-    parts = perk.supply_buckets
-    capacities = [None] * parts if perk.max_supply is None else shares(perk.max_supply, parts)
-    if parts > 1 and [b.capacity for b in held] == capacities:
-        return  # laid out so already
-    stamps = [t for t in (perk.last_claim_at, *(b.last_claim_at for b in held)) if t]
-    now = Counted(  # what the perk's own counters and its buckets hold between them
-        perk.claimed + sum(b.claimed for b in held),
-        perk.members + sum(b.members for b in held),
-        perk.points_spent + sum(b.points_spent for b in held),
-        max(stamps) if stamps else None,
-    )
-    session.execute(PerkBucket.__table__.delete().where(PerkBucket.perk_id == perk_id))
-    if parts <= 1:
-        own = {"claimed": now.claimed, "members": now.members, "points_spent": now.points_spent}
-        session.execute(
-            update(Perk).where(Perk.id == perk_id).values(**own, last_claim_at=now.last_claim_at)
-        )
-        return
-    session.execute(
-        update(Perk)
-        .where(Perk.id == perk_id)
-        .values(claimed=0, members=0, points_spent=0, last_claim_at=None)
-    )
-    claimed = shares(now.claimed, parts)
-    session.execute(
-        insert(PerkBucket),
-        [
-            {
-                "perk_id": perk_id,
-                "bucket": n + 1,
-                "capacity": capacities[n],
-                "claimed": claimed[n],
-                # the other counters are shares too: the first bucket carries them
-                "members": now.members if n == 0 else 0,
-                "points_spent": now.points_spent if n == 0 else 0,
-                "last_claim_at": now.last_claim_at if n == 0 else None,
-            }
-            for n in range(parts)
-        ],
-    )
-
-
 # --- claims ---------------------------------------------------------------------------
 
 
 def code_taken(session: Session, perk_id: int, code_hash: str) -> bool:
-    return (
-        session.execute(
-            select(Claim.id).where(Claim.perk_id == perk_id, Claim.code_hash == code_hash)
-        ).first()
-        is not None
-    )
+    sql = "SELECT 1 FROM claim WHERE perk_id = {p} AND code_hash = {p}"
+    return fetch_one(session, sql, (perk_id, code_hash)) is not None
 
 
 def insert_claim(session: Session, values: dict, lots: dict[int, int]) -> None:
     insert_row(session, "claim", values)
     if lots:
-        session.execute(
-            insert(ClaimLot),
+        bulk_insert(
+            session,
+            "claim_lot",
+            ("claim_id", "lot_id", "points"),
             [{"claim_id": values["id"], "lot_id": k, "points": v} for k, v in lots.items()],
         )
 
 
-def claim_lots(session: Session, claim_id: str) -> dict[int, int]:
-    rows = session.execute(
-        select(ClaimLot.lot_id, ClaimLot.points).where(ClaimLot.claim_id == claim_id)
+# a claim as its readers take it, through the driver (the attributes of a `Claim` row)
+CLAIM_COLUMNS = (
+    "id, perk_id, member_id, at, points, status, operator, idem_key, request_hash, "
+    "redemption_enc, code_hash, entry_id, certificate_id, certificate, cancelled_at, "
+    "cancelled_by, cancel_reason, refund_entry_id, redemption_id, day"
+)
+ClaimRow = namedtuple("ClaimRow", CLAIM_COLUMNS.replace(",", " "))
+
+
+def require_claim(session: Session, claim_id: str) -> ClaimRow:
+    row = fetch_one(
+        session,
+        f"SELECT {CLAIM_COLUMNS} FROM claim WHERE id = {{p}}",
+        (claim_id.strip().upper(),),
     )
-    return {lot_id: points for lot_id, points in rows}
-
-
-def require_claim(session: Session, claim_id: str) -> Claim:
-    row = session.get(Claim, claim_id.strip().upper())
     if row is None:
         raise UnknownClaim(f"There is no claim {claim_id!r}.")
-    return row
+    read = stamp_reader(session)
+    return ClaimRow(*row)._replace(at=_moment(read, row[3]), cancelled_at=_moment(read, row[14]))
 
 
-def mark_cancelled(
-    session: Session, claim_id: str, *, now: datetime, operator: str, reason: str
-) -> bool:
-    """Active -> cancelled, once: False when it was cancelled already."""
-    result = session.execute(
-        update(Claim)
-        .where(Claim.id == claim_id, Claim.status == "active")
-        .values(status="cancelled", cancelled_at=now, cancelled_by=operator, cancel_reason=reason)
-    )
-    return result.rowcount == 1
-
-
-def set_refund_entry(session: Session, claim_id: str, entry_id: int) -> None:
-    session.execute(update(Claim).where(Claim.id == claim_id).values(refund_entry_id=entry_id))
-
-
-def claims_of_perk(
-    session: Session, perk_id: int, *, since: datetime | None, limit: int | None
-) -> list[tuple[Claim, str]]:
-    """(claim, member external id), newest first."""
-    stmt = (
-        select(Claim, Member.external_id)
-        .join(Member, Member.id == Claim.member_id)
-        .where(Claim.perk_id == perk_id)
-        .order_by(Claim.at.desc(), Claim.id.desc())
-    )
-    if since is not None:
-        stmt = stmt.where(Claim.at >= since)
-    if limit:
-        stmt = stmt.limit(limit)
-    return [(claim, external_id) for claim, external_id in session.execute(stmt)]
-
-
-def claims_of_member(session: Session, member_id: int, *, limit: int) -> list[tuple[Claim, str]]:
-    """(claim, perk slug), newest first."""
-    stmt = (
-        select(Claim, Perk.slug)
-        .join(Perk, Perk.id == Claim.perk_id)
-        .where(Claim.member_id == member_id)
-        .order_by(Claim.at.desc(), Claim.id.desc())
-        .limit(limit)
-    )
-    return [(claim, slug) for claim, slug in session.execute(stmt)]
-
-
-def claim_figures(session: Session, perk_id: int) -> tuple[int, int, int, int]:
-    """(active claims, cancelled claims, unique members with an active claim, points spent)."""
-    active = Claim.status == "active"
-    row = session.execute(
-        select(
-            func.count().filter(active),
-            func.count().filter(Claim.status == "cancelled"),
-            func.count(func.distinct(Claim.member_id)).filter(active),
-            func.coalesce(func.sum(Claim.points).filter(active), 0),
-        ).where(Claim.perk_id == perk_id)
-    ).one()
-    return int(row[0]), int(row[1]), int(row[2]), int(row[3])
-
-
-def perk_of_claim(session: Session, claim: Claim) -> Perk:
-    return session.get(Perk, claim.perk_id)
+def perk_of_claim(session: Session, claim) -> PerkRow:
+    return perk_by_id(session, claim.perk_id)
 
 
 def member_external_id(session: Session, member_id: int) -> str:
-    return session.execute(select(Member.external_id).where(Member.id == member_id)).scalar_one()
-
-
-# --- secrets (for `keys rotate`) ------------------------------------------------------
-
-
-def perk_secrets(session: Session) -> list[tuple[int, str, str | None, str | None]]:
-    """(id, slug, value_enc, webhook_secret_enc) of every perk holding a secret."""
-    rows = session.execute(
-        select(Perk.id, Perk.slug, Perk.value_enc, Perk.webhook_secret_enc).where(
-            or_(Perk.value_enc.is_not(None), Perk.webhook_secret_enc.is_not(None))
-        )
-    )
-    return [tuple(r) for r in rows]
-
-
-def claim_secrets(session: Session, *, after: str, size: int) -> list[tuple[str, str]]:
-    """(id, redemption_enc) of claims holding a secret, in id order, a page at a time."""
-    rows = session.execute(
-        select(Claim.id, Claim.redemption_enc)
-        .where(Claim.redemption_enc.is_not(None), Claim.id > after)
-        .order_by(Claim.id)
-        .limit(size)
-    )
-    return [tuple(r) for r in rows]
-
-
-def set_claim_secrets(session: Session, values: list[tuple[str, str]]) -> None:
-    if values:
-        table = Claim.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("claim_id"))
-            .values(redemption_enc=bindparam("secret")),
-            [{"claim_id": i, "secret": s} for i, s in values],
-        )
+    return fetch_one(session, "SELECT external_id FROM member WHERE id = {p}", (member_id,))[0]

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from loyaltyctl.domain.errors import UnknownCampaign
 from loyaltyctl.store.driver import insert_row, run
-from loyaltyctl.store.perks import close_matches
+from loyaltyctl.store.perk_rows import close_matches
 from loyaltyctl.store.tables import (
     Campaign,
     CampaignMember,

@@ -1,4 +1,6 @@
-"""The webhook queue: queue, cancel, read what is due and record results (no HTTP here).
+"""The webhook queue: read what is due and record results (no HTTP here). Queueing and
+cancelling a claim's deliveries is `store.webhook_queue` (the driver alone: a claim
+queues without SQLAlchemy).
 
 A delivery is one signed POST of one event (`claim.created`, `claim.cancelled`) of one
 claim. Its body is fixed when it is queued, so every attempt sends the same bytes
@@ -9,25 +11,17 @@ attempt count read before sending, so one attempt is recorded at most once.
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, exists, func, insert, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from loyaltyctl.domain.perks import canonical_json
 from loyaltyctl.domain.values import iso_utc
 from loyaltyctl.store.tables import Perk, WebhookDelivery
+from loyaltyctl.store.webhook_queue import CANCELLED, DELIVERED, FAILED, QUEUED, queue_delivery
 
-QUEUED = "queued"
-DELIVERED = "delivered"
-FAILED = "failed"
-CANCELLED = "cancelled"
-
-EVENT_ID_PREFIX = "evt_"
-PAYLOAD_MAX_CHARS = 4000  # the column's size
 ERROR_MAX_CHARS = 500  # the column's size
 
 
@@ -44,67 +38,6 @@ class DueDelivery:
     attempts: int
     perk_slug: str
     webhook_secret_enc: str | None
-
-
-def new_event_id() -> str:
-    return EVENT_ID_PREFIX + secrets.token_hex(12)
-
-
-def queue_delivery(
-    session: Session,
-    *,
-    claim_id: str,
-    perk_id: int,
-    event: str,
-    url: str,
-    payload: dict,
-    now: datetime,
-) -> str:
-    """Queue one event for `maintain run` to POST; returns its event id.
-
-    `payload` is sent as it is given, in clear, to the receiver and kept in the
-    database in clear: it must never hold a secret (no redemption value, no code,
-    no webhook secret) — ids, slugs, points and timestamps only. The stored body
-    is canonical JSON (sorted keys, no whitespace) with `event_id` and `event`
-    added, so the body a receiver verifies is the same on every attempt.
-    """
-    event_id = new_event_id()
-    body = canonical_json({**payload, "event_id": event_id, "event": event}).decode()
-    if len(body) > PAYLOAD_MAX_CHARS:
-        # the callers build small payloads; a bigger one is a programming error
-        raise ValueError(f"webhook payload of {len(body)} characters exceeds {PAYLOAD_MAX_CHARS}")
-    session.execute(
-        insert(WebhookDelivery).values(
-            event_id=event_id,
-            claim_id=claim_id,
-            perk_id=perk_id,
-            event=event,
-            url=url,
-            payload=body,
-            status=QUEUED,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-        )
-    )
-    return event_id
-
-
-def cancel_queued(session: Session, *, claim_id: str) -> int:
-    """Mark a claim's deliveries never attempted cancelled; returns how many.
-
-    One already attempted may have reached the receiver (a timeout is not a "no"), so
-    it stays queued and the caller queues a `claim.cancelled` after it.
-    """
-    return session.execute(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.claim_id == claim_id,
-            WebhookDelivery.status == QUEUED,
-            WebhookDelivery.attempts == 0,
-        )
-        .values(status=CANCELLED)
-    ).rowcount
 
 
 def follow_with_cancel(session: Session, *, delivery_id: int, now: datetime) -> bool:

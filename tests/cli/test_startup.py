@@ -213,3 +213,68 @@ def test_checkout_reads_import_no_database_toolkit(
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
+
+
+CLAIM_PERKS = """
+[[perk]]
+slug = "free-shipping-coupon"
+name = "Free shipping"
+price = 50
+category = "discount"
+[perk.redemption]
+type = "coupon"
+[perk.coupon]
+kind = "free_shipping"
+max_shipping = "15.00"
+
+[[perk]]
+slug = "last-one"
+name = "The last one"
+price = 10
+category = "merchandise"
+max_supply = 1
+
+[[perk]]
+slug = "too-dear"
+name = "Too dear"
+price = 100000
+category = "merchandise"
+"""
+
+
+@pytest.fixture
+def claims_program(cli, keys, tmp_path):
+    """A member with points, a priced coupon perk, a sold-out perk and one too dear; a
+    claim made with --key k-1 (its replay is timed) and the sold-out perk's last unit."""
+    add_member(cli, "C-1", "Ada Lovelace")
+    assert credit(cli, "C-1", 500, "welcome").exit_code == 0
+    applied = cli("apply", str(write(tmp_path / "perks.toml", CLAIM_PERKS)))
+    assert applied.exit_code == 0, applied.stderr
+    for args in (("free-shipping-coupon", "--key", "k-1"), ("last-one",)):
+        made = cli("perk", "claim", *args, "--member", "C-1", "--json")
+        assert made.exit_code == 0, made.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "exit_code", "says"),
+    [
+        (("free-shipping-coupon", "--member", "C-1", "--json"), 0, '"kind": "free_shipping"'),
+        (("free-shipping-coupon", "--member", "C-1", "--key", "k-1", "--json"), 0, "replayed"),
+        (("free-shipping-coupon", "--member", "C-1", "--key", "k-2"), 0, "Free shipping"),
+        (("last-one", "--member", "C-1"), 1, "sold out"),
+        (("too-dear", "--member", "C-1"), 1, "points"),
+        (("free-shipping-coupon", "--member", "C-9"), 1, "Did you mean C-1"),
+    ],
+    ids=["claim", "replayed-key", "keyed-human", "sold-out", "too-few-points", "unknown-member"],
+)
+def test_claims_import_no_database_toolkit(cli, claims_program, tmp_path, command, exit_code, says):
+    """`perk claim` (a counter's write: lock, rules, debit, coupon, certificate) runs on the
+    driver alone, whether it claims, replays a key or is refused; cryptography it needs
+    (the coupon's ciphertext, the certificate's signature), pydantic it does not."""
+    modules, done = imported(tmp_path, "--database-url", cli.url, "perk", "claim", *command)
+    assert done.returncode == exit_code, done.stderr
+    assert says in " ".join((done.stdout if exit_code == 0 else done.stderr).split())
+    forbidden = (*DATABASE, "pydantic")
+    if cli.url.startswith("sqlite"):
+        forbidden = (*forbidden, "psycopg")
+    assert offending(modules, forbidden) == []

@@ -19,7 +19,8 @@ from loyaltyctl.domain.perks import PerkSpec
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import cancel_claim, certificate, claim_perk, show_claim
+from loyaltyctl.services.claim_records import cancel_claim, show_claim
+from loyaltyctl.services.claims import certificate, claim_perk
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.members import show_member
 from loyaltyctl.services.perks import perks_for_member, show_perk

@@ -13,14 +13,8 @@ from loyaltyctl.domain.perks import Audience, PerkSpec
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import (
-    cancel_claim,
-    certificate,
-    claim_perk,
-    perk_claims,
-    show_claim,
-    verify_certificate,
-)
+from loyaltyctl.services.claim_records import cancel_claim, perk_claims, show_claim
+from loyaltyctl.services.claims import certificate, claim_perk, verify_certificate
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.perks import perks_for_member, show_perk
 from loyaltyctl.store.tables import Claim, Member, Perk, PerkMember

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import cancel_claim
+from loyaltyctl.services.claim_records import cancel_claim
 from loyaltyctl.services.coupons.checkout import show_coupon, use_coupon
 from loyaltyctl.services.earning.ingest import ingest_events
 from loyaltyctl.services.ledger import balance

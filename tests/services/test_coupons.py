@@ -31,7 +31,7 @@ from loyaltyctl.domain.errors import (
 )
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import cancel_claim
+from loyaltyctl.services.claim_records import cancel_claim
 from loyaltyctl.services.coupons.checkout import (
     check_coupon,
     read_cart,

@@ -14,7 +14,8 @@ from loyaltyctl.domain.promo import CampaignSpec, SharedCodeSpec
 from loyaltyctl.program.files import ProgramFiles
 from loyaltyctl.services.apply import apply_program
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import cancel_claim, claim_perk
+from loyaltyctl.services.claim_records import cancel_claim
+from loyaltyctl.services.claims import claim_perk
 from loyaltyctl.services.ledger import change_points
 from loyaltyctl.services.maintenance import run_due_work
 from loyaltyctl.services.promo import create_campaign, redeem

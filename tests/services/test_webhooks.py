@@ -32,13 +32,8 @@ from loyaltyctl.services.webhooks import (
     retry_delay,
 )
 from loyaltyctl.store.tables import Claim, Member, Perk, WebhookDelivery
-from loyaltyctl.store.webhooks import (
-    ERROR_MAX_CHARS,
-    cancel_queued,
-    one_line,
-    queue_delivery,
-    record_result,
-)
+from loyaltyctl.store.webhook_queue import cancel_queued, queue_delivery
+from loyaltyctl.store.webhooks import ERROR_MAX_CHARS, one_line, record_result
 
 SECRET = "s3cret"
 

@@ -10,7 +10,7 @@ from alembic import command
 from loyaltyctl.domain.cart import parse_cart
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services.audit import verify
-from loyaltyctl.services.claims import cancel_claim
+from loyaltyctl.services.claim_records import cancel_claim
 from loyaltyctl.services.coupons.checkout import use_coupon
 from loyaltyctl.services.coupons.listing import coupon_figures
 from loyaltyctl.store import coupons as coupon_store

@@ -9,7 +9,7 @@ import pytest
 
 from loyaltyctl.domain.values import utcnow
 from loyaltyctl.services import ledger
-from loyaltyctl.store import jobs
+from loyaltyctl.store import jobs, ledger_rows
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store.db import ConcurrentChange
 
@@ -27,13 +27,13 @@ def lots(run, member):
 def test_lots_due_are_found_once_and_changed_once(db, lots):
     later = lots + timedelta(seconds=1)
     with db.transaction() as s:
-        assert store.lots_to_mature(s, lots - timedelta(seconds=1)) == []
-        (pending,) = store.lots_to_mature(s, later)
-        (expiring,) = store.lots_to_expire(s, later)
+        assert ledger_rows.lots_to_mature(s, lots - timedelta(seconds=1)) == []
+        (pending,) = ledger_rows.lots_to_mature(s, later)
+        (expiring,) = ledger_rows.lots_to_expire(s, later)
         assert (pending.remaining, expiring.remaining) == (25, 40)
         store.mature_lots(s, [(pending.id, 0)])
         store.expire_lots(s, [(expiring.id, 40)])
-        assert store.lots_to_mature(s, later) == store.lots_to_expire(s, later) == []
+        assert ledger_rows.lots_to_mature(s, later) == ledger_rows.lots_to_expire(s, later) == []
     with db.transaction() as s, pytest.raises(ConcurrentChange):
         store.mature_lots(s, [(pending.id, 0)])  # matured already
     with db.transaction() as s, pytest.raises(ConcurrentChange):

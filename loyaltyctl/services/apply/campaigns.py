@@ -13,7 +13,7 @@ from loyaltyctl.domain import promo as domain
 from loyaltyctl.domain.errors import Problem
 from loyaltyctl.domain.perks import FieldChange
 from loyaltyctl.services.apply.planner import Context, Draft, Kind, problem
-from loyaltyctl.store import perks as perk_store
+from loyaltyctl.store import perk_rows
 from loyaltyctl.store import promo as store
 from loyaltyctl.store.tables import Campaign
 
@@ -36,7 +36,7 @@ class CampaignKind(Kind):
     def __init__(self, context: Context) -> None:
         super().__init__(context)
         # a prize may be a perk of the same files
-        self.known_perks = set(perk_store.all_slugs(self.session)) | {
+        self.known_perks = set(perk_rows.all_slugs(self.session)) | {
             perk.slug for perk in context.program.of("perk")
         }
         self.hashes = {

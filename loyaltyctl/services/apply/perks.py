@@ -12,6 +12,7 @@ from loyaltyctl.domain import perks as domain
 from loyaltyctl.domain.errors import Problem
 from loyaltyctl.domain.perks import FieldChange
 from loyaltyctl.services.apply.planner import Draft, Kind, problem
+from loyaltyctl.store import perk_rows
 from loyaltyctl.store import perks as store
 from loyaltyctl.store.earning import tiers as store_tiers
 from loyaltyctl.store.tables import Perk
@@ -24,10 +25,10 @@ class PerkKind(Kind):
     promised = ("price", "max_supply", "max_per_member", "tier_prices")
 
     def stored(self, slugs: list[str]) -> dict[str, Perk]:
-        return store.by_slugs(self.session, slugs)
+        return perk_rows.by_slugs(self.session, slugs)
 
     def active_slugs(self) -> list[str]:
-        return store.active_slugs(self.session)
+        return perk_rows.active_slugs(self.session)
 
     def columns(self, spec: domain.PerkSpec) -> dict[str, Any]:
         return {
@@ -102,18 +103,18 @@ class PerkKind(Kind):
         ]
 
     def insert(self, draft: Draft, values: dict[str, Any]) -> None:
-        perk_id = store.insert_perk(self.session, self._sealed(draft, values))
+        perk_id = perk_rows.insert_perk(self.session, self._sealed(draft, values))
         if values.get("supply_buckets", 1) > 1:
-            store.lay_out_buckets(self.session, perk_id)
+            perk_rows.lay_out_buckets(self.session, perk_id)
 
     def update(self, draft: Draft, values: dict[str, Any]) -> None:
-        store.update_perk(self.session, draft.row.id, self._sealed(draft, values))
+        perk_rows.update_perk(self.session, draft.row.id, self._sealed(draft, values))
         if {"supply_buckets", "max_supply"} & set(draft.fields):
-            store.lay_out_buckets(self.session, draft.row.id)
+            perk_rows.lay_out_buckets(self.session, draft.row.id)
 
     def disable(self, slug: str) -> None:
-        store.set_active(
-            self.session, store.require(self.session, slug).id, False, self.context.now
+        perk_rows.set_active(
+            self.session, perk_rows.require(self.session, slug).id, False, self.context.now
         )
 
     def audited_fields(self, draft: Draft) -> list[str]:

@@ -1,4 +1,5 @@
-"""`coupon list`, `coupon export` and the coupon figures of `stats overview`.
+"""`coupon list`, `coupon export`, a member's coupons (`member show`) and the coupon
+figures of `stats overview`.
 
 Listings show codes masked to their last 4 symbols (no key file needed); `--reveal`
 and the export decrypt them. The export streams: one page of coupons is held at a time,
@@ -14,14 +15,14 @@ from datetime import datetime
 
 from loyaltyctl.crypto import KeyRing
 from loyaltyctl.domain import coupons as domain
-from loyaltyctl.domain.coupons import CouponRecord
+from loyaltyctl.domain.coupons import CouponRecord, MemberCoupon
 from loyaltyctl.domain.errors import Argument, UsageProblem
 from loyaltyctl.domain.money import money_text
 from loyaltyctl.domain.values import iso_utc, utcnow
-from loyaltyctl.store import coupon_rows
+from loyaltyctl.services.claim_coupons import status_at
+from loyaltyctl.store import coupon_rows, perk_rows
 from loyaltyctl.store import coupons as store
 from loyaltyctl.store import members as member_store
-from loyaltyctl.store import perks as perk_store
 from loyaltyctl.store.db import Session
 
 LIST_LIMIT = 1000
@@ -66,7 +67,7 @@ def list_coupons(
     ``keys`` are given (`--reveal`)."""
     _check_status(status)
     member_id = member_store.require_row(session, member).id if member is not None else None
-    perk_id = perk_store.require(session, perk).id if perk is not None else None
+    perk_id = perk_rows.require(session, perk).id if perk is not None else None
     rows, total = store.listing(
         session,
         member_id=member_id,
@@ -124,7 +125,7 @@ def export_coupons(
     """Hand the coupons that match, with their codes and terms, to ``emit`` a page at a
     time, in the order they were issued."""
     _check_status(status)
-    perk_id = perk_store.require(session, perk).id if perk is not None else None
+    perk_id = perk_rows.require(session, perk).id if perk is not None else None
     open_ = keys.opener()
     count = 0
     pages = coupon_rows.export_pages(
@@ -187,3 +188,21 @@ def coupon_figures(*, session: Session, now: datetime | None = None) -> CouponFi
         expired=expired,
         cancelled=cancelled,
     )
+
+
+def member_coupons(
+    session: Session, member_id: int, *, now: datetime, limit: int = 20
+) -> list[MemberCoupon]:
+    """A member's coupons, usable ones first, codes masked."""
+    return [
+        MemberCoupon(
+            claim_id=row.claim_id,
+            perk=slug,
+            kind=row.kind,
+            status=status_at(row, now),
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            code=domain.masked(row.code_tail),
+        )
+        for row, slug in coupon_rows.coupons_of_member(session, member_id, now=now, limit=limit)
+    ]
