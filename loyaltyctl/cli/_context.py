@@ -88,9 +88,10 @@ class AppContext:
         write-ahead log (`Database.truncate_log`)."""
         self.database().truncate_log()
 
-    def write(self, work: Callable[[Any], T], *, dry_run: bool = False) -> T:
-        """Run a service in one write transaction (rolled back for a dry run)."""
-        return self.database().run(work, write=True, rollback=dry_run)
+    def write(self, work: Callable[[Any], T], *, dry_run: bool = False, raw: bool = False) -> T:
+        """Run a service in one write transaction (rolled back for a dry run); ``raw`` on
+        the driver's own connection, for services written on the driver alone."""
+        return self.database().run(work, write=True, rollback=dry_run, raw=raw)
 
     def read(self, work: Callable[[Any], T], *, raw: bool = False) -> T:
         """Run a service in one read-only snapshot: on the read URL for the commands of

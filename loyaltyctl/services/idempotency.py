@@ -21,11 +21,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TYPE_CHECKING
 
 from loyaltyctl.domain.errors import KeyConflict
 from loyaltyctl.store import idempotency as store
-from loyaltyctl.store.db import Session
 from loyaltyctl.store.idempotency import Holder
+
+if TYPE_CHECKING:
+    from loyaltyctl.store.db import Session
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loyaltyctl import crash
@@ -39,10 +40,13 @@ from loyaltyctl.domain.values import (
 )
 from loyaltyctl.services.idempotency import KeyBatch, KeyStatus
 from loyaltyctl.services.ledger import ENTRY_KEYS, apply_change, lot_row, request_hash
-from loyaltyctl.services.members import MemberChange, MemberFields, save_members
 from loyaltyctl.store import ledger as store
-from loyaltyctl.store import members as member_store
-from loyaltyctl.store.db import Session
+from loyaltyctl.store import lookups as member_store
+
+if TYPE_CHECKING:  # `points import` runs on the driver alone (`Database.run`'s ``raw``):
+    # what only the members' import needs is imported by it
+    from loyaltyctl.services.members import MemberFields
+    from loyaltyctl.store.db import Session
 
 MAX_PROBLEMS = 1000
 CHUNK = 5000
@@ -475,6 +479,8 @@ def _new_without_name(session: Session, rows: list, problems: _Problems) -> None
 def _parse_member_rows(
     path: Path, problems: _Problems, preset=None, ignore_unknown: bool = False
 ) -> Iterator[tuple[int, str, MemberFields, list, list]]:
+    from loyaltyctl.services.members import MemberFields
+
     seen: dict[str, int] = {}
     for line, raw, named in _member_rows(path, problems, preset, ignore_unknown):
         raw = {"external_id": "", "name": "", **raw}
@@ -535,6 +541,7 @@ def import_members(
     messages name the file (standard input).
     """
     from loyaltyctl.domain.stores.customers import PRESETS
+    from loyaltyctl.services.members import MemberChange, save_members
 
     problems = _Problems(name or str(path))
     rows = list(

@@ -539,24 +539,38 @@ def _typed_marks(table: str, names: tuple[str, ...]) -> str:
     return ", ".join(f"CAST(%s AS {columns[name].type.compile(dialect=dialect)})" for name in names)
 
 
-class _TimestampColumns:
-    """The names of the columns that hold timestamps, in any table (the raw SQLite inserts
-    convert them), read from the tables on first use: the counter's read commands never
-    load the table definitions."""
-
-    names: frozenset[str] | None = None
-
-    def __contains__(self, name: str) -> bool:
-        if self.names is None:
-            from loyaltyctl.store.tables import SQLModel, UtcDateTime
-
-            self.names = frozenset(
-                c.name
-                for t in SQLModel.metadata.tables.values()
-                for c in t.columns
-                if isinstance(c.type, UtcDateTime)
-            )
-        return name in self.names
-
-
-TIMESTAMP_COLUMNS = _TimestampColumns()
+# The names of the columns that hold timestamps, in any table (the raw SQLite inserts
+# convert them): written out, so that the bulk paths never load the table definitions
+# (tests/store/test_written_columns.py compares them with the tables).
+TIMESTAMP_COLUMNS = frozenset(
+    (
+        "added_at",
+        "at",
+        "cancelled_at",
+        "completed_at",
+        "created_at",
+        "delivered_at",
+        "ended_at",
+        "expires_at",
+        "forgotten_at",
+        "held_at",
+        "ingested_at",
+        "issued_at",
+        "last_claim_at",
+        "matures_at",
+        "next_attempt_at",
+        "pending_until",
+        "removed_at",
+        "renews_at",
+        "revoke_at",
+        "revoked_at",
+        "since",
+        "started_at",
+        "tier_review_at",
+        "until",
+        "updated_at",
+        "used_at",
+        "valid_from",
+        "valid_until",
+    )
+)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from sqlalchemy import text
-from sqlmodel import Session
+from loyaltyctl.store.driver import bulk_insert, fetch_one, insert_row, select_in
 
-from loyaltyctl.store.driver import bulk_insert, insert_row, select_in
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 # kind -> the table whose rows hold that kind's keys; `holders` lists the kinds holding
 # one key in this order (several only where the key table did not yet keep them apart)
@@ -46,9 +47,7 @@ def kinds_holding_keys(session: Session, kinds: Collection[str]) -> set[str]:
     return {
         kind
         for kind in kinds
-        if session.execute(
-            text(f"SELECT 1 FROM {HOLDERS[kind]} WHERE idem_key IS NOT NULL LIMIT 1")
-        ).first()
+        if fetch_one(session, f"SELECT 1 FROM {HOLDERS[kind]} WHERE idem_key IS NOT NULL LIMIT 1")
     }
 
 

@@ -12,9 +12,7 @@ from bisect import insort
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-
-from sqlalchemy import Row, insert, or_, select
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from loyaltyctl.domain.chain import ledger_hash
 from loyaltyctl.store.db import ConcurrentChange
@@ -30,24 +28,50 @@ from loyaltyctl.store.driver import (
     stamp_reader,
     update_many,
 )
-from loyaltyctl.store.tables import (
-    LedgerEntry,
-    Member,
-    PointLot,
-)
 
-# column order of the bulk inserts (the driver's executemany or COPY)
-ENTRY_COLUMNS = tuple(c.name for c in LedgerEntry.__table__.columns)
-LOT_COLUMNS = tuple(c.name for c in PointLot.__table__.columns)
-# what a transaction needs of a member to add entries to its chain
-STATE_COLUMNS = (
-    Member.id,
-    Member.external_id,
-    Member.balance,
-    Member.pending,
-    Member.ledger_seq,
-    Member.ledger_head,
+if TYPE_CHECKING:  # the table classes and SQLAlchemy are imported where a function uses
+    # them: the bulk paths (`points import`, `events ingest`) run on the driver alone
+    from sqlalchemy import Row
+    from sqlmodel import Session
+
+    from loyaltyctl.store.tables import LedgerEntry
+
+# column order of the bulk inserts (the driver's executemany or COPY): the tables'
+# columns in their order (tests/store/test_written_columns.py compares)
+ENTRY_COLUMNS = (
+    "id",
+    "member_id",
+    "seq",
+    "at",
+    "kind",
+    "amount",
+    "pending_amount",
+    "balance_after",
+    "reason",
+    "operator",
+    "idem_key",
+    "request_hash",
+    "expires_at",
+    "pending_until",
+    "rule",
+    "event_id",
+    "order_id",
+    "claim_id",
+    "prev_hash",
+    "hash",
 )
+LOT_COLUMNS = (
+    "id",
+    "member_id",
+    "entry_id",
+    "amount",
+    "remaining",
+    "expires_at",
+    "matures_at",
+    "matured",
+)
+# what a transaction needs of a member to add entries to its chain (member columns)
+STATE_COLUMNS = ("id", "external_id", "balance", "pending", "ledger_seq", "ledger_head")
 
 
 @dataclass(slots=True)
@@ -86,7 +110,7 @@ def lock_members_with(
     reading the statement through SQLAlchemy costs more than the database's work."""
     states: dict[int, MemberState] = {}
     extras: dict[int, tuple] = {}
-    columns = ", ".join([c.name for c in STATE_COLUMNS] + list(extra))
+    columns = ", ".join(STATE_COLUMNS + tuple(extra))
     width = len(STATE_COLUMNS)
     sql = f"SELECT {columns} FROM member WHERE id {{in_list}} ORDER BY id"
     for row in select_in(session, sql, sorted(set(member_ids)), lock=True):
@@ -299,6 +323,10 @@ def lot_expiries(session: Session, lot_ids: list[int]) -> dict[int, datetime]:
     """lot id -> expires_at, for those of these lots that expire."""
     if not lot_ids:
         return {}
+    from sqlalchemy import select
+
+    from loyaltyctl.store.tables import PointLot
+
     rows = session.execute(
         select(PointLot.id, PointLot.expires_at).where(
             PointLot.id.in_(lot_ids), PointLot.expires_at.is_not(None)
@@ -308,11 +336,17 @@ def lot_expiries(session: Session, lot_ids: list[int]) -> dict[int, datetime]:
 
 
 def insert_lot(session: Session, row: dict) -> None:
+    from sqlalchemy import insert
+
+    from loyaltyctl.store.tables import PointLot
+
     values = {k: v for k, v in row.items() if not (k == "id" and v is None)}
     session.execute(insert(PointLot).values(**values))
 
 
 def entry_by_id(session: Session, entry_id: int) -> LedgerEntry:
+    from loyaltyctl.store.tables import LedgerEntry
+
     return session.get(LedgerEntry, entry_id)
 
 
@@ -352,6 +386,10 @@ def prepare_bulk_write(session: Session) -> None:
 
 def recent_entries(session: Session, member_id: int, *, limit: int | None) -> list[LedgerEntry]:
     """The member's entries, newest first (all of them when ``limit`` is None)."""
+    from sqlalchemy import select
+
+    from loyaltyctl.store.tables import LedgerEntry
+
     stmt = (
         select(LedgerEntry)
         .where(LedgerEntry.member_id == member_id)
@@ -368,6 +406,10 @@ def recent_entries(session: Session, member_id: int, *, limit: int | None) -> li
 def lots_to_mature(session: Session, now: datetime) -> list[Row]:
     """(id, member_id, remaining, expires_at) of pending lots due by ``now`` (one that a
     refund emptied has nothing to mature), by member and maturity."""
+    from sqlalchemy import select
+
+    from loyaltyctl.store.tables import PointLot
+
     rows = session.execute(
         select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
         .where(PointLot.matured.is_(False), PointLot.matures_at <= now, PointLot.remaining > 0)
@@ -379,6 +421,10 @@ def lots_to_mature(session: Session, now: datetime) -> list[Row]:
 def lots_to_expire(session: Session, now: datetime) -> list[Row]:
     """(id, member_id, remaining, expires_at) of lots with points left that expire by
     ``now``, counting pending ones that mature by then, by member and expiry."""
+    from sqlalchemy import or_, select
+
+    from loyaltyctl.store.tables import PointLot
+
     rows = session.execute(
         select(PointLot.id, PointLot.member_id, PointLot.remaining, PointLot.expires_at)
         .where(
@@ -418,11 +464,20 @@ def expire_lots(session: Session, lots: list[tuple[int, int]]) -> None:
 def chain_states(session: Session) -> dict[int, Row]:
     """member id -> the figures and chain head the member row keeps (`STATE_COLUMNS`, by
     name: ``row.balance``), for every member."""
-    return {row.id: row for row in session.execute(select(*STATE_COLUMNS))}
+    from sqlalchemy import select
+
+    from loyaltyctl.store.tables import Member
+
+    columns = [Member.__table__.c[name] for name in STATE_COLUMNS]
+    return {row.id: row for row in session.execute(select(*columns))}
 
 
 def entries_in_chain_order(session: Session) -> Iterator[Mapping]:
     """Every ledger entry as a mapping of its columns, by member and sequence, streamed."""
+    from sqlalchemy import select
+
+    from loyaltyctl.store.tables import LedgerEntry
+
     return iter(
         session.execute(
             select(LedgerEntry.__table__)
