@@ -13,7 +13,6 @@ touches (its problems, its counters) must be its own (see `services.imports`).
 from __future__ import annotations
 
 import queue
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
@@ -21,10 +20,6 @@ from typing import TypeVar
 T = TypeVar("T")
 
 AHEAD = 2  # chunks read and not yet taken
-# While the reader runs, a thread waiting for the GIL gets it within this many seconds
-# (Python's default is 5 ms): the taker comes back from each database round trip
-# needing it, and would otherwise wait up to 5 ms behind the reader's parsing.
-SWITCH_INTERVAL = 0.0005
 _DONE = object()
 
 
@@ -76,8 +71,6 @@ def chunks_ahead(
                 close()
 
     reader = threading.Thread(target=read, name="read-ahead", daemon=True)
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, SWITCH_INTERVAL))
     reader.start()
     try:
         while True:
@@ -90,4 +83,3 @@ def chunks_ahead(
     finally:
         stop.set()
         reader.join()
-        sys.setswitchinterval(interval)
