@@ -40,7 +40,6 @@ from loyaltyctl.domain.values import (
 )
 from loyaltyctl.services.idempotency import KeyBatch, KeyStatus
 from loyaltyctl.services.ledger import ENTRY_KEYS, apply_change, lot_row, request_hash
-from loyaltyctl.services.read_ahead import chunks_ahead
 from loyaltyctl.store import ledger as store
 from loyaltyctl.store import lookups as member_store
 
@@ -79,30 +78,11 @@ class _Problems:
     items: list[Problem] = field(default_factory=list)
     total: int = 0
     rows: int = 0  # data rows read, good or bad
-    # when a problem is found, for `merged`: a points import reads its rows in a thread,
-    # and numbers the stages as a plain loop would meet them (see `import_points`)
-    stage: int = 0
-    stages: list[int] = field(default_factory=list)
 
     def add(self, line: int, column: str | None, message: str) -> None:
         self.total += 1
         if len(self.items) < MAX_PROBLEMS:
             self.items.append(Problem(self.file, line, column, message))
-            self.stages.append(self.stage)
-
-    def merged(self, other: _Problems) -> _Problems:
-        """These problems and ``other``'s (found in other stages) as one: the first
-        `MAX_PROBLEMS` by stage, as one reader finding them all would have kept."""
-        found = sorted(
-            zip(self.stages + other.stages, self.items + other.items, strict=True),
-            key=lambda item: item[0],  # stable: a stage's problems keep their order
-        )[:MAX_PROBLEMS]
-        return _Problems(
-            self.file,
-            items=[problem for _stage, problem in found],
-            total=self.total + other.total,
-            rows=self.rows,
-        )
 
     def raise_if_any(self) -> None:
         if self.total:
@@ -299,24 +279,19 @@ def import_points(
     identical rows came before it, so re-running the file applies nothing twice.
     """
     now = now or utcnow()
-    # the rows' own problems, found by the thread reading them (`chunks_ahead`), and the
-    # database's: stage 2n is reading the rows of chunk n, 2n + 1 applying it, the order
-    # in which reading and applying one chunk after the other meets them
-    problems, applying = _Problems(name or str(path)), _Problems(name or str(path))
-    points = _PointsImport(session, applying, operator=operator, now=now)
-
-    def read_stage(full: int) -> None:
-        problems.stage = 2 * full
-
-    rows = _parse_points_rows(path, problems, tz, now)
-    for index, chunk in enumerate(chunks_ahead(rows, CHUNK, on_chunk=read_stage)):
-        applying.stage = 2 * index + 1
-        _Chunk(points, chunk).apply()
+    problems = _Problems(name or str(path))
+    points = _PointsImport(session, problems, operator=operator, now=now)
+    chunk: list[_PointsRow] = []
+    for row in _parse_points_rows(path, problems, tz, now):
+        chunk.append(row)
         if len(chunk) >= CHUNK:
+            _Chunk(points, chunk).apply()
             points.bound_memory()
+            chunk = []
             if progress:
                 progress(problems.rows)
-    problems.merged(applying).raise_if_any()
+    _Chunk(points, chunk).apply()
+    problems.raise_if_any()
     points.save()
     crash.reached("points-import-before-commit")
     return models.ImportResult(

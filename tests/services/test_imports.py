@@ -291,34 +291,3 @@ def test_a_write_off_in_a_file_spends_lots_credited_earlier_in_the_same_file(
     result = maintain(db=db, now=datetime(2100, 1, 1, tzinfo=UTC), operator="cron")
     assert result.expired_points == 65
     assert run(ledger.balance, member="A").balance == 30
-
-
-def test_past_the_cap_the_problems_kept_are_those_found_first_chunk_by_chunk(
-    run, member, tmp_path, monkeypatch
-):
-    """Rows are read a chunk ahead in a thread (services/read_ahead.py) while the
-    database applies the chunk before: the problems kept past MAX_PROBLEMS are still
-    the ones a reader meeting each chunk's rows, then applying it, finds first (here
-    the bad amount of line 3, found while reading chunk 0, before applying chunk 0 finds
-    that line 2's member is unknown), not the earliest lines nor whichever thread was
-    faster; the total counts them all."""
-    monkeypatch.setattr(imports, "CHUNK", 2)
-    monkeypatch.setattr(imports, "MAX_PROBLEMS", 1)
-    member("A")
-    rows = ["NOPE,5,x", "A,abc,x", "A,10,x", "A,xyz,x", "A,1,x", "NOPE,1,x", "A,-,x"]
-    f = write(tmp_path, "p.csv", "member,amount,reason\n" + "\n".join(rows) + "\n")
-    with pytest.raises(BadInputFile) as info:
-        points(run, f)
-    # found in this order: 3 (reading chunk 0), 2 (applying it), 5 (reading chunk 1),
-    # 7 (applying it), 8 (reading the last chunk)
-    assert [(p.line, p.field) for p in info.value.problems] == [(3, "amount")]
-    assert info.value.data["total"] == 5
-    monkeypatch.setattr(imports, "MAX_PROBLEMS", 3)
-    with pytest.raises(BadInputFile) as info:
-        points(run, f)
-    assert [(p.line, p.field) for p in info.value.problems] == [
-        (2, "member"),
-        (3, "amount"),
-        (5, "amount"),
-    ]
-    assert balances(run, "A") == [0]
