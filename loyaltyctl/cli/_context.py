@@ -91,7 +91,7 @@ class AppContext:
     def write(self, work: Callable[[Any], T], *, dry_run: bool = False, raw: bool = False) -> T:
         """Run a service in one write transaction (rolled back for a dry run); ``raw`` on
         the driver's own connection, for services written on the driver alone (`perk
-        claim`: it starts without SQLAlchemy)."""
+        claim`, `points import`: they start without SQLAlchemy)."""
         return self.database().run(work, write=True, rollback=dry_run, raw=raw)
 
     def read(self, work: Callable[[Any], T], *, raw: bool = False) -> T:

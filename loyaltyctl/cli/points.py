@@ -141,6 +141,7 @@ def import_(
                 name=source.name,
             ),
             dry_run=dry_run,
+            raw=True,  # on the driver alone: no SQLAlchemy in the process (its memory)
         )
     out.result(result, lambda: import_views.import_result(result, "points"))
 

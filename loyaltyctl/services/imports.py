@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loyaltyctl import crash
@@ -39,10 +40,13 @@ from loyaltyctl.domain.values import (
 )
 from loyaltyctl.services.idempotency import KeyBatch, KeyStatus
 from loyaltyctl.services.ledger import ENTRY_KEYS, apply_change, lot_row, request_hash
-from loyaltyctl.services.members import MemberChange, MemberFields, save_members
 from loyaltyctl.store import ledger as store
-from loyaltyctl.store import members as member_store
-from loyaltyctl.store.db import Session
+from loyaltyctl.store import lookups as member_store
+
+if TYPE_CHECKING:  # `points import` runs on the driver alone (`Database.run`'s ``raw``):
+    # what only the members' import needs is imported by it
+    from loyaltyctl.services.members import MemberFields
+    from loyaltyctl.store.db import Session
 
 MAX_PROBLEMS = 1000
 CHUNK = 5000
@@ -201,6 +205,9 @@ class _Memo(dict):
             return value
 
 
+WRITE_OFF_DATE = "a write-off (negative amount) cannot have one"
+
+
 def _parse_points_rows(
     path: Path, problems: _Problems, tz: ZoneInfo, now: datetime
 ) -> Iterator[_PointsRow]:
@@ -210,25 +217,30 @@ def _parse_points_rows(
     def moment(text: str) -> datetime:
         return moments.parse(lambda v: parse_moment(v, tz, end_of_day=True), text)
 
+    def reason_of(text: str) -> str:
+        return reasons.parse(validate_reason, text)
+
     for line, raw in _rows(path, problems, POINTS_REQUIRED, POINTS_OPTIONAL):
         before = problems.total
         member = _check(problems, line, "member", validate_external_id, raw["member"])
         amount = _check(problems, line, "amount", parse_signed_amount, raw["amount"])
-        reason = _check(
-            problems, line, "reason", lambda v: reasons.parse(validate_reason, v), raw["reason"]
-        )
-        dates = {}
-        for column in ("expires_at", "pending_until"):
-            text = raw.get(column, "").strip()
-            dates[column] = _check(problems, line, column, moment, text) if text else None
-        expires_at, pending_until = dates["expires_at"], dates["pending_until"]
-        expiry = expiry_problem(expires_at, pending_until, now)
-        if expiry:
-            problems.add(line, "expires_at", expiry)
+        reason = _check(problems, line, "reason", reason_of, raw["reason"])
+        expires_text = raw.get("expires_at", "").strip()
+        pending_text = raw.get("pending_until", "").strip()
+        expires_at = pending_until = None
+        if expires_text:
+            expires_at = _check(problems, line, "expires_at", moment, expires_text)
+        if pending_text:
+            pending_until = _check(problems, line, "pending_until", moment, pending_text)
+        if expires_at is not None:
+            expiry = expiry_problem(expires_at, pending_until, now)
+            if expiry:
+                problems.add(line, "expires_at", expiry)
         if amount is not None and amount < 0:
-            for column in ("expires_at", "pending_until"):
-                if raw.get(column, "").strip():
-                    problems.add(line, column, "a write-off (negative amount) cannot have one")
+            if expires_text:
+                problems.add(line, "expires_at", WRITE_OFF_DATE)
+            if pending_text:
+                problems.add(line, "pending_until", WRITE_OFF_DATE)
         key_text = raw.get("key", "").strip()
         key = _check(problems, line, "key", validate_key, key_text) if key_text else None
         if problems.total != before:
@@ -299,6 +311,8 @@ class _PointsImport:
     def __init__(self, session: Session, problems: _Problems, *, operator: str, now: datetime):
         self.session, self.problems, self.operator, self.now = session, problems, operator, now
         self.states: dict[str, store.MemberState] = {}
+        # what the entries add to `ledger_summary`: the held members share their shard's
+        self.summary = store.summary_shards()
         self.unknown_members: set[str] = set()
         self.applied = self.replayed = 0
         self.derived_keys = False
@@ -308,7 +322,8 @@ class _PointsImport:
 
     def save(self) -> None:
         store.save_lot_changes(self.session, self.states.values())
-        store.save_member_states(self.session, self.states.values(), self.now)
+        store.save_member_states(self.session, self.states.values(), self.now, summary=False)
+        store.save_shared_summary(self.session, self.summary)
 
     def bound_memory(self) -> None:
         """Keep at most `MAX_MEMBERS_HELD` members in memory: past that, write back what
@@ -346,7 +361,9 @@ class _Chunk:
         wanted = {r.member for r in self.rows} - set(points.states) - points.unknown_members
         ids = member_store.ids_by_external(self.session, wanted)
         points.unknown_members.update(wanted - set(ids))
-        for state in store.lock_members(self.session, ids.values()).values():
+        locked = store.lock_members(self.session, ids.values()).values()
+        store.share_summary(locked, points.summary)
+        for state in locked:
             points.states[state.external_id] = state
 
     def _check_keys(self) -> None:
@@ -475,6 +492,8 @@ def _new_without_name(session: Session, rows: list, problems: _Problems) -> None
 def _parse_member_rows(
     path: Path, problems: _Problems, preset=None, ignore_unknown: bool = False
 ) -> Iterator[tuple[int, str, MemberFields, list, list]]:
+    from loyaltyctl.services.members import MemberFields
+
     seen: dict[str, int] = {}
     for line, raw, named in _member_rows(path, problems, preset, ignore_unknown):
         raw = {"external_id": "", "name": "", **raw}
@@ -535,6 +554,7 @@ def import_members(
     messages name the file (standard input).
     """
     from loyaltyctl.domain.stores.customers import PRESETS
+    from loyaltyctl.services.members import MemberChange, save_members
 
     problems = _Problems(name or str(path))
     rows = list(

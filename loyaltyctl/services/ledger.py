@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from loyaltyctl import crash
 from loyaltyctl.domain import models
@@ -13,10 +14,11 @@ from loyaltyctl.domain.values import iso_utc, utcnow
 from loyaltyctl.services import idempotency, lookups
 from loyaltyctl.services.idempotency import KeyedKind
 from loyaltyctl.store import ledger as store
-from loyaltyctl.store import ledger_rows
-from loyaltyctl.store import members as member_store
-from loyaltyctl.store.db import Session
-from loyaltyctl.store.tables import LedgerEntry, Member
+
+if TYPE_CHECKING:  # what `points import` shares with the commands here runs on the driver
+    # alone: the ORM's modules are imported by the functions that use them
+    from loyaltyctl.store.db import Session
+    from loyaltyctl.store.tables import LedgerEntry, Member
 
 
 def request_hash(
@@ -91,6 +93,8 @@ def change_points(
     )
     if (ref := idempotency.original(session, ENTRY_KEYS, key=key, digest=digest)) is not None:
         return _replayed(session, ref, member)
+    from loyaltyctl.store import members as member_store
+
     row = member_store.require_row(session, member)
     state = store.lock_members(session, [row.id])[row.id]
     # a request with this key may have committed while we waited for the lock
@@ -214,11 +218,15 @@ def entry_to_domain(row: LedgerEntry, member: str) -> models.LedgerEntry:
 
 def history(*, session: Session, member: str, limit: int | None = 50) -> list[models.LedgerEntry]:
     """Entries, newest first."""
+    from loyaltyctl.store import members as member_store
+
     row = member_store.require_row(session, member)
     return recent_entries(session, row, limit=limit)
 
 
 def recent_entries(session: Session, row: Member, *, limit: int | None) -> list[models.LedgerEntry]:
+    from loyaltyctl.store import ledger_rows
+
     return [
         entry_to_domain(e, row.external_id)
         for e in ledger_rows.recent_entries(session, row.id, limit=limit)

@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # kept light: the counter's read commands never import SQLAlchemy
     from sqlmodel import Session
 
-# values per statement of `select_in` (SQLite's limit of parameters is 999 on old builds)
+# values per statement of `select_in` (SQLite's limit of parameters is 999 on old builds;
+# PostgreSQL gets one array parameter: fewer round trips)
 IN_LIST_CHUNK = 900
+IN_ARRAY_CHUNK = 10_000
 
 
 class RawSession:
@@ -92,8 +94,9 @@ def _render_in(sql: str, sqlite: bool, count: int, lock: bool) -> str:
     # (the arms of a UNION, say) names the same values, bound once
     if sqlite:  # SQLite holds the write lock since BEGIN IMMEDIATE: nothing to lock
         return sql.format(in_list=f"IN ({','.join(f'?{n}' for n in range(1, count + 1))})")
-    # one array parameter: a list of thousands of placeholders is slow to plan
-    return sql.format(in_list="= ANY(%(values)s)") + (" FOR UPDATE" if lock else "")
+    # one array parameter: a list of thousands of placeholders is slow to plan; sent in
+    # binary (%b), which psycopg dumps ~3x faster than text (no quoting of each value)
+    return sql.format(in_list="= ANY(%(values)b)") + (" FOR UPDATE" if lock else "")
 
 
 # --- statements -------------------------------------------------------------------------
@@ -204,7 +207,7 @@ def _render_update(sql: str, columns: tuple[tuple[str, str], ...], sqlite: bool,
     if not arrays:
         number = {name: f"%({name})s" for name in names}
         return sql.format(v=_Names(number.__getitem__), values="")
-    unnest = ", ".join(f"%s::{type_}[]" for _name, type_ in columns)
+    unnest = ", ".join(f"%b::{type_}[]" for _name, type_ in columns)  # binary: as select_in
     values = f"FROM unnest({unnest}) AS v({', '.join(names)})"
     return sql.format(v=_Names(lambda name: f"v.{name}"), values=values)
 
@@ -247,18 +250,20 @@ def select_in(
 ) -> Iterator[tuple]:
     """The rows of a SELECT whose ``{in_list}`` tests a column against ``values`` (its
     only parameters: ``WHERE id {in_list}``, as often as the statement needs), sent in
-    chunks of `IN_LIST_CHUNK` values: SQLite gets ``IN (?1, ...)``, PostgreSQL
-    ``= ANY(%(values)s)`` with one array parameter. ``lock`` adds ``FOR UPDATE`` on
-    PostgreSQL (sort ``values`` and order the rows, so concurrent lockers take the rows in
-    one order). Each chunk is sent when the rows of the one before are read."""
+    chunks: SQLite gets ``IN (?1, ...)`` of `IN_LIST_CHUNK` values, PostgreSQL ``=
+    ANY(%(values)b)`` with one array parameter of `IN_ARRAY_CHUNK`. ``lock`` adds ``FOR
+    UPDATE`` on PostgreSQL (sort ``values`` and order the rows, so concurrent lockers take
+    the rows in one order). Each chunk is sent when the rows of the one before are read."""
     if not values:
         return iter(())
     raw = _raw(session)
     sqlite = _is_sqlite(session)
 
+    size = IN_LIST_CHUNK if sqlite else IN_ARRAY_CHUNK
+
     def cursors() -> Iterator[Iterable[tuple]]:
-        for start in range(0, len(values), IN_LIST_CHUNK):
-            chunk = values[start : start + IN_LIST_CHUNK]
+        for start in range(0, len(values), size):
+            chunk = values[start : start + size]
             statement = _render_in(sql, sqlite, len(chunk), lock)
             if sqlite:
                 yield raw.execute(statement, chunk)
@@ -548,10 +553,10 @@ def _typed_marks(table: str, names: tuple[str, ...]) -> str:
 
 # The names of the columns that hold timestamps (`tables.UtcDateTime`), in any table:
 # the raw SQLite inserts convert them. Spelled out, not read from the tables, so that a
-# claim (and the counter's commands) never load the table definitions;
-# tests/store/test_driver.py checks the list against the tables.
+# claim, the counter's commands and the bulk paths never load the table definitions;
+# tests/store/test_written_columns.py checks the list against the tables.
 TIMESTAMP_COLUMNS = frozenset(
-    {
+    (
         "added_at",
         "at",
         "cancelled_at",
@@ -580,5 +585,5 @@ TIMESTAMP_COLUMNS = frozenset(
         "used_at",
         "valid_from",
         "valid_until",
-    }
+    )
 )

@@ -63,7 +63,8 @@ class MemberState:
     base_pending: int = 0
     base_seq: int = 0
     lot_changes: dict[int, int] | None = None  # lot id -> points taken
-    # kind -> [points (amount + pending_amount), entries] added in this transaction
+    # kind -> [points (amount + pending_amount), entries] added in this transaction: the
+    # member's own, or the totals of its summary shard shared by many (`share_summary`)
     kinds: dict[str, list[int]] | None = None
 
 
@@ -296,6 +297,31 @@ def save_summary(session: Session, states: Iterable[MemberState]) -> None:
     if added:
         # sorted: concurrent transactions take the shard rows in one order (no deadlock)
         run_many(session, SUMMARY_SQL, [(k[0], k[1], v[0], v[1]) for k, v in sorted(added.items())])
+
+
+def summary_shards() -> list[dict[str, list[int]]]:
+    """Per-kind totals for each shard of `ledger_summary`, for `share_summary`."""
+    return [{} for _ in range(SUMMARY_SHARDS)]
+
+
+def share_summary(states: Iterable[MemberState], shards: list[dict[str, list[int]]]) -> None:
+    """Make these states add their entries to their shard's totals in ``shards`` (a bulk
+    import holding many members keeps 16 small dicts, not one a member). Their figures
+    are then written with ``save_member_states(..., summary=False)`` and the totals with
+    `save_shared_summary`."""
+    for state in states:
+        state.kinds = shards[state.id % SUMMARY_SHARDS]
+
+
+def save_shared_summary(session: Session, shards: list[dict[str, list[int]]]) -> None:
+    """Add the totals of `share_summary`'s shards to `ledger_summary`, and empty them."""
+    rows = []
+    for shard, kinds in enumerate(shards):
+        rows.extend((shard, kind, points, entries) for kind, (points, entries) in kinds.items())
+        kinds.clear()
+    if rows:
+        # sorted, as in save_summary: concurrent transactions take the rows in one order
+        run_many(session, SUMMARY_SQL, sorted(rows))
 
 
 SPEND_LOTS_SQL = (

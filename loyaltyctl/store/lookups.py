@@ -8,6 +8,7 @@ ordinary session as well (the driver takes either).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -25,6 +26,13 @@ MEMBER_COLUMNS = (
     "id, external_id, name, phone, email, birthday, plan, tier, tier_manual, balance, "
     "pending, created_at, updated_at"
 )
+
+
+def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
+    """external id -> member id, for those that are a member's (through the driver: every
+    chunk of an import or an ingest asks, for thousands of members)."""
+    sql = "SELECT external_id, id FROM member WHERE external_id {in_list}"
+    return dict(select_in(session, sql, sorted(set(external_ids))))
 
 
 class MemberRef(NamedTuple):

@@ -10,6 +10,7 @@ from sqlmodel import Session
 from loyaltyctl.domain import models
 from loyaltyctl.domain.errors import UnknownMember
 from loyaltyctl.store.driver import select_in
+from loyaltyctl.store.lookups import ids_by_external as ids_by_external  # (moved: driver-only)
 from loyaltyctl.store.lookups import labels, suggestions
 from loyaltyctl.store.tables import LedgerEntry, Member, MemberLabel
 
@@ -72,11 +73,6 @@ def update_rows(session: Session, rows: list[dict]) -> None:
             session.expire(loaded)
 
 
-def ids_by_external(session: Session, external_ids: Iterable[str]) -> dict[str, int]:
-    """external id -> member id, for those that are a member's (through the driver: every
-    chunk of an import or an ingest asks, for thousands of members)."""
-    sql = "SELECT external_id, id FROM member WHERE external_id {in_list}"
-    return dict(select_in(session, sql, sorted(set(external_ids))))
 
 
 def replace_labels(session: Session, labels: dict[int, tuple[list[str], list[str]]]) -> None:

@@ -278,3 +278,27 @@ def test_claims_import_no_database_toolkit(cli, claims_program, tmp_path, comman
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
+
+
+@pytest.mark.parametrize(
+    ("rows", "exit_code"),
+    [
+        ("C-1,120,welcome,,2099-01-01\nC-1,-20,fix,,\nC-1,120,welcome,,2099-01-01\n", 0),
+        ("C-1,120,welcome,,\nC-9,5,unknown member,,\n", 3),
+    ],
+    ids=["applied", "refused"],
+)
+def test_points_import_imports_no_database_toolkit(cli, tmp_path, rows, exit_code):
+    """A bulk import runs on the driver alone (its peak memory: SQLAlchemy, SQLModel and
+    the table classes are ~45 MB of a process that must stay under 150 MB)."""
+    add_member(cli, "C-1", "Ada Lovelace")
+    path = write(tmp_path / "points.csv", "member,amount,reason,key,expires_at\n" + rows)
+    modules, done = imported(
+        tmp_path, "--database-url", cli.url, "points", "import", str(path), "--json"
+    )
+    assert done.returncode == exit_code, done.stderr
+    if exit_code == 0:
+        assert json.loads(done.stdout)["applied"] == 3
+    else:
+        assert "C-9" in done.stderr
+    assert offending(modules, FORBIDDEN_EVERYWHERE) == []

@@ -286,20 +286,3 @@ def test_prepare_bulk_keeps_the_transaction_usable(db):
     if not db.is_sqlite:
         with db.transaction() as s:  # for that transaction only
             assert s.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
-
-
-def test_the_spelled_out_column_lists_are_the_tables():
-    """The driver and the ledger spell out what the table classes say (so that a claim
-    never loads them): the timestamp columns the raw SQLite inserts convert, and the
-    column order of the bulk inserts of entries and lots."""
-    from loyaltyctl.store import ledger
-    from loyaltyctl.store.tables import LedgerEntry, PointLot, SQLModel, UtcDateTime
-
-    assert {
-        c.name
-        for t in SQLModel.metadata.tables.values()
-        for c in t.columns
-        if isinstance(c.type, UtcDateTime)
-    } == driver.TIMESTAMP_COLUMNS
-    assert tuple(c.name for c in LedgerEntry.__table__.columns) == ledger.ENTRY_COLUMNS
-    assert tuple(c.name for c in PointLot.__table__.columns) == ledger.LOT_COLUMNS
