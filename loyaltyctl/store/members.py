@@ -73,8 +73,6 @@ def update_rows(session: Session, rows: list[dict]) -> None:
             session.expire(loaded)
 
 
-
-
 def replace_labels(session: Session, labels: dict[int, tuple[list[str], list[str]]]) -> None:
     """Set members' groups and tags: {member id: (groups, tags)}."""
     ids = sorted(labels)
