@@ -39,3 +39,16 @@ class Balance:
     balance: int
     pending: int
     expiring: tuple[ExpiringPoints, ...]
+
+
+# Ledger entry kinds. `amount` is the signed effect on the balance and
+# `pending_amount` the signed effect on pending points.
+CREDIT = "credit"  # manual or imported credit (pending when pending_amount != 0)
+WRITE_OFF = "write_off"  # manual or imported write-off
+EXPIRE = "expire"  # maintain run: an expiring lot reached its date
+MATURE = "mature"  # maintain run: pending points became spendable
+CLAIM = "claim"  # a perk claimed: its price debited
+CLAIM_REFUND = "claim_refund"  # a claim cancelled: its points given back to their lots
+EARN = "earn"  # points earned by an earning rule (events ingest, birthdays in maintain run)
+REVERSE = "reverse"  # earned points taken back by an order's refund
+CREDIT_KINDS = (CREDIT,)

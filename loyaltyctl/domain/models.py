@@ -5,23 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# a member's account as the counter reads it: in a module of its own, so that the
-# counter's reads do not create every result class here (start-up)
+# a member's account as the counter reads it, and the ledger entry kinds: in a module
+# of their own, so that the counter's reads and `perk claim` do not create every result
+# class here (start-up)
+from loyaltyctl.domain.accounts import CLAIM as CLAIM
+from loyaltyctl.domain.accounts import CLAIM_REFUND as CLAIM_REFUND
+from loyaltyctl.domain.accounts import CREDIT as CREDIT
+from loyaltyctl.domain.accounts import CREDIT_KINDS as CREDIT_KINDS
+from loyaltyctl.domain.accounts import EARN as EARN
+from loyaltyctl.domain.accounts import EXPIRE as EXPIRE
+from loyaltyctl.domain.accounts import MATURE as MATURE
+from loyaltyctl.domain.accounts import REVERSE as REVERSE
+from loyaltyctl.domain.accounts import WRITE_OFF as WRITE_OFF
 from loyaltyctl.domain.accounts import Balance as Balance
 from loyaltyctl.domain.accounts import ExpiringPoints as ExpiringPoints
 from loyaltyctl.domain.accounts import Member as Member
-
-# Ledger entry kinds. `amount` is the signed effect on the balance and
-# `pending_amount` the signed effect on pending points.
-CREDIT = "credit"  # manual or imported credit (pending when pending_amount != 0)
-WRITE_OFF = "write_off"  # manual or imported write-off
-EXPIRE = "expire"  # maintain run: an expiring lot reached its date
-MATURE = "mature"  # maintain run: pending points became spendable
-CLAIM = "claim"  # a perk claimed: its price debited
-CLAIM_REFUND = "claim_refund"  # a claim cancelled: its points given back to their lots
-EARN = "earn"  # points earned by an earning rule (events ingest, birthdays in maintain run)
-REVERSE = "reverse"  # earned points taken back by an order's refund
-CREDIT_KINDS = (CREDIT,)
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain import coupon_codes as codes
 from loyaltyctl.domain import coupons as coupon_rules
+from loyaltyctl.domain.claiming import Redemption
 from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms
 from loyaltyctl.domain.errors import Argument, CouponUsed, PointsOutOfRange, UsageProblem
 from loyaltyctl.domain.money import MONEY_MAX, money_text
-from loyaltyctl.domain.perks import Redemption
 from loyaltyctl.store import coupons as store
 
 if TYPE_CHECKING:  # the driver's alone: a claim runs it without SQLAlchemy

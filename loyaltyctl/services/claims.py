@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, NamedTuple
 from zoneinfo import ZoneInfo
 
 from loyaltyctl import crash
-from loyaltyctl.domain import models
-from loyaltyctl.domain import perks as domain
+from loyaltyctl.domain import accounts as models
+from loyaltyctl.domain import claiming as domain
 from loyaltyctl.domain.coupons import CouponSpec, prize_points
 from loyaltyctl.domain.errors import (
     CLAIM_REFUSALS,

@@ -12,7 +12,7 @@ import json
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
-from loyaltyctl.domain import perks as domain
+from loyaltyctl.domain import claiming as domain
 from loyaltyctl.domain.coupons import CouponSpec
 from loyaltyctl.store import lookups
 from loyaltyctl.store import perks as store

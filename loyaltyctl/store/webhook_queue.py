@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from loyaltyctl.domain.perks import canonical_json
+from loyaltyctl.domain.claiming import canonical_json
 from loyaltyctl.store.driver import insert_row, run
 
 if TYPE_CHECKING:
