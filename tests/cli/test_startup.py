@@ -270,11 +270,13 @@ def claims_program(cli, keys, tmp_path):
 def test_claims_import_no_database_toolkit(cli, claims_program, tmp_path, command, exit_code, says):
     """`perk claim` (a counter's write: lock, rules, debit, coupon, certificate) runs on the
     driver alone, whether it claims, replays a key or is refused; cryptography it needs
-    (the coupon's ciphertext, the certificate's signature), pydantic it does not."""
+    (the coupon's ciphertext, the certificate's signature), pydantic it does not; nor the
+    perk files' specs and listings (``domain.perks``: a claim's rules and results are in
+    ``domain.claiming``) or the other services' result classes (``domain.models``)."""
     modules, done = imported(tmp_path, "--database-url", cli.url, "perk", "claim", *command)
     assert done.returncode == exit_code, done.stderr
     assert says in " ".join((done.stdout if exit_code == 0 else done.stderr).split())
-    forbidden = (*DATABASE, "pydantic")
+    forbidden = (*DATABASE, "pydantic", "loyaltyctl.domain.perks", "loyaltyctl.domain.models")
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
