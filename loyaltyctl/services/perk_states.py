@@ -1,4 +1,4 @@
-"""A perk row and a member as the claim rules read them (`domain.perks.refusal`): the
+"""A perk row and a member as the claim rules read them (`domain.claiming.refusal`): the
 perk's audience, tier prices and coupon terms, the claimant's figures and labels.
 
 The driver's alone (`store.perks`, `store.lookups`): a claim runs on a
