@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from loyaltyctl.domain import coupon_codes as codes
-from loyaltyctl.domain import coupons as coupon_rules
+from loyaltyctl.domain import coupon_specs as coupon_rules
 from loyaltyctl.domain.claiming import Redemption
-from loyaltyctl.domain.coupons import CouponSpec, CouponState, CouponTerms
+from loyaltyctl.domain.coupon_specs import CouponSpec, CouponState, CouponTerms
 from loyaltyctl.domain.errors import Argument, CouponUsed, PointsOutOfRange, UsageProblem
 from loyaltyctl.domain.money import MONEY_MAX, money_text
 from loyaltyctl.store import coupons as store

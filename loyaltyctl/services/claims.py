@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from loyaltyctl import crash
 from loyaltyctl.domain import accounts as models
 from loyaltyctl.domain import claiming as domain
-from loyaltyctl.domain.coupons import CouponSpec, prize_points
+from loyaltyctl.domain.coupon_specs import CouponSpec, prize_points
 from loyaltyctl.domain.errors import (
     CLAIM_REFUSALS,
     InvalidCertificate,

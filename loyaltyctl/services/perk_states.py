@@ -13,7 +13,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING
 
 from loyaltyctl.domain import claiming as domain
-from loyaltyctl.domain.coupons import CouponSpec
+from loyaltyctl.domain.coupon_specs import CouponSpec
 from loyaltyctl.store import lookups
 from loyaltyctl.store import perks as store
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from loyaltyctl.domain.coupons import CouponRecord, CouponTerms, masked
+from loyaltyctl.domain.coupon_specs import CouponRecord, CouponTerms, masked
 from loyaltyctl.store.driver import (
     backend,
     fetch_one,

@@ -255,6 +255,14 @@ def claims_program(cli, keys, tmp_path):
         assert made.exit_code == 0, made.stderr
 
 
+NOT_FOR_A_CLAIM = (
+    "loyaltyctl.domain.perks",
+    "loyaltyctl.domain.models",
+    "loyaltyctl.domain.coupons",
+    "loyaltyctl.domain.cart",
+)
+
+
 @pytest.mark.parametrize(
     ("command", "exit_code", "says"),
     [
@@ -272,11 +280,13 @@ def test_claims_import_no_database_toolkit(cli, claims_program, tmp_path, comman
     driver alone, whether it claims, replays a key or is refused; cryptography it needs
     (the coupon's ciphertext, the certificate's signature), pydantic it does not; nor the
     perk files' specs and listings (``domain.perks``: a claim's rules and results are in
-    ``domain.claiming``) or the other services' result classes (``domain.models``)."""
+    ``domain.claiming``), the other services' result classes (``domain.models``) or the
+    cart's coupon rules (``domain.coupons``, ``domain.cart``: a coupon's terms and record
+    are in ``domain.coupon_specs``)."""
     modules, done = imported(tmp_path, "--database-url", cli.url, "perk", "claim", *command)
     assert done.returncode == exit_code, done.stderr
     assert says in " ".join((done.stdout if exit_code == 0 else done.stderr).split())
-    forbidden = (*DATABASE, "pydantic", "loyaltyctl.domain.perks", "loyaltyctl.domain.models")
+    forbidden = (*DATABASE, "pydantic", *NOT_FOR_A_CLAIM)
     if cli.url.startswith("sqlite"):
         forbidden = (*forbidden, "psycopg")
     assert offending(modules, forbidden) == []
