@@ -58,8 +58,19 @@ class _Claimant(NamedTuple):
     tier: str | None
 
 
+_ID_SPACE = len(domain.SUFFIX_ALPHABET) ** ID_LENGTH
+
+
 def _new_id() -> str:
-    return "".join(secrets.choice(domain.SUFFIX_ALPHABET) for _ in range(ID_LENGTH))
+    """ID_LENGTH symbols of the alphabet, uniform: one draw below 31**10 written in base 31
+    (one call to the OS's randomness instead of ten; it runs under the write lock)."""
+    alphabet, base = domain.SUFFIX_ALPHABET, len(domain.SUFFIX_ALPHABET)
+    n = secrets.randbelow(_ID_SPACE)
+    symbols = []
+    for _ in range(ID_LENGTH):
+        n, digit = divmod(n, base)
+        symbols.append(alphabet[digit])
+    return "".join(symbols)
 
 
 def _request_hash(slug: str, member: str, points: int | None = None) -> str:
@@ -100,7 +111,8 @@ def claim_perk(
     if (ref := idempotency.original(session, CLAIM_KEYS, key=key, digest=digest)) is not None:
         return _replayed(session, keys, ref)
     price = chosen if chosen is not None else price_of(perk, tier)
-    audience = perk_state(perk).audience
+    rules = perk_state(perk)  # parsed once: the checks below reuse it
+    audience = rules.audience
     claimant = claimant_state(
         session,
         _Claimant(state.id, state.external_id, state.balance, plan, tier),  # as locked
@@ -108,7 +120,7 @@ def claim_perk(
         store.member_claims(session, perk.id, state.id) if perk.max_per_member else 0,
         with_labels=bool(audience.groups or audience.tags),
     )
-    _check(perk, claimant, now, price=price)
+    _check(perk, claimant, now, price=price, rules=rules)
     # the authoritative checks: conditional writes the database evaluates. The
     # member's allowance first (a row of this member's); the supply, shared by every
     # claimer of the perk, last, just before the commit: its row lock is held from
@@ -116,7 +128,14 @@ def claim_perk(
     held = store.take_member_allowance(session, perk.id, state.id, perk.max_per_member)
     if not held:
         held = store.member_claims(session, perk.id, state.id)
-        _check(perk, replace(claimant, claims_of_perk=held), now, price=price, fallback=MemberLimit)
+        _check(
+            perk,
+            replace(claimant, claims_of_perk=held),
+            now,
+            price=price,
+            fallback=MemberLimit,
+            rules=rules,
+        )
 
     claim_id, certificate, redemption = _issue(
         session,
@@ -288,11 +307,16 @@ def _check(
     price: int,
     fallback: type[Refused] | None = None,
     session: Session | None = None,
+    rules: domain.PerkState | None = None,
 ) -> None:
     """Raise the refusal the rules give, if any (else ``fallback``, when given);
     ``price``: what this member pays. With ``session``, a bucketed perk's supply is
-    summed from its buckets (after a claim found none left)."""
-    state = perk_state(perk, store.counted(session, perk) if session is not None else None)
+    summed from its buckets (after a claim found none left). ``rules``: the perk's
+    `perk_state` as read (without ``session``), when the caller has it already."""
+    if session is not None:
+        state = perk_state(perk, store.counted(session, perk))
+    else:
+        state = rules if rules is not None else perk_state(perk)
     refused = domain.refusal(replace(state, price=price), claimant, now)
     if refused is not None:
         code, message = refused

@@ -368,3 +368,17 @@ def test_ciphertext_copied_to_another_perk_does_not_decrypt(program, run, db, ta
         program.claim("other", "C-1")
     assert _figures(db, "other") == before
     assert before[0] == 0 and before[2]["C-1"] == 1000
+
+
+def test_claim_ids_use_every_symbol_in_every_position():
+    """A claim id is ID_LENGTH symbols of the suffix alphabet, each position uniform
+    (drawn at once and written in base 31): over 3,000 ids every symbol shows up in
+    every position (a position stuck on one symbol, or an alphabet cut short, fails)."""
+    from loyaltyctl.domain.perks import SUFFIX_ALPHABET
+    from loyaltyctl.services.claims import ID_LENGTH, _new_id
+
+    ids = [_new_id() for _ in range(3000)]
+    assert {len(i) for i in ids} == {ID_LENGTH}
+    for position in range(ID_LENGTH):
+        assert {i[position] for i in ids} == set(SUFFIX_ALPHABET)
+    assert len(set(ids)) == len(ids)
