@@ -59,7 +59,7 @@ PERK = PerkSpec(
 def _claim_all(url: str, keys_file: str, claims: list[tuple], narrow: bool, *, start) -> list:
     """A claimer's task: connect, wait for the start, then each claim as the CLI makes it."""
     from loyaltyctl import crypto
-    from loyaltyctl.domain import perks as domain
+    from loyaltyctl.domain import claiming as domain  # where a claim reads suffix_length
     from loyaltyctl.domain.errors import Refused
     from loyaltyctl.services.claims import claim_perk
     from loyaltyctl.store.db import Database
