@@ -143,12 +143,6 @@ def code_hash_taken(session: Session, code_hash: str) -> bool:
     )
 
 
-def coupon_status(session: Session, claim_id: str) -> str | None:
-    """The stored status of a claim's coupon (active | used | cancelled); None: it has none."""
-    row = fetch_one(session, "SELECT status FROM coupon WHERE claim_id = {p}", (claim_id,))
-    return None if row is None else row[0]
-
-
 # --- secrets (for `keys rotate`) ------------------------------------------------------
 
 
@@ -258,11 +252,6 @@ def by_hashes(session: Session, hashes: list[str], now: datetime) -> dict[str, C
         for row in query(session, sql, chunk):
             found[row[17]] = records.record(row)
     return found
-
-
-def code_secret(session: Session, claim_id: str) -> str:
-    """The coupon's code as stored: ciphertext bound to the claim."""
-    return query(session, "SELECT code_enc FROM coupon WHERE claim_id = {p}", (claim_id,))[0][0]
 
 
 # --- moving a coupon's status ---------------------------------------------------------------

@@ -26,7 +26,7 @@ from loyaltyctl.store.driver import (
     stamp_reader,
 )
 from loyaltyctl.store.perk_rows import close_matches
-from loyaltyctl.store.tables import Discount, DiscountGrant, DiscountSubscription
+from loyaltyctl.store.tables import Discount, DiscountSubscription
 
 # the grant is active at {p}: started, not past its end, no revoke due or done
 ACTIVE_AT = (
@@ -379,10 +379,6 @@ def discount_ids(session: Session, slugs: Iterable[str]) -> dict[str, int]:
 def record_use(session: Session, row: dict) -> None:
     insert_row(session, "discount_use", row)
     move_figures(session, [(row["discount_id"], row["member_id"], 0, 1)])
-
-
-def grant_of(session: Session, grant_id: int) -> DiscountGrant | None:
-    return session.get(DiscountGrant, grant_id)
 
 
 def active_counts(session: Session, now: datetime) -> dict[int, tuple[int, int]]:

@@ -205,16 +205,6 @@ def redemption_by_id(session: Session, redemption_id: str) -> PromoRedemption:
     return session.get(PromoRedemption, redemption_id)
 
 
-def redemptions_by_keys(session: Session, keys: list[str]) -> dict[str, str]:
-    """key -> redemption id, for the keys that redemptions hold (keys are global)."""
-    rows = session.execute(
-        select(PromoRedemption.idem_key, PromoRedemption.id).where(
-            PromoRedemption.idem_key.in_(keys)
-        )
-    )
-    return {key: redemption_id for key, redemption_id in rows}
-
-
 def redemption_series(
     session: Session, campaign_id: int, *, since: datetime | None = None
 ) -> list[tuple[str, int]]:
