@@ -79,7 +79,8 @@ def sorted_ascii_text(document: dict) -> str:
             encoded = orjson.dumps(document, option=_SORT_STRICT)
         except TypeError:  # what orjson refuses, the standard library is asked
             encoded = None
-        if encoded is not None and encoded.isascii():
+        # ASCII, and no DEL: the standard library escapes it (\u007f), orjson does not
+        if encoded is not None and encoded.isascii() and b"\x7f" not in encoded:
             return encoded.decode()
     return _ASCII_SORTED.encode(document)
 
